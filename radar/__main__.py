@@ -1,0 +1,5 @@
+"""Allows `python -m radar`."""
+
+from radar.cli import main
+
+raise SystemExit(main())
