@@ -1,38 +1,172 @@
-"""PLACEHOLDER: being written (interface only). See radar/mask/__init__.py."""
+"""The streaming masker: bytes in, bytes out, nothing held that could not still be a secret.
+
+Algorithm. Each read is appended to the bytes still held from earlier reads (the tail) and the
+block is scanned once by the matcher, which reports every occurrence of every literal, overlaps
+included. A hit becomes a span to mask: the literal itself (a form of a registered secret), a
+whole multi-line secret verified from its first segment, or what follows a token prefix, a
+sensitive query key or a URL's `://`. Spans are kept in absolute stream offsets, sorted, and
+merged when they overlap *or touch*: the output has one marker per contiguous masked region, so
+`abcd`+`cdef` over `abcdef` and two secrets written back to back both give one `[MASKED]`, and
+the marker never tells how many secrets or how long they were.
+
+Release. After the scan, the block splits at R, the start of the earliest thing that could still
+become a match:
+- the longest tail that is a proper prefix of some literal (PrefixIndex);
+- a multi-line secret matched up to the end of the block (partial chain);
+- a `://` whose user-info has not ended yet (bounded by detectors.USERINFO_LIMIT).
+Everything before R is written now, masked spans replaced; everything from R on is the new tail
+and is scanned again with the next read. Invariants that make this correct:
+1. a match found later cannot start before R (its start would have been a prefix in the tail),
+   so released bytes never need a marker after the fact;
+2. a masked span that runs past R has already had its marker written; `_masked_until`
+   remembers it, so the rest of the span and anything overlapping or touching it stays silent;
+3. token bodies and query values that reach the end of the block are masked as far as they go
+   and recorded as open, so they continue into the next read without holding anything back
+   (a 1 GB token body costs no memory), and at end of input an open body is simply masked.
+Output therefore does not depend on how the input was split into reads, byte by byte included.
+
+At finish() nothing can grow any more: held bytes are released (a partial match was no
+secret), and open spans end where the input ends.
+"""
 
 from __future__ import annotations
 
-from typing import Iterable
+from radar.mask import detectors
+from radar.mask.inband import AddMaskFilter
+from radar.mask.model import Secret
+from radar.mask.patterns import MASK, QUERY, TOKEN, URL, PatternTable, SecretSet
 
-from radar.mask.model import MaskOptions, Refusal, Secret
-
-
-class SecretSet:
-    """All forms of all registered secrets, compiled once and shared by every stream of a job."""
-
-    def __init__(self, secrets: Iterable[Secret], options: MaskOptions = MaskOptions()) -> None:
-        self.options = options
-        self.refused: list[Refusal] = []
-        self._values = [s.value.strip() for s in secrets if s.value.strip()]
-
-    def add(self, secret: Secret) -> Refusal | None:
-        self._values.append(secret.value.strip())
-        return None
+_RUNS = {TOKEN: detectors.TOKEN_BODY, QUERY: detectors.QUERY_VALUE}
 
 
 class StreamMasker:
-    """Masks one byte stream: feed() returns what can be released now, finish() the rest."""
+    """Masks one byte stream: feed() returns what can be written now, finish() the rest."""
 
     def __init__(self, secret_set: SecretSet, allow_add_mask: bool = False) -> None:
         self._set = secret_set
-        self._buf = b""
+        self._marker = secret_set.options.marker
+        self._table: PatternTable | None = None
+        self._scan = None
+        self._tail = b""
+        self._base = 0  # stream offset of _tail[0]
+        self._spans: list[tuple[int, int]] = []  # masked spans not yet fully released
+        self._masked_until = -1  # end of the last masked region whose marker was written
+        self._open_runs: set[tuple[int, int]] = set()  # (role, stream offset) of bodies still open
+        self._filter = AddMaskFilter() if allow_add_mask else None
 
     def feed(self, chunk: bytes) -> bytes:
-        self._buf += chunk
-        return b""
+        if self._filter is None:
+            return self._process(chunk, final=False)
+        out = []
+        for piece in self._filter.feed(chunk):
+            out.append(self._handle(piece))
+        return b"".join(out)
 
     def finish(self) -> bytes:
-        out = self._buf
-        for v in self._set._values:
-            out = out.replace(v, self._set.options.marker)
+        out = []
+        if self._filter is not None:
+            out.extend(self._handle(piece) for piece in self._filter.finish())
+        out.append(self._process(b"", final=True))
+        return b"".join(out)
+
+    def _handle(self, piece: bytes | Secret) -> bytes:
+        if isinstance(piece, Secret):
+            self._set.add(piece)
+            return b""
+        return self._process(piece, final=False)
+
+    def _process(self, chunk: bytes, final: bool) -> bytes:
+        table = self._set.table
+        if table is not self._table:
+            self._table, self._scan = table, table.matcher.scanner()
+        data = self._tail + chunk if self._tail else chunk
+        if not data:
+            return b""
+        hold = self._scan_block(data, final)
+        out = self._release(data, hold)
+        self._base += hold
+        self._tail = data[hold:]
         return out
+
+    def _scan_block(self, data: bytes, final: bool) -> int:
+        """Record the block's spans; return R, where the bytes still needed start."""
+        table, base, n = self._table, self._base, len(data)
+        hold = n
+        if not final:
+            hold = min(table.exact_prefixes.hold_start(data), table.folded_prefixes.hold_start(data))
+        spans = self._spans
+        runs, self._open_runs = self._open_runs, set()
+        for role, offset in runs:
+            if base <= offset <= base + n:
+                self._extend_run(role, data, offset - base, final)
+        for ident, end in self._scan(data):
+            for role in table.roles[ident]:
+                if role == MASK:
+                    spans.append((base + end - len(table.literals[ident].text), base + end))
+                elif role >= 0:
+                    start = end - len(table.literals[ident].text)
+                    match = table.chains[role].match(data, start, partial=not final)
+                    if match is None:
+                        continue
+                    if match.partial:
+                        hold = min(hold, start)
+                    else:
+                        spans.append((base + start, base + match.end()))
+                elif role == URL:
+                    found = detectors.url_password(data, end, final)
+                    if found == detectors.WAIT:
+                        hold = min(hold, end - 3)
+                    elif found is not None:
+                        spans.append((base + found[0], base + found[1]))
+                else:
+                    self._extend_run(role, data, end, final)
+        return hold
+
+    def _extend_run(self, role: int, data: bytes, start: int, final: bool) -> None:
+        """Mask a token body or query value from `start`; keep it open if it reaches the end."""
+        end = detectors.run_end(_RUNS[role], data, start)
+        if end > start:
+            self._spans.append((self._base + start, self._base + end))
+        if end == len(data) and not final:
+            self._open_runs.add((role, self._base + end))
+
+    def _release(self, data: bytes, hold: int) -> bytes:
+        """Bytes before `hold`, with each contiguous masked region replaced by one marker."""
+        base = self._base
+        if not self._spans:
+            return data if hold == len(data) else data[:hold]
+        limit = base + hold
+        out = []
+        cursor = base
+        kept: list[tuple[int, int]] = []
+        for start, end in _merged(self._spans):
+            if start >= limit:
+                kept.append((start, end))
+                continue
+            if start > cursor:
+                out.append(data[cursor - base : start - base])
+            if start > self._masked_until:
+                out.append(self._marker)
+            self._masked_until = max(self._masked_until, end)
+            cursor = max(cursor, min(end, limit))
+            if end > limit:
+                kept.append((start, end))
+        if cursor < limit:
+            out.append(data[cursor - base : hold])
+        self._spans = kept
+        return b"".join(out)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with overlapping and touching ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+__all__ = ["SecretSet", "StreamMasker"]

@@ -1,0 +1,149 @@
+"""Every form in which a secret value can show up in a job log.
+
+A value is masked raw and in the encodings that tools apply on the way to a log: base64
+(standard and URL-safe, at each of the three byte alignments it can have inside a longer
+encoded string), percent-encoding (both the "escape every reserved character" style and the
+`encodeURIComponent` style, upper- and lower-case hex, `%20` or `+` for a space), JSON string
+escaping, and hex.
+
+Base64 inside a longer string: when the value sits at byte offset k (mod 3) of the encoded
+data, the first characters of its encoding also carry bits of the bytes before it, and the last
+character bits of the bytes after it. Only the "stable core" (the characters that depend on the
+value alone) is the same wherever the value sits, so that is what is registered, once for each
+alignment. `user:` before a password in a Basic auth header, or the newline that
+`echo $S | base64` appends, then cannot break the match. The complete standalone encodings are
+registered as well, so a value encoded on its own is masked to its last character.
+
+Multi-line values (PEM keys, JSON files) are not literals: a newline in the value matches any
+run of whitespace in the log, so they become a `Chain` of segments, and every line long enough
+to be a secret by itself is returned as a value of its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
+
+# A whitespace run in a multi-line value that contains a line break; it matches any run of
+# whitespace in the log (CRLF logs, a key printed on one line with spaces, re-indented JSON).
+_LINE_BREAK_RUN = re.compile(rb"[ \t\x0b\x0c]*[\r\n][ \t\r\n\x0b\x0c]*")
+_PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[ A-Z0-9]*-----")
+_PERCENT_ESCAPE = re.compile(rb"%[0-9A-F]{2}")
+# Characters `encodeURIComponent` leaves alone on top of Python's always-safe `_.-~`.
+_URI_COMPONENT_SAFE = "!*'()"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A multi-line value: its segments, each separated in the log by one whitespace run."""
+
+    segments: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class ValueForms:
+    """What must be registered to mask one value."""
+
+    literals: frozenset[bytes]
+    chain: Chain | None
+    # Lines of a multi-line value that are secrets on their own (masked in every form too).
+    lines: tuple[bytes, ...]
+
+
+def char_length(value: bytes) -> int:
+    """Length in characters (UTF-8), or in bytes when the value is not UTF-8."""
+    try:
+        return len(value.decode("utf-8"))
+    except UnicodeDecodeError:
+        return len(value)
+
+
+def is_multiline(value: bytes) -> bool:
+    return b"\n" in value or b"\r" in value
+
+
+def forms_of(value: bytes, min_length: int) -> ValueForms:
+    """All forms of one (already trimmed, non-empty) value, none shorter than `min_length`."""
+    if not is_multiline(value):
+        return ValueForms(_keep_long(encoded_forms(value), min_length), None, ())
+    literals: set[bytes] = set()
+    normalised = value.replace(b"\r\n", b"\n")
+    for variant in {value, normalised}:
+        literals |= encoded_forms(variant, include_raw=False)
+    segments = tuple(_LINE_BREAK_RUN.split(value))
+    lines = tuple(line for line in segments if _is_secret_line(line, min_length))
+    return ValueForms(_keep_long(literals, min_length), Chain(segments), lines)
+
+
+def encoded_forms(value: bytes, include_raw: bool = True) -> set[bytes]:
+    """Raw, JSON, percent, hex and base64 forms of `value` (duplicates collapse in the set)."""
+    forms: set[bytes] = {value} if include_raw else set()
+    forms |= _json_forms(value)
+    forms |= _percent_forms(value)
+    forms |= {value.hex().encode(), value.hex().upper().encode()}
+    forms |= base64_forms(value)
+    return forms
+
+
+def base64_forms(value: bytes) -> set[bytes]:
+    """Stable cores at the three alignments, plus standalone encodings, standard and URL-safe."""
+    forms: set[bytes] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for offset in range(3):
+            forms.add(_stable_core(encode, value, offset))
+        for standalone in (value, value + b"\n"):
+            encoded = encode(standalone)
+            forms.add(encoded)
+            forms.add(encoded.rstrip(b"="))
+    forms.discard(b"")
+    return forms
+
+
+def _stable_core(encode, value: bytes, offset: int) -> bytes:
+    """The base64 characters that depend only on `value` when it starts `offset` bytes into a block."""
+    encoded = encode(b"\0" * offset + value)
+    # Characters 0..(4*offset/3) mix in the preceding bytes: skip 0, 2 or 3 of them.
+    skip = (0, 2, 3)[offset]
+    # Each character holds 6 bits; those past the value's last full 6-bit group mix in what follows.
+    full = (len(value) + offset) * 8 // 6
+    return encoded[skip:full]
+
+
+def _json_forms(value: bytes) -> set[bytes]:
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return set()
+    forms = set()
+    for ascii_only in (True, False):
+        escaped = json.dumps(text, ensure_ascii=ascii_only)[1:-1].encode("utf-8")
+        forms.add(escaped)
+        # PHP and some Java encoders also escape the solidus.
+        forms.add(escaped.replace(b"/", b"\\/"))
+    return forms
+
+
+def _percent_forms(value: bytes) -> set[bytes]:
+    forms = set()
+    for safe in ("", _URI_COMPONENT_SAFE):
+        for encode in (quote, quote_plus):
+            upper = encode(value, safe=safe).encode("ascii")
+            forms.add(upper)
+            forms.add(_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), upper))
+    return forms
+
+
+def _is_secret_line(line: bytes, min_length: int) -> bool:
+    """A line of a multi-line value that is worth masking where it appears alone."""
+    if char_length(line) < min_length:
+        return False
+    if not any(chr(c).isalnum() for c in line if c < 128) and line.isascii():
+        return False  # brackets and punctuation: `{`, `},`, `]`
+    return _PEM_ARMOUR.fullmatch(line) is None
+
+
+def _keep_long(forms: set[bytes], min_length: int) -> frozenset[bytes]:
+    return frozenset(f for f in forms if char_length(f) >= min_length)

@@ -1,0 +1,78 @@
+"""In-band registration: a line `::add-mask::VALUE` registers VALUE and is never written out.
+
+The filter sits in front of the masker. It holds back only what might still turn out to be such
+a line: the start of a line while it matches `::add-mask::`, then the rest of that line until its
+newline. Everything else passes through at once.
+"""
+
+from __future__ import annotations
+
+from radar.mask.model import Secret
+
+COMMAND = b"::add-mask::"
+# A registration line longer than this is dropped whole (never written) without registering it:
+# no secret is that long, and holding more would let one line exhaust memory.
+MAX_LINE = 1 << 20
+
+
+class AddMaskFilter:
+    """Splits a stream into data pieces and the secrets registered by `::add-mask::` lines."""
+
+    def __init__(self) -> None:
+        self._at_line_start = True
+        self._partial = b""  # a line start that still matches COMMAND
+        self._line: bytearray | None = None  # value of a registration line being read
+        self._oversized = False
+        self._count = 0
+
+    def feed(self, chunk: bytes) -> list[bytes | Secret]:
+        out: list[bytes | Secret] = []
+        i, n = 0, len(chunk)
+        while i < n:
+            if self._line is not None:
+                newline = chunk.find(b"\n", i)
+                stop = n if newline < 0 else newline
+                if len(self._line) + stop - i > MAX_LINE:
+                    self._oversized = True
+                else:
+                    self._line += chunk[i:stop]
+                if newline < 0:
+                    break
+                out.extend(self._end_line())
+                i = newline + 1
+                self._at_line_start = True
+                continue
+            if self._at_line_start:
+                wanted = COMMAND[len(self._partial) :]
+                piece = chunk[i : i + len(wanted)]
+                if wanted.startswith(piece):
+                    self._partial += piece
+                    i += len(piece)
+                    if self._partial == COMMAND:
+                        self._partial, self._line, self._oversized = b"", bytearray(), False
+                    continue
+                if self._partial:
+                    out.append(self._partial)
+                    self._partial = b""
+                self._at_line_start = False
+            newline = chunk.find(b"\n", i)
+            if newline < 0:
+                out.append(chunk[i:])
+                break
+            out.append(chunk[i : newline + 1])
+            i = newline + 1
+            self._at_line_start = True
+        return out
+
+    def finish(self) -> list[bytes | Secret]:
+        if self._line is not None:
+            return self._end_line()
+        partial, self._partial = self._partial, b""
+        return [partial] if partial else []
+
+    def _end_line(self) -> list[bytes | Secret]:
+        line, self._line = bytes(self._line or b""), None
+        if self._oversized:
+            return []
+        self._count += 1
+        return [Secret(line.strip(), f"::add-mask:: line {self._count} of the stream")]

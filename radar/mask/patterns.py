@@ -1,0 +1,177 @@
+"""The compiled set of everything one job masks, shared by all of its output streams.
+
+`SecretSet` applies the policy (trim, ignore empty and duplicate values, refuse short ones by
+source), expands every value into its forms, and compiles one matcher over all of them plus the
+literals the detectors of unregistered secrets start from (token prefixes, sensitive query keys,
+`://`). Each literal carries one or more roles saying what a hit means.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import regex
+
+from radar.mask.engine import Literal, Matcher, compile_matcher
+from radar.mask.forms import char_length, forms_of
+from radar.mask.model import MaskOptions, Refusal, Secret
+
+# Roles of a literal. A non-negative role is the index of the multi-line chain it starts.
+MASK = -1  # the literal itself is masked
+TOKEN = -2  # a token prefix: the body after it is masked
+QUERY = -3  # `?key=` / `&key=`: the parameter value after it is masked
+URL = -4  # `://`: a password in the user-info after it is masked
+
+# A line break in a multi-line secret matches a whitespace run of at most this many bytes, so a
+# partial match can never hold back an unbounded amount of output.
+MAX_GAP = 1024
+_WHITESPACE = b" \t\r\n\x0b\x0c"
+
+
+class PrefixIndex:
+    """Finds the longest tail of a block that is still a proper prefix of some literal.
+
+    That tail is all a stream has to hold back. Tails are looked up by their first G bytes
+    (G = the shortest literal, at most 4), so the common case is one dict probe per position of
+    the last `longest - 1` bytes.
+    """
+
+    def __init__(self, texts: Iterable[bytes], fold_case: bool = False) -> None:
+        unique = sorted(set(texts))
+        self._fold = fold_case
+        self.longest = max(map(len, unique), default=0)
+        self._g = min(4, min(map(len, unique), default=4))
+        self._by_gram: dict[bytes, list[bytes]] = {}
+        self._short: set[bytes] = set()  # proper prefixes shorter than G
+        for text in unique:
+            self._by_gram.setdefault(text[: self._g], []).append(text)
+            self._short.update(text[:k] for k in range(1, self._g))
+
+    def hold_start(self, data: bytes) -> int:
+        """Smallest i such that data[i:] is a proper prefix of a literal; len(data) if none."""
+        n = len(data)
+        if not self.longest:
+            return n
+        g = self._g
+        lo = max(0, n - self.longest + 1)
+        window = data[lo:].lower() if self._fold else data[lo:]
+        by_gram = self._by_gram
+        for i in range(0, len(window) - g + 1):
+            candidates = by_gram.get(window[i : i + g])
+            if candidates is not None:
+                tail = window[i:]
+                size = len(tail)
+                for text in candidates:
+                    if len(text) > size and text.startswith(tail):
+                        return lo + i
+        for i in range(max(0, len(window) - g + 1), len(window)):
+            if window[i:] in self._short:
+                return lo + i
+        return n
+
+
+@dataclass(frozen=True)
+class PatternTable:
+    """One compiled generation of a SecretSet."""
+
+    literals: tuple[Literal, ...]
+    roles: tuple[tuple[int, ...], ...]
+    chains: tuple[regex.Pattern, ...]
+    matcher: Matcher
+    exact_prefixes: PrefixIndex
+    folded_prefixes: PrefixIndex
+
+
+class SecretSet:
+    """Registered secrets and the detectors of unregistered ones, compiled for masking.
+
+    `add()` may be called while streams are running (in-band registration, secrets fetched
+    later); streams pick up the new generation at their next read.
+    """
+
+    def __init__(
+        self,
+        secrets: Iterable[Secret] = (),
+        options: MaskOptions = MaskOptions(),
+        on_refusal: Callable[[Refusal], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.refused: list[Refusal] = []
+        self._on_refusal = on_refusal
+        self._values: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+        for secret in secrets:
+            self._register(secret)
+        self.table = self._compile()
+
+    @property
+    def sources(self) -> list[str]:
+        """Where each registered value came from (for messages; never the values)."""
+        return list(self._values.values())
+
+    def add(self, secret: Secret) -> Refusal | None:
+        with self._lock:
+            known = len(self._values)
+            refusal = self._register(secret)
+            if len(self._values) != known:
+                self.table = self._compile()
+        return refusal
+
+    def _register(self, secret: Secret) -> Refusal | None:
+        value = secret.value.strip(_WHITESPACE)
+        refusal = None
+        if not value:
+            refusal = Refusal(secret.source, "is empty, nothing to mask")
+        elif char_length(value) < self.options.min_length:
+            refusal = Refusal(
+                secret.source,
+                f"is shorter than {self.options.min_length} characters and was not registered for masking "
+                "(lower --min-length to mask it)",
+            )
+        else:
+            self._values.setdefault(value, secret.source)
+        if refusal is not None:
+            self.refused.append(refusal)
+            if self._on_refusal is not None:
+                self._on_refusal(refusal)
+        return refusal
+
+    def _compile(self) -> PatternTable:
+        roles: dict[Literal, list[int]] = {}
+        chains: list[regex.Pattern] = []
+
+        def give(literal: Literal, role: int) -> None:
+            roles.setdefault(literal, []).append(role)
+
+        min_length = self.options.min_length
+        for value in self._values:
+            value_forms = forms_of(value, min_length)
+            for form in value_forms.literals:
+                give(Literal(form), MASK)
+            for line in value_forms.lines:
+                for form in forms_of(line, min_length).literals:
+                    give(Literal(form), MASK)
+            if value_forms.chain is not None:
+                segments = value_forms.chain.segments
+                gap = rb"[ \t\r\n]{1,%d}" % MAX_GAP
+                chains.append(regex.compile(gap.join(regex.escape(s) for s in segments)))
+                give(Literal(segments[0]), len(chains) - 1)
+        for prefix in self.options.token_prefixes:
+            give(Literal(prefix), TOKEN)
+        for key in self.options.query_keys:
+            for separator in (b"?", b"&"):
+                give(Literal(separator + key.lower() + b"=", caseless=True), QUERY)
+        if self.options.mask_url_passwords:
+            give(Literal(b"://"), URL)
+
+        literals = tuple(roles)
+        return PatternTable(
+            literals=literals,
+            roles=tuple(tuple(roles[lit]) for lit in literals),
+            chains=tuple(chains),
+            matcher=compile_matcher(literals, self.options.engine),
+            exact_prefixes=PrefixIndex(lit.text for lit in literals if not lit.caseless),
+            folded_prefixes=PrefixIndex((lit.text for lit in literals if lit.caseless), fold_case=True),
+        )
