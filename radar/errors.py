@@ -12,3 +12,15 @@ class RadarError(Exception):
 
 class SecretSourceError(RadarError):
     """A secret source (file, variable) could not be read."""
+
+
+class CommandError(RadarError):
+    """The command to run could not be started.
+
+    The exit status follows the shells' convention, so scripts can tell the cases apart:
+    127 when the command is not found, 126 when it is found but cannot be executed.
+    """
+
+    def __init__(self, message: str, exit_status: int) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
