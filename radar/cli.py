@@ -1,0 +1,160 @@
+"""radar's command line: parse arguments, wire the pieces, turn errors into one line and a status.
+
+Each subcommand has an `_add_<name>_parser(sub)` that declares its options and sets `run` to
+the function that carries it out; `_build_parser` lists them. `-- CMD ARGS...` is split off
+before argparse sees it (so CMD's own options are never parsed as radar's) and handed to the
+subcommand as `args.command` (None when there is no `--`).
+
+Exit statuses: a subcommand's own status; 2 for usage errors and for RadarError (unless the
+error carries another status, like 127/126 for a command that cannot be started); 130 after
+Ctrl-C; 141 (128 + SIGPIPE, what a shell reports for `cat` in the same place) when the
+reader of our standard output went away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from radar import __version__
+from radar.errors import RadarError
+from radar.mask.model import DEFAULT_MARKER, DEFAULT_MIN_LENGTH, DEFAULT_TOKEN_PREFIXES, MaskOptions, Refusal, Secret
+from radar.mask.sources import DEFAULT_SECRET_GLOBS, MASK_VARS_VARIABLE, from_env, from_environment, from_file
+from radar.mask.stream import SecretSet, StreamMasker
+from radar.mask.wrap import copy_masked, run_masked
+
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
+    parser = _build_parser()
+    args = parser.parse_args(arguments)
+    if command is not None and not args.takes_command:
+        parser.error(f"'radar {args.subcommand}' does not run a command: remove '--' and what follows")
+    args.command = command
+    try:
+        return args.run(args)
+    except RadarError as e:
+        _say("error", str(e))
+        return e.exit_status
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that nothing tries to write to the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    if "--" not in argv:
+        return argv, None
+    i = argv.index("--")
+    return argv[:i], argv[i + 1 :]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radar", description="Keeps CI secrets where they belong."
+    )
+    parser.add_argument("--version", action="version", version=f"radar {__version__}")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+    _add_mask_parser(sub)
+    return parser
+
+
+def _say(level: str, message: str) -> None:
+    print(f"radar: {level}: {message}", file=sys.stderr, flush=True)
+
+
+# --- radar mask ------------------------------------------------------------------------------
+
+def _add_mask_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "mask",
+        usage=(
+            "radar mask [--secret-file PATH ...] [--secret-env NAME ...] [--min-length N] "
+            "[--marker TEXT] [--env-glob GLOB ...] [--allow-add-mask] [--token-prefix PREFIX ...] "
+            "[--engine auto|hyperscan|ahocorasick] [-- CMD ARGS...]"
+        ),
+        help="mask secrets in standard input, or in the output of CMD",
+        description=(
+            "Copy standard input to standard output, or run CMD with its stdout and stderr masked "
+            "separately, replacing every known secret (raw, base64, percent-encoded, JSON-escaped, "
+            "hex) and unregistered GitLab tokens, sensitive URL query values and URL passwords "
+            "with a marker. With CMD, radar exits with CMD's status (128+N if signal N killed it)."
+        ),
+        epilog=(
+            f"With no --secret-file or --secret-env, the secrets are the variables listed in "
+            f"{MASK_VARS_VARIABLE} plus those whose names match the sensitive globs "
+            f"({', '.join(DEFAULT_SECRET_GLOBS)}), or the --env-glob globs instead."
+        ),
+    )
+    p.add_argument("--secret-file", action="append", default=[], metavar="PATH",
+                   help="the file's whole content (whitespace trimmed) is one secret; repeatable")
+    p.add_argument("--secret-env", action="append", default=[], metavar="NAME",
+                   help="the variable's value, or the content of the file it names; repeatable")
+    p.add_argument("--min-length", type=_positive_int, default=DEFAULT_MIN_LENGTH, metavar="N",
+                   help=f"refuse (with a warning) secrets shorter than N characters (default {DEFAULT_MIN_LENGTH})")
+    p.add_argument("--marker", default=DEFAULT_MARKER.decode(), metavar="TEXT",
+                   help=f"what replaces each masked region (default {DEFAULT_MARKER.decode()})")
+    p.add_argument("--env-glob", action="append", default=[], metavar="GLOB",
+                   help="take secrets from variables whose names match GLOB (case-insensitive), "
+                        "instead of the default globs; repeatable")
+    p.add_argument("--allow-add-mask", action="store_true",
+                   help="a line '::add-mask::VALUE' in the output registers VALUE and is not written")
+    p.add_argument("--token-prefix", action="append", default=[], type=_non_empty, metavar="PREFIX",
+                   help="also mask what follows PREFIX, like the built-in glpat- and friends; repeatable")
+    p.add_argument("--engine", choices=("auto", "hyperscan", "ahocorasick"), default="auto",
+                   help="matching engine (default auto: hyperscan when it imports); output is identical")
+    p.set_defaults(run=_run_mask, takes_command=True)
+
+
+def _run_mask(args: argparse.Namespace) -> int:
+    options = MaskOptions(
+        min_length=args.min_length,
+        marker=os.fsencode(args.marker),
+        token_prefixes=DEFAULT_TOKEN_PREFIXES + tuple(os.fsencode(p) for p in args.token_prefix),
+        engine=None if args.engine == "auto" else args.engine,
+    )
+    secret_set = SecretSet(_mask_secrets(args), options, on_refusal=_warn_refused)
+    if args.command is None:
+        copy_masked(0, 1, StreamMasker(secret_set, allow_add_mask=args.allow_add_mask))
+        return 0
+    if not args.command:
+        raise RadarError("nothing to run after '--': name a command, or drop '--' to mask standard input")
+    return run_masked(args.command, secret_set, allow_add_mask=args.allow_add_mask)
+
+
+def _mask_secrets(args: argparse.Namespace) -> list[Secret]:
+    secrets = [from_file(path) for path in args.secret_file]
+    secrets += [from_env(name, os.environ) for name in args.secret_env]
+    # Explicit sources replace the environment scan, unless --env-glob asks for it as well.
+    if args.env_glob or not (args.secret_file or args.secret_env):
+        secrets += from_environment(os.environ, args.env_glob or DEFAULT_SECRET_GLOBS)
+    return secrets
+
+
+def _warn_refused(refusal: Refusal) -> None:
+    _say("warning", f"{refusal.source} {refusal.reason}")
+
+
+# --- argument types --------------------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_empty(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
