@@ -1,0 +1,174 @@
+"""Properties of the stream masker over random secrets, texts, encodings and chunkings."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import quote, quote_plus
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from mask_helpers import mask_reads, secret_set, split_at
+from radar.mask.forms import forms_of
+from radar.mask.stream import StreamMasker
+
+MARKER = b"[MASKED]"
+NO_DETECTORS = {"token_prefixes": (), "query_keys": (), "mask_url_passwords": False}
+
+# Secrets never contain `[`, so a secret's form can never be made up of a marker's bytes.
+secret_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="[\x00\r\n", exclude_categories=("Cs",)),
+    min_size=8,
+    max_size=24,
+).map(str.strip).filter(lambda s: len(s) >= 8)
+secret_values = st.lists(secret_text.map(str.encode), min_size=1, max_size=4, unique=True)
+noise = st.binary(max_size=40)
+cuts = st.lists(st.integers(min_value=1, max_value=400), max_size=12)
+
+ENCODERS = {
+    "raw": lambda v: v,
+    "base64": base64.b64encode,
+    "base64url": base64.urlsafe_b64encode,
+    "hex": lambda v: v.hex().encode(),
+    "HEX": lambda v: v.hex().upper().encode(),
+    "percent": lambda v: quote(v, safe="").encode(),
+    "percent-plus": lambda v: quote_plus(v, safe="").encode(),
+    "json": lambda v: json.dumps(v.decode("utf-8"))[1:-1].encode(),
+}
+
+
+@st.composite
+def log_with_secrets(draw):
+    """Random noise with random encodings of random secrets planted between it."""
+    values = draw(secret_values)
+    pieces = [draw(noise)]
+    for _ in range(draw(st.integers(1, 5))):
+        value = draw(st.sampled_from(values))
+        encoder = draw(st.sampled_from(sorted(ENCODERS)))
+        # Text around a value inside one base64 string must not break the match.
+        if encoder.startswith("base64"):
+            before, after = draw(st.binary(max_size=4)), draw(st.binary(max_size=4))
+            pieces.append(ENCODERS[encoder](before + value + after))
+        else:
+            pieces.append(ENCODERS[encoder](value))
+        pieces.append(draw(noise))
+    return values, b"".join(pieces)
+
+
+def literal_forms(values: list[bytes], min_length: int = 8) -> set[bytes]:
+    return {form for value in values for form in forms_of(value, min_length).literals}
+
+
+def masked_by_oracle(data: bytes, forms: set[bytes]) -> bytes:
+    """Union of every occurrence of every form, touching spans merged, one marker each."""
+    covered = [False] * len(data)
+    for form in forms:
+        start = data.find(form)
+        while start >= 0:
+            for i in range(start, start + len(form)):
+                covered[i] = True
+            start = data.find(form, start + 1)
+    out, i = bytearray(), 0
+    while i < len(data):
+        if covered[i]:
+            out += MARKER
+            while i < len(data) and covered[i]:
+                i += 1
+        else:
+            out.append(data[i])
+            i += 1
+    return bytes(out)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_with_secrets(), cuts)
+def test_output_does_not_depend_on_how_input_is_split(planted, points) -> None:
+    values, data = planted
+    secrets = secret_set(values)
+    assert mask_reads(secrets, split_at(data, points)) == mask_reads(secrets, [data])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_with_secrets(), cuts)
+def test_no_form_of_any_secret_survives(planted, points) -> None:
+    values, data = planted
+    out = mask_reads(secret_set(values), split_at(data, points))
+    survivors = [form for form in literal_forms(values) if form in out]
+    assert not survivors, f"{len(survivors)} form(s) survived"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_with_secrets(), cuts)
+def test_output_is_the_union_of_all_occurrences_of_all_forms(planted, points) -> None:
+    """Every byte outside the masked spans is kept, in order; every masked region is one marker."""
+    values, data = planted
+    secrets = secret_set(values, **NO_DETECTORS)
+    assert mask_reads(secrets, split_at(data, points)) == masked_by_oracle(data, literal_forms(values))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=16), min_size=1, max_size=3,
+             unique=True),
+    st.lists(st.tuples(st.integers(0, 2), st.text(alphabet=" .,;:!\n\t\r(){}<>*~", min_size=1, max_size=10)),
+             max_size=8),
+    cuts,
+)
+def test_raw_secrets_that_do_not_overlap_are_each_replaced(values, layout, points) -> None:
+    encoded = [v.encode() for v in values]
+    assume(not any(a != b and a in b for a in encoded for b in encoded))
+    pieces = [(encoded[i % len(encoded)], filler.encode()) for i, filler in layout]
+    data = b"".join(secret + filler for secret, filler in pieces)
+    expected = b"".join(MARKER + filler for _, filler in pieces)
+    assume(masked_by_oracle(data, literal_forms(encoded)) == expected)  # no encoded form formed by chance
+    assert mask_reads(secret_set(encoded), split_at(data, points)) == expected
+
+
+@st.composite
+def log_with_everything(draw):
+    """Secrets, multi-line secrets, unregistered tokens, query values and URL passwords, mixed."""
+    values = draw(secret_values)
+    lines = draw(st.lists(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123456789+/", min_size=1, max_size=20),
+                          min_size=2, max_size=4))
+    multiline = "\n".join(lines).encode()
+    parts = [
+        draw(noise),
+        b"glpat-" + draw(st.binary(max_size=12)),
+        b"https://" + draw(st.binary(max_size=8)) + b":" + draw(st.binary(max_size=8)) + b"@h/",
+        b"?Private_Token=" + draw(st.binary(max_size=8)),
+        draw(st.sampled_from([b"\n", b"\r\n", b" ", b"\t \r\n"])).join(lines[i].encode() for i in range(len(lines))),
+        draw(st.sampled_from(values)),
+        draw(noise),
+    ]
+    order = draw(st.permutations(parts))
+    return values + [multiline], b"".join(order)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_with_everything(), cuts)
+def test_both_engines_give_identical_bytes_for_any_split(planted, points) -> None:
+    values, data = planted
+    reads = split_at(data, points)
+    hyperscan = mask_reads(secret_set(values, "hyperscan", min_length=4), reads)
+    ahocorasick = mask_reads(secret_set(values, "ahocorasick", min_length=4), [data])
+    assert hyperscan == ahocorasick
+
+
+@settings(max_examples=100, deadline=None)
+@given(log_with_everything(), cuts)
+def test_everything_together_is_split_invariant(planted, points) -> None:
+    values, data = planted
+    secrets = secret_set(values, min_length=4)
+    assert mask_reads(secrets, split_at(data, points)) == mask_reads(secrets, [data])
+
+
+@settings(max_examples=150, deadline=None)
+@given(log_with_secrets(), st.binary(max_size=60))
+def test_held_back_bytes_are_fewer_than_the_longest_form(planted, ending) -> None:
+    values, data = planted
+    masker = StreamMasker(secret_set(values, **NO_DETECTORS))
+    masker.feed(data + ending)
+    held = masker.finish()
+    assume(MARKER not in held)
+    assert len(held) < max(map(len, literal_forms(values)))
