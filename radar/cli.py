@@ -63,6 +63,8 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"radar {__version__}")
     sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
     _add_mask_parser(sub)
+    _add_exec_parser(sub)
+    _add_secrets_parser(sub)
     return parser
 
 
@@ -142,6 +144,125 @@ def _warn_refused(refusal: Refusal) -> None:
     _say("warning", f"{refusal.source} {refusal.reason}")
 
 
+# --- radar exec, radar secrets check ---------------------------------------------------------
+
+def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--job", metavar="NAME", help="the job whose secrets: to resolve")
+    p.add_argument("--ci-file", metavar="PATH",
+                   help="the CI file that defines --job (default: $CI_CONFIG_PATH, else .gitlab-ci.yml)")
+    p.add_argument("--secrets-file", metavar="PATH",
+                   help="a YAML file with a secrets: mapping (and optional id_tokens:, variables:) instead of a job")
+    p.add_argument("--vault-timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                   help="how long to keep retrying an unreachable or sealed Vault (default 30)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log each Vault request (never a token, JWT or secret value)")
+
+
+def _add_exec_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "exec",
+        usage="radar exec (--job NAME [--ci-file PATH] | --secrets-file PATH) [--vault-timeout SECONDS] "
+              "[--min-length N] [-v] -- CMD ARGS...",
+        help="fetch a job's secrets: from Vault and run CMD with them, its output masked",
+        description=(
+            "Resolve the secrets: of a GitLab CI job (or of a secrets file) the way GitLab Runner does: "
+            "log in to Vault with the job's ID token (JWT auth), read each secret, hand it to CMD as a "
+            "file (file: true, the default; the variable holds the path) or as a variable, and mask "
+            "every value in CMD's stdout and stderr. Secret files are removed when CMD ends. radar "
+            "exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
+            "fetched (CMD is not run), 2 on configuration errors."
+        ),
+        epilog="Vault settings come from VAULT_SERVER_URL, VAULT_AUTH_ROLE, VAULT_AUTH_PATH, "
+               "VAULT_NAMESPACE and VAULT_CACERT, in the environment or the job's variables:.",
+    )
+    _add_job_source_arguments(p)
+    p.add_argument("--min-length", type=_positive_int, default=DEFAULT_MIN_LENGTH, metavar="N",
+                   help=f"secrets shorter than N characters are not masked, with a warning (default {DEFAULT_MIN_LENGTH})")
+    p.set_defaults(run=_run_exec, takes_command=True)
+
+
+def _add_secrets_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("secrets", help="work with a job's secrets: (see: radar secrets check)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser(
+        "check",
+        usage="radar secrets check (--job NAME [--ci-file PATH] | --secrets-file PATH) [--vault-timeout SECONDS] [-v]",
+        help="log in and resolve every secret without running anything or printing a value",
+        description="Log in to Vault and resolve every secret of the job; print OK or FAILED and the "
+                    "reason for each, never a value. Exit 0 when all resolve, 1 when any fails, "
+                    "2 on configuration errors.",
+    )
+    _add_job_source_arguments(check)
+    check.set_defaults(run=_run_secrets_check, takes_command=False)
+
+
+def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan
+    from radar.vault import execute
+
+    if args.verbose:
+        _log_to_stderr()
+    definition = execute.load_definition(
+        job=args.job, ci_file=args.ci_file, secrets_file=args.secrets_file, environ=os.environ
+    )
+    return execute.make_plan(definition, os.environ)
+
+
+def _run_exec(args: argparse.Namespace) -> int:
+    from radar.vault.client import RetryPolicy
+    from radar.vault.execute import run_with_secrets
+
+    if not args.command:
+        raise RadarError("name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
+    plan = _vault_plan(args)
+    return run_with_secrets(
+        plan, args.command, RetryPolicy(total_seconds=args.vault_timeout), environ=os.environ,
+        options=MaskOptions(min_length=args.min_length), on_refusal=_warn_refused,
+    )
+
+
+def _run_secrets_check(args: argparse.Namespace) -> int:
+    from radar.vault.client import RetryPolicy
+    from radar.vault.execute import check_secrets
+    from radar.vault.model import SecretFailure
+
+    plan = _vault_plan(args)
+    outcomes = check_secrets(plan, RetryPolicy(total_seconds=args.vault_timeout))
+    rows = [
+        (o.spec.name, "FAILED" if isinstance(o, SecretFailure) else "OK", o.spec.source,
+         ("file" if getattr(o.spec, "file", True) else "variable"),
+         o.reason if isinstance(o, SecretFailure) else "")
+        for o in outcomes
+    ]
+    failed = sum(1 for row in rows if row[1] == "FAILED")
+    summary = f"{len(rows) - failed} of {len(rows)} secret(s) of {plan.definition.origin} resolve"
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=summary)
+        for column in ("Variable", "Status", "Source", "As", "Reason"):
+            table.add_column(column, overflow="fold")
+        for name, status, source, kind, reason in rows:
+            style = "red" if status == "FAILED" else "green"
+            table.add_row(name, f"[{style}]{status}[/{style}]", source, kind, reason)
+        Console().print(table)
+    else:
+        for name, status, source, kind, reason in rows:
+            print("\t".join((status, name, source, kind, reason)).rstrip("\t"))
+        print(summary)
+    return 1 if failed else 0
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("radar: %(message)s"))
+    logger = logging.getLogger("radar")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 # --- argument types --------------------------------------------------------------------------
 
 def _positive_int(text: str) -> int:
@@ -158,3 +279,13 @@ def _non_empty(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("must not be empty")
     return text
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value

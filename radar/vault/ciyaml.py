@@ -1,0 +1,270 @@
+"""Read one job's `secrets`, `id_tokens` and `variables` from a GitLab CI YAML file.
+
+Resolved the way GitLab resolves them, in GitLab's order:
+
+1. `!reference [job, key, ...]` tags are replaced by the referenced value of the raw file
+   (references inside the referenced value are resolved too, at most 10 levels deep).
+2. `extends:` (a name or a list, hidden or visible jobs, several levels, at most 11): the
+   parents are merged in order and the job on top; hashes merge key by key, every other value
+   (arrays included) is replaced whole.
+3. `default:` fills what the job still lacks. Of the keywords radar uses, only `id_tokens`
+   has a default in GitLab (16.4+); `secrets` is a job-only keyword and is never inherited
+   from `default:`. `inherit:default` (true, false or a list of keywords) is honoured.
+4. Top-level `variables:` are inherited unless `inherit:variables` says otherwise, and job
+   `variables:` override them.
+
+`include:` is not followed: a job defined in an included file is reported as missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from radar.vault.errors import CIYamlError
+from radar.vault.model import JobDefinition, Variable
+
+MAX_REFERENCE_DEPTH = 10
+MAX_EXTENDS_DEPTH = 11
+
+# Top-level keys that are not jobs.
+GLOBAL_KEYWORDS = frozenset(
+    {"default", "include", "stages", "variables", "workflow", "spec",
+     "image", "services", "cache", "before_script", "after_script"}
+)
+
+SECRETS_FILE_KEYS = ("secrets", "id_tokens", "variables")
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """An unresolved `!reference [a, b, ...]` and where it was written."""
+
+    path: tuple[str, ...]
+    line: int
+
+
+class _CILoader(yaml.SafeLoader):
+    """SafeLoader that also knows GitLab's `!reference` tag."""
+
+
+def _construct_reference(loader: _CILoader, node: yaml.Node) -> _Reference:
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.SequenceNode):
+        raise CIYamlError(f"line {line}: !reference needs a list such as [.job, key]")
+    parts = loader.construct_sequence(node, deep=True)
+    if not parts or not all(isinstance(p, (str, int)) for p in parts):
+        raise CIYamlError(f"line {line}: !reference needs a list of names such as [.job, key]")
+    return _Reference(tuple(str(p) for p in parts), line)
+
+
+_CILoader.add_constructor("!reference", _construct_reference)
+
+
+def load_ci_file(path: str) -> dict[str, Any]:
+    """Parse a CI YAML file with `!reference` tags resolved; errors name the file and line."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise CIYamlError(
+            f"{path}: no such file; pass --ci-file PATH or run from the repository root"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CIYamlError(f"{path}: cannot read: {exc}") from None
+    try:
+        documents = [d for d in yaml.load_all(text, Loader=_CILoader) if d is not None]
+    except yaml.MarkedYAMLError as exc:
+        # problem/context only: str(exc) would quote the offending lines, which may hold values.
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        what = "; ".join(p for p in (exc.context, exc.problem) if p)
+        raise CIYamlError(f"{where}: malformed YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise CIYamlError(f"{path}: malformed YAML: {type(exc).__name__}") from None
+    except CIYamlError as exc:
+        raise CIYamlError(f"{path}: {exc}") from None
+    # A header document (`spec: inputs:`) may precede the configuration, separated by `---`.
+    if len(documents) == 2 and isinstance(documents[0], dict) and "spec" in documents[0]:
+        documents = documents[1:]
+    if not documents:
+        raise CIYamlError(f"{path}: the file is empty")
+    if len(documents) > 1:
+        raise CIYamlError(f"{path}: holds {len(documents)} YAML documents; expected one")
+    doc = documents[0]
+    if not isinstance(doc, dict):
+        raise CIYamlError(f"{path}: the top level must be a mapping of keywords and jobs")
+    try:
+        return _resolve_references(doc, doc, 0)
+    except CIYamlError as exc:
+        raise CIYamlError(f"{path}: {exc}") from None
+
+
+def _resolve_references(value: Any, doc: dict[str, Any], depth: int) -> Any:
+    if isinstance(value, _Reference):
+        if depth >= MAX_REFERENCE_DEPTH:
+            raise CIYamlError(
+                f"line {value.line}: !reference nested more than {MAX_REFERENCE_DEPTH} levels deep"
+            )
+        return _resolve_references(_follow(value, doc), doc, depth + 1)
+    if isinstance(value, dict):
+        return {k: _resolve_references(v, doc, depth) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_references(v, doc, depth) for v in value]
+    return value
+
+
+def _follow(ref: _Reference, doc: dict[str, Any]) -> Any:
+    node: Any = doc
+    for i, key in enumerate(ref.path):
+        if not isinstance(node, dict) or key not in node:
+            shown = ", ".join(ref.path)
+            missing = ", ".join(ref.path[: i + 1])
+            raise CIYamlError(f"line {ref.line}: !reference [{shown}] could not be found ([{missing}] is missing)")
+        node = node[key]
+    return node
+
+
+def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
+    """The resolved `secrets`, `id_tokens` and `variables` of `job` in a loaded CI file."""
+    if job not in doc:
+        hint = " (radar does not follow include:; is it defined in an included file?)" if "include" in doc else ""
+        raise CIYamlError(f"{path}: no job named {job!r}{hint}")
+    if job in GLOBAL_KEYWORDS:
+        raise CIYamlError(f"{path}: {job!r} is a global keyword, not a job")
+    if job.startswith("."):
+        raise CIYamlError(f"{path}: {job!r} is a hidden job (its name starts with a dot); GitLab never runs it")
+    config = _extended(doc, job, path, ())
+    inherit = config.get("inherit") or {}
+    if not isinstance(inherit, dict):
+        raise CIYamlError(f"{path}: job {job!r}: inherit: must be a mapping")
+
+    default = doc.get("default") or {}
+    if not isinstance(default, dict):
+        raise CIYamlError(f"{path}: default: must be a mapping")
+    if "id_tokens" not in config and _inherits(inherit, "default", "id_tokens") and "id_tokens" in default:
+        config["id_tokens"] = default["id_tokens"]
+
+    global_vars = doc.get("variables") or {}
+    if not isinstance(global_vars, dict):
+        raise CIYamlError(f"{path}: variables: must be a mapping")
+    variables: dict[str, Variable] = {}
+    for name, raw in global_vars.items():
+        if _inherits(inherit, "variables", str(name)):
+            variables[str(name)] = _variable(str(name), raw, path)
+    job_vars = config.get("variables") or {}
+    if not isinstance(job_vars, dict):
+        raise CIYamlError(f"{path}: job {job!r}: variables: must be a mapping")
+    for name, raw in job_vars.items():
+        variables[str(name)] = _variable(str(name), raw, path)
+
+    origin = f"job {job} in {path}"
+    return JobDefinition(
+        origin=origin,
+        secrets=_mapping(config.get("secrets"), f"{origin}: secrets:"),
+        id_tokens=tuple(_mapping(config.get("id_tokens"), f"{origin}: id_tokens:")),
+        variables=tuple(variables.values()),
+    )
+
+
+def secrets_file_definition(doc: dict[str, Any], path: str) -> JobDefinition:
+    """A `--secrets-file`: `secrets:` (required), `id_tokens:` and `variables:` (optional)."""
+    unknown = sorted(str(k) for k in doc if k not in SECRETS_FILE_KEYS)
+    if unknown:
+        raise CIYamlError(
+            f"{path}: unexpected key(s) {', '.join(unknown)}; a secrets file holds only "
+            f"{', '.join(SECRETS_FILE_KEYS)}"
+        )
+    if "secrets" not in doc:
+        raise CIYamlError(f"{path}: no secrets: mapping")
+    origin = f"secrets file {path}"
+    raw_vars = _mapping(doc.get("variables"), f"{origin}: variables:")
+    return JobDefinition(
+        origin=origin,
+        secrets=_mapping(doc.get("secrets"), f"{origin}: secrets:"),
+        id_tokens=tuple(_mapping(doc.get("id_tokens"), f"{origin}: id_tokens:")),
+        variables=tuple(_variable(str(k), v, path) for k, v in raw_vars.items()),
+    )
+
+
+def _extended(doc: dict[str, Any], name: str, path: str, chain: tuple[str, ...]) -> dict[str, Any]:
+    """`name`'s configuration with its `extends:` parents merged in, as GitLab merges them."""
+    if name in chain:
+        cycle = " -> ".join((*chain, name))
+        raise CIYamlError(f"{path}: circular extends: {cycle}")
+    if len(chain) > MAX_EXTENDS_DEPTH:
+        raise CIYamlError(f"{path}: extends: nested more than {MAX_EXTENDS_DEPTH} levels deep at {name!r}")
+    config = doc.get(name)
+    if not isinstance(config, dict):
+        if chain:
+            raise CIYamlError(f"{path}: job {chain[-1]!r} extends {name!r}, which is not defined as a mapping")
+        raise CIYamlError(f"{path}: job {name!r} must be a mapping")
+    parents = config.get("extends")
+    if parents is None:
+        return dict(config)
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise CIYamlError(f"{path}: job {name!r}: extends: must be a name or a list of names")
+    merged: dict[str, Any] = {}
+    for parent in parents:
+        if parent not in doc:
+            raise CIYamlError(f"{path}: job {name!r} extends unknown job {parent!r}")
+        merged = _deep_merge(merged, _extended(doc, parent, path, (*chain, name)))
+    own = {k: v for k, v in config.items() if k != "extends"}
+    return _deep_merge(merged, own)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _inherits(inherit: dict[str, Any], kind: str, key: str) -> bool:
+    """GitLab's `inherit:default` / `inherit:variables`: true, false or a list of names."""
+    setting = inherit.get(kind, True)
+    if isinstance(setting, bool):
+        return setting
+    if isinstance(setting, list):
+        return key in setting
+    raise CIYamlError(f"inherit:{kind} must be true, false or a list")
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CIYamlError(f"{what} must be a mapping")
+    return {str(k): v for k, v in value.items()}
+
+
+def _variable(name: str, raw: Any, path: str) -> Variable:
+    """A YAML variable: a scalar, or `{value, expand, description, options}`."""
+    expand = True
+    if isinstance(raw, dict):
+        expand = raw.get("expand", True)
+        if not isinstance(expand, bool):
+            raise CIYamlError(f"{path}: variable {name}: expand: must be true or false")
+        raw = raw.get("value", "")
+    if raw is None:
+        value = ""
+    elif isinstance(raw, bool):
+        value = "true" if raw else "false"
+    elif isinstance(raw, (str, int, float)):
+        value = str(raw)
+    else:
+        raise CIYamlError(f"{path}: variable {name} must be a string or a number")
+    return Variable(name=name, value=value, expand=expand)
+
+
+def default_ci_file(environ: Mapping[str, str]) -> str:
+    """`$CI_CONFIG_PATH` when set (GitLab's custom CI file location), else `.gitlab-ci.yml`."""
+    return environ.get("CI_CONFIG_PATH") or ".gitlab-ci.yml"

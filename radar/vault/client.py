@@ -1,0 +1,299 @@
+"""Vault's HTTP API as `radar exec` uses it: JWT login and reads, with errors a user can act on.
+
+- Login is `POST {VAULT_SERVER_URL}/v1/auth/{VAULT_AUTH_PATH}/login` with `{"role", "jwt"}`
+  (no role: Vault's default role); reads are `GET /v1/{path}` with `X-Vault-Token`; both carry
+  `X-Vault-Namespace` when a namespace is set.
+- TLS: `verify=` is passed on every request (`VAULT_CACERT` or the default trust store), so a
+  `REQUESTS_CA_BUNDLE` in the environment cannot replace `VAULT_CACERT`.
+- Unreachable, sealed (503) or overloaded (429, 502, 504) Vault: retried with exponential
+  backoff. One budget (default 30 s) covers the whole run from the first failure, so twenty
+  secrets against a dead server fail after 30 s, not after ten minutes.
+- Messages carry Vault's own reason, the URL and the path; never the JWT or the Vault token
+  (they are also scrubbed from Vault's text, in case a server ever echoes them).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import requests
+
+from radar import __version__
+from radar.vault.errors import (
+    LoginRejected,
+    NamespaceNotFound,
+    TLSVerificationError,
+    VaultError,
+    VaultUnavailable,
+)
+from radar.vault.model import VaultSettings
+
+log = logging.getLogger("radar.vault")
+
+RETRYABLE_STATUS = {429: "rate limited", 502: "bad gateway", 503: "sealed or unavailable", 504: "gateway timeout"}
+DEFAULT_RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff for an unreachable or sealed Vault: `first_delay` doubling up to `max_delay`,
+    for at most `total_seconds` from the first failure of the run."""
+
+    total_seconds: float = DEFAULT_RETRY_SECONDS
+    first_delay: float = 0.1
+    max_delay: float = 4.0
+    request_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class VaultToken:
+    """A Vault client token from a login; `repr` never shows it."""
+
+    value: str = field(repr=False)
+    policies: tuple[str, ...] = ()
+    ttl_seconds: int = 0
+
+
+class ReadNotFound(Exception):
+    """A read answered 404: no secret at the path (or no engine mounted there)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path)
+        self.path = path
+        self.reason = reason
+
+
+class ReadForbidden(Exception):
+    """A read answered 403: the token's policies do not grant read on the path."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+class _Retryable(Exception):
+    """A failure worth retrying; `reason` is shown if the budget runs out."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class VaultClient:
+    """One Vault server and its settings; share it across every secret of a run."""
+
+    def __init__(
+        self,
+        settings: VaultSettings,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.retry = retry
+        self._sleep = sleep
+        self._deadline: float | None = None
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": f"radar/{__version__}", "X-Vault-Request": "true"})
+        if settings.namespace:
+            self._session.headers["X-Vault-Namespace"] = settings.namespace
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> VaultClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def login(self, jwt: str, token_var: str) -> VaultToken:
+        """Exchange the ID token held in `token_var` for a Vault token."""
+        path = f"auth/{self.settings.auth_path}/login"
+        body: dict[str, str] = {"jwt": jwt}
+        if self.settings.auth_role:
+            body["role"] = self.settings.auth_role
+        role = f"role {self.settings.auth_role}" if self.settings.auth_role else "the default role"
+        log.info("logging in: POST %s/v1/%s with the ID token in %s (%s)", self.settings.server_url, path, token_var, role)
+        response = self._request("POST", path, json=body, secrets=(jwt,))
+        payload = _json(response, self.settings.server_url, path)
+        if response.status_code == 200:
+            auth = payload.get("auth") or {}
+            token = auth.get("client_token")
+            if not isinstance(token, str) or not token:
+                raise LoginRejected(f"Vault answered {path} without a client token")
+            policies = tuple(str(p) for p in auth.get("policies") or ())
+            ttl = int(auth.get("lease_duration") or 0)
+            log.info("logged in: policies %s, token TTL %ss", ", ".join(policies) or "(none)", ttl)
+            return VaultToken(value=token, policies=policies, ttl_seconds=ttl)
+        reason = _reason(payload, jwt)
+        self._raise_for_namespace(response.status_code, reason)
+        where = f"{path}, {role}, ID token {token_var}"
+        if response.status_code == 403:
+            raise LoginRejected(
+                f"Vault login refused ({where}): {reason or 'permission denied'}; is JWT auth enabled "
+                f"at auth/{self.settings.auth_path}? (VAULT_AUTH_PATH)"
+            )
+        if response.status_code == 404:
+            raise LoginRejected(
+                f"Vault login failed ({where}): no auth method at auth/{self.settings.auth_path} "
+                f"(VAULT_AUTH_PATH): {reason or 'not found'}"
+            )
+        raise LoginRejected(f"Vault login rejected ({where}): {reason or f'HTTP {response.status_code}'}")
+
+    def read(self, token: VaultToken, path: str) -> dict[str, Any]:
+        """The `data` object of `GET /v1/{path}` (KV v2 callers look inside `data.data`)."""
+        response = self._request("GET", path, headers={"X-Vault-Token": token.value}, secrets=(token.value,))
+        payload = _json(response, self.settings.server_url, path)
+        status = response.status_code
+        log.info("read %s: HTTP %s", path, status)
+        if status == 200:
+            data = payload.get("data")
+            return data if isinstance(data, dict) else {}
+        reason = _reason(payload, token.value)
+        self._raise_for_namespace(status, reason)
+        if status == 404:
+            raise ReadNotFound(path, reason)
+        if status == 403:
+            raise ReadForbidden(path)
+        raise VaultError(f"Vault refused to read {path}: {reason or f'HTTP {status}'}")
+
+    def _raise_for_namespace(self, status: int, reason: str) -> None:
+        if status == 404 and "namespace not found" in reason:
+            raise NamespaceNotFound(
+                f"Vault namespace not found: VAULT_NAMESPACE={self.settings.namespace}; "
+                f"check the namespace path (HCP Vault uses admin)"
+            )
+
+    def _request(self, method: str, path: str, *, secrets: tuple[str, ...], **kwargs: Any) -> requests.Response:
+        url = f"{self.settings.server_url}/v1/{path}"
+        delay = self.retry.first_delay
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                response = self._send(method, url, **kwargs)
+                if response.status_code not in RETRYABLE_STATUS:
+                    return response
+                reason = f"HTTP {response.status_code} ({RETRYABLE_STATUS[response.status_code]})"
+                vault_reason = _reason(_json_or_empty(response), *secrets)
+                if vault_reason:
+                    reason += f": {vault_reason}"
+                raise _Retryable(reason)
+            except _Retryable as failure:
+                now = time.monotonic()
+                if self._deadline is None:
+                    self._deadline = now + self.retry.total_seconds
+                remaining = self._deadline - now
+                if remaining <= 0:
+                    raise VaultUnavailable(
+                        f"Vault at {self.settings.server_url} is unavailable: {failure.reason}; gave up after "
+                        f"{attempts} attempt(s) within the {self.retry.total_seconds:g} s retry budget "
+                        f"(--vault-timeout)"
+                    ) from None
+                wait = min(delay, remaining)
+                log.warning("%s %s: %s; retrying in %.1f s (%.1f s of retry budget left)", method, path, failure.reason, wait, remaining)
+                self._sleep(wait)
+                delay = min(delay * 2, self.retry.max_delay)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request; network failures become `_Retryable`, TLS failures a final error."""
+        timeout = self.retry.request_timeout
+        if self._deadline is not None:
+            timeout = max(0.5, min(timeout, self._deadline - time.monotonic()))
+        verify: str | bool = self.settings.cacert or True
+        try:
+            return self._session.request(method, url, verify=verify, timeout=timeout, allow_redirects=True, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise self._tls_error(exc) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise _Retryable(f"unreachable ({_network_reason(exc)})") from None
+        except OSError as exc:  # an unreadable VAULT_CACERT surfaces here
+            raise TLSVerificationError(
+                f"cannot use VAULT_CACERT={self.settings.cacert}: {exc.strerror or type(exc).__name__}"
+            ) from None
+
+    def _tls_error(self, exc: requests.exceptions.SSLError) -> TLSVerificationError:
+        text = str(exc)
+        url = self.settings.server_url
+        cacert = self.settings.cacert
+        if "hostname mismatch" in text.lower() or "doesn't match" in text or "IP address mismatch" in text:
+            host = url.split("://", 1)[-1].split("/", 1)[0]
+            return TLSVerificationError(
+                f"TLS: cannot verify {url}: x509: certificate is not valid for {host}; use a host name "
+                f"the certificate names in VAULT_SERVER_URL"
+            )
+        if "certificate has expired" in text:
+            return TLSVerificationError(f"TLS: cannot verify {url}: x509: certificate has expired")
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            if cacert:
+                return TLSVerificationError(
+                    f"TLS: cannot verify {url}: x509: certificate signed by unknown authority; "
+                    f"VAULT_CACERT={cacert} does not hold the CA that signed Vault's certificate"
+                )
+            return TLSVerificationError(
+                f"TLS: cannot verify {url}: x509: certificate signed by unknown authority; set VAULT_CACERT "
+                f"to the PEM file of the CA that signed Vault's certificate, or add that CA to the "
+                f"system trust store"
+            )
+        if "NO_CERTIFICATE_OR_CRL_FOUND" in text or "PEM lib" in text:
+            return TLSVerificationError(f"TLS: VAULT_CACERT={cacert} holds no PEM certificate")
+        if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+            return TLSVerificationError(
+                f"TLS handshake with {url} failed: the server does not speak HTTPS there; "
+                f"check the scheme and port in VAULT_SERVER_URL"
+            )
+        return TLSVerificationError(f"TLS handshake with {url} failed: {_network_reason(exc)}")
+
+
+def _json(response: requests.Response, server: str, path: str) -> dict[str, Any]:
+    if response.status_code == 204:
+        return {}
+    try:
+        payload = response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        raise VaultError(
+            f"{server}/v1/{path} answered HTTP {response.status_code} with {kind}, not Vault's JSON; "
+            f"is VAULT_SERVER_URL a Vault server?"
+        ) from None
+    return payload if isinstance(payload, dict) else {}
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _reason(payload: dict[str, Any], *secrets: str) -> str:
+    """Vault's `errors` joined, with any credential scrubbed out and the length capped."""
+    errors = payload.get("errors") or []
+    if not isinstance(errors, list):
+        errors = [errors]
+    text = "; ".join(str(e).strip() for e in errors if str(e).strip())
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[MASKED]")
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def _network_reason(exc: BaseException) -> str:
+    text = str(exc)
+    match = _ERRNO.search(text)
+    if match:
+        return match.group(1).strip().lower()
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "connection closed by the server"
+    return type(exc).__name__

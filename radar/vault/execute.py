@@ -1,0 +1,170 @@
+"""`radar exec` and `radar secrets check` end to end: definition -> plan -> resolve -> run.
+
+`run_with_secrets` fetches every secret before CMD starts (one failure and CMD never runs, as
+in GitLab), hands them over as variables or files, registers every value (and the job's
+other sensitive variables: its ID tokens and whatever `radar mask` would mask) with the
+masking engine, and runs CMD through `run_masked`. Secret files are removed when CMD ends, when
+it is killed, and when radar itself gets SIGTERM, SIGHUP or SIGINT: before CMD starts, a
+handler turns those into an exception that unwinds through the cleanup; while CMD runs,
+`run_masked` forwards them to CMD and returns its status, and the cleanup follows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from radar.errors import RadarError
+from radar.mask.model import MaskOptions, Refusal, Secret
+from radar.mask.sources import DEFAULT_SECRET_GLOBS, from_env, from_environment
+from radar.mask.stream import SecretSet
+from radar.mask.wrap import run_masked
+from radar.vault.ciyaml import default_ci_file, job_definition, load_ci_file, secrets_file_definition
+from radar.vault.client import RetryPolicy, VaultClient
+from radar.vault.deliver import SecretFiles
+from radar.vault.errors import VaultConfigError
+from radar.vault.model import JobDefinition, ResolvedSecret, SecretFailure, SecretSpec, VaultSecretSpec, VaultSettings
+from radar.vault.resolve import Outcome, resolve
+from radar.vault.settings import vault_settings
+from radar.vault.spec import secret_specs
+from radar.vault.variables import JobVariables
+
+log = logging.getLogger("radar.vault")
+
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(RadarError):
+    """radar was told to stop (SIGTERM, SIGHUP) before CMD started."""
+
+    def __init__(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"stopped by {name} before the command started; secret files removed")
+        self.exit_status = 128 + signum
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run needs to know before it talks to Vault."""
+
+    definition: JobDefinition
+    variables: JobVariables
+    specs: tuple[SecretSpec, ...]
+    settings: VaultSettings | None  # None when no secret comes from Vault
+
+
+def load_definition(
+    *, job: str | None, ci_file: str | None, secrets_file: str | None, environ: Mapping[str, str]
+) -> JobDefinition:
+    """The job `job` of `ci_file` (default `$CI_CONFIG_PATH` or `.gitlab-ci.yml`), or a secrets file."""
+    if secrets_file is not None:
+        if job is not None or ci_file is not None:
+            raise VaultConfigError("use either --secrets-file or --job [--ci-file], not both")
+        return secrets_file_definition(load_ci_file(secrets_file), secrets_file)
+    if job is None:
+        raise VaultConfigError("name the job with --job NAME, or pass --secrets-file PATH")
+    path = ci_file or default_ci_file(environ)
+    return job_definition(load_ci_file(path), job, path)
+
+
+def make_plan(definition: JobDefinition, environ: Mapping[str, str]) -> Plan:
+    variables = JobVariables(definition.variables, environ)
+    specs = secret_specs(definition, variables)
+    if not specs:
+        raise VaultConfigError(f"{definition.origin}: defines no secrets")
+    needs_vault = any(isinstance(s, VaultSecretSpec) for s in specs)
+    settings = vault_settings(variables) if needs_vault else None
+    return Plan(definition, variables, specs, settings)
+
+
+def check_secrets(plan: Plan, retry: RetryPolicy) -> tuple[Outcome, ...]:
+    """Log in and read every secret; nothing is written or run."""
+    with _terminate_on_signals(), _client(plan, retry) as client:
+        return resolve(plan.specs, plan.variables, client)
+
+
+def run_with_secrets(
+    plan: Plan,
+    argv: Sequence[str],
+    retry: RetryPolicy,
+    *,
+    environ: Mapping[str, str],
+    options: MaskOptions = MaskOptions(),
+    on_refusal: Callable[[Refusal], None] | None = None,
+    files_parent: str | None = None,
+) -> int:
+    """Resolve, deliver, run `argv` masked; return its status. Raises the first failure."""
+    with _terminate_on_signals(), SecretFiles(files_parent) as files:
+        with _client(plan, retry) as client:
+            outcomes = resolve(plan.specs, plan.variables, client)
+        failures = [o for o in outcomes if isinstance(o, SecretFailure)]
+        if failures:
+            raise _first_failure(failures)
+        resolved = [o for o in outcomes if isinstance(o, ResolvedSecret)]
+        env = _job_environment(plan, environ)
+        env.update(files.variables(resolved))
+        secret_set = SecretSet(_secrets_to_mask(plan, resolved, env), options, on_refusal=on_refusal)
+        log.info(
+            "running %s with %s", argv[0],
+            ", ".join(f"{s.spec.name} ({'file' if s.spec.file else 'variable'})" for s in resolved),
+        )
+        return run_masked(argv, secret_set, env=env)
+
+
+@contextmanager
+def _client(plan: Plan, retry: RetryPolicy) -> Iterator[VaultClient | None]:
+    if plan.settings is None:
+        yield None
+        return
+    with VaultClient(plan.settings, retry) as client:
+        yield client
+
+
+def _first_failure(failures: list[SecretFailure]) -> RadarError:
+    error = failures[0].error
+    if len(failures) == 1 and isinstance(error, RadarError):
+        return error
+    more = len(failures) - 1
+    status = error.exit_status if isinstance(error, RadarError) else 1
+    combined = RadarError(
+        f"{failures[0].reason} (and {more} more secret(s) failed: "
+        f"{', '.join(f.spec.name for f in failures[1:])}; run radar secrets check for each reason)"
+    )
+    combined.exit_status = status
+    return combined
+
+
+def _job_environment(plan: Plan, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment, plus the YAML variables it does not set (as a runner would export them)."""
+    env = dict(environ)
+    for name in plan.variables.yaml_names():
+        if name not in env:
+            env[name] = plan.variables.get(name) or ""
+    return env
+
+
+def _secrets_to_mask(plan: Plan, resolved: Sequence[ResolvedSecret], env: Mapping[str, str]) -> list[Secret]:
+    """Fetched values first (so messages name Vault), then ID tokens, then the usual suspects."""
+    secrets = [Secret(value=s.value, source=f"{s.spec.source} (variable {s.spec.name})") for s in resolved]
+    token_vars = dict.fromkeys((*plan.definition.id_tokens, *(s.token_var for s in plan.specs if isinstance(s, VaultSecretSpec))))
+    secrets += [from_env(name, env) for name in token_vars if env.get(name, "").strip()]
+    secrets += from_environment(env, DEFAULT_SECRET_GLOBS)
+    return secrets
+
+
+@contextmanager
+def _terminate_on_signals() -> Iterator[None]:
+    """SIGTERM/SIGHUP raise `Terminated` so that `with` blocks clean up (main thread only)."""
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in TERMINATING_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,107 @@
+"""Data that crosses the Vault modules' boundaries (frozen, no credentials in any `repr`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# `secrets:vault:engine:name` values GitLab Runner accepts (`kv-v2` is the default).
+KV_V2 = "kv-v2"
+KV_V1 = "kv-v1"
+GENERIC = "generic"
+ENGINES = (KV_V2, KV_V1, GENERIC)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One CI/CD variable from YAML: `expand: false` keeps `$` references literal."""
+
+    name: str
+    value: str
+    expand: bool = True
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """The parts of one job that `radar exec` uses, after `extends:`/`default:`/`!reference`.
+
+    `secrets` and `id_tokens` are still raw YAML mappings: `spec` validates them.
+    """
+
+    origin: str  # "job deploy in .gitlab-ci.yml" or "secrets file ci/secrets.yml"
+    secrets: dict = field(hash=False)
+    id_tokens: tuple[str, ...] = ()
+    variables: tuple[Variable, ...] = ()
+
+
+@dataclass(frozen=True)
+class VaultSecretSpec:
+    """A `secrets:` entry read from Vault, with variables already expanded."""
+
+    name: str  # the CI/CD variable that receives the secret
+    engine: str  # kv-v2, kv-v1 or generic
+    mount: str  # where the engine is mounted (`engine:path`, the `@mount` suffix)
+    path: str  # the secret's path inside the engine
+    field: str
+    file: bool  # True: the variable holds a file path; False: the value itself
+    token_var: str  # the variable holding the ID token used to log in
+
+    @property
+    def read_path(self) -> str:
+        """The API path read, without `/v1/`: `ops/data/production/db` for kv-v2."""
+        mount = self.mount.strip("/")
+        path = self.path.strip("/")
+        if self.engine == KV_V2:
+            return f"{mount}/data/{path}"
+        return f"{mount}/{path}"
+
+    @property
+    def source(self) -> str:
+        """Where the value came from, for masking and reports: never the value."""
+        return f"vault {self.read_path} field {self.field}"
+
+
+@dataclass(frozen=True)
+class UnsupportedSecretSpec:
+    """A `secrets:` entry for a provider radar parses but does not fetch from yet."""
+
+    name: str
+    provider: str  # "azure_key_vault", "gcp_secret_manager", ...
+    description: str  # "Azure Key Vault secret test (version 00...)"
+
+    @property
+    def source(self) -> str:
+        return self.description
+
+
+SecretSpec = VaultSecretSpec | UnsupportedSecretSpec
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    """How to reach and log in to Vault: GitLab's `VAULT_*` variables, expanded."""
+
+    server_url: str  # without a trailing slash
+    auth_path: str = "jwt"
+    auth_role: str | None = None
+    namespace: str | None = None
+    cacert: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedSecret:
+    """A secret value fetched for one spec. `repr` hides the value."""
+
+    spec: VaultSecretSpec
+    value: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SecretFailure:
+    """A secret that could not be resolved, and why (the message names no value)."""
+
+    spec: SecretSpec
+    error: Exception = field(compare=False)
+
+    @property
+    def reason(self) -> str:
+        return str(self.error)

@@ -1,0 +1,145 @@
+"""Secret specs + a Vault client -> one outcome per secret: its value, or why it failed.
+
+One login per ID token variable, one read per distinct path (several fields of one secret
+cost one round trip), reads in parallel. Failures are per secret where Vault's answer is per
+secret (not found, permission denied, a rejected login for the secrets that use that token);
+a server-wide failure (unreachable, sealed, TLS, unknown namespace) fails every secret that
+was still waiting, without asking Vault again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from radar.vault.client import ReadForbidden, ReadNotFound, VaultClient, VaultToken
+from radar.errors import RadarError
+from radar.vault.errors import (
+    MissingIDToken,
+    NamespaceNotFound,
+    PermissionDenied,
+    SecretNotFound,
+    TLSVerificationError,
+    UnsupportedProviderError,
+    VaultError,
+    VaultUnavailable,
+)
+from radar.vault.model import (
+    KV_V2,
+    ResolvedSecret,
+    SecretFailure,
+    SecretSpec,
+    UnsupportedSecretSpec,
+    VaultSecretSpec,
+)
+from radar.vault.variables import JobVariables
+
+Outcome = ResolvedSecret | SecretFailure
+SERVER_WIDE = (VaultUnavailable, TLSVerificationError, NamespaceNotFound)
+MAX_PARALLEL_READS = 8
+
+
+def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultClient | None) -> tuple[Outcome, ...]:
+    """Every spec's outcome, in the order of `specs`. `client` may be None when no spec needs Vault."""
+    outcomes: dict[str, Outcome] = {}
+    for spec in specs:
+        if isinstance(spec, UnsupportedSecretSpec):
+            outcomes[spec.name] = SecretFailure(spec, UnsupportedProviderError(
+                f"secret {spec.name}: {spec.provider} ({spec.description}) is not supported yet; "
+                f"radar fetches secrets from HashiCorp Vault and OpenBao only"
+            ))
+    vault_specs = [s for s in specs if isinstance(s, VaultSecretSpec)]
+    if vault_specs:
+        assert client is not None, "Vault secrets need a client"
+        outcomes.update(_resolve_vault(vault_specs, variables, client))
+    return tuple(outcomes[spec.name] for spec in specs)
+
+
+def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client: VaultClient) -> dict[str, Outcome]:
+    outcomes: dict[str, Outcome] = {}
+    tokens: dict[str, VaultToken] = {}
+    for token_var in dict.fromkeys(s.token_var for s in specs):
+        users = [s for s in specs if s.token_var == token_var]
+        jwt = variables.get(token_var)
+        if not jwt:
+            error: RadarError = MissingIDToken(
+                f"ID token variable {token_var} is not set; in GitLab CI define it under the job's "
+                f"id_tokens: ({token_var}: aud: ...); elsewhere export it with a JWT Vault accepts"
+            )
+            outcomes.update({s.name: SecretFailure(s, error) for s in users})
+            continue
+        try:
+            tokens[token_var] = client.login(jwt, token_var)
+        except SERVER_WIDE as exc:
+            return _fail_remaining(specs, outcomes, exc)
+        except VaultError as exc:
+            outcomes.update({s.name: SecretFailure(s, exc) for s in users})
+
+    reads: dict[tuple[str, str], list[VaultSecretSpec]] = {}
+    for spec in specs:
+        if spec.token_var in tokens:
+            reads.setdefault((spec.token_var, spec.read_path), []).append(spec)
+
+    def read(key: tuple[str, str]) -> dict[str, Any] | Exception:
+        token_var, path = key
+        try:
+            return client.read(tokens[token_var], path)
+        except (ReadNotFound, ReadForbidden, VaultError) as exc:
+            return exc
+
+    keys = list(reads)
+    if len(keys) > 1:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_READS, len(keys))) as pool:
+            results = list(pool.map(read, keys))
+    else:
+        results = [read(k) for k in keys]
+
+    server_error = next((r for r in results if isinstance(r, SERVER_WIDE)), None)
+    for key, result in zip(keys, results):
+        if not isinstance(result, SERVER_WIDE):
+            outcomes.update({spec.name: _outcome(spec, result) for spec in reads[key]})
+    if server_error is not None:
+        return _fail_remaining(specs, outcomes, server_error)
+    return outcomes
+
+
+def _outcome(spec: VaultSecretSpec, result: dict[str, Any] | Exception) -> Outcome:
+    path = spec.read_path
+    if isinstance(result, ReadNotFound):
+        hint = ""
+        if "no handler for route" in result.reason:
+            hint = f": no secrets engine is mounted at {spec.mount.strip('/')}/"
+        elif result.reason:
+            hint = f": {result.reason}"
+        return SecretFailure(spec, SecretNotFound(f"secret not found: {spec.name} (tried {path}{hint})"))
+    if isinstance(result, ReadForbidden):
+        return SecretFailure(spec, PermissionDenied(
+            f"permission denied: {spec.name}: the Vault token may not read {path}; grant read on "
+            f"{path} in a policy of the role (VAULT_AUTH_ROLE)"
+        ))
+    if isinstance(result, Exception):
+        return SecretFailure(spec, result)
+    fields = result.get("data") if spec.engine == KV_V2 else result
+    if not isinstance(fields, dict):
+        return SecretFailure(spec, SecretNotFound(f"secret not found: {spec.name} (tried {path})"))
+    if fields.get(spec.field) is None:
+        return SecretFailure(spec, SecretNotFound(
+            f"secret not found: {spec.name} (tried {path}: no field {spec.field!r})"
+        ))
+    return ResolvedSecret(spec, _as_bytes(fields[spec.field]))
+
+
+def _as_bytes(value: Any) -> bytes:
+    """Strings as they are; other JSON values as compact JSON (`true`, `42`, `{"a":1}`)."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _fail_remaining(specs: list[VaultSecretSpec], outcomes: dict[str, Outcome], error: Exception) -> dict[str, Outcome]:
+    for spec in specs:
+        if spec.name not in outcomes:
+            outcomes[spec.name] = SecretFailure(spec, error)
+    return outcomes
