@@ -14,7 +14,11 @@ TOKEN_BODY = re.compile(rb"[A-Za-z0-9._=-]*")
 # A query value ends at the next parameter, the fragment, quotes, whitespace, controls or `<` `>`.
 QUERY_VALUE = re.compile(rb"[^&#\"'<>\x00-\x20\x7f]*")
 # The authority of a URL ends at the path, query or fragment, or where the URL itself ends.
-_AUTHORITY_END = re.compile(rb"[/?#\\<>\"'`\x00-\x20\x7f]")
+_AUTHORITY_STOPS = rb"/?#\\<>\"'`\x00-\x20\x7f"
+_AUTHORITY_END = re.compile(rb"[%s]" % _AUTHORITY_STOPS)
+# The matcher's needle for URLs that have user-info: `://`, authority bytes, then an `@`. Plain
+# URLs (most of a package-install log) never reach Python.
+USERINFO_NEEDLE = rb"://[^@%s]*@" % _AUTHORITY_STOPS
 # How far past `://` radar waits for the `@` that ends a password: longer user-info is not a
 # URL anybody types, and waiting longer would hold back ordinary output.
 USERINFO_LIMIT = 512
@@ -26,6 +30,27 @@ def run_end(pattern: re.Pattern[bytes], data: bytes, start: int) -> int:
     """End of the run of `pattern`'s characters that starts at `start`."""
     match = pattern.match(data, start)
     return match.end() if match else start
+
+
+def authority_start(data: bytes, needle_end: int) -> int:
+    """Where the authority starts for a USERINFO_NEEDLE match ending at `needle_end`.
+
+    The needle's class excludes `/`, so the last `://` before its end is the one it matched.
+    """
+    return data.rfind(b"://", 0, needle_end) + 3
+
+
+def open_authority(data: bytes) -> int:
+    """Start of a trailing `://` (or `:`, `:/`) whose user-info could still end in a password."""
+    n = len(data)
+    # Only a `://` with fewer than USERINFO_LIMIT bytes after it can still be waiting.
+    scheme_end = data.rfind(b"://", max(0, n - USERINFO_LIMIT - 2))
+    if scheme_end >= 0 and _AUTHORITY_END.search(data, scheme_end + 3) is None:
+        return scheme_end
+    for tail in (b":/", b":"):
+        if data.endswith(tail):
+            return n - len(tail)
+    return n
 
 
 def url_password(data: bytes, authority_start: int, final: bool) -> tuple[int, int] | str | None:

@@ -2,16 +2,18 @@
 
 pyahocorasick is built for str keys, so bytes travel as latin-1 text (one code point per
 byte, a lossless mapping). Caseless literals live in a second automaton run over the block with
-ASCII letters lowered, which is what Hyperscan's caseless flag does.
+ASCII letters lowered, which is what Hyperscan's caseless flag does. Expression needles run
+through Python's `re`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import ahocorasick
 
-from radar.mask.engine import Literal, Scan
+from radar.mask.engine import Needle, Scan
 
 
 def _automaton(entries: list[tuple[bytes, int]]) -> ahocorasick.Automaton | None:
@@ -27,12 +29,16 @@ def _automaton(entries: list[tuple[bytes, int]]) -> ahocorasick.Automaton | None
 class AhoCorasickMatcher:
     name = "ahocorasick"
 
-    def __init__(self, literals: Sequence[Literal]) -> None:
-        self._exact = _automaton([(lit.text, i) for i, lit in enumerate(literals) if not lit.caseless])
-        self._folded = _automaton([(lit.text.lower(), i) for i, lit in enumerate(literals) if lit.caseless])
+    def __init__(self, needles: Sequence[Needle]) -> None:
+        literals = [(n, i) for i, n in enumerate(needles) if not n.regex]
+        self._exact = _automaton([(n.text, i) for n, i in literals if not n.caseless])
+        self._folded = _automaton([(n.text.lower(), i) for n, i in literals if n.caseless])
+        self._expressions = [
+            (re.compile(n.text, re.IGNORECASE if n.caseless else 0), n.gate, i) for i, n in enumerate(needles) if n.regex
+        ]
 
     def scanner(self) -> Scan:
-        exact, folded = self._exact, self._folded
+        exact, folded, expressions = self._exact, self._folded, self._expressions
 
         def scan(data: bytes) -> list[tuple[int, int]]:
             hits: list[tuple[int, int]] = []
@@ -40,6 +46,9 @@ class AhoCorasickMatcher:
                 hits.extend((ident, last + 1) for last, ident in exact.iter(data.decode("latin-1")))
             if folded is not None:
                 hits.extend((ident, last + 1) for last, ident in folded.iter(data.lower().decode("latin-1")))
+            for expression, gate, ident in expressions:
+                if gate in data:  # b"" is in every block
+                    hits.extend((ident, match.end()) for match in expression.finditer(data))
             return hits
 
         return scan

@@ -1,43 +1,57 @@
-"""Hyperscan (Vectorscan) engine: all literals in one block-mode database."""
+"""Hyperscan (Vectorscan) engine: literals in one database, gated expressions in another."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import hyperscan
 
-from radar.mask.engine import Literal, Scan
+from radar.mask.engine import Needle, Scan
+
+_Handler = Callable[[int, int, int, int, object], None]
+
+
+def _database(needles: list[tuple[int, Needle]], literal: bool) -> hyperscan.Database | None:
+    if not needles:
+        return None
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[n.text for _, n in needles],
+        ids=[i for i, _ in needles],
+        flags=[hyperscan.HS_FLAG_CASELESS if n.caseless else 0 for _, n in needles],
+        literal=literal,  # the pure-literal compiler takes any byte, NUL included, unescaped
+    )
+    return database
 
 
 class HyperscanMatcher:
     name = "hyperscan"
 
-    def __init__(self, literals: Sequence[Literal]) -> None:
-        self._database: hyperscan.Database | None = None
-        if literals:
-            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            database.compile(
-                expressions=[lit.text for lit in literals],
-                ids=list(range(len(literals))),
-                flags=[hyperscan.HS_FLAG_CASELESS if lit.caseless else 0 for lit in literals],
-                literal=True,  # the pure-literal compiler: any byte, NUL included, no escaping
-            )
-            self._database = database
+    def __init__(self, needles: Sequence[Needle]) -> None:
+        self._literals = _database([(i, n) for i, n in enumerate(needles) if not n.regex], literal=True)
+        expressions = [(i, n) for i, n in enumerate(needles) if n.regex]
+        self._expressions = _database(expressions, literal=False)
+        gates = {n.gate for _, n in expressions}
+        # Any ungated expression means the expression pass always runs.
+        self._gates: tuple[bytes, ...] | None = None if b"" in gates else tuple(gates)
 
     def scanner(self) -> Scan:
-        database = self._database
-        if database is None:
-            return lambda data: []
-        scratch = hyperscan.Scratch(database)
+        literals, expressions, gates = self._literals, self._expressions, self._gates
+        literal_scratch = hyperscan.Scratch(literals) if literals is not None else None
+        expression_scratch = hyperscan.Scratch(expressions) if expressions is not None else None
 
         def scan(data: bytes) -> list[tuple[int, int]]:
             hits: list[tuple[int, int]] = []
-            if data:
-                database.scan(
-                    data,
-                    match_event_handler=lambda ident, start, end, flags, context: hits.append((ident, end)),
-                    scratch=scratch,
-                )
+            if not data:
+                return hits
+
+            def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
+                hits.append((ident, end))
+
+            if literals is not None:
+                literals.scan(data, match_event_handler=on_match, scratch=literal_scratch)
+            if expressions is not None and (gates is None or any(g in data for g in gates)):
+                expressions.scan(data, match_event_handler=on_match, scratch=expression_scratch)
             return hits
 
         return scan

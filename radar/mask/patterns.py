@@ -2,8 +2,8 @@
 
 `SecretSet` applies the policy (trim, ignore empty and duplicate values, refuse short ones by
 source), expands every value into its forms, and compiles one matcher over all of them plus the
-literals the detectors of unregistered secrets start from (token prefixes, sensitive query keys,
-`://`). Each literal carries one or more roles saying what a hit means.
+needles the detectors of unregistered secrets start from (token prefixes, sensitive query keys,
+URLs with user-info). Each needle carries one or more roles saying what a hit means.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 
 import regex
 
-from radar.mask.engine import Literal, Matcher, compile_matcher
+from radar.mask import detectors
+from radar.mask.engine import Matcher, Needle, compile_matcher
 from radar.mask.forms import char_length, forms_of
 from radar.mask.model import MaskOptions, Refusal, Secret
 
@@ -22,7 +23,7 @@ from radar.mask.model import MaskOptions, Refusal, Secret
 MASK = -1  # the literal itself is masked
 TOKEN = -2  # a token prefix: the body after it is masked
 QUERY = -3  # `?key=` / `&key=`: the parameter value after it is masked
-URL = -4  # `://`: a password in the user-info after it is masked
+URL = -4  # a URL with user-info (detectors.USERINFO_NEEDLE): its password is masked
 
 # A line break in a multi-line secret matches a whitespace run of at most this many bytes, so a
 # partial match can never hold back an unbounded amount of output.
@@ -76,7 +77,7 @@ class PrefixIndex:
 class PatternTable:
     """One compiled generation of a SecretSet."""
 
-    literals: tuple[Literal, ...]
+    needles: tuple[Needle, ...]
     roles: tuple[tuple[int, ...], ...]
     chains: tuple[regex.Pattern, ...]
     matcher: Matcher
@@ -139,39 +140,40 @@ class SecretSet:
         return refusal
 
     def _compile(self) -> PatternTable:
-        roles: dict[Literal, list[int]] = {}
+        roles: dict[Needle, list[int]] = {}
         chains: list[regex.Pattern] = []
 
-        def give(literal: Literal, role: int) -> None:
-            roles.setdefault(literal, []).append(role)
+        def give(needle: Needle, role: int) -> None:
+            roles.setdefault(needle, []).append(role)
 
         min_length = self.options.min_length
         for value in self._values:
             value_forms = forms_of(value, min_length)
             for form in value_forms.literals:
-                give(Literal(form), MASK)
+                give(Needle(form), MASK)
             for line in value_forms.lines:
                 for form in forms_of(line, min_length).literals:
-                    give(Literal(form), MASK)
+                    give(Needle(form), MASK)
             if value_forms.chain is not None:
                 segments = value_forms.chain.segments
                 gap = rb"[ \t\r\n]{1,%d}" % MAX_GAP
                 chains.append(regex.compile(gap.join(regex.escape(s) for s in segments)))
-                give(Literal(segments[0]), len(chains) - 1)
+                give(Needle(segments[0]), len(chains) - 1)
         for prefix in self.options.token_prefixes:
-            give(Literal(prefix), TOKEN)
+            give(Needle(prefix), TOKEN)
         for key in self.options.query_keys:
             for separator in (b"?", b"&"):
-                give(Literal(separator + key.lower() + b"=", caseless=True), QUERY)
+                give(Needle(separator + key.lower() + b"=", caseless=True), QUERY)
         if self.options.mask_url_passwords:
-            give(Literal(b"://"), URL)
+            give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
 
-        literals = tuple(roles)
+        needles = tuple(roles)
+        literals = [n for n in needles if not n.regex]
         return PatternTable(
-            literals=literals,
-            roles=tuple(tuple(roles[lit]) for lit in literals),
+            needles=needles,
+            roles=tuple(tuple(roles[n]) for n in needles),
             chains=tuple(chains),
-            matcher=compile_matcher(literals, self.options.engine),
-            exact_prefixes=PrefixIndex(lit.text for lit in literals if not lit.caseless),
-            folded_prefixes=PrefixIndex((lit.text for lit in literals if lit.caseless), fold_case=True),
+            matcher=compile_matcher(needles, self.options.engine),
+            exact_prefixes=PrefixIndex(n.text for n in literals if not n.caseless),
+            folded_prefixes=PrefixIndex((n.text for n in literals if n.caseless), fold_case=True),
         )

@@ -94,6 +94,8 @@ class StreamMasker:
         hold = n
         if not final:
             hold = min(table.exact_prefixes.hold_start(data), table.folded_prefixes.hold_start(data))
+            if self._set.options.mask_url_passwords:
+                hold = min(hold, detectors.open_authority(data))
         spans = self._spans
         runs, self._open_runs = self._open_runs, set()
         for role, offset in runs:
@@ -102,9 +104,9 @@ class StreamMasker:
         for ident, end in self._scan(data):
             for role in table.roles[ident]:
                 if role == MASK:
-                    spans.append((base + end - len(table.literals[ident].text), base + end))
+                    spans.append((base + end - len(table.needles[ident].text), base + end))
                 elif role >= 0:
-                    start = end - len(table.literals[ident].text)
+                    start = end - len(table.needles[ident].text)
                     match = table.chains[role].match(data, start, partial=not final)
                     if match is None:
                         continue
@@ -113,9 +115,10 @@ class StreamMasker:
                     else:
                         spans.append((base + start, base + match.end()))
                 elif role == URL:
-                    found = detectors.url_password(data, end, final)
+                    authority = detectors.authority_start(data, end)
+                    found = detectors.url_password(data, authority, final)
                     if found == detectors.WAIT:
-                        hold = min(hold, end - 3)
+                        hold = min(hold, authority - 3)
                     elif found is not None:
                         spans.append((base + found[0], base + found[1]))
                 else:
