@@ -55,13 +55,16 @@ def compile_matcher(needles: Sequence[Needle], engine: str | None = None) -> Mat
     if choice in ("auto", "hyperscan"):
         try:
             from radar.mask.engine_hyperscan import HyperscanMatcher
+
+            return HyperscanMatcher(needles)
         except ImportError:
             if choice == "hyperscan":
                 raise RadarError(
                     "the hyperscan engine is not installed: pip install hyperscan, or use --engine ahocorasick"
                 ) from None
-        else:
-            return HyperscanMatcher(needles)
+        except Exception as error:  # hyperscan.error: e.g. a CPU without the instructions it needs
+            if choice == "hyperscan":
+                raise RadarError(f"the hyperscan engine cannot run here ({error}): use --engine ahocorasick") from None
     from radar.mask.engine_ahocorasick import AhoCorasickMatcher
 
     return AhoCorasickMatcher(needles)

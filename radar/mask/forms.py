@@ -12,7 +12,9 @@ character bits of the bytes after it. Only the "stable core" (the characters tha
 value alone) is the same wherever the value sits, so that is what is registered, once for each
 alignment. `user:` before a password in a Basic auth header, or the newline that
 `echo $S | base64` appends, then cannot break the match. The complete standalone encodings are
-registered as well, so a value encoded on its own is masked to its last character.
+registered as well, so a value encoded on its own is masked to its last character, and so are the
+lines of that encoding wrapped the way `base64` (76 columns) and `openssl base64` (64) wrap it, so
+`base64 key.pem` is masked line by line.
 
 Multi-line values (PEM keys, JSON files) are not literals: a newline in the value matches any
 run of whitespace in the log, so they become a `Chain` of segments, and every line long enough
@@ -32,6 +34,8 @@ from urllib.parse import quote, quote_plus
 _LINE_BREAK_RUN = re.compile(rb"[ \t\x0b\x0c]*[\r\n][ \t\r\n\x0b\x0c]*")
 _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[ A-Z0-9]*-----")
 _PERCENT_ESCAPE = re.compile(rb"%[0-9A-F]{2}")
+# Line widths of wrapped base64: coreutils `base64` and `openssl base64`.
+_WRAP_WIDTHS = (76, 64)
 # Characters `encodeURIComponent` leaves alone on top of Python's always-safe `_.-~`.
 _URI_COMPONENT_SAFE = "!*'()"
 
@@ -98,6 +102,9 @@ def base64_forms(value: bytes) -> set[bytes]:
             encoded = encode(standalone)
             forms.add(encoded)
             forms.add(encoded.rstrip(b"="))
+            for width in _WRAP_WIDTHS:
+                if len(encoded) > width:
+                    forms.update(encoded[i : i + width] for i in range(0, len(encoded), width))
     forms.discard(b"")
     return forms
 
