@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mask_helpers import mask_reads, secret_set, split_at
 from radar.mask.forms import forms_of
+from radar.mask.patterns import PrefixIndex
 from radar.mask.stream import StreamMasker
 
 MARKER = b"[MASKED]"
@@ -172,3 +173,38 @@ def test_held_back_bytes_are_fewer_than_the_longest_form(planted, ending) -> Non
     held = masker.finish()
     assume(MARKER not in held)
     assert len(held) < max(map(len, literal_forms(values)))
+
+
+class _SmallReachIndex(PrefixIndex):
+    """Tiny thresholds, so short random literals exercise the one-by-one path for long ones."""
+
+    REACH = 6
+    MAX_LONG = 3
+
+
+def _longest_held_tail(data: bytes, texts: list[bytes]) -> int:
+    for i in range(len(data)):
+        tail = data[i:]
+        if any(len(t) > len(tail) and t.startswith(tail) for t in texts):
+            return i
+    return len(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abc", min_size=1, max_size=20).map(str.encode), min_size=1, max_size=12),
+    st.text(alphabet="abcd", max_size=40).map(str.encode),
+)
+def test_prefix_index_finds_the_longest_tail_that_is_a_proper_prefix(texts, data) -> None:
+    expected = _longest_held_tail(data, texts)
+    assert PrefixIndex(texts).hold_start(data) == expected
+    assert _SmallReachIndex(texts).hold_start(data) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab?=", min_size=1, max_size=10).map(str.encode), min_size=1, max_size=6),
+    st.text(alphabet="aAbB?=", max_size=30).map(str.encode),
+)
+def test_caseless_prefix_index_folds_the_block(texts, data) -> None:
+    assert PrefixIndex(texts, fold_case=True).hold_start(data) == _longest_held_tail(data.lower(), texts)

@@ -34,16 +34,26 @@ _WHITESPACE = b" \t\r\n\x0b\x0c"
 class PrefixIndex:
     """Finds the longest tail of a block that is still a proper prefix of some literal.
 
-    That tail is all a stream has to hold back. Tails are looked up by their first G bytes
-    (G = the shortest literal, at most 4), so the common case is one dict probe per position of
-    the last `longest - 1` bytes.
+    That tail is all a stream has to hold back. Tails shorter than `reach` are looked up by their
+    first G bytes (G = the shortest literal, at most 4): one dict probe per position of the last
+    `reach - 1` bytes. The few literals longer than `reach` (hex of a PEM key runs to kilobytes)
+    are checked one by one with `bytes.find` for their longer tails, so the per-position loop
+    stays short however long the longest literal is.
     """
 
+    REACH = 256  # at least this many positions go through the dict...
+    MAX_LONG = 256  # ...and more when needed to keep the one-by-one literals this few
+
     def __init__(self, texts: Iterable[bytes], fold_case: bool = False) -> None:
-        unique = sorted(set(texts))
+        unique = sorted(set(texts), key=len, reverse=True)
         self._fold = fold_case
-        self.longest = max(map(len, unique), default=0)
         self._g = min(4, min(map(len, unique), default=4))
+        longest = len(unique[0]) if unique else 0
+        reach = min(longest, self.REACH)
+        if len(unique) > self.MAX_LONG:
+            reach = max(reach, len(unique[self.MAX_LONG]))
+        self._reach = reach
+        self._long = [text for text in unique if len(text) > reach]
         self._by_gram: dict[bytes, list[bytes]] = {}
         self._short: set[bytes] = set()  # proper prefixes shorter than G
         for text in unique:
@@ -53,24 +63,48 @@ class PrefixIndex:
     def hold_start(self, data: bytes) -> int:
         """Smallest i such that data[i:] is a proper prefix of a literal; len(data) if none."""
         n = len(data)
-        if not self.longest:
+        if not self._reach:
             return n
+        if self._fold:
+            data = data[-(self._reach + max(map(len, self._long), default=0)) :].lower()
+            return n - len(data) + self._hold_in(data)
+        return self._hold_in(data)
+
+    def _hold_in(self, data: bytes) -> int:
+        n = len(data)
+        best = self._long_hold(data) if self._long else n
         g = self._g
-        lo = max(0, n - self.longest + 1)
-        window = data[lo:].lower() if self._fold else data[lo:]
+        lo = max(0, n - self._reach + 1)
+        if best <= lo:
+            return best
         by_gram = self._by_gram
-        for i in range(0, len(window) - g + 1):
-            candidates = by_gram.get(window[i : i + g])
+        for i in range(lo, n - g + 1):
+            candidates = by_gram.get(data[i : i + g])
             if candidates is not None:
-                tail = window[i:]
+                tail = data[i:]
                 size = len(tail)
                 for text in candidates:
                     if len(text) > size and text.startswith(tail):
-                        return lo + i
-        for i in range(max(0, len(window) - g + 1), len(window)):
-            if window[i:] in self._short:
-                return lo + i
-        return n
+                        return i
+        for i in range(max(lo, n - g + 1), n):
+            if data[i:] in self._short:
+                return i
+        return best
+
+    def _long_hold(self, data: bytes) -> int:
+        """The earliest tail of `reach` bytes or more that a long literal starts with."""
+        n, g = len(data), self._g
+        last = n - self._reach  # tails starting here or earlier are at least `reach` long
+        best = n
+        for text in self._long:
+            head = text[:g]
+            i = data.find(head, max(0, n - len(text) + 1), last + g)
+            while 0 <= i <= last and i < best:
+                if text.startswith(data[i:]):
+                    best = i
+                    break
+                i = data.find(head, i + 1, last + g)
+        return best
 
 
 @dataclass(frozen=True)
