@@ -50,4 +50,4 @@ def test_base64_cores_are_found_in_every_alignment() -> None:
 def test_multiline_value_keeps_its_lines_and_chain() -> None:
     forms = forms_of(b"{\n  \"key\": \"0123456789abcdef\",\n}", 8)
     assert forms.chain is not None and forms.chain.segments[0] == b"{"
-    assert forms.lines == (b'"key": "0123456789abcdef",',)
+    assert forms.parts == (b'"key": "0123456789abcdef",',)

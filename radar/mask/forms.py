@@ -18,7 +18,9 @@ lines of that encoding wrapped the way `base64` (76 columns) and `openssl base64
 
 Multi-line values (PEM keys, JSON files) are not literals: a newline in the value matches any
 run of whitespace in the log, so they become a `Chain` of segments, and every line long enough
-to be a secret by itself is returned as a value of its own.
+to be a secret by itself is returned as a part to mask on its own. A JSON document (a cloud
+service-account file) also gives the string values of its secret-named keys as parts, so
+`jq -r .private_key` prints a key that is masked too.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from urllib.parse import quote, quote_plus
 _LINE_BREAK_RUN = re.compile(rb"[ \t\x0b\x0c]*[\r\n][ \t\r\n\x0b\x0c]*")
 _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[ A-Z0-9]*-----")
 _PERCENT_ESCAPE = re.compile(rb"%[0-9A-F]{2}")
+# JSON keys whose string values are secrets by name.
+_SECRET_KEY = re.compile(r"private|secret|token|passw|pwd|credential|api_?key|access_?key|auth", re.IGNORECASE)
 # Line widths of wrapped base64: coreutils `base64` and `openssl base64`.
 _WRAP_WIDTHS = (76, 64)
 # Characters `encodeURIComponent` leaves alone on top of Python's always-safe `_.-~`.
@@ -53,8 +57,9 @@ class ValueForms:
 
     literals: frozenset[bytes]
     chain: Chain | None
-    # Lines of a multi-line value that are secrets on their own (masked in every form too).
-    lines: tuple[bytes, ...]
+    # Pieces that are secrets on their own (masked in every form too): long-enough lines of a
+    # multi-line value, and the values of secret-named keys of a JSON document.
+    parts: tuple[bytes, ...]
 
 
 def char_length(value: bytes) -> int:
@@ -71,15 +76,16 @@ def is_multiline(value: bytes) -> bool:
 
 def forms_of(value: bytes, min_length: int) -> ValueForms:
     """All forms of one (already trimmed, non-empty) value, none shorter than `min_length`."""
+    json_parts = tuple(_json_secret_values(value, min_length))
     if not is_multiline(value):
-        return ValueForms(_keep_long(encoded_forms(value), min_length), None, ())
+        return ValueForms(_keep_long(encoded_forms(value), min_length), None, json_parts)
     literals: set[bytes] = set()
     normalised = value.replace(b"\r\n", b"\n")
     for variant in {value, normalised}:
         literals |= encoded_forms(variant, include_raw=False)
     segments = tuple(_LINE_BREAK_RUN.split(value))
     lines = tuple(line for line in segments if _is_secret_line(line, min_length))
-    return ValueForms(_keep_long(literals, min_length), Chain(segments), lines)
+    return ValueForms(_keep_long(literals, min_length), Chain(segments), lines + json_parts)
 
 
 def encoded_forms(value: bytes, include_raw: bool = True) -> set[bytes]:
@@ -141,6 +147,31 @@ def _percent_forms(value: bytes) -> set[bytes]:
             forms.add(upper)
             forms.add(_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), upper))
     return forms
+
+
+def _json_secret_values(value: bytes, min_length: int) -> list[bytes]:
+    """String values under secret-named keys of a JSON object (not every string: `"type":
+    "service_account"` must not mask the words `service_account` all over the log)."""
+    if not value.startswith((b"{", b"[")):
+        return []
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return []
+    found: list[bytes] = []
+
+    def walk(node: object, secret_named: bool) -> None:
+        if isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, secret_named or bool(_SECRET_KEY.search(str(key))))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, secret_named)
+        elif isinstance(node, str) and secret_named and len(node.strip()) >= min_length:
+            found.append(node.strip().encode("utf-8"))
+
+    walk(document, False)
+    return found
 
 
 def _is_secret_line(line: bytes, min_length: int) -> bool:

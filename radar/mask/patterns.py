@@ -181,18 +181,23 @@ class SecretSet:
             roles.setdefault(needle, []).append(role)
 
         min_length = self.options.min_length
-        for value in self._values:
+
+        def add_value(value: bytes, depth: int) -> None:
             value_forms = forms_of(value, min_length)
             for form in value_forms.literals:
                 give(Needle(form), MASK)
-            for line in value_forms.lines:
-                for form in forms_of(line, min_length).literals:
-                    give(Needle(form), MASK)
             if value_forms.chain is not None:
                 segments = value_forms.chain.segments
                 gap = rb"[ \t\r\n]{1,%d}" % MAX_GAP
                 chains.append(regex.compile(gap.join(regex.escape(s) for s in segments)))
                 give(Needle(segments[0]), len(chains) - 1)
+            # A JSON file's private_key is a part, and that key's lines are parts of it.
+            if depth < 2:
+                for part in value_forms.parts:
+                    add_value(part, depth + 1)
+
+        for value in self._values:
+            add_value(value, 0)
         for prefix in self.options.token_prefixes:
             give(Needle(prefix), TOKEN)
         for key in self.options.query_keys:
