@@ -196,7 +196,7 @@ def _add_secrets_parser(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(run=_run_secrets_check, takes_command=False)
 
 
-def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan
+def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan; lazy: keeps `radar mask` fast
     from radar.vault import execute
 
     if args.verbose:
@@ -209,24 +209,30 @@ def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan
 
 def _run_exec(args: argparse.Namespace) -> int:
     from radar.vault.client import RetryPolicy
-    from radar.vault.execute import run_with_secrets
+    from radar.vault.execute import Terminated, run_with_secrets
 
     if not args.command:
         raise RadarError("name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
     plan = _vault_plan(args)
-    return run_with_secrets(
-        plan, args.command, RetryPolicy(total_seconds=args.vault_timeout), environ=os.environ,
-        options=MaskOptions(min_length=args.min_length), on_refusal=_warn_refused,
-    )
+    try:
+        return run_with_secrets(
+            plan, args.command, RetryPolicy(total_seconds=args.vault_timeout), environ=os.environ,
+            options=MaskOptions(min_length=args.min_length), on_refusal=_warn_refused,
+        )
+    except Terminated as stop:
+        raise stop.as_error() from None
 
 
 def _run_secrets_check(args: argparse.Namespace) -> int:
     from radar.vault.client import RetryPolicy
-    from radar.vault.execute import check_secrets
+    from radar.vault.execute import Terminated, check_secrets
     from radar.vault.model import SecretFailure
 
     plan = _vault_plan(args)
-    outcomes = check_secrets(plan, RetryPolicy(total_seconds=args.vault_timeout))
+    try:
+        outcomes = check_secrets(plan, RetryPolicy(total_seconds=args.vault_timeout))
+    except Terminated as stop:
+        raise stop.as_error() from None
     rows = [
         (o.spec.name, "FAILED" if isinstance(o, SecretFailure) else "OK", o.spec.source,
          ("file" if getattr(o.spec, "file", True) else "variable"),

@@ -38,13 +38,22 @@ log = logging.getLogger("radar.vault")
 TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-class Terminated(RadarError):
-    """radar was told to stop (SIGTERM, SIGHUP) before CMD started."""
+class Terminated(BaseException):
+    """radar was told to stop (SIGTERM, SIGHUP) before CMD started.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way (logging
+    swallows errors raised while it writes) can stop it from unwinding through the cleanup.
+    """
 
     def __init__(self, signum: int) -> None:
-        name = signal.Signals(signum).name
-        super().__init__(f"stopped by {name} before the command started; secret files removed")
-        self.exit_status = 128 + signum
+        super().__init__(signum)
+        self.signum = signum
+
+    def as_error(self) -> RadarError:
+        name = signal.Signals(self.signum).name
+        error = RadarError(f"stopped by {name} before the command started; secret files removed")
+        error.exit_status = 128 + self.signum
+        return error
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,8 @@ def _outcome(spec: VaultSecretSpec, result: dict[str, Any] | Exception) -> Outco
         return SecretFailure(spec, SecretNotFound(f"secret not found: {spec.name} (tried {path}{hint})"))
     if isinstance(result, ReadForbidden):
         return SecretFailure(spec, PermissionDenied(
-            f"permission denied: {spec.name}: the Vault token may not read {path}; grant read on "
-            f"{path} in a policy of the role (VAULT_AUTH_ROLE)"
+            f"permission denied: {spec.name}: Vault denied reading {path}; grant read on it in a "
+            f"policy of the login role (VAULT_AUTH_ROLE), or fix the secret's path"
         ))
     if isinstance(result, Exception):
         return SecretFailure(spec, result)
