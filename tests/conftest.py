@@ -1,0 +1,4 @@
+"""Shared pytest fixtures."""
+
+# OpenBao dev servers for the `radar exec` tests (bao_server, bao_tls_server, id_token_key).
+from vault_fixtures import bao_server, bao_tls_server, id_token_key  # noqa: F401
