@@ -76,10 +76,18 @@ def deploy_job(tmp_path: Path, secrets: str, extra: str = "") -> Path:
     ))
 
 
+class Run(subprocess.CompletedProcess):
+    """A finished radar whose repr shows no output: pytest prints reprs when an assertion fails."""
+
+    def __repr__(self) -> str:
+        return f"Run(returncode={self.returncode}, stdout=<{len(self.stdout)} bytes>, stderr=<{len(self.stderr)} bytes>)"
+
+
 class Job:
     """One test's radar environment: a server, an ID token, TMPDIR, and the child's report."""
 
     def __init__(self, tmp_path: Path, server: BaoServer, jwt: str, **env: str) -> None:
+        self.server = server
         self.tmp_path = tmp_path
         self.tmpdir = tmp_path / "tmp"
         self.tmpdir.mkdir(exist_ok=True)
@@ -97,13 +105,19 @@ class Job:
             radar_args += ["--", sys.executable, "-c", CHILD, str(self.report_path), *names]
         return [*RADAR, *radar_args]
 
-    def run(self, *args: str | Path, names: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(self.argv(*args, names=names), capture_output=True, timeout=WAIT,
-                              env={**self.env, **env}, cwd=self.tmp_path)
+    def run(self, *args: str | Path, names: tuple[str, ...] = (), unset: tuple[str, ...] = (), **env: str) -> Run:
+        environment = {k: v for k, v in {**self.env, **env}.items() if k not in unset}
+        done = subprocess.run(self.argv(*args, names=names), capture_output=True, timeout=WAIT,
+                              env=environment, cwd=self.tmp_path)
+        return Run(done.args, done.returncode, done.stdout, done.stderr)
 
     def popen(self, *args: str | Path, names: tuple[str, ...] = (), **env: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(self.argv(*args, names=names), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env={**self.env, **env}, cwd=self.tmp_path)
+
+    def explain(self, result: subprocess.CompletedProcess[bytes]) -> str:
+        """radar's stderr for an assertion message, with every known secret blotted out."""
+        return redacted(result.stderr, self.jwt, *self.server.all_values())
 
     def report(self) -> dict:
         return json.loads(self.report_path.read_text())
@@ -112,9 +126,9 @@ class Job:
         return os.listdir(self.tmpdir)
 
 
-def assert_nothing_leaked(result: subprocess.CompletedProcess[bytes] | tuple[bytes, bytes], *values: bytes | str) -> None:
+def assert_nothing_leaked(result: Run, *values: bytes | str) -> None:
     """No value, JWT or Vault token in stdout or stderr (booleans only, so nothing is printed)."""
-    out, err = (result.stdout, result.stderr) if isinstance(result, subprocess.CompletedProcess) else result
+    out, err = result.stdout, result.stderr
     for value in values:
         needle = value.encode() if isinstance(value, str) else value
         leaked = needle in out or needle in err
@@ -122,11 +136,19 @@ def assert_nothing_leaked(result: subprocess.CompletedProcess[bytes] | tuple[byt
     assert VAULT_TOKEN_SHAPE.search(out + err) is None, "something shaped like a Vault token was printed"
 
 
+def redacted(output: bytes, *values: str | bytes) -> str:
+    text = output.decode(errors="replace")
+    for value in values:
+        value = value.decode() if isinstance(value, bytes) else value
+        text = text.replace(value, f"<secret sha256 {sha256(value.encode())[:12]}>")
+    return text
+
+
 def error_line(result: subprocess.CompletedProcess[bytes]) -> str:
-    """The one `radar: error:` line radar prints on failure."""
-    lines = [line for line in result.stderr.decode().splitlines() if not line.startswith("radar: ") or "error:" in line]
-    errors = [line for line in lines if line.startswith("radar: error: ")]
-    assert len(errors) == 1 and "Traceback" not in result.stderr.decode(), result.stderr.decode()
+    """The one `radar: error:` line radar prints on failure (CMD never ran, so nothing else)."""
+    text = result.stderr.decode(errors="replace")
+    errors = [line for line in text.splitlines() if line.startswith("radar: error: ")]
+    assert len(errors) == 1 and "Traceback" not in text, f"expected one error line, got {len(errors)}"
     return errors[0]
 
 
@@ -149,7 +171,7 @@ def test_file_secret_reaches_cmd_in_a_private_file_removed_afterwards(job, bao_s
           token: $VAULT_ID_TOKEN
     """)
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DATABASE_PASSWORD",))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     seen = job.report()["DATABASE_PASSWORD"]
     assert seen["file"] and seen["sha256"] == sha256(bao_server.value("ops/production/db", "password"))
     assert (seen["mode"], seen["dir_mode"]) == (0o600, 0o700)
@@ -167,7 +189,7 @@ def test_file_false_puts_the_value_in_the_variable(job, bao_server, tmp_path):
           file: false
     """)
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DATABASE_PASSWORD",))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     seen = job.report()["DATABASE_PASSWORD"]
     assert not seen["file"] and seen["sha256"] == sha256(bao_server.value("ops/production/db", "password"))
     assert b"stdout DATABASE_PASSWORD [MASKED]" in result.stdout
@@ -177,7 +199,7 @@ def test_file_false_puts_the_value_in_the_variable(job, bao_server, tmp_path):
 def test_short_form_without_mount_reads_the_kv_v2_mount(job, bao_server, tmp_path):
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password, file: false}\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     assert job.report()["DB"]["sha256"] == sha256(bao_server.value("kv-v2/production/db", "password"))
 
 
@@ -192,7 +214,7 @@ def test_engines_kv_v2_kv_v1_and_generic_in_long_form(job, bao_server, tmp_path)
           file: false
     """)
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("V2", "V1", "GENERIC"))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     seen = job.report()
     assert seen["V2"]["sha256"] == sha256(bao_server.value("ops/production/api", "token"))
     artifactory = sha256(bao_server.value("kv1/ci/artifactory", "access_token"))
@@ -206,7 +228,7 @@ def test_several_fields_and_the_id_token_are_masked_and_yaml_variables_exported(
         DB_PASSWORD: {vault: production/db/password@ops, file: false}
     """, extra="  variables:\n    DEPLOY_TARGET: production-eu\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB_USER", "DB_PASSWORD", "VAULT_ID_TOKEN", "DEPLOY_TARGET"))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     assert b"stdout VAULT_ID_TOKEN [MASKED]" in result.stdout
     assert b"stdout DB_USER [MASKED]" in result.stdout
     assert b"stdout DEPLOY_TARGET production-eu" in result.stdout
@@ -262,12 +284,12 @@ def test_secrets_file_works_without_a_ci_file(job, bao_server, tmp_path):
     secrets.write_text(f"id_tokens: {{VAULT_ID_TOKEN: {{aud: {AUDIENCE}}}}}\n"
                        "secrets:\n  API_TOKEN: {vault: production/api/token@ops, file: false}\n")
     result = job.run("exec", "--secrets-file", secrets, names=("API_TOKEN",))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     assert job.report()["API_TOKEN"]["sha256"] == sha256(bao_server.value("ops/production/api", "token"))
 
 
 def test_job_built_from_extends_default_and_references(tmp_path, bao_server, jwt):
-    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL="", VAULT_PORT=bao_server.url.rsplit(":", 1)[1])
+    job = Job(tmp_path, bao_server, jwt, VAULT_PORT=bao_server.url.rsplit(":", 1)[1])
     ci = ci_file(tmp_path, f"""\
         variables:
           VAULT_SERVER_URL: http://127.0.0.1:$VAULT_PORT
@@ -290,10 +312,9 @@ def test_job_built_from_extends_default_and_references(tmp_path, bao_server, jwt
             DB_PASSWORD: !reference [.deploy-base, secrets, DB_PASSWORD]
             API_TOKEN: {{vault: production/api/token@ops}}
     """)
-    env = {k: v for k, v in job.env.items() if k != "VAULT_SERVER_URL"}
-    result = subprocess.run(job.argv("exec", "--job", "deploy", "--ci-file", ci, names=("DB_PASSWORD", "API_TOKEN")),
-                            capture_output=True, timeout=WAIT, env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr.decode()
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB_PASSWORD", "API_TOKEN"),
+                     unset=("VAULT_SERVER_URL",))
+    assert result.returncode == 0, job.explain(result)
     seen = job.report()
     # The reference brought only {file: false}; extends merged the vault: path in from .vault-db.
     assert not seen["DB_PASSWORD"]["file"]
@@ -305,7 +326,7 @@ def test_ci_config_path_picks_the_default_ci_file(job, tmp_path):
     (tmp_path / "ci").mkdir()
     ci = deploy_job(tmp_path / "ci", "DB: {vault: production/db/password@ops}\n")
     result = job.run("exec", "--job", "deploy", names=("DB",), CI_CONFIG_PATH=str(ci))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
 
 
 # --- namespaces --------------------------------------------------------------------------------
@@ -313,7 +334,7 @@ def test_ci_config_path_picks_the_default_ci_file(job, tmp_path):
 def test_namespace_logs_in_and_reads_inside_it(job, bao_server, tmp_path):
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops, file: false}\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",), VAULT_NAMESPACE=NAMESPACE)
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     assert job.report()["DB"]["sha256"] == sha256(bao_server.value(f"{NAMESPACE}/ops/production/db", "password"))
 
 
@@ -413,9 +434,7 @@ def test_one_failure_of_several_stops_the_job_and_counts_the_rest(job, tmp_path)
 
 def test_missing_vault_server_url_is_a_configuration_error(job, tmp_path):
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops}\n")
-    env = {k: v for k, v in job.env.items() if k != "VAULT_SERVER_URL"}
-    result = subprocess.run(job.argv("exec", "--job", "deploy", "--ci-file", ci, names=("DB",)),
-                            capture_output=True, env=env, timeout=WAIT)
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",), unset=("VAULT_SERVER_URL",))
     assert result.returncode == 2
     assert "VAULT_SERVER_URL is not set" in error_line(result)
 
@@ -469,7 +488,7 @@ def test_tls_with_vault_cacert_works_and_requests_ca_bundle_does_not_override_it
               REQUESTS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt", CURL_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt")
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@secret}\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",))
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, job.explain(result)
     assert job.report()["DB"]["sha256"] == sha256(bao_tls_server.value("secret/production/db", "password"))
 
 
@@ -538,6 +557,7 @@ def test_check_reports_each_secret_without_values(job, bao_server, tmp_path):
         GONE: {vault: production/gone/x@ops}
     """)
     result = job.run("secrets", "check", "--job", "deploy", "--ci-file", ci, "-v")
+    assert_nothing_leaked(result, job.jwt, *bao_server.all_values())
     assert result.returncode == 1
     lines = result.stdout.decode().splitlines()
     assert lines[0].startswith("OK\tDB_PASSWORD\tvault ops/data/production/db field password\tfile")
@@ -545,8 +565,6 @@ def test_check_reports_each_secret_without_values(job, bao_server, tmp_path):
     assert lines[2].startswith("FAILED\tSTAGING\t") and "permission denied" in lines[2]
     assert lines[3].startswith("FAILED\tGONE\t") and "secret not found: GONE (tried ops/data/production/gone)" in lines[3]
     assert lines[4] == f"2 of 4 secret(s) of job deploy in {ci} resolve"
-    assert_nothing_leaked(result, job.jwt, bao_server.value("ops/production/db", "password"),
-                          bao_server.value("ops/production/api", "token"))
 
 
 def test_check_exits_0_when_everything_resolves_and_writes_no_file(job, tmp_path):
@@ -570,3 +588,30 @@ def test_check_lists_unsupported_providers_as_failed(job, tmp_path):
 def test_check_config_error_exits_2(job, tmp_path):
     result = job.run("secrets", "check", "--job", "nope", "--ci-file", deploy_job(tmp_path, "DB: {vault: a/b@ops}\n"))
     assert result.returncode == 2 and "no job named 'nope'" in error_line(result)
+
+
+def test_check_on_a_terminal_prints_a_table(job, bao_server, tmp_path):
+    import pty
+
+    ci = deploy_job(tmp_path, "DB_PASSWORD: {vault: production/db/password@ops}\nGONE: {vault: production/gone/x@ops}\n")
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(job.argv("secrets", "check", "--job", "deploy", "--ci-file", ci), stdout=terminal,
+                            stderr=subprocess.PIPE, env={**job.env, "COLUMNS": "200", "TERM": "xterm"}, cwd=tmp_path)
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(controller)
+    _, err = proc.communicate(timeout=WAIT)
+    assert_nothing_leaked(Run(proc.args, proc.returncode, screen, err), job.jwt, *bao_server.all_values())
+    assert proc.returncode == 1
+    text = re.sub(r"\x1b\[[0-9;]*m", "", screen.decode())
+    assert "Variable" in text and "Reason" in text
+    assert re.search(r"DB_PASSWORD\s*│\s*OK", text) and re.search(r"GONE\s*│\s*FAILED", text)
+    assert "1 of 2 secret(s)" in text

@@ -67,6 +67,9 @@ class BaoServer:
         self.api("POST", api_path, {"data": data} if kv_version == 2 else data, namespace=namespace)
         self.values[f"{namespace + '/' if namespace else ''}{mount}/{path}"] = dict(data)
 
+    def all_values(self) -> list[str]:
+        return [v for fields in self.values.values() for v in fields.values()]
+
     def value(self, key: str, field_name: str) -> bytes:
         return self.values[key][field_name].encode()
 
