@@ -182,3 +182,11 @@ while True:
     assert got.read_text() == sig.name
     assert proc.returncode == 7
     assert (out, err) == (b"bye [MASKED]\n", b"")
+
+
+def test_full_disk_on_standard_output_is_one_line_after_the_command_ends(tmp_path):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(mask_cmd(tmp_path, "echo", "hello"), stdout=full,
+                                stderr=subprocess.PIPE, env=clean_env(), timeout=WAIT)
+    assert "cannot write standard output: No space left on device" in assert_one_line_error(result)
+    assert result.returncode == 2

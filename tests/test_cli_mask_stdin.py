@@ -263,3 +263,11 @@ def test_a_pem_key_file_is_one_secret(tmp_path):
     pem = b"-----BEGIN PRIVATE KEY-----\n" + body + b"-----END PRIVATE KEY-----\n"
     result = radar("mask", "--secret-file", secret_file(tmp_path, pem), input=b"key: " + pem)
     assert result.stdout == b"key: [MASKED]\n"
+
+
+def test_full_disk_on_standard_output_is_one_line_and_status_2(tmp_path):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([*RADAR, "mask", "--secret-file", secret_file(tmp_path)], input=LOG,
+                                stdout=full, stderr=subprocess.PIPE, env=clean_env(), timeout=WAIT)
+    assert "cannot write standard output: No space left on device" in assert_one_line_error(result)
+    assert result.returncode == 2

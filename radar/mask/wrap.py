@@ -47,11 +47,32 @@ KEYBOARD_SIGNALS = (signal.SIGINT, signal.SIGQUIT)
 def copy_masked(in_fd: int, out_fd: int, masker: StreamMasker) -> None:
     """Mask everything read from `in_fd` into `out_fd`, writing each release at once.
 
-    Raises BrokenPipeError when the reader of `out_fd` has gone away.
+    Raises BrokenPipeError when the reader of `out_fd` has gone away, and RadarError when
+    reading or writing fails otherwise (a closed descriptor, a full disk).
     """
-    while chunk := os.read(in_fd, READ_SIZE):
-        _write_all(out_fd, masker.feed(chunk))
-    _write_all(out_fd, masker.finish())
+    while chunk := _read_input(in_fd):
+        _write_output(out_fd, masker.feed(chunk))
+    _write_output(out_fd, masker.finish())
+
+
+def _read_input(fd: int) -> bytes:
+    try:
+        return os.read(fd, READ_SIZE)
+    except OSError as e:
+        raise RadarError(f"cannot read {_describe(fd)}: {e.strerror or e}") from None
+
+
+def _write_output(fd: int, data: bytes) -> None:
+    try:
+        _write_all(fd, data)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise RadarError(f"cannot write {_describe(fd)}: {e.strerror or e}") from None
+
+
+def _describe(fd: int) -> str:
+    return {0: "standard input", 1: "standard output", 2: "standard error"}.get(fd, f"file descriptor {fd}")
 
 
 def run_masked(
@@ -78,7 +99,7 @@ def run_masked(
         write_error = _pump(streams)
         status = proc.wait()
     if write_error is not None:
-        raise RadarError(f"cannot write the output of {argv[0]}: {write_error}")
+        raise RadarError(write_error)
     return status if status >= 0 else 128 - status
 
 
@@ -127,7 +148,7 @@ def _pump(streams) -> str | None:
                 except BrokenPipeError:
                     pass
                 except OSError as e:
-                    write_error = write_error or (e.strerror or str(e))
+                    write_error = write_error or f"cannot write {_describe(out_fd)}: {e.strerror or e}"
                 selector.unregister(key.fileobj)
                 key.fileobj.close()
     return write_error
