@@ -11,11 +11,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
+import socket
+import socketserver
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -615,3 +620,87 @@ def test_check_on_a_terminal_prints_a_table(job, bao_server, tmp_path):
     assert "Variable" in text and "Reason" in text
     assert re.search(r"DB_PASSWORD\s*│\s*OK", text) and re.search(r"GONE\s*│\s*FAILED", text)
     assert "1 of 2 secret(s)" in text
+
+
+# --- proxies -----------------------------------------------------------------------------------
+
+class _Proxy(socketserver.ThreadingTCPServer):
+    """A tiny forward proxy on loopback: CONNECT tunnels and absolute-form HTTP requests."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.seen: list[tuple[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        method, target, _ = self.rfile.readline().decode().split()
+        headers = []
+        while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+            headers.append(line)
+        self.server.seen.append((method, target))
+        if method == "CONNECT":
+            host, port = target.rsplit(":", 1)
+            with socket.create_connection((host, int(port))) as upstream:
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                self.wfile.flush()
+                _relay(self.connection, upstream)
+            return
+        parts = urllib.parse.urlsplit(target)
+        length = next((int(h.split(b":")[1]) for h in headers if h.lower().startswith(b"content-length:")), 0)
+        body = self.rfile.read(length)
+        kept = [h for h in headers if not h.lower().startswith((b"connection:", b"proxy-"))]
+        with socket.create_connection((parts.hostname, parts.port)) as upstream:
+            upstream.sendall(f"{method} {parts.path} HTTP/1.1\r\n".encode() + b"".join(kept)
+                             + b"Connection: close\r\n\r\n" + body)
+            while chunk := upstream.recv(65536):
+                self.wfile.write(chunk)
+
+
+def _relay(a: socket.socket, b: socket.socket) -> None:
+    while True:
+        ready, _, _ = select.select([a, b], [], [], WAIT)
+        if not ready:
+            return
+        for sock in ready:
+            data = sock.recv(65536)
+            if not data:
+                return
+            (b if sock is a else a).sendall(data)
+
+
+@pytest.fixture
+def proxy():
+    server = _Proxy()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_goes_through_the_proxy_in_https_proxy(tmp_path, bao_tls_server, jwt, proxy):
+    job = Job(tmp_path, bao_tls_server, jwt, VAULT_CACERT=str(bao_tls_server.ca_file), HTTPS_PROXY=proxy.url)
+    ci = deploy_job(tmp_path, "DB: {vault: production/db/password@secret}\n")
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",))
+    assert result.returncode == 0, job.explain(result)
+    assert job.report()["DB"]["sha256"] == sha256(bao_tls_server.value("secret/production/db", "password"))
+    assert ("CONNECT", bao_tls_server.url.removeprefix("https://")) in proxy.seen
+
+
+def test_http_goes_through_the_proxy_in_absolute_form_unless_no_proxy_says_otherwise(job, bao_server, tmp_path, proxy):
+    ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops}\nAPI: {vault: production/api/token@ops}\n")
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB", "API"), http_proxy=proxy.url)
+    assert result.returncode == 0, job.explain(result)
+    assert ("POST", f"{bao_server.url}/v1/auth/jwt/login") in proxy.seen
+    assert ("GET", f"{bao_server.url}/v1/ops/data/production/db") in proxy.seen
+    proxy.seen.clear()
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",), http_proxy=proxy.url, no_proxy="127.0.0.1")
+    assert result.returncode == 0 and proxy.seen == []

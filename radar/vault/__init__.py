@@ -8,6 +8,7 @@ The pipeline, one module per step:
 - `spec`       raw `secrets:` entries -> typed secret specs (short and long `vault:` forms)
 - `settings`   `VAULT_SERVER_URL`, `VAULT_AUTH_ROLE`, ... -> `VaultSettings`
 - `client`     Vault's HTTP API: JWT login, reads, retries, errors a user can act on
+- `transport`  HTTP(S) with the standard library (start-up time): TLS, proxies, keep-alive
 - `resolve`    specs + client -> one outcome per secret (value or reason)
 - `deliver`    values -> environment variables and 0600 files in a private directory
 - `execute`    all of the above around a command whose output is masked

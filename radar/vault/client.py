@@ -3,8 +3,8 @@
 - Login is `POST {VAULT_SERVER_URL}/v1/auth/{VAULT_AUTH_PATH}/login` with `{"role", "jwt"}`
   (no role: Vault's default role); reads are `GET /v1/{path}` with `X-Vault-Token`; both carry
   `X-Vault-Namespace` when a namespace is set.
-- TLS: `verify=` is passed on every request (`VAULT_CACERT` or the default trust store), so a
-  `REQUESTS_CA_BUNDLE` in the environment cannot replace `VAULT_CACERT`.
+- TLS: `VAULT_CACERT` when set (it replaces the system trust store), else the system store;
+  see `transport` (standard-library HTTP, chosen for start-up time).
 - Unreachable, sealed (503) or overloaded (429, 502, 504) Vault: retried with exponential
   backoff. One budget (default 30 s) covers the whole run from the first failure, so twenty
   secrets against a dead server fail after 30 s, not after ten minutes.
@@ -14,13 +14,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
-
-import requests
 
 from radar import __version__
 from radar.vault.errors import (
@@ -31,6 +29,7 @@ from radar.vault.errors import (
     VaultUnavailable,
 )
 from radar.vault.model import VaultSettings
+from radar.vault.transport import CAFileError, NetworkError, Response, TLSError, Transport
 
 log = logging.getLogger("radar.vault")
 
@@ -96,13 +95,13 @@ class VaultClient:
         self.retry = retry
         self._sleep = sleep
         self._deadline: float | None = None
-        self._session = requests.Session()
-        self._session.headers.update({"User-Agent": f"radar/{__version__}", "X-Vault-Request": "true"})
+        self._transport = Transport(settings.server_url, settings.cacert)
+        self._headers = {"User-Agent": f"radar/{__version__}", "X-Vault-Request": "true"}
         if settings.namespace:
-            self._session.headers["X-Vault-Namespace"] = settings.namespace
+            self._headers["X-Vault-Namespace"] = settings.namespace
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> VaultClient:
         return self
@@ -118,9 +117,10 @@ class VaultClient:
             body["role"] = self.settings.auth_role
         role = f"role {self.settings.auth_role}" if self.settings.auth_role else "the default role"
         log.info("logging in: POST %s/v1/%s with the ID token in %s (%s)", self.settings.server_url, path, token_var, role)
-        response = self._request("POST", path, json=body, secrets=(jwt,))
+        response = self._request("POST", path, body=json.dumps(body).encode(), secrets=(jwt,),
+                                 headers={"Content-Type": "application/json"})
         payload = _json(response, self.settings.server_url, path)
-        if response.status_code == 200:
+        if response.status == 200:
             auth = payload.get("auth") or {}
             token = auth.get("client_token")
             if not isinstance(token, str) or not token:
@@ -130,25 +130,25 @@ class VaultClient:
             log.info("logged in: policies %s, token TTL %ss", ", ".join(policies) or "(none)", ttl)
             return VaultToken(value=token, policies=policies, ttl_seconds=ttl)
         reason = _reason(payload, jwt)
-        self._raise_for_namespace(response.status_code, reason)
+        self._raise_for_namespace(response.status, reason)
         where = f"{path}, {role}, ID token {token_var}"
-        if response.status_code == 403:
+        if response.status == 403:
             raise LoginRejected(
                 f"Vault login refused ({where}): {reason or 'permission denied'}; is JWT auth enabled "
                 f"at auth/{self.settings.auth_path}? (VAULT_AUTH_PATH)"
             )
-        if response.status_code == 404:
+        if response.status == 404:
             raise LoginRejected(
                 f"Vault login failed ({where}): no auth method at auth/{self.settings.auth_path} "
                 f"(VAULT_AUTH_PATH): {reason or 'not found'}"
             )
-        raise LoginRejected(f"Vault login rejected ({where}): {reason or f'HTTP {response.status_code}'}")
+        raise LoginRejected(f"Vault login rejected ({where}): {reason or f'HTTP {response.status}'}")
 
     def read(self, token: VaultToken, path: str) -> dict[str, Any]:
         """The `data` object of `GET /v1/{path}` (KV v2 callers look inside `data.data`)."""
         response = self._request("GET", path, headers={"X-Vault-Token": token.value}, secrets=(token.value,))
         payload = _json(response, self.settings.server_url, path)
-        status = response.status_code
+        status = response.status
         log.info("read %s: HTTP %s", path, status)
         if status == 200:
             data = payload.get("data")
@@ -168,17 +168,17 @@ class VaultClient:
                 f"check the namespace path (HCP Vault uses admin)"
             )
 
-    def _request(self, method: str, path: str, *, secrets: tuple[str, ...], **kwargs: Any) -> requests.Response:
-        url = f"{self.settings.server_url}/v1/{path}"
+    def _request(self, method: str, path: str, *, secrets: tuple[str, ...], headers: dict[str, str],
+                 body: bytes | None = None) -> Response:
         delay = self.retry.first_delay
         attempts = 0
         while True:
             attempts += 1
             try:
-                response = self._send(method, url, **kwargs)
-                if response.status_code not in RETRYABLE_STATUS:
+                response = self._send(method, path, headers, body)
+                if response.status not in RETRYABLE_STATUS:
                     return response
-                reason = f"HTTP {response.status_code} ({RETRYABLE_STATUS[response.status_code]})"
+                reason = f"HTTP {response.status} ({RETRYABLE_STATUS[response.status]})"
                 vault_reason = _reason(_json_or_empty(response), *secrets)
                 if vault_reason:
                     reason += f": {vault_reason}"
@@ -199,71 +199,69 @@ class VaultClient:
                 self._sleep(wait)
                 delay = min(delay * 2, self.retry.max_delay)
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Response:
         """One request; network failures become `_Retryable`, TLS failures a final error."""
         timeout = self.retry.request_timeout
         if self._deadline is not None:
             timeout = max(0.5, min(timeout, self._deadline - time.monotonic()))
-        verify: str | bool = self.settings.cacert or True
         try:
-            return self._session.request(method, url, verify=verify, timeout=timeout, allow_redirects=True, **kwargs)
-        except requests.exceptions.SSLError as exc:
+            return self._transport.request(method, f"v1/{path}", headers={**self._headers, **headers},
+                                           body=body, timeout=timeout)
+        except NetworkError as exc:
+            raise _Retryable(f"unreachable ({exc.reason})") from None
+        except TLSError as exc:
             raise self._tls_error(exc) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise _Retryable(f"unreachable ({_network_reason(exc)})") from None
-        except OSError as exc:  # an unreadable VAULT_CACERT surfaces here
+        except CAFileError as exc:
             raise TLSVerificationError(
-                f"cannot use VAULT_CACERT={self.settings.cacert}: {exc.strerror or type(exc).__name__}"
+                f"cannot load VAULT_CACERT={self.settings.cacert}: {exc}; it must be a PEM file of CA certificates"
             ) from None
 
-    def _tls_error(self, exc: requests.exceptions.SSLError) -> TLSVerificationError:
-        text = str(exc)
+    def _tls_error(self, exc: TLSError) -> TLSVerificationError:
         url = self.settings.server_url
         cacert = self.settings.cacert
-        if "hostname mismatch" in text.lower() or "doesn't match" in text or "IP address mismatch" in text:
+        reason = exc.reason
+        if not exc.verify_failed:
+            if "WRONG_VERSION_NUMBER" in reason or "wrong version number" in reason:
+                return TLSVerificationError(
+                    f"TLS handshake with {url} failed: the server does not speak HTTPS there; "
+                    f"check the scheme and port in VAULT_SERVER_URL"
+                )
+            return TLSVerificationError(f"TLS handshake with {url} failed: {reason}")
+        if "mismatch" in reason:
             host = url.split("://", 1)[-1].split("/", 1)[0]
             return TLSVerificationError(
                 f"TLS: cannot verify {url}: x509: certificate is not valid for {host}; use a host name "
                 f"the certificate names in VAULT_SERVER_URL"
             )
-        if "certificate has expired" in text:
+        if "expired" in reason:
             return TLSVerificationError(f"TLS: cannot verify {url}: x509: certificate has expired")
-        if "CERTIFICATE_VERIFY_FAILED" in text:
-            if cacert:
-                return TLSVerificationError(
-                    f"TLS: cannot verify {url}: x509: certificate signed by unknown authority; "
-                    f"VAULT_CACERT={cacert} does not hold the CA that signed Vault's certificate"
-                )
+        if cacert:
             return TLSVerificationError(
-                f"TLS: cannot verify {url}: x509: certificate signed by unknown authority; set VAULT_CACERT "
-                f"to the PEM file of the CA that signed Vault's certificate, or add that CA to the "
-                f"system trust store"
+                f"TLS: cannot verify {url}: x509: certificate signed by unknown authority; "
+                f"VAULT_CACERT={cacert} does not hold the CA that signed Vault's certificate"
             )
-        if "NO_CERTIFICATE_OR_CRL_FOUND" in text or "PEM lib" in text:
-            return TLSVerificationError(f"TLS: VAULT_CACERT={cacert} holds no PEM certificate")
-        if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-            return TLSVerificationError(
-                f"TLS handshake with {url} failed: the server does not speak HTTPS there; "
-                f"check the scheme and port in VAULT_SERVER_URL"
-            )
-        return TLSVerificationError(f"TLS handshake with {url} failed: {_network_reason(exc)}")
+        return TLSVerificationError(
+            f"TLS: cannot verify {url}: x509: certificate signed by unknown authority; set VAULT_CACERT "
+            f"to the PEM file of the CA that signed Vault's certificate, or add that CA to the "
+            f"system trust store"
+        )
 
 
-def _json(response: requests.Response, server: str, path: str) -> dict[str, Any]:
-    if response.status_code == 204:
+def _json(response: Response, server: str, path: str) -> dict[str, Any]:
+    if response.status == 204:
         return {}
     try:
         payload = response.json()
     except ValueError:
-        kind = response.headers.get("Content-Type", "no content type")
+        kind = response.content_type or "no content type"
         raise VaultError(
-            f"{server}/v1/{path} answered HTTP {response.status_code} with {kind}, not Vault's JSON; "
+            f"{server}/v1/{path} answered HTTP {response.status} with {kind}, not Vault's JSON; "
             f"is VAULT_SERVER_URL a Vault server?"
         ) from None
     return payload if isinstance(payload, dict) else {}
 
 
-def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+def _json_or_empty(response: Response) -> dict[str, Any]:
     try:
         payload = response.json()
     except ValueError:
@@ -282,18 +280,3 @@ def _reason(payload: dict[str, Any], *secrets: str) -> str:
             text = text.replace(secret, "[MASKED]")
     text = " ".join(text.split())
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
-
-
-def _network_reason(exc: BaseException) -> str:
-    text = str(exc)
-    match = _ERRNO.search(text)
-    if match:
-        return match.group(1).strip().lower()
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "timed out"
-    if "RemoteDisconnected" in text or "Connection aborted" in text:
-        return "connection closed by the server"
-    return type(exc).__name__
