@@ -199,8 +199,7 @@ def _add_secrets_parser(sub: argparse._SubParsersAction) -> None:
 def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan; lazy: keeps `radar mask` fast
     from radar.vault import execute
 
-    if args.verbose:
-        _log_to_stderr()
+    _log_to_stderr(args.verbose)
     definition = execute.load_definition(
         job=args.job, ci_file=args.ci_file, secrets_file=args.secrets_file, environ=os.environ
     )
@@ -259,14 +258,20 @@ def _run_secrets_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _log_to_stderr() -> None:
+def _log_to_stderr(verbose: bool) -> None:
+    """Warnings (Vault retries) always, as `radar: warning:` lines; each request too with -v."""
     import logging
 
+    class Format(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            level = "warning: " if record.levelno >= logging.WARNING else ""
+            return f"radar: {level}{record.getMessage()}"
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("radar: %(message)s"))
+    handler.setFormatter(Format())
     logger = logging.getLogger("radar")
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 # --- argument types --------------------------------------------------------------------------

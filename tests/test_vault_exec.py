@@ -521,6 +521,7 @@ def test_unreachable_vault_fails_after_the_retry_budget(tmp_path, bao_server, jw
     assert result.returncode == 1
     line = error_line(result)
     assert "is unavailable: unreachable (connection refused)" in line and "retry budget" in line
+    assert b"radar: warning: POST auth/jwt/login: unreachable (connection refused); retrying in" in result.stderr
 
 
 @pytest.fixture

@@ -107,6 +107,9 @@ def run_with_secrets(
     files_parent: str | None = None,
 ) -> int:
     """Resolve, deliver, run `argv` masked; return its status. Raises the first failure."""
+    unsupported = [s for s in plan.specs if not isinstance(s, VaultSecretSpec)]
+    if unsupported:  # fail before asking Vault for anything, as the job cannot run anyway
+        raise _first_failure([o for o in resolve(unsupported, plan.variables, None) if isinstance(o, SecretFailure)])
     with _terminate_on_signals(), SecretFiles(files_parent) as files:
         with _client(plan, retry) as client:
             outcomes = resolve(plan.specs, plan.variables, client)
