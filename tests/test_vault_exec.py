@@ -175,7 +175,7 @@ def test_file_secret_reaches_cmd_in_a_private_file_removed_afterwards(job, bao_s
           vault: production/db/password@ops
           token: $VAULT_ID_TOKEN
     """)
-    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DATABASE_PASSWORD",))
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, "-v", names=("DATABASE_PASSWORD",))
     assert result.returncode == 0, job.explain(result)
     seen = job.report()["DATABASE_PASSWORD"]
     assert seen["file"] and seen["sha256"] == sha256(bao_server.value("ops/production/db", "password"))
@@ -255,17 +255,18 @@ def test_files_are_removed_when_the_command_is_killed(job, tmp_path):
     assert not Path(job.report()["DB"]["path"]).exists() and job.leftovers() == []
 
 
-def test_files_are_removed_when_radar_gets_sigterm(job, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_files_are_removed_when_radar_is_signalled(job, tmp_path, signum):
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops}\n")
     proc = job.popen("exec", "--job", "deploy", "--ci-file", ci, names=("DB",), CHILD_THEN="wait")
     try:
         wait_for_file(job.report_path, proc)
         assert Path(job.report()["DB"]["path"]).exists()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         proc.communicate(timeout=WAIT)
     finally:
         proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM  # forwarded to CMD, which died of it
+    assert proc.returncode == 128 + signum  # forwarded to CMD, which died of it
     assert job.leftovers() == []
 
 

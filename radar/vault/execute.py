@@ -12,7 +12,6 @@ handler turns those into an exception that unwinds through the cleanup; while CM
 from __future__ import annotations
 
 import logging
-import os
 import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
