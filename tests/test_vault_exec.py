@@ -23,6 +23,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import certifi
 import pytest
 
 from radar_cli import RADAR, WAIT, read_until, wait_for_file
@@ -491,7 +492,7 @@ def test_tls_without_vault_cacert_explains_the_fix(tmp_path, bao_tls_server, jwt
 
 def test_tls_with_vault_cacert_works_and_requests_ca_bundle_does_not_override_it(tmp_path, bao_tls_server, jwt):
     job = Job(tmp_path, bao_tls_server, jwt, VAULT_CACERT=str(bao_tls_server.ca_file),
-              REQUESTS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt", CURL_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt")
+              REQUESTS_CA_BUNDLE=certifi.where(), CURL_CA_BUNDLE=certifi.where(), SSL_CERT_FILE=certifi.where())
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@secret}\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",))
     assert result.returncode == 0, job.explain(result)
@@ -500,7 +501,7 @@ def test_tls_with_vault_cacert_works_and_requests_ca_bundle_does_not_override_it
 
 def test_tls_with_the_wrong_ca_in_vault_cacert_names_it(tmp_path, bao_tls_server, bao_server, jwt):
     wrong_ca = tmp_path / "other-ca.pem"
-    wrong_ca.write_bytes(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes())
+    wrong_ca.write_bytes(Path(certifi.where()).read_bytes())  # public CAs: none signed the dev server
     job = Job(tmp_path, bao_tls_server, jwt, VAULT_CACERT=str(wrong_ca))
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@secret}\n")
     line = error_line(job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",)))
