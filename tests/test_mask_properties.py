@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mask_helpers import mask_reads, secret_set, split_at
-from radar.mask.forms import forms_of
+import regex
+
+from radar.mask.forms import MAX_GAP, PARTIAL, Chain, forms_of
 from radar.mask.patterns import PrefixIndex
 from radar.mask.stream import StreamMasker
 
@@ -208,3 +210,25 @@ def test_prefix_index_finds_the_longest_tail_that_is_a_proper_prefix(texts, data
 )
 def test_caseless_prefix_index_folds_the_block(texts, data) -> None:
     assert PrefixIndex(texts, fold_case=True).hold_start(data) == _longest_held_tail(data.lower(), texts)
+
+
+def _chain_oracle(segments: tuple[bytes, ...], data: bytes, start: int, final: bool):
+    """The same question asked of the `regex` module, whose partial matching is the reference."""
+    gap = rb"[ \t\r\n]{1,%d}" % MAX_GAP
+    pattern = regex.compile(gap.join(regex.escape(s) for s in segments))
+    match = pattern.match(data, start, partial=not final)
+    if match is None:
+        return None
+    return PARTIAL if match.partial else match.end()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab{}", min_size=1, max_size=4).map(str.encode), min_size=2, max_size=4),
+    st.lists(st.sampled_from([b"a", b"b", b"{", b" ", b"\n", b"\r\n", b"\t", b"x"]), max_size=30).map(b"".join),
+    st.booleans(),
+)
+def test_chain_matching_agrees_with_regex_partial_matching(segments, tail, final) -> None:
+    chain = Chain(tuple(segments))
+    data = segments[0] + tail
+    assert chain.match(data, 0, final) == _chain_oracle(chain.segments, data, 0, final)

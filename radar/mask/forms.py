@@ -44,11 +44,36 @@ _WRAP_WIDTHS = (76, 64)
 _URI_COMPONENT_SAFE = "!*'()"
 
 
+# A line break in a multi-line secret matches a whitespace run of at most this many bytes, so a
+# partial match can never hold back an unbounded amount of output.
+MAX_GAP = 1024
+_GAP = re.compile(rb"[ \t\r\n]{0,%d}" % (MAX_GAP + 1))
+PARTIAL = -1
+
+
 @dataclass(frozen=True)
 class Chain:
     """A multi-line value: its segments, each separated in the log by one whitespace run."""
 
     segments: tuple[bytes, ...]
+
+    def match(self, data: bytes, start: int, final: bool) -> int | None:
+        """End of the chain matched at `start`; PARTIAL when `data` ends while it still could
+        match (never when `final`); None when it does not match."""
+        position, n = start, len(data)
+        for index, segment in enumerate(self.segments):
+            if index:
+                gap = _GAP.match(data, position).end() - position
+                if position + gap == n:
+                    return None if final or gap > MAX_GAP else PARTIAL
+                if not 0 < gap <= MAX_GAP:
+                    return None
+                position += gap
+            if not data.startswith(segment, position):
+                rest = data[position:]
+                return PARTIAL if not final and len(rest) < len(segment) and segment.startswith(rest) else None
+            position += len(segment)
+        return position
 
 
 @dataclass(frozen=True)

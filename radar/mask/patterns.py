@@ -12,11 +12,9 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-import regex
-
 from radar.mask import detectors
 from radar.mask.engine import Matcher, Needle, compile_matcher
-from radar.mask.forms import char_length, forms_of
+from radar.mask.forms import Chain, char_length, forms_of
 from radar.mask.model import MaskOptions, Refusal, Secret
 
 # Roles of a literal. A non-negative role is the index of the multi-line chain it starts.
@@ -25,9 +23,6 @@ TOKEN = -2  # a token prefix: the body after it is masked
 QUERY = -3  # `?key=` / `&key=`: the parameter value after it is masked
 URL = -4  # a URL with user-info (detectors.USERINFO_NEEDLE): its password is masked
 
-# A line break in a multi-line secret matches a whitespace run of at most this many bytes, so a
-# partial match can never hold back an unbounded amount of output.
-MAX_GAP = 1024
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
 
@@ -113,7 +108,7 @@ class PatternTable:
 
     needles: tuple[Needle, ...]
     roles: tuple[tuple[int, ...], ...]
-    chains: tuple[regex.Pattern, ...]
+    chains: tuple[Chain, ...]
     matcher: Matcher
     exact_prefixes: PrefixIndex
     folded_prefixes: PrefixIndex
@@ -175,7 +170,7 @@ class SecretSet:
 
     def _compile(self) -> PatternTable:
         roles: dict[Needle, list[int]] = {}
-        chains: list[regex.Pattern] = []
+        chains: list[Chain] = []
 
         def give(needle: Needle, role: int) -> None:
             roles.setdefault(needle, []).append(role)
@@ -187,10 +182,8 @@ class SecretSet:
             for form in value_forms.literals:
                 give(Needle(form), MASK)
             if value_forms.chain is not None:
-                segments = value_forms.chain.segments
-                gap = rb"[ \t\r\n]{1,%d}" % MAX_GAP
-                chains.append(regex.compile(gap.join(regex.escape(s) for s in segments)))
-                give(Needle(segments[0]), len(chains) - 1)
+                chains.append(value_forms.chain)
+                give(Needle(value_forms.chain.segments[0]), len(chains) - 1)
             # A JSON file's private_key is a part, and that key's lines are parts of it.
             if depth < 2:
                 for part in value_forms.parts:

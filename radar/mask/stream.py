@@ -32,6 +32,7 @@ secret), and open spans end where the input ends.
 from __future__ import annotations
 
 from radar.mask import detectors
+from radar.mask.forms import PARTIAL
 from radar.mask.inband import AddMaskFilter
 from radar.mask.model import Secret
 from radar.mask.patterns import MASK, QUERY, TOKEN, URL, PatternTable, SecretSet
@@ -107,13 +108,11 @@ class StreamMasker:
                     spans.append((base + end - len(table.needles[ident].text), base + end))
                 elif role >= 0:
                     start = end - len(table.needles[ident].text)
-                    match = table.chains[role].match(data, start, partial=not final)
-                    if match is None:
-                        continue
-                    if match.partial:
+                    chain_end = table.chains[role].match(data, start, final)
+                    if chain_end == PARTIAL:
                         hold = min(hold, start)
-                    else:
-                        spans.append((base + start, base + match.end()))
+                    elif chain_end is not None:
+                        spans.append((base + start, base + chain_end))
                 elif role == URL:
                     authority = detectors.authority_start(data, end)
                     found = detectors.url_password(data, authority, final)
