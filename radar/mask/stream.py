@@ -38,6 +38,8 @@ from radar.mask.model import Secret
 from radar.mask.patterns import MASK, QUERY, TOKEN, URL, PatternTable, SecretSet
 
 _RUNS = {TOKEN: detectors.TOKEN_BODY, QUERY: detectors.QUERY_VALUE}
+# Released pieces: slices of the block that was read (no copy), and markers.
+Buffer = bytes | memoryview
 
 
 class StreamMasker:
@@ -56,33 +58,42 @@ class StreamMasker:
         self._filter = AddMaskFilter() if allow_add_mask else None
 
     def feed(self, chunk: bytes) -> bytes:
-        if self._filter is None:
-            return self._process(chunk, final=False)
-        out = []
-        for piece in self._filter.feed(chunk):
-            out.append(self._handle(piece))
-        return b"".join(out)
+        """Mask `chunk`; return what can be written now."""
+        return b"".join(self.feed_parts(chunk))
 
     def finish(self) -> bytes:
-        out = []
-        if self._filter is not None:
-            out.extend(self._handle(piece) for piece in self._filter.finish())
-        out.append(self._process(b"", final=True))
-        return b"".join(out)
+        """End of input: return everything still held, masked."""
+        return b"".join(self.finish_parts())
 
-    def _handle(self, piece: bytes | Secret) -> bytes:
+    def feed_parts(self, chunk: bytes) -> list[Buffer]:
+        """Like feed(), as pieces for os.writev: the unmasked stretches are not copied."""
+        if self._filter is None:
+            return self._process(chunk, final=False)
+        out: list[Buffer] = []
+        for piece in self._filter.feed(chunk):
+            out += self._handle(piece)
+        return out
+
+    def finish_parts(self) -> list[Buffer]:
+        out: list[Buffer] = []
+        if self._filter is not None:
+            for piece in self._filter.finish():
+                out += self._handle(piece)
+        return out + self._process(b"", final=True)
+
+    def _handle(self, piece: bytes | Secret) -> list[Buffer]:
         if isinstance(piece, Secret):
             self._set.add(piece)
-            return b""
+            return []
         return self._process(piece, final=False)
 
-    def _process(self, chunk: bytes, final: bool) -> bytes:
+    def _process(self, chunk: bytes, final: bool) -> list[Buffer]:
         table = self._set.table
         if table is not self._table:
             self._table, self._scan = table, table.matcher.scanner()
         data = self._tail + chunk if self._tail else chunk
         if not data:
-            return b""
+            return []
         hold = self._scan_block(data, final)
         out = self._release(data, hold)
         self._base += hold
@@ -132,13 +143,16 @@ class StreamMasker:
         if end == len(data) and not final:
             self._open_runs.add((role, self._base + end))
 
-    def _release(self, data: bytes, hold: int) -> bytes:
+    def _release(self, data: bytes, hold: int) -> list[Buffer]:
         """Bytes before `hold`, with each contiguous masked region replaced by one marker."""
         base = self._base
         if not self._spans:
-            return data if hold == len(data) else data[:hold]
+            if hold == len(data):
+                return [data]
+            return [memoryview(data)[:hold]] if hold else []
+        view = memoryview(data)
         limit = base + hold
-        out = []
+        out: list[Buffer] = []
         cursor = base
         kept: list[tuple[int, int]] = []
         for start, end in _merged(self._spans):
@@ -146,7 +160,7 @@ class StreamMasker:
                 kept.append((start, end))
                 continue
             if start > cursor:
-                out.append(data[cursor - base : start - base])
+                out.append(view[cursor - base : start - base])
             if start > self._masked_until:
                 out.append(self._marker)
             self._masked_until = max(self._masked_until, end)
@@ -154,9 +168,9 @@ class StreamMasker:
             if end > limit:
                 kept.append((start, end))
         if cursor < limit:
-            out.append(data[cursor - base : hold])
+            out.append(view[cursor - base : hold])
         self._spans = kept
-        return b"".join(out)
+        return out
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -171,4 +185,4 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-__all__ = ["SecretSet", "StreamMasker"]
+__all__ = ["Buffer", "SecretSet", "StreamMasker"]

@@ -34,11 +34,13 @@ import threading
 from typing import Mapping, Sequence
 
 from radar.errors import CommandError, RadarError
-from radar.mask.stream import SecretSet, StreamMasker
+from radar.mask.stream import Buffer, SecretSet, StreamMasker
 
 READ_SIZE = 1 << 20
 # Larger pipes mean fewer wake-ups per megabyte; Linux lets any user go up to 1 MiB.
 PIPE_SIZE = 1 << 20
+# Buffers per writev call (Linux's IOV_MAX).
+_IOV_MAX = 1024
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 KEYBOARD_SIGNALS = (signal.SIGINT, signal.SIGQUIT)
@@ -51,8 +53,8 @@ def copy_masked(in_fd: int, out_fd: int, masker: StreamMasker) -> None:
     reading or writing fails otherwise (a closed descriptor, a full disk).
     """
     while chunk := _read_input(in_fd):
-        _write_output(out_fd, masker.feed(chunk))
-    _write_output(out_fd, masker.finish())
+        _write_output(out_fd, masker.feed_parts(chunk))
+    _write_output(out_fd, masker.finish_parts())
 
 
 def _read_input(fd: int) -> bytes:
@@ -62,9 +64,9 @@ def _read_input(fd: int) -> bytes:
         raise RadarError(f"cannot read {_describe(fd)}: {e.strerror or e}") from None
 
 
-def _write_output(fd: int, data: bytes) -> None:
+def _write_output(fd: int, parts: list[Buffer]) -> None:
     try:
-        _write_all(fd, data)
+        _write_all(fd, parts)
     except BrokenPipeError:
         raise
     except OSError as e:
@@ -142,9 +144,9 @@ def _pump(streams) -> str | None:
                 chunk = os.read(key.fd, READ_SIZE)
                 try:
                     if chunk:
-                        _write_all(out_fd, masker.feed(chunk))
+                        _write_all(out_fd, masker.feed_parts(chunk))
                         continue
-                    _write_all(out_fd, masker.finish())
+                    _write_all(out_fd, masker.finish_parts())
                 except BrokenPipeError:
                     pass
                 except OSError as e:
@@ -154,18 +156,26 @@ def _pump(streams) -> str | None:
     return write_error
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
+def _write_all(fd: int, parts: list[Buffer]) -> None:
+    """Write every part, in order, with as few system calls as the kernel allows.
+
+    The parts are slices of what was read plus markers: os.writev sends them without joining
+    them into one more copy of the block.
+    """
+    pending = [memoryview(p) for p in parts if len(p)]
+    while pending:
         try:
-            written = os.write(fd, view)
+            written = os.writev(fd, pending[:_IOV_MAX])
         except BlockingIOError:
             # Our output was handed to us in non-blocking mode: wait until it drains.
             with selectors.DefaultSelector() as waiter:
                 waiter.register(fd, selectors.EVENT_WRITE)
                 waiter.select()
             continue
-        view = view[written:]
+        while written and written >= len(pending[0]):
+            written -= len(pending.pop(0))
+        if written:
+            pending[0] = pending[0][written:]
 
 
 class _SignalForwarder:
