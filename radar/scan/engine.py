@@ -1,0 +1,292 @@
+"""The scanning engine: text in, findings out, for one text unit at a time.
+
+Algorithm. Every rule names keywords (a token prefix, a variable name). One Aho-Corasick
+automaton (pyahocorasick) holds all keywords of all rules, lower-cased, plus two kinds of decode
+triggers: the base64 fragments of every keyword (at its three possible alignments, so a blob that
+decodes to text containing a keyword always contains one) and the percent-escapes of `:`, `=`,
+`@`, `/`. One pass of the automaton over the lower-cased text says which rules can match and on
+which lines. A rule's expression then runs only on those lines (a multi-line rule from the line
+on, `span` characters at most), each search bounded by a timeout so that no expression can hang
+a scan. Each match is judged: generic rules by `generic.judge`, others by their entropy floor and
+the placeholder filter; a validator then raises or lowers confidence. Base64 and percent-encoded
+runs around a decode trigger are decoded and scanned the same way (depth at most
+`max_decode_depth`, blobs at most MAX_BLOB characters); their findings take the blob's place.
+Overlapping candidates are de-duplicated (`findings.dedupe`), and inline suppressions mark
+findings as ignored.
+
+Invariants: rules are compiled once per process (`rules.load_default_rules`); the secret value
+lives only in local variables of this module, never in a Finding, a warning or an exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import urllib.parse
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+
+import ahocorasick
+import regex
+
+from radar.scan import filters, generic, validators
+from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
+from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleSet
+
+DEFAULT_DECODE_DEPTH = 2
+MAX_BLOB = 256 * 1024
+MAX_BLOBS_PER_TEXT = 2000
+_B64_TRIGGER = -1
+_PCT_TRIGGER = -2
+_PCT_KEYWORDS = ("%3a", "%3d", "%40", "%2f")
+_B64_RUN = regex.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_PCT_RUN = regex.compile(r"[A-Za-z0-9%._~+\-/:=@&?;!$*,]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-/:=@&?;!$*,]*")
+_LOWER = {c: c + 32 for c in range(65, 91)}
+SUPPRESSIONS = ("radar:ignore", "gitleaks:allow", "pragma: allowlist secret")
+NEXT_LINE_SUPPRESSIONS = ("radar:ignore-next-line", "pragma: allowlist nextline secret")
+
+
+@dataclass
+class _Match:
+    rule: Rule
+    start: int
+    end: int
+    value: str = field(repr=False)
+    validated: bool | None
+    encoding: tuple[str, ...] = ()
+
+
+@dataclass
+class TextResult:
+    findings: list[Finding]
+    warnings: list[str]
+
+
+class Engine:
+    def __init__(self, ruleset: RuleSet, key: FingerprintKey, max_decode_depth: int = DEFAULT_DECODE_DEPTH) -> None:
+        self.rules = ruleset.rules
+        self.key = key
+        self.max_decode_depth = max_decode_depth
+        roles: dict[str, set[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                roles.setdefault(keyword, set()).add(index)
+                for fragment in base64_fragments(keyword):
+                    roles.setdefault(fragment.lower(), set()).add(_B64_TRIGGER)
+        for keyword in _PCT_KEYWORDS:
+            roles.setdefault(keyword, set()).add(_PCT_TRIGGER)
+        self._automaton = ahocorasick.Automaton()
+        for keyword, indices in roles.items():
+            self._automaton.add_word(keyword, tuple(sorted(indices)))
+        self._automaton.make_automaton()
+
+    def scan(self, text: str, path: str, origin: Origin = Origin()) -> TextResult:
+        warnings: list[str] = []
+        matches = self._matches(text, 0, path, warnings)
+        if not matches:
+            return TextResult([], warnings)
+        context = filters.path_tags(path)
+        if filters.MINIFIED not in context and filters.is_minified(path, text):
+            context += (filters.MINIFIED,)
+        lines = _LineIndex(text)
+        candidates = [self._candidate(m, path, origin, context, lines) for m in matches]
+        return TextResult(dedupe(candidates), warnings)
+
+    # --- matching ----------------------------------------------------------------------------
+
+    def _matches(self, text: str, depth: int, path: str, warnings: list[str]) -> list[_Match]:
+        lowered = text.lower() if text.isascii() else text.translate(_LOWER)
+        hits: dict[int, list[int]] = {}
+        b64_hits: list[int] = []
+        pct_hits: list[int] = []
+        for end, indices in self._automaton.iter(lowered):
+            for index in indices:
+                if index >= 0:
+                    hits.setdefault(index, []).append(end)
+                elif index == _B64_TRIGGER:
+                    b64_hits.append(end)
+                else:
+                    pct_hits.append(end)
+        found: list[_Match] = []
+        for index, positions in hits.items():
+            rule = self.rules[index]
+            for start, stop in _windows(text, positions, rule):
+                try:
+                    for m in rule.pattern.finditer(text, start, stop, timeout=MATCH_TIMEOUT_SECONDS):
+                        match = self._judge(rule, m)
+                        if match is not None:
+                            found.append(match)
+                except TimeoutError:
+                    warnings.append(f"{path}: rule {rule.id} took over {MATCH_TIMEOUT_SECONDS:g} s near offset {start}; skipped there")
+        if depth < self.max_decode_depth and (b64_hits or pct_hits):
+            found.extend(self._decoded(text, b64_hits, pct_hits, depth, path, warnings))
+        return found
+
+    def _judge(self, rule: Rule, m: regex.Match[str]) -> _Match | None:
+        if "secret" in m.re.groupindex and m.group("secret") is not None:
+            start, end = m.span("secret")
+            value = m.group("secret")
+        else:
+            start, end = m.span()
+            value = m.group(0)
+        if rule.kind == "generic":
+            if not generic.judge(m.group("key") or "", value, rule.entropy):
+                return None
+        else:
+            if rule.entropy is not None and filters.entropy(value) < rule.entropy:
+                return None
+            if filters.is_placeholder(value):
+                return None
+        validated = validators.validate(rule.validator, value) if rule.validator else None
+        if validated is False and rule.requires_validation:
+            return None
+        return _Match(rule, start, end, value, validated)
+
+    def _decoded(self, text: str, b64_hits: list[int], pct_hits: list[int], depth: int, path: str,
+                 warnings: list[str]) -> list[_Match]:
+        blobs: dict[tuple[int, int], str] = {}
+        for pattern, positions, kind in ((_B64_RUN, b64_hits, "base64"), (_PCT_RUN, pct_hits, "percent")):
+            positions = sorted(positions)
+            for start, stop in _windows(text, positions, None):
+                for m in pattern.finditer(text, start, stop):
+                    if len(blobs) >= MAX_BLOBS_PER_TEXT:
+                        break
+                    # Only runs that contain a trigger can decode to something a rule looks for.
+                    i = bisect_left(positions, m.start() + 1)
+                    if i < len(positions) and positions[i] <= m.end() and m.end() - m.start() <= MAX_BLOB:
+                        blobs.setdefault(m.span(), kind)
+        results: list[_Match] = []
+        for (start, end), kind in blobs.items():
+            decoded = _decode(text[start:end], kind)
+            if decoded is None:
+                continue
+            for inner in self._matches(decoded, depth + 1, path, warnings):
+                results.append(_Match(inner.rule, start, end, inner.value, inner.validated, (kind, *inner.encoding)))
+        return results
+
+    # --- findings ----------------------------------------------------------------------------
+
+    def _candidate(self, m: _Match, path: str, origin: Origin, context: tuple[str, ...], lines: _LineIndex) -> Candidate:
+        rule = m.rule
+        confidence = rule.confidence
+        tags = list(context)
+        if m.validated is True:
+            confidence = "high"
+            tags.append(filters.VALIDATED)
+        elif m.validated is False:
+            confidence = "low"
+            tags.append(filters.VALIDATION_FAILED)
+        if filters.looks_like_sample(m.value):
+            tags.append(filters.PLACEHOLDER_LIKE)
+        if context or filters.PLACEHOLDER_LIKE in tags:
+            confidence = "low"
+        tags.extend(f"decoded:{kind}" for kind in m.encoding)
+        line, column = lines.position(m.start)
+        end_line, end_column = lines.position(max(m.start, m.end - 1))
+        reason = lines.suppression(line)
+        finding = Finding(
+            rule_id=rule.id, secret_type=rule.secret_type, description=rule.description,
+            severity=rule.severity, confidence=confidence, path=path, line=line, column=column,
+            end_line=end_line, end_column=end_column, fingerprint=self.key.fingerprint(m.value),
+            preview=preview(m.value), tags=tuple(tags), ignored=reason is not None,
+            ignore_reason=reason, origin=origin,
+        )
+        return Candidate(finding, m.start, m.end, rule.priority, m.validated is True)
+
+
+def _windows(text: str, positions: list[int], rule: Rule | None) -> list[tuple[int, int]]:
+    """The merged ranges of whole lines around keyword hits (multi-line rules reach further)."""
+    ranges = []
+    last_line = -1
+    for pos in sorted(positions):
+        line_start = text.rfind("\n", 0, pos) + 1
+        if line_start == last_line:
+            continue
+        last_line = line_start
+        if rule is not None and rule.multiline:
+            stop = min(len(text), line_start + rule.span)
+        else:
+            stop = text.find("\n", pos)
+            stop = len(text) if stop < 0 else stop
+        if ranges and line_start <= ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], stop))
+        else:
+            ranges.append((line_start, stop))
+    return ranges
+
+
+def _decode(blob: str, kind: str) -> str | None:
+    if kind == "percent":
+        decoded = urllib.parse.unquote(blob, errors="strict") if "%" in blob else blob
+        return decoded if decoded != blob else None
+    body = blob.rstrip("=")
+    body += "=" * (-len(body) % 4)
+    try:
+        raw = base64.urlsafe_b64decode(body) if ("-" in body or "_" in body) else base64.b64decode(body)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    printable = sum(1 for c in decoded if c.isprintable() or c in "\n\r\t")
+    return decoded if printable >= 0.95 * len(decoded) else None
+
+
+def base64_fragments(keyword: str) -> set[str]:
+    """The base64 text that must appear in any encoding of `keyword`, at each alignment.
+
+    Characters that depend on the unknown bytes before or after the keyword are cut off;
+    fragments shorter than 5 characters match too much random text to be useful triggers.
+    """
+    fragments = set()
+    variants = {keyword, keyword.lower(), keyword.upper(), keyword.capitalize()}
+    for variant in variants:
+        raw = variant.encode("utf-8")
+        for offset, skip in ((0, 0), (1, 2), (2, 3)):
+            encoded = base64.b64encode(b"\0" * offset + raw).decode()
+            full = (8 * (offset + len(raw))) // 6
+            fragment = encoded[skip:full]
+            if len(fragment) >= 5:
+                fragments.add(fragment)
+                fragments.add(fragment.replace("+", "-").replace("/", "_"))
+    return fragments
+
+
+class _LineIndex:
+    """1-based line and column of offsets in a text, and the suppression marker of a line."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts: list[int] | None = None
+
+    def _line_starts(self) -> list[int]:
+        if self._starts is None:
+            starts = [0]
+            find = self.text.find
+            pos = find("\n")
+            while pos >= 0:
+                starts.append(pos + 1)
+                pos = find("\n", pos + 1)
+            self._starts = starts
+        return self._starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        starts = self._line_starts()
+        index = bisect_right(starts, offset) - 1
+        return index + 1, offset - starts[index] + 1
+
+    def line_text(self, line: int) -> str:
+        starts = self._line_starts()
+        if not 1 <= line <= len(starts):
+            return ""
+        end = starts[line] - 1 if line < len(starts) else len(self.text)
+        return self.text[starts[line - 1] : end]
+
+    def suppression(self, line: int) -> str | None:
+        current = self.line_text(line)
+        for marker in SUPPRESSIONS:
+            if marker in current:
+                return f"inline {marker}"
+        previous = self.line_text(line - 1)
+        for marker in NEXT_LINE_SUPPRESSIONS:
+            if marker in previous:
+                return f"inline {marker} on the line before"
+        return None

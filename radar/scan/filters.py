@@ -1,0 +1,122 @@
+"""False-positive filters: what a candidate value or its surroundings say about it.
+
+Two outcomes. Values that cannot be a live credential (template references, placeholders such as
+`changeme` or `xxxx`, providers' documented example keys) are dropped. Places where credentials
+are usually fake or harmless (test fixtures, lock files, minified code) and values that read like
+samples are kept but ranked lower: confidence `low` and a tag saying why, as Vault Radar does, so
+a reviewer can still see them.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections import Counter
+
+import regex
+
+TEST_FIXTURE = "test-fixture"
+LOCK_FILE = "lock-file"
+MINIFIED = "minified"
+PLACEHOLDER_LIKE = "placeholder-like"
+VALIDATION_FAILED = "validation-failed"
+VALIDATED = "validated"
+
+# Keys that AWS and others print in their documentation; they must never raise an alarm.
+DOCUMENTED_EXAMPLES = frozenset({
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAI44QH8DHBEXAMPLE",
+    "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+    "ASIAIOSFODNN7EXAMPLE",
+})
+
+_PLACEHOLDER_WORDS = regex.compile(
+    r"""(?ix)
+    example | placeholder | redacted | changeme | change[_-]me | changeit
+    | your[_\-\s]?(?:own[_\-\s]?)?(?:api[_\-\s]?)?(?:key|token|secret|password|pass)
+    | (?:key|token|secret|password)[_\-\s]?here | insert[_\-\s]?(?:your|key|token|secret)
+    | replace[_\-\s]?(?:me|this|with) | enter[_\-\s]?your | \bdummy\b | not[_\-\s]?a[_\-\s]?real
+    | x{4,} | \*{3,} | \.{3,} | _{4,} | \#{4,} | -{6,}
+    | 1234567890 | abcdefgh | qwerty
+    """
+)
+_REFERENCE = regex.compile(
+    r"""(?x)
+    \$\{ | \$\( | \{\{ | \}\} | %\( | \#\{ | <% | ^\$[A-Za-z_]
+    | ^%[A-Za-z_][A-Za-z0-9_]*%$ | ^<[^<>]+>$ | ^\[[^\[\]]+\]$ | process\.env | os\.environ | getenv
+    | ENV\[ | \bsecrets\. | ^vault: | ^ref\+ | ^!vault | @Value\( | ^\{[A-Za-z_][A-Za-z0-9_]*\}$
+    """
+)
+# Values too common to be anyone's secret: defaults and stand-ins people type in examples.
+TRIVIAL_VALUES = frozenset({
+    "password", "passw0rd", "pass", "secret", "guest", "admin", "root", "test", "user", "default",
+    "postgres", "mysql", "redis", "token", "changeit", "letmein", "welcome", "example", "demo",
+    "username", "sa", "123456", "12345678", "hunter2", "foo", "bar", "baz", "qwerty",
+})
+_RUN = regex.compile(r"([A-Za-z0-9])\1{7,}")
+_SAMPLE_WORDS = regex.compile(r"(?i)sample|fake|mock|dummy|lorem|foobar")
+
+_TEST_DIRS = frozenset({
+    "test", "tests", "__tests__", "spec", "specs", "fixture", "fixtures", "testdata", "test_data",
+    "test-data", "mocks", "__mocks__", "testing", "e2e",
+})
+_TEST_FILE = regex.compile(
+    r"(?i)^(?:test_.*\.py|.*_test\.(?:py|go|rb|exs?)|.*\.(?:test|spec)\.[jt]sx?|.*Tests?\.(?:java|kt|cs|scala)|conftest\.py)$"
+)
+LOCK_FILES = frozenset({
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
+    "pipfile.lock", "cargo.lock", "go.sum", "composer.lock", "gemfile.lock", "podfile.lock",
+    "pubspec.lock", "mix.lock", "packages.lock.json", "uv.lock", "pdm.lock", "bun.lock",
+    "flake.lock", "gradle.lockfile", "conda-lock.yml",
+})
+_MINIFIABLE = (".js", ".mjs", ".cjs", ".css", ".json", ".map", ".html")
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def is_placeholder(value: str) -> bool:
+    """The value is a template reference, a documented example or a stand-in, never a secret."""
+    return (
+        value in DOCUMENTED_EXAMPLES
+        or value.lower() in TRIVIAL_VALUES
+        or _PLACEHOLDER_WORDS.search(value) is not None
+        or _REFERENCE.search(value) is not None
+        or _mostly_one_character(value)
+    )
+
+
+def _mostly_one_character(value: str) -> bool:
+    """`glpat-xxxxxxxxxxxxxxxxxxxx`, `AKIA0000000000000000`: a run of 8+ covering 30 % of the value."""
+    return any(len(m.group(0)) >= 0.3 * len(value) for m in _RUN.finditer(value))
+
+
+def looks_like_sample(value: str) -> bool:
+    return _SAMPLE_WORDS.search(value) is not None
+
+
+def path_tags(path: str) -> tuple[str, ...]:
+    """Tags that a file's path alone gives its findings."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    tags = []
+    if any(p.lower() in _TEST_DIRS for p in parts[:-1]) or _TEST_FILE.match(name):
+        tags.append(TEST_FIXTURE)
+    if name.lower() in LOCK_FILES:
+        tags.append(LOCK_FILE)
+    if ".min." in name.lower():
+        tags.append(MINIFIED)
+    return tuple(tags)
+
+
+def is_minified(path: str, text: str) -> bool:
+    """Bundled or minified code: a JS/CSS-like file whose lines average over 300 characters."""
+    if not posixpath.basename(path).lower().endswith(_MINIFIABLE) or len(text) < 1000:
+        return False
+    return len(text) / (text.count("\n") + 1) > 300

@@ -1,0 +1,212 @@
+"""The finding model: what was found where, without the secret itself.
+
+A `Finding` never holds the secret value. It carries:
+
+- a fingerprint, HMAC-SHA256 of the value under a key that is per installation (or configured,
+  see `FingerprintKey`): equal secrets share it everywhere (other files, commits, projects), and
+  without the key it cannot be reversed or brute-forced from a list of guesses;
+- a redacted preview (`preview()`): the first 4 characters and `…` when the value is at least
+  20 characters long, so at least 16 characters (80 %) stay hidden and the visible part is
+  usually the provider's public prefix (`ghp_…`, `glpa…`); shorter values, whose every character
+  matters for guessing, show only `[redacted]`;
+- the place (path, 1-based line and column of the first and last character, in characters of
+  the decoded text) and `Origin` extras that other sources fill in (commit, author, date, blob,
+  GitLab variable key, environment scope, project, group);
+- tags (`test-fixture`, `lock-file`, `minified`, `placeholder-like`, `validated`,
+  `validation-failed`, `decoded:base64`, ...) and the suppression state (`ignored`, with the
+  reason).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from radar.errors import RadarError
+
+PREVIEW_MIN_LENGTH = 20
+PREVIEW_CHARS = 4
+REDACTED = "[redacted]"
+KEY_ENVIRONMENT = "RADAR_FINGERPRINT_KEY"
+KEY_FILE_ENVIRONMENT = "RADAR_FINGERPRINT_KEY_FILE"
+_CONFIDENCE_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a text unit came from beyond its path: filled by git and GitLab sources."""
+
+    commit: str | None = None
+    author: str | None = None
+    date: str | None = None
+    blob: str | None = None
+    variable_key: str | None = None
+    environment_scope: str | None = None
+    project: str | None = None
+    group: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    secret_type: str
+    description: str
+    severity: str
+    confidence: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fingerprint: str
+    preview: str
+    tags: tuple[str, ...] = ()
+    ignored: bool = False
+    ignore_reason: str | None = None
+    origin: Origin = field(default_factory=Origin)
+
+    def as_dict(self) -> dict:
+        data = {
+            "rule_id": self.rule_id,
+            "secret_type": self.secret_type,
+            "description": self.description,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "severity": self.severity,
+            "confidence": self.confidence,
+            "fingerprint": self.fingerprint,
+            "preview": self.preview,
+            "tags": list(self.tags),
+            "ignored": self.ignored,
+        }
+        if self.ignore_reason:
+            data["ignore_reason"] = self.ignore_reason
+        data.update(self.origin.as_dict())
+        return data
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.rule_id)
+
+
+def preview(value: str) -> str:
+    if len(value) >= PREVIEW_MIN_LENGTH:
+        return value[:PREVIEW_CHARS] + "…"
+    return REDACTED
+
+
+class FingerprintKeyError(RadarError):
+    pass
+
+
+@dataclass(frozen=True)
+class FingerprintKey:
+    """The HMAC key behind fingerprints.
+
+    Taken from $RADAR_FINGERPRINT_KEY (any text; set it to compare fingerprints across machines,
+    e.g. from a CI variable), else from the file $RADAR_FINGERPRINT_KEY_FILE, else from
+    `$XDG_CONFIG_HOME/radar/fingerprint.key` (default `~/.config`), which is created with 32
+    random bytes and mode 0600 the first time.
+    """
+
+    key: bytes = field(repr=False)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> FingerprintKey:
+        environ = os.environ if environ is None else environ
+        if environ.get(KEY_ENVIRONMENT):
+            return cls(environ[KEY_ENVIRONMENT].encode("utf-8"))
+        if environ.get(KEY_FILE_ENVIRONMENT):
+            path = Path(environ[KEY_FILE_ENVIRONMENT])
+            try:
+                return cls(path.read_bytes().strip())
+            except OSError as e:
+                raise FingerprintKeyError(f"cannot read the fingerprint key {path}: {e.strerror}") from None
+        config = Path(environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME", "~")).expanduser() / ".config")
+        return cls(_installation_key(config / "radar" / "fingerprint.key"))
+
+    def fingerprint(self, value: str) -> str:
+        return hmac.new(self.key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def _installation_key(path: Path) -> bytes:
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as e:
+        raise FingerprintKeyError(
+            f"cannot use the fingerprint key {path}: {getattr(e, 'strerror', None) or e}; "
+            f"set {KEY_ENVIRONMENT} or {KEY_FILE_ENVIRONMENT}"
+        ) from None
+    key = secrets.token_bytes(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key.hex() + "\n")
+    except FileExistsError:  # another radar created it first: use theirs
+        return bytes.fromhex(path.read_text().strip())
+    except OSError as e:
+        raise FingerprintKeyError(
+            f"cannot create the fingerprint key {path}: {e.strerror}; set {KEY_ENVIRONMENT} or {KEY_FILE_ENVIRONMENT}"
+        ) from None
+    return key
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A finding before de-duplication, with its span in the unit's text (never leaves a worker)."""
+
+    finding: Finding
+    start: int
+    end: int
+    priority: int
+    validated: bool
+
+
+def dedupe(candidates: Iterable[Candidate]) -> list[Finding]:
+    """One finding per secret at a place.
+
+    Candidates whose spans overlap describe the same secret (a generic `DATABASE_URL=` and the
+    password inside it, a token and the base64 blob it was decoded from): the most specific rule
+    kind wins, then a validated match, then the higher confidence, then the longer span. Other
+    candidates in the group survive only where they overlap no winner.
+    """
+    ordered = sorted(candidates, key=lambda c: (c.start, -c.end))
+    groups: list[list[Candidate]] = []
+    group_end = -1
+    for c in ordered:
+        if groups and c.start < group_end:
+            groups[-1].append(c)
+            group_end = max(group_end, c.end)
+        else:
+            groups.append([c])
+            group_end = c.end
+    winners = []
+    for group in groups:
+        kept: list[Candidate] = []
+        for c in sorted(group, key=_rank, reverse=True):
+            if all(c.end <= k.start or k.end <= c.start for k in kept):
+                kept.append(c)
+        winners.extend(k.finding for k in kept)
+    return winners
+
+
+def _rank(c: Candidate) -> tuple:
+    return (c.priority, c.validated, _CONFIDENCE_RANK[c.finding.confidence], c.end - c.start)
+
+
+def with_origin(finding: Finding, origin: Origin) -> Finding:
+    return replace(finding, origin=origin)

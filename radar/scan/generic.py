@@ -1,0 +1,131 @@
+"""Generic detection: a secret-like name assigned a value that looks random.
+
+`assignment_pattern(names)` builds the expression for a generic rule from its names. It covers
+`NAME=value` (.env, shell, properties, INI, Dockerfile `ENV`/`ARG`), `NAME: value` (YAML),
+`"NAME": "value"` (JSON), `NAME = "value"` (Python, Terraform, TOML), `NAME := "value"` (Go),
+`'NAME' => 'value'` (PHP, Ruby), `--NAME value` (command lines), `ENV NAME value` and
+`<NAME>value</NAME>` (XML). The key may carry more words (`DB_PASSWORD`, `stripeApiKey`).
+
+`judge(key, value, rule)` then decides, without the expression's help, whether the name really
+names a secret (`password_file`, `token_url` and `author` do not) and whether the value could be
+one: not a reference or placeholder, not code, not a path, a UUID or a number, and random enough
+(entropy and character classes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import regex
+
+from radar.scan import filters
+
+_KEY_CHARS = r"[\w.-]"
+# Secret words, as whole segments of a snake_/kebab-/camelCase name.
+SECRET_SEGMENTS = frozenset({
+    "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "token", "apikey",
+    "accesskey", "secretkey", "privatekey", "authtoken", "accesstoken", "refreshtoken", "auth",
+    "credential", "credentials", "creds", "clientsecret", "apitoken", "authkey", "apisecret",
+    "secretid", "pat", "bearer", "sas", "pw", "passwort", "contrasena", "senha", "motdepasse",
+})
+# Two consecutive segments that name a key (`api_key`, `private-key`, `signingKey`).
+SECRET_PAIRS = frozenset({
+    ("api", "key"), ("access", "key"), ("secret", "key"), ("private", "key"), ("auth", "key"),
+    ("signing", "key"), ("encryption", "key"), ("master", "key"), ("account", "key"),
+    ("shared", "key"), ("app", "key"), ("license", "key"), ("client", "key"), ("service", "key"),
+    ("admin", "key"), ("subscription", "key"), ("sas", "key"), ("storage", "key"), ("api", "secret"),
+})
+# A name ending in one of these describes a secret without holding it (password_file, token_url).
+NON_SECRET_TAILS = frozenset({
+    "url", "uri", "urls", "endpoint", "host", "hostname", "port", "path", "file", "filename", "dir",
+    "directory", "name", "names", "type", "types", "length", "len", "size", "count", "policy",
+    "mode", "format", "header", "headers", "field", "prefix", "suffix", "id", "ids", "ttl",
+    "expiry", "expires", "expiration", "timeout", "enabled", "required", "regex", "pattern",
+    "label", "description", "hint", "version", "env", "var", "variable", "provider", "method",
+    "scheme", "strategy", "store", "manager", "service", "class", "factory", "handler", "validator",
+    "param", "parameter", "min", "max", "limit", "rule", "rules", "reset", "changed", "updated",
+    "at", "date", "time", "source", "location", "ref", "arn", "placeholder", "arg", "option",
+    "key", "index", "style", "char", "chars", "input", "form", "field", "column", "table", "mask",
+    "generator", "encoder", "decoder", "algorithm", "alg", "cost", "rounds", "iterations", "salt",
+    "storage", "backend", "config", "settings", "path", "level", "kind", "usage", "box", "dialog",
+    "prompt", "label", "text", "message", "error", "errors", "callback", "response", "request",
+    "list", "map", "lifetime", "duration", "interval", "seconds", "minutes", "hours", "days",
+    "ms", "schema", "spec", "template", "command", "cmd", "script",
+})
+# A name with one of these anywhere holds a digest, not a secret (password_hash, token_sha256).
+HASH_SEGMENTS = frozenset({
+    "hash", "hashed", "sha", "sha1", "sha256", "sha512", "md5", "digest", "checksum", "integrity",
+    "fingerprint", "crc", "hmac", "nonce", "salt", "encrypted", "enc", "cipher", "ciphertext",
+})
+
+_CAMEL = regex.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SPLIT = regex.compile(r"[_.\-:\s]+")
+_UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# Code, not a literal: attribute access (`self.password`, `config.api.key`), or a one-case word.
+_IDENTIFIER = regex.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+$|^[a-z_]+$|^[A-Z_]+$")
+_WORDS = regex.compile(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$|^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
+_PATH = regex.compile(
+    r"^(?:[~.]{0,2}/|[A-Za-z]:\\|\\\\)|\.(?:pem|key|crt|cer|p12|pfx|json|ya?ml|txt|env|ini|cfg|conf|toml|xml|properties|js|py|sh|log|gpg|asc|jks|keystore)$"
+)
+_VERSION = regex.compile(r"^v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?$")
+
+
+def assignment_pattern(names: tuple[str, ...]) -> str:
+    # `api_key` also matches apiKey, api-key, api.key and APIKEY.
+    words = "|".join(
+        r"[_.-]?".join(regex.escape(part) for part in n.replace("-", "_").split("_")) if n.strip("_-") == n
+        else regex.escape(n)
+        for n in sorted(names, key=len, reverse=True)
+    )
+    key = rf"(?<!{_KEY_CHARS})(?P<key>{_KEY_CHARS}{{0,40}}?(?i:{words}){_KEY_CHARS}{{0,40}})"
+    quoted = r"""(?:"(?P<secret>[^"\\\r\n]{6,256})"|'(?P<secret>[^'\\\r\n]{6,256})'|`(?P<secret>[^`\r\n]{6,256})`)"""
+    bare = r"""(?P<secret>[^\s"'`,;<>(){}\[\]|]{6,256})"""
+    return (
+        rf"<{key}(?:\s[^<>]*)?>\s*(?P<secret>[^<>\s]{{6,256}})\s*</"
+        rf"|(?m:^)[ \t]*(?i:ENV)[ \t]+{key}[ \t]+(?:{quoted}|{bare})[ \t]*$"
+        rf"|(?<=\s|^)--{key}[ \t]+(?:{quoted}|{bare})"
+        rf"|{key}[\"'`\]]?[ \t]*(?:[:=!]=|:=|=>|[:=])[ \t]*(?:@|!!str[ \t]+)?(?:{quoted}|{bare})"
+    )
+
+
+def key_segments(key: str) -> list[str]:
+    key = key.strip("\"'`-$@:")
+    return [s for s in _SPLIT.split(_CAMEL.sub("_", key).lower()) if s]
+
+
+def names_a_secret(key: str) -> bool:
+    segments = key_segments(key)
+    if not segments or any(s in HASH_SEGMENTS for s in segments):
+        return False
+    if segments[-2:] == ["secret", "id"]:  # Vault AppRole's secret_id is the secret half
+        return True
+    if segments[-1] in NON_SECRET_TAILS and not _ends_with_pair(segments):
+        return False
+    if any(s in SECRET_SEGMENTS for s in segments):
+        return True
+    return any(pair in SECRET_PAIRS for pair in zip(segments, segments[1:]))
+
+
+def _ends_with_pair(segments: list[str]) -> bool:
+    return len(segments) >= 2 and (segments[-2], segments[-1]) in SECRET_PAIRS
+
+
+def looks_random(value: str, floor: float = 3.0) -> bool:
+    """High enough entropy for its length, and not words, code, a path, a number or a UUID."""
+    if len(value) < 8 or value.isdigit() or _UUID.match(value) or _VERSION.match(value):
+        return False
+    if "://" in value or _PATH.search(value) or _IDENTIFIER.match(value) or _WORDS.match(value):
+        return False
+    classes = sum((
+        any(c.islower() for c in value), any(c.isupper() for c in value),
+        any(c.isdigit() for c in value), any(not c.isalnum() for c in value),
+    ))
+    needed = min(floor, 0.8 * math.log2(len(value)))
+    if classes < 2 and not (len(value) >= 16 and filters.entropy(value) >= 3.5):
+        return False
+    return filters.entropy(value) >= needed
+
+
+def judge(key: str, value: str, floor: float | None) -> bool:
+    """True when `key = value` is worth reporting as a hardcoded secret."""
+    return names_a_secret(key) and not filters.is_placeholder(value) and looks_random(value, floor or 3.0)

@@ -1,0 +1,1 @@
+"""Where text to scan comes from: each source yields `TextUnit`s (see `interface`)."""

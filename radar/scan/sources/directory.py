@@ -1,0 +1,154 @@
+"""A directory tree (or one file) as text units.
+
+The walk skips `.git/`, paths matched by `--exclude` globs or by the root's `.radarignore` (one
+glob a line, `#` comments; a glob without `/` matches a name at any depth, one with `/` the path
+from the root, a trailing `/` only directories), special files (FIFOs, sockets, devices) and, by
+default, symbolic links. With `follow_symlinks`, a directory reached twice (a symlink loop) is
+walked once, with a warning. Files over `max_file_size` are skipped with a warning; so are
+directories that cannot be listed. Reading happens later, in the worker that scans the file.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from radar.scan.findings import Origin
+from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+
+IGNORE_FILE = ".radarignore"
+ALWAYS_SKIPPED = frozenset({".git"})
+
+
+@dataclass(frozen=True)
+class FileUnit(TextUnit):
+    path: str
+    absolute: str
+    size: int
+    max_size: int
+    follow_symlinks: bool = False
+    origin: Origin = field(default_factory=Origin)
+
+    def read(self) -> bytes:
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) * (not self.follow_symlinks)
+        try:
+            fd = os.open(self.absolute, flags)
+        except OSError as e:
+            raise UnitReadError(_reason(e)) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UnitReadError("no longer a regular file")
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(self.max_size + 1)
+        except OSError as e:
+            raise UnitReadError(_reason(e)) from None
+        finally:
+            os.close(fd)
+        if len(data) > self.max_size:
+            raise UnitReadError(f"grew over the {_megabytes(self.max_size)} limit while being read")
+        return data
+
+
+def _reason(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "is a symbolic link"
+    return (e.strerror or str(e)).lower()
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:g} MB"
+
+
+class DirectorySource(Source):
+    def __init__(self, root: str | os.PathLike[str], exclude: tuple[str, ...] = (),
+                 max_file_size: int = 10_000_000, follow_symlinks: bool = False) -> None:
+        self.root = Path(root)
+        self.max_file_size = max_file_size
+        self.follow_symlinks = follow_symlinks
+        self.warnings: list[str] = []
+        self.skipped = 0
+        self._globs = list(exclude) + _read_ignore_file(self.root / IGNORE_FILE)
+
+    def units(self) -> Iterator[TextUnit]:
+        if self.root.is_file():
+            # The user named this file: follow it even when it is a symbolic link.
+            unit = self._unit(self.root, self.root.name, os.stat(self.root), follow=True)
+            if unit is not None:
+                yield unit
+            return
+        seen_dirs: set[tuple[int, int]] = set()
+        root_stat = os.stat(self.root)
+        seen_dirs.add((root_stat.st_dev, root_stat.st_ino))
+        stack = [(self.root, "")]
+        while stack:
+            directory, relative = stack.pop()
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as e:
+                self.warnings.append(f"{relative or '.'}: cannot list directory: {_reason(e)}")
+                continue
+            subdirs = []
+            for entry in entries:
+                rel = f"{relative}/{entry.name}" if relative else entry.name
+                try:
+                    is_link = entry.is_symlink()
+                    if is_link and not self.follow_symlinks:
+                        self.skipped += 1
+                        continue
+                    st = entry.stat(follow_symlinks=True)
+                except OSError as e:
+                    self.warnings.append(f"{rel}: cannot stat: {_reason(e)}")
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    if entry.name in ALWAYS_SKIPPED or self._excluded(rel, True):
+                        continue
+                    identity = (st.st_dev, st.st_ino)
+                    if identity in seen_dirs:
+                        if is_link:
+                            self.warnings.append(f"{rel}: symbolic link loop (or second link to a scanned directory); not followed")
+                        continue
+                    seen_dirs.add(identity)
+                    subdirs.append((Path(entry.path), rel))
+                elif stat.S_ISREG(st.st_mode):
+                    if not self._excluded(rel, False):
+                        unit = self._unit(Path(entry.path), rel, st)
+                        if unit is not None:
+                            yield unit
+                else:
+                    self.skipped += 1
+            stack.extend(reversed(subdirs))
+
+    def _unit(self, path: Path, rel: str, st: os.stat_result, follow: bool = False) -> FileUnit | None:
+        if st.st_size > self.max_file_size:
+            self.warnings.append(
+                f"{rel}: skipped, {_megabytes(st.st_size)} is over the {_megabytes(self.max_file_size)} limit (--max-file-size)"
+            )
+            self.skipped += 1
+            return None
+        return FileUnit(rel, str(path), st.st_size, self.max_file_size, follow or self.follow_symlinks)
+
+    def _excluded(self, rel: str, is_dir: bool) -> bool:
+        name = rel.rsplit("/", 1)[-1]
+        for glob in self._globs:
+            if glob.endswith("/"):
+                if not is_dir:
+                    continue
+                glob = glob[:-1]
+            target = rel if "/" in glob.lstrip("/") else name
+            if fnmatch.fnmatchcase(target, glob.lstrip("/")):
+                return True
+        return False
+
+
+def _read_ignore_file(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
