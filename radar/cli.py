@@ -65,6 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_mask_parser(sub)
     _add_exec_parser(sub)
     _add_secrets_parser(sub)
+    _add_scan_parser(sub)
     return parser
 
 
@@ -213,6 +214,9 @@ def _run_exec(args: argparse.Namespace) -> int:
     if not args.command:
         raise RadarError("name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
     plan = _vault_plan(args)
+    if not plan.specs:
+        # Wrapping every job the same way must work for jobs without secrets too.
+        _say("warning", f"{plan.definition.origin} defines no secrets: running the command with masking only")
     try:
         return run_with_secrets(
             plan, args.command, RetryPolicy(total_seconds=args.vault_timeout), environ=os.environ,
@@ -272,6 +276,99 @@ def _log_to_stderr(verbose: bool) -> None:
     logger = logging.getLogger("radar")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+# --- radar scan ------------------------------------------------------------------------------
+
+def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
+    from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE
+
+    p = sub.add_parser(
+        "scan",
+        usage="radar scan PATH [--format text|json] [--show-ignored] [--exclude GLOB ...] "
+              "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
+              "[--decode-depth N] [--jobs N]",
+        help="find hardcoded credentials in a directory tree",
+        description=(
+            "Scan the files under PATH for hardcoded credentials with radar's detector suite. "
+            "Findings show a redacted preview and a fingerprint (an HMAC of the value), never the "
+            "secret. Exit 0 when nothing is found, 1 when something is, 2 on errors. Lines marked "
+            "radar:ignore, gitleaks:allow or 'pragma: allowlist secret' are not reported."
+        ),
+        epilog="Globs in PATH/.radarignore are excluded too; .git/ is always skipped. Fingerprints "
+               "use $RADAR_FINGERPRINT_KEY when set, else a per-installation key.",
+    )
+    p.add_argument("path", metavar="PATH", help="directory (or file) to scan")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: a table on a terminal, tab-separated lines otherwise; json: {\"findings\": [...]}")
+    p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="skip paths matching GLOB (a name at any depth, or a path from PATH with '/'); repeatable")
+    p.add_argument("--max-file-size", type=_byte_size, default=DEFAULT_MAX_FILE_SIZE, metavar="SIZE",
+                   help="skip larger files, with a warning (bytes, or with K/M/G; default 10M)")
+    p.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
+    p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
+                   help="report only findings of at least this confidence (default low: everything)")
+    p.add_argument("--decode-depth", type=int, choices=range(0, 4), default=2, metavar="N",
+                   help="how many layers of base64/percent encoding to look through (0-3, default 2)")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                   help="worker processes (default: one per core)")
+    p.set_defaults(run=_run_scan, takes_command=False)
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from radar.scan.findings import FingerprintKey
+    from radar.scan.formats import json as json_format, text as text_format
+    from radar.scan.scanner import ScanOptions, scan_directory
+
+    options = ScanOptions(
+        max_file_size=args.max_file_size, exclude=tuple(args.exclude),
+        follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
+    )
+    key = FingerprintKey.load()
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("scanning", total=None)
+            report = scan_directory(args.path, options, key,
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        report = scan_directory(args.path, options, key)
+    for warning in report.warnings:
+        _say("warning", warning)
+    rank = {"low": 0, "medium": 1, "high": 2}
+    shown = [f for f in report.findings
+             if rank[f.confidence] >= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
+    reported = [f for f in shown if not f.ignored]
+    stats = report.stats
+    summary = (f"{len(reported)} finding(s) in {stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
+               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""))
+    if args.format == "json":
+        sys.stdout.write(json_format.render(shown, {"findings": len(reported), "files": stats.files,
+                                                    "bytes": stats.bytes, "binary_files": stats.binary}))
+    elif sys.stdout.isatty():
+        text_format.render_table(shown, sys.stdout, summary)
+    else:
+        text_format.render_plain(shown, sys.stdout)
+    if sys.stderr.isatty() and not sys.stdout.isatty():
+        _say("info", summary)
+    return 1 if reported else 0
+
+
+def _byte_size(text: str) -> int:
+    units = {"": 1, "K": 1000, "M": 1000**2, "G": 1000**3}
+    number, unit = text.upper().rstrip("B"), ""
+    if number and number[-1] in units:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * units[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 10M)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1 byte")
+    return value
 
 
 # --- argument types --------------------------------------------------------------------------

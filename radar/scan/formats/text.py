@@ -1,0 +1,48 @@
+"""Human-readable findings: a rich table on a terminal, tab-separated lines when piped.
+
+The plain form is one finding per line, `path:line:column`, rule, severity, confidence, preview
+and the first 12 hex digits of the fingerprint, so it greps and diffs well. Colour follows rich's
+rules (off when NO_COLOR is set or the output is not a terminal).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, TextIO
+
+from radar.scan.findings import Finding
+
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def _location(f: Finding) -> str:
+    return f"{f.path}:{f.line}:{f.column}"
+
+
+def _flags(f: Finding) -> str:
+    flags = [f"ignored ({f.ignore_reason})"] if f.ignored else []
+    flags += [t for t in f.tags if t != "validated"]
+    return ", ".join(flags)
+
+
+def render_plain(findings: Sequence[Finding], out: TextIO) -> None:
+    for f in findings:
+        fields = [_location(f), f.rule_id, f.severity, f.confidence, f.preview, f.fingerprint[:12], _flags(f)]
+        out.write("\t".join(fields).rstrip("\t") + "\n")
+
+
+def render_table(findings: Sequence[Finding], out: TextIO, title: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name in ("Location", "Rule", "Severity", "Confidence", "Preview", "Fingerprint", "Notes"):
+        table.add_column(name, overflow="fold")
+    for f in findings:
+        style = _SEVERITY_STYLE.get(f.severity, "")
+        table.add_row(
+            escape(_location(f)), f.rule_id, f"[{style}]{f.severity}[/{style}]" if style else f.severity,
+            f.confidence, escape(f.preview), f.fingerprint[:12], escape(_flags(f)),
+            style="dim" if f.ignored else None,
+        )
+    Console(file=out).print(table)
