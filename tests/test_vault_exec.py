@@ -707,3 +707,14 @@ def test_http_goes_through_the_proxy_in_absolute_form_unless_no_proxy_says_other
     proxy.seen.clear()
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",), http_proxy=proxy.url, no_proxy="127.0.0.1")
     assert result.returncode == 0 and proxy.seen == []
+
+
+def test_a_job_without_secrets_still_runs_masked(job, tmp_path):
+    ci = tmp_path / "plain.yml"
+    ci.write_text("build:\n  script: [make]\n")
+    env_secret = "env-secret-value-77"
+    result = job.run("exec", "--job", "build", "--ci-file", ci, "--", "sh", "-c", "echo out $DEPLOY_TOKEN",
+                     DEPLOY_TOKEN=env_secret)
+    assert result.returncode == 0, job.explain(result)
+    assert result.stdout == b"out [MASKED]\n"
+    assert b"defines no secrets" in result.stderr

@@ -82,8 +82,6 @@ def load_definition(
 def make_plan(definition: JobDefinition, environ: Mapping[str, str]) -> Plan:
     variables = JobVariables(definition.variables, environ)
     specs = secret_specs(definition, variables)
-    if not specs:
-        raise VaultConfigError(f"{definition.origin}: defines no secrets")
     needs_vault = any(isinstance(s, VaultSecretSpec) for s in specs)
     settings = vault_settings(variables) if needs_vault else None
     return Plan(definition, variables, specs, settings)
