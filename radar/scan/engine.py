@@ -1,10 +1,11 @@
 """The scanning engine: text in, findings out, for one text unit at a time.
 
-Algorithm. Every rule names keywords (a token prefix, a variable name). One Aho-Corasick
-automaton (pyahocorasick) holds all keywords of all rules, lower-cased, plus two kinds of decode
+Algorithm. Every rule names keywords (a token prefix, a variable name). One keyword index
+(`prefilter.KeywordIndex`: Hyperscan, or pyahocorasick's Aho-Corasick automaton where Hyperscan
+is missing) holds all keywords of all rules, lower-cased, plus two kinds of decode
 triggers: the base64 fragments of every keyword (at its three possible alignments, so a blob that
 decodes to text containing a keyword always contains one) and the percent-escapes of `:`, `=`,
-`@`, `/`. One pass of the automaton over the lower-cased text says which rules can match and on
+`@`, `/`. One case-insensitive pass over the text says which rules can match and on
 which lines. A rule's expression then runs only on those lines (a multi-line rule from the line
 on, `span` characters at most), each search bounded by a timeout so that no expression can hang
 a scan. Each match is judged: generic rules by `generic.judge`, others by their entropy floor and
@@ -26,11 +27,11 @@ import urllib.parse
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-import ahocorasick
 import regex
 
 from radar.scan import filters, generic, validators
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
+from radar.scan.prefilter import KeywordIndex
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleSet
 
 DEFAULT_DECODE_DEPTH = 2
@@ -41,7 +42,6 @@ _PCT_TRIGGER = -2
 _PCT_KEYWORDS = ("%3a", "%3d", "%40", "%2f")
 _B64_RUN = regex.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _PCT_RUN = regex.compile(r"[A-Za-z0-9%._~+\-/:=@&?;!$*,]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-/:=@&?;!$*,]*")
-_LOWER = {c: c + 32 for c in range(65, 91)}
 SUPPRESSIONS = ("radar:ignore", "gitleaks:allow", "pragma: allowlist secret")
 NEXT_LINE_SUPPRESSIONS = ("radar:ignore-next-line", "pragma: allowlist nextline secret")
 
@@ -63,7 +63,8 @@ class TextResult:
 
 
 class Engine:
-    def __init__(self, ruleset: RuleSet, key: FingerprintKey, max_decode_depth: int = DEFAULT_DECODE_DEPTH) -> None:
+    def __init__(self, ruleset: RuleSet, key: FingerprintKey, max_decode_depth: int = DEFAULT_DECODE_DEPTH,
+                 prefilter: str | None = None) -> None:
         self.rules = ruleset.rules
         self.key = key
         self.max_decode_depth = max_decode_depth
@@ -71,14 +72,15 @@ class Engine:
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
                 roles.setdefault(keyword, set()).add(index)
-                for fragment in base64_fragments(keyword):
-                    roles.setdefault(fragment.lower(), set()).add(_B64_TRIGGER)
+        # Triggers for each layer of base64: fragments of the keywords, then of those fragments.
+        layer = {f for keyword in list(roles) for f in base64_fragments(keyword)}
+        for depth in range(max_decode_depth):
+            for fragment in layer:
+                roles.setdefault(fragment.lower(), set()).add(_B64_TRIGGER)
+            layer = {f for fragment in layer for f in base64_fragments(fragment, variants=False) if len(f) >= 6}
         for keyword in _PCT_KEYWORDS:
             roles.setdefault(keyword, set()).add(_PCT_TRIGGER)
-        self._automaton = ahocorasick.Automaton()
-        for keyword, indices in roles.items():
-            self._automaton.add_word(keyword, tuple(sorted(indices)))
-        self._automaton.make_automaton()
+        self._keywords = KeywordIndex({k: tuple(sorted(v)) for k, v in roles.items()}, prefilter)
 
     def scan(self, text: str, path: str, origin: Origin = Origin()) -> TextResult:
         warnings: list[str] = []
@@ -95,11 +97,10 @@ class Engine:
     # --- matching ----------------------------------------------------------------------------
 
     def _matches(self, text: str, depth: int, path: str, warnings: list[str]) -> list[_Match]:
-        lowered = text.lower() if text.isascii() else text.translate(_LOWER)
         hits: dict[int, list[int]] = {}
         b64_hits: list[int] = []
         pct_hits: list[int] = []
-        for end, indices in self._automaton.iter(lowered):
+        for end, indices in self._keywords.hits(text):
             for index in indices:
                 if index >= 0:
                     hits.setdefault(index, []).append(end)
@@ -230,15 +231,17 @@ def _decode(blob: str, kind: str) -> str | None:
     return decoded if printable >= 0.95 * len(decoded) else None
 
 
-def base64_fragments(keyword: str) -> set[str]:
+def base64_fragments(keyword: str, variants: bool = True) -> set[str]:
     """The base64 text that must appear in any encoding of `keyword`, at each alignment.
 
     Characters that depend on the unknown bytes before or after the keyword are cut off;
-    fragments shorter than 5 characters match too much random text to be useful triggers.
+    fragments shorter than 5 characters match too much random text to be useful triggers. With
+    `variants`, the lower-case, upper-case and capitalised spellings are encoded too (keywords
+    match in any case; base64 text, the input of a second layer, has only one spelling).
     """
     fragments = set()
-    variants = {keyword, keyword.lower(), keyword.upper(), keyword.capitalize()}
-    for variant in variants:
+    spellings = {keyword, keyword.lower(), keyword.upper(), keyword.capitalize()} if variants else {keyword}
+    for variant in spellings:
         raw = variant.encode("utf-8")
         for offset, skip in ((0, 0), (1, 2), (2, 3)):
             encoded = base64.b64encode(b"\0" * offset + raw).decode()

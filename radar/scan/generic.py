@@ -64,8 +64,11 @@ _UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 # Code, not a literal: attribute access (`self.password`, `config.api.key`), or a one-case word.
 _IDENTIFIER = regex.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+$|^[a-z_]+$|^[A-Z_]+$")
 _WORDS = regex.compile(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$|^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
+# File paths: a drive or UNC prefix, a file name with a key-ish extension, or a rooted path of
+# lower-case segments (`/run/secrets/db_password`); base64 secrets may start with `/` but mix cases.
 _PATH = regex.compile(
-    r"^(?:[~.]{0,2}/|[A-Za-z]:\\|\\\\)|\.(?:pem|key|crt|cer|p12|pfx|json|ya?ml|txt|env|ini|cfg|conf|toml|xml|properties|js|py|sh|log|gpg|asc|jks|keystore)$"
+    r"^(?:[A-Za-z]:\\|\\\\)|\.(?:pem|key|crt|cer|p12|pfx|json|ya?ml|txt|env|ini|cfg|conf|toml|xml|properties|js|py|sh|log|gpg|asc|jks|keystore)$"
+    r"|^(?:~|\.{1,2})?/[a-z0-9_.@-]+(?:/[a-z0-9_.@-]*)*$"
 )
 _VERSION = regex.compile(r"^v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?$")
 
@@ -82,7 +85,7 @@ def assignment_pattern(names: tuple[str, ...]) -> str:
     bare = r"""(?P<secret>[^\s"'`,;<>(){}\[\]|]{6,256})"""
     return (
         rf"<{key}(?:\s[^<>]*)?>\s*(?P<secret>[^<>\s]{{6,256}})\s*</"
-        rf"|(?m:^)[ \t]*(?i:ENV)[ \t]+{key}[ \t]+(?:{quoted}|{bare})[ \t]*$"
+        rf"|(?m:^)[ \t]*(?i:ENV)[ \t]+{key}[ \t]+(?:{quoted}|{bare})[ \t]*(?m:$)"
         rf"|(?<=\s|^)--{key}[ \t]+(?:{quoted}|{bare})"
         rf"|{key}[\"'`\]]?[ \t]*(?:[:=!]=|:=|=>|[:=])[ \t]*(?:@|!!str[ \t]+)?(?:{quoted}|{bare})"
     )

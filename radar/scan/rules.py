@@ -12,7 +12,7 @@ A rule file holds `[[rules]]` tables. Fields:
 - `kind`: `provider` (a vendor's own format), `structural` (private keys, JWTs, credentials in
   URLs: formats anyone can mint) or `generic` (a secret-like name assigned a random-looking value;
   such rules give `names` instead of `regex`). When findings overlap, provider beats structural
-  beats generic.
+  beats generic (`priority`, default 30/20/10, can place a catch-all rule below its kind).
 - optional `entropy` (Shannon bits per character the secret must reach), `validator` (a name in
   `radar.scan.validators`; with `requires_validation = true` a value that fails it is dropped
   rather than kept at low confidence, for formats defined by their structure), `confidence` (before validation; default `high` for provider rules,
@@ -37,7 +37,7 @@ SEVERITIES = ("critical", "high", "medium", "low")
 CONFIDENCES = ("high", "medium", "low")
 KINDS = ("provider", "structural", "generic")
 # Overlapping findings: the most specific kind names the finding.
-PRIORITY = {"provider": 3, "structural": 2, "generic": 1}
+PRIORITY = {"provider": 30, "structural": 20, "generic": 10}
 DEFAULT_SPAN = 16384
 # A rule gets this long to search one window before it is abandoned for that text.
 MATCH_TIMEOUT_SECONDS = 1.0
@@ -45,7 +45,7 @@ MATCH_TIMEOUT_SECONDS = 1.0
 _ID = regex.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _FIELDS = {
     "id", "description", "secret_type", "docs", "severity", "regex", "keywords", "kind", "entropy",
-    "validator", "requires_validation", "confidence", "multiline", "span", "names", "examples",
+    "validator", "requires_validation", "priority", "confidence", "multiline", "span", "names", "examples",
 }
 
 
@@ -73,10 +73,8 @@ class Rule:
     true_examples: tuple[str, ...] = ()
     false_examples: tuple[str, ...] = ()
     source: str = ""
+    priority: int = 0
 
-    @property
-    def priority(self) -> int:
-        return PRIORITY[self.kind]
 
 
 @dataclass(frozen=True)
@@ -197,4 +195,5 @@ def _parse_rule(source: str, entry: dict) -> Rule:
         true_examples=true_examples,
         false_examples=false_examples,
         source=source,
+        priority=int(entry.get("priority", PRIORITY[kind])),
     )

@@ -1,0 +1,84 @@
+"""The keyword prefilter: where in a text does any rule's keyword (or decode trigger) occur.
+
+`KeywordIndex(words)` maps lower-case ASCII literals to the roles they stand for (rule indices,
+decode triggers) and answers `hits(text)`: (offset of the keyword's last character, roles) for
+every case-insensitive occurrence, in text order. Two interchangeable engines give identical
+answers: Hyperscan (Vectorscan), which scans the UTF-8 bytes at several hundred MB/s, and
+pyahocorasick, which walks the lower-cased characters at about 40 MB/s and is used when the
+`hyperscan` package cannot be imported. Byte offsets are turned back into character offsets by
+decoding the stretches between hits; keywords are ASCII, so a hit never ends inside a character.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import ahocorasick
+
+try:
+    import hyperscan
+except ImportError:  # no wheel for this platform: pyahocorasick does the same job, slower
+    hyperscan = None
+
+_LOWER = {c: c + 32 for c in range(65, 91)}
+
+Hit = tuple[int, tuple[int, ...]]
+
+
+class KeywordIndex:
+    def __init__(self, roles: Mapping[str, tuple[int, ...]], engine: str | None = None) -> None:
+        self._words = list(roles)
+        self._roles = [tuple(roles[w]) for w in self._words]
+        self.engine = engine or ("hyperscan" if hyperscan is not None else "ahocorasick")
+        if self.engine == "hyperscan":
+            self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            self._database.compile(
+                expressions=[w.encode("utf-8") for w in self._words], ids=list(range(len(self._words))),
+                flags=[hyperscan.HS_FLAG_CASELESS] * len(self._words), literal=True,
+            )
+            self._scratch = None
+        else:
+            self._automaton = ahocorasick.Automaton()
+            for i, word in enumerate(self._words):
+                self._automaton.add_word(word, i)
+            self._automaton.make_automaton()
+
+    def hits(self, text: str) -> list[Hit]:
+        if self.engine == "hyperscan":
+            return self._hyperscan_hits(text)
+        lowered = text.lower() if text.isascii() else text.translate(_LOWER)
+        return [(end, self._roles[i]) for end, i in self._automaton.iter(lowered)]
+
+    def _hyperscan_hits(self, text: str) -> list[Hit]:
+        data = text.encode("utf-8", "surrogatepass")
+        found: list[tuple[int, int]] = []
+
+        def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
+            found.append((end, ident))
+
+        if self._scratch is None:  # per process: a forked worker must not share its parent's
+            self._scratch = hyperscan.Scratch(self._database)
+        self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        found.sort()
+        if len(data) == len(text):
+            return [(end - 1, self._roles[i]) for end, i in found]
+        hits: list[Hit] = []
+        byte_pos = char_pos = 0
+        for end, i in found:
+            char_pos += len(data[byte_pos:end].decode("utf-8", "surrogatepass"))
+            byte_pos = end
+            hits.append((char_pos - 1, self._roles[i]))
+        return hits
+
+    def __getstate__(self) -> dict:
+        # Hyperscan's scratch space cannot cross a process boundary; the database can.
+        state = dict(self.__dict__)
+        if self.engine == "hyperscan":
+            state["_database"] = hyperscan.dumpb(self._database)
+            state["_scratch"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if state["engine"] == "hyperscan":
+            state["_database"] = hyperscan.loadb(state["_database"])
+        self.__dict__.update(state)

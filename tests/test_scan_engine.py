@@ -1,0 +1,150 @@
+"""The engine: locations, one finding per secret, decoding, suppression, fingerprints, timeouts."""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+
+import pytest
+
+from radar.scan import engine as engine_module
+from radar.scan.engine import Engine
+from radar.scan.examples import expand
+from radar.scan.findings import FingerprintKey, preview
+from radar.scan.rules import load_default_rules, parse_rule_files
+
+ENGINE = Engine(load_default_rules(), FingerprintKey(b"test-key"))
+GITHUB = "ghp_" + expand("{ghcrc:30}", "engine")
+GITLAB = "glpat-" + expand("{b64url:20}", "engine")
+
+
+def scan(text: str, path: str = "app/config.py", engine: Engine = ENGINE):
+    return engine.scan(text, path).findings
+
+
+def test_location_is_1_based_line_and_column_of_the_secret():
+    [finding] = scan(f"# config\nx = 1\ntoken: {GITHUB}\n")
+    assert (finding.line, finding.column) == (3, 8)
+    assert (finding.end_line, finding.end_column) == (3, 7 + len(GITHUB))
+
+
+def test_multi_line_secret_spans_its_lines():
+    key = expand("{pem:EC PRIVATE KEY}", "engine")
+    [finding] = scan(f"key: |\n{key}\n")
+    assert finding.rule_id == "pem-private-key"
+    assert finding.line == 2 and finding.end_line == 2 + key.count("\n")
+
+
+def test_provider_rule_wins_over_generic_rule_on_the_same_value():
+    findings = scan(f'GITHUB_TOKEN = "{GITHUB}"')
+    assert [f.rule_id for f in findings] == ["github-personal-access-token"]
+
+
+def test_structural_rule_wins_over_generic_rule_for_a_value_containing_it():
+    findings = scan("DATABASE_URL=postgres://app:Q8vZ2LmX4pRt7NwK@db.internal:5432/app")
+    assert [f.rule_id for f in findings] == ["postgres-connection-uri"]
+
+
+def test_provider_rule_wins_over_url_credentials_for_a_token_in_a_url():
+    findings = scan(f"https://x-access-token:{GITHUB}@github.com/org/repo.git")
+    assert [f.rule_id for f in findings] == ["github-personal-access-token"]
+
+
+def test_two_secrets_on_one_line_are_two_findings():
+    findings = scan(f"{GITHUB} {GITLAB}")
+    assert sorted(f.rule_id for f in findings) == ["github-personal-access-token", "gitlab-personal-access-token"]
+
+
+def test_base64_blob_is_decoded_and_keeps_the_blob_location():
+    blob = base64.b64encode(f"token={GITHUB}\n".encode()).decode()
+    [finding] = scan(f"data:\n  config: {blob}\n")
+    assert finding.rule_id == "github-personal-access-token"
+    assert "decoded:base64" in finding.tags
+    assert (finding.line, finding.column, finding.end_column) == (2, 11, 10 + len(blob))
+
+
+def test_base64url_blob_is_decoded_too():
+    blob = base64.urlsafe_b64encode(f"{GITLAB}??>>".encode()).decode()
+    [finding] = scan(f"value={blob}")
+    assert finding.rule_id == "gitlab-personal-access-token" and "decoded:base64" in finding.tags
+
+
+def test_percent_encoded_url_is_decoded():
+    encoded = urllib.parse.quote(f"postgres://app:Q8vZ2LmX4pRt7NwK@db:5432/app", safe="")
+    [finding] = scan(f"redirect={encoded}")
+    assert finding.rule_id == "postgres-connection-uri" and "decoded:percent" in finding.tags
+
+
+def test_two_layers_of_base64_are_decoded_by_default():
+    inner = base64.b64encode(f"token: {GITHUB}".encode())
+    outer = base64.b64encode(b"payload: " + inner).decode()
+    [finding] = scan(f"x = {outer}")
+    assert finding.tags.count("decoded:base64") == 2
+
+
+def test_decoding_stops_at_the_depth_limit():
+    inner = base64.b64encode(f"token: {GITHUB}".encode())
+    outer = base64.b64encode(b"payload: " + inner).decode()
+    shallow = Engine(load_default_rules(), FingerprintKey(b"test-key"), max_decode_depth=1)
+    assert scan(f"x = {outer}", engine=shallow) == []
+
+
+def test_binary_base64_such_as_an_image_is_not_scanned_as_text():
+    image = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4).decode()
+    assert scan(f"background: url(data:image/png;base64,{image});") == []
+
+
+@pytest.mark.parametrize("marker", ["# radar:ignore", "# gitleaks:allow", "# pragma: allowlist secret"])
+def test_inline_marker_suppresses_the_finding(marker):
+    [finding] = scan(f"token = '{GITHUB}'  {marker}")
+    assert finding.ignored and marker.lstrip("# ") in finding.ignore_reason
+
+
+def test_next_line_marker_suppresses_the_following_line():
+    [finding] = scan(f"# pragma: allowlist nextline secret\ntoken = '{GITHUB}'")
+    assert finding.ignored
+
+
+def test_marker_on_another_line_does_not_suppress():
+    [finding] = scan(f"# radar:ignore\n\ntoken = '{GITHUB}'")
+    assert not finding.ignored
+
+
+def test_equal_secrets_share_a_fingerprint_and_different_ones_do_not():
+    a, b, c = scan(f"a = {GITHUB}\nb = {GITHUB}\nc = {GITLAB}")
+    assert a.fingerprint == b.fingerprint != c.fingerprint
+
+
+def test_fingerprint_is_an_hmac_under_the_key_not_a_plain_hash():
+    other = Engine(load_default_rules(), FingerprintKey(b"another-key"))
+    assert scan(GITHUB)[0].fingerprint != scan(GITHUB, engine=other)[0].fingerprint
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("a" * 19, "[redacted]"), ("short", "[redacted]"), ("ghp_" + "x" * 16, "ghp_…"), ("Q8vZ2LmX4pRt7NwK9bYcD", "Q8vZ…"),
+])
+def test_preview_shows_four_characters_only_of_values_of_twenty_or_more(value, expected):
+    assert preview(value) == expected
+
+
+def test_finding_never_holds_the_value():
+    [finding] = scan(f"token = '{GITHUB}'")
+    assert GITHUB not in repr(finding) and GITHUB not in str(finding.as_dict())
+
+
+def test_a_rule_that_backtracks_forever_times_out_with_a_warning(monkeypatch):
+    monkeypatch.setattr(engine_module, "MATCH_TIMEOUT_SECONDS", 0.05)
+    rules = parse_rule_files([("slow.toml", """
+[[rules]]
+id = "catastrophic"
+description = "nested quantifiers"
+secret_type = "test"
+docs = "https://example.org"
+severity = "low"
+keywords = ["aaaa"]
+regex = '(?:a|aa)+c'
+examples = { true = ["aac"], false = ["b"] }
+""")])
+    result = Engine(rules, FingerprintKey(b"k")).scan("a" * 64 + "b", "slow.txt")
+    assert result.findings == []
+    assert len(result.warnings) == 1 and "catastrophic" in result.warnings[0] and "skipped" in result.warnings[0]

@@ -1,0 +1,114 @@
+"""False-positive filters and the generic rules' judgement of names and values."""
+
+from __future__ import annotations
+
+import pytest
+
+from radar.scan import filters, generic
+from radar.scan.engine import Engine
+from radar.scan.findings import FingerprintKey
+from radar.scan.rules import load_default_rules
+
+ENGINE = Engine(load_default_rules(), FingerprintKey(b"test-key"))
+RANDOM = "q8Vz2LmX4pRt7NwK9bYc"
+
+
+def scan(text: str, path: str = "app/config.py"):
+    return ENGINE.scan(text, path).findings
+
+
+@pytest.mark.parametrize("value", [
+    "changeme", "CHANGE_ME", "<token>", "<your-api-key>", "${DB_PASSWORD}", "$DB_PASSWORD",
+    "{{ vault_db_password }}", "%(password)s", "#{secret}", "xxxxxxxxxxxx", "XXXX-XXXX", "********",
+    "your_api_key_here", "insert-your-token", "replace_me_please", "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "sk_live_example_only", "password", "guest",
+    "process.env.API_KEY", "os.environ['X']", "not-a-real-secret", "glpat-xxxxxxxxxxxxxxxxxxxx",
+    "AKIA0000000000000000", "[REDACTED]",
+])
+def test_placeholders_are_not_secrets(value):
+    assert filters.is_placeholder(value)
+
+
+@pytest.mark.parametrize("value", [RANDOM, "Harbor42!mint#77", "glpat-" + RANDOM, "dGhpcyBpcyBub3QgYSBwbGFjZWhvbGRlcg"])
+def test_random_values_are_not_placeholders(value):
+    assert not filters.is_placeholder(value)
+
+
+@pytest.mark.parametrize("key", [
+    "password", "DB_PASSWORD", "dbPassword", "spring.datasource.password", "api_key", "apiKey",
+    "X-Api-Key", "client_secret", "AWS_SECRET_ACCESS_KEY", "auth_token", "accessToken", "passwd",
+    "--password", "private_key", "secret_id", "credentials", "signingKey",
+])
+def test_names_that_hold_secrets(key):
+    assert generic.names_a_secret(key)
+
+
+@pytest.mark.parametrize("key", [
+    "password_file", "token_url", "secret_name", "api_key_id", "password_hash", "token_sha256",
+    "max_tokens", "tokenizer", "author", "authority", "password_min_length", "cache_key",
+    "auth_type", "secret_digest", "primary_key", "keyword",
+])
+def test_names_that_describe_secrets_without_holding_them(key):
+    assert not generic.names_a_secret(key)
+
+
+@pytest.mark.parametrize("value", [RANDOM, "Harbor42!mint#77", "kQ7#vP2m", "ab12cd34ef56ab12cd34ef56ab12cd34", "dGVzdC12YWx1ZS0xMjM0NTY3OA=="])
+def test_random_looking_values(value):
+    assert generic.looks_random(value)
+
+
+@pytest.mark.parametrize("value", [
+    "self.password", "config.api.key", "get_password", "AutoTokenizer", "getPasswordFromVault",
+    "/run/secrets/db_password", "./secrets/api.key", "C:\\keys\\deploy.pem", "https://auth.example.com/token",
+    "123456789012", "0b6a1f3e-5d2c-4a8b-9f7e-1c2d3e4f5a6b", "1.4.22", "aaaaaaaaaaaa", "my-secret-password",
+    "PASSWORD_FROM_VAULT", "short",
+])
+def test_values_that_are_code_paths_numbers_or_words(value):
+    assert not generic.looks_random(value)
+
+
+def test_generic_assignment_with_placeholder_value_is_dropped():
+    assert scan('password = "changeme"\napi_key: ${API_KEY}\ntoken = "{{ token }}"\n') == []
+
+
+def test_hash_named_value_of_md5_sha1_sha256_length_is_not_a_secret():
+    text = "\n".join([
+        'password_md5 = "5f4dcc3b5aa765d61d8327deb882cf99"',
+        'token_sha1 = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"',
+        'secret_sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"',
+    ])
+    assert scan(text) == []
+
+
+def test_uuid_assigned_to_a_token_name_is_not_reported_generically():
+    assert scan('request_token = "0b6a1f3e-5d2c-4a8b-9f7e-1c2d3e4f5a6b"') == []
+
+
+@pytest.mark.parametrize("path, tag", [
+    ("tests/fixtures/creds.json", filters.TEST_FIXTURE),
+    ("pkg/handler_test.go", filters.TEST_FIXTURE),
+    ("src/__tests__/api.spec.ts", filters.TEST_FIXTURE),
+    ("frontend/package-lock.json", filters.LOCK_FILE),
+    ("Cargo.lock", filters.LOCK_FILE),
+    ("static/vendor.min.js", filters.MINIFIED),
+])
+def test_findings_in_fixture_lock_and_minified_files_are_kept_but_ranked_low(path, tag):
+    findings = scan(f'DB_PASSWORD = "{RANDOM}"', path)
+    assert len(findings) == 1
+    assert findings[0].confidence == "low" and tag in findings[0].tags
+
+
+def test_minified_code_is_recognised_by_its_line_length():
+    bundle = ";".join(f"function f{i}(a){{return a+{i}}}" for i in range(200)) + f';var k="{RANDOM}",api_key="{RANDOM}x";'
+    findings = scan(bundle, "static/bundle.js")
+    assert findings and all(filters.MINIFIED in f.tags and f.confidence == "low" for f in findings)
+
+
+def test_values_that_read_like_samples_are_ranked_low():
+    findings = scan('API_KEY = "sample-Q8vZ2LmX4pRt7NwK9b"')
+    assert len(findings) == 1 and findings[0].confidence == "low" and filters.PLACEHOLDER_LIKE in findings[0].tags
+
+
+def test_entropy_is_bits_per_character():
+    assert filters.entropy("aaaa") == 0.0
+    assert filters.entropy("abcd") == 2.0

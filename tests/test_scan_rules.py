@@ -1,0 +1,84 @@
+"""The detector suite: every rule's own true and false examples, and the suite's coverage."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from radar.scan.engine import Engine
+from radar.scan.examples import expand
+from radar.scan.findings import FingerprintKey
+from radar.scan.rules import RuleError, load_default_rules, parse_rule_files
+
+RULES = load_default_rules()
+ENGINE = Engine(RULES, FingerprintKey(b"test-key"))
+# Examples are scanned as if they sat in an ordinary source file (not a test fixture).
+PATH = "src/settings.conf"
+
+
+def _cases(kind: str):
+    for rule in RULES.rules:
+        examples = rule.true_examples if kind == "true" else rule.false_examples
+        for i, template in enumerate(examples):
+            yield pytest.param(rule.id, template, f"{rule.id}/{kind}/{i}", id=f"{rule.id}-{kind}-{i}")
+
+
+@pytest.mark.parametrize("rule_id, template, seed", list(_cases("true")))
+def test_rule_reports_its_true_example(rule_id, template, seed):
+    text = expand(template, seed)
+    findings = ENGINE.scan(text, PATH).findings
+    assert rule_id in [f.rule_id for f in findings], f"{rule_id} missed its example {seed}"
+
+
+@pytest.mark.parametrize("rule_id, template, seed", list(_cases("false")))
+def test_rule_ignores_its_false_example(rule_id, template, seed):
+    text = expand(template, seed)
+    findings = ENGINE.scan(text, PATH).findings
+    assert rule_id not in [f.rule_id for f in findings], f"{rule_id} reported its false example {seed}"
+
+
+@pytest.mark.parametrize("rule_id", [r.id for r in RULES.rules if r.validator])
+def test_true_examples_pass_the_rules_validator(rule_id):
+    rule = RULES.get(rule_id)
+    for i, template in enumerate(rule.true_examples):
+        findings = [f for f in ENGINE.scan(expand(template, f"{rule_id}/true/{i}"), PATH).findings if f.rule_id == rule_id]
+        assert findings and findings[0].confidence == "high" and "validated" in findings[0].tags
+
+
+def test_the_suite_has_at_least_150_credential_types():
+    assert len(RULES) >= 150
+
+
+def test_every_rule_links_to_a_documentation_page():
+    for rule in RULES.rules:
+        url = urlparse(rule.docs)
+        assert url.scheme == "https" and url.netloc, rule.id
+
+
+@pytest.mark.parametrize("prefix", [
+    "glpat-", "gloas-", "gldt-", "glrt-", "glrtr-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-",
+    "glsoat-", "glffct-", "gltok-", "gr1348941", "_gitlab_session=",
+])
+def test_every_gitlab_token_prefix_has_a_rule(prefix):
+    assert any(prefix in rule.keywords for rule in RULES.rules if rule.id.startswith("gitlab-"))
+
+
+@pytest.mark.parametrize("prefix", ["hvs.", "hvb.", "hvr."])
+def test_every_vault_token_prefix_has_a_rule(prefix):
+    assert any(prefix in rule.keywords for rule in RULES.rules)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[rules]]\nid = 'x'\n", "missing description"),
+    ("[[rules]]\nid = 'Bad_Id'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['k']\nregex='k'\n", "kebab-case"),
+    ("[[rules]]\nid = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['K']\nregex='k'\n", "lower-case"),
+    ("[[rules]]\nid = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['k']\nregex='(k'\n", "does not compile"),
+    ("[[rules]]\nid = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['k']\nregex='k'\nvalidator='nope'\n", "unknown validator"),
+    ("[[rules]]\nid = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['k']\nregex='k'\n", "true example"),
+    ("[[rules]]\nid = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['k']\nregex='k'\ncolour='red'\n", "unknown field"),
+])
+def test_a_malformed_rule_file_is_refused_with_its_name_and_reason(text, message):
+    with pytest.raises(RuleError, match=message) as caught:
+        parse_rule_files([("broken.toml", text)])
+    assert "detectors/rules/broken.toml" in str(caught.value)
