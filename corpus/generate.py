@@ -433,7 +433,7 @@ def build(c: Corpus) -> None:
     f.text('    assert client.get("/me").status_code == 200\n\n\ndef test_hash():\n    assert sha1(b"x") == "' + c.mint("{hex:40}") + '"\n')
 
     # Minified bundle with a key inside.
-    f = c.file("frontend/dist/app.min.js")
+    f = c.file("frontend/public/js/app.min.js")
     parts = []
     for i in range(120):
         parts.append(f"function {c.mint('{lower:2}')}{i}(e,t){{return e.{c.mint('{lower:6}')}(t,{rng.randrange(1000)})}}")
