@@ -1,6 +1,7 @@
 """Builds radar's labelled scanning corpus: realistic files with planted credentials and hard negatives.
 
-Run `python corpus/generate.py` to rewrite `corpus/files/` and `corpus/manifest.json`. The output
+Run `python corpus/generate.py` to rewrite `corpus/files/` and `corpus/manifest.json` (or give a
+directory to write them there instead). The output
 is deterministic (fixed seed) and committed, so tests and benchmarks see the same bytes.
 
 Every planted credential is synthetic: random characters in the provider's documented format,
@@ -27,7 +28,6 @@ sys.path.insert(0, str(HERE.parent))
 from radar.scan.examples import expand  # noqa: E402
 
 SEED = 20241121
-FILES = HERE / "files"
 
 
 class Corpus:
@@ -45,15 +45,16 @@ class Corpus:
         self.files.setdefault(path, [])
         return CorpusFile(self, path)
 
-    def write(self) -> None:
-        if FILES.exists():
-            shutil.rmtree(FILES)
+    def write(self, root: Path = HERE) -> None:
+        files = root / "files"
+        if files.exists():
+            shutil.rmtree(files)
         for path, lines in self.files.items():
-            target = FILES / path
+            target = files / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("\n".join(lines) + "\n", encoding="utf-8")
         manifest = sorted(self.manifest, key=lambda e: (e["path"], e["line"]))
-        (HERE / "manifest.json").write_text(json.dumps({"secrets": manifest}, indent=1) + "\n")
+        (root / "manifest.json").write_text(json.dumps({"secrets": manifest}, indent=1) + "\n")
 
 
 class CorpusFile:
@@ -494,10 +495,12 @@ def build(c: Corpus) -> None:
            + c.mint("{hex:64}") + "\n          " + c.mint("{hex:64}") + "\nssh_key_path: ~/.ssh/id_ed25519\n")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """`generate.py [DIR]`: write files/ and manifest.json under DIR (default: this folder)."""
+    args = sys.argv[1:] if argv is None else argv
     corpus = Corpus(SEED)
     build(corpus)
-    corpus.write()
+    corpus.write(Path(args[0]) if args else HERE)
     print(f"{len(corpus.files)} files, {len(corpus.manifest)} secrets")
 
 

@@ -218,7 +218,10 @@ def _windows(text: str, positions: list[int], rule: Rule | None) -> list[tuple[i
 
 def _decode(blob: str, kind: str) -> str | None:
     if kind == "percent":
-        decoded = urllib.parse.unquote(blob, errors="strict") if "%" in blob else blob
+        try:
+            decoded = urllib.parse.unquote(blob, errors="strict")
+        except UnicodeDecodeError:  # escapes of bytes that are not UTF-8 text
+            return None
         return decoded if decoded != blob else None
     body = blob.rstrip("=")
     body += "=" * (-len(body) % 4)

@@ -1,0 +1,147 @@
+"""What the directory scan does with awkward files: never a crash, a warning where it matters."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from radar.scan.examples import expand
+from radar.scan.findings import FingerprintKey
+from radar.scan.scanner import ScanError, ScanOptions, scan_directory
+from radar_cli import clean_env, radar, without_file_access_override
+
+TOKEN = "glpat-" + expand("{b64url:20}", "files")
+KEY = FingerprintKey(b"test-key")
+ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key")
+
+
+def scan(root: Path, **options):
+    return scan_directory(root, ScanOptions(jobs=1, **options), KEY)
+
+
+def test_paths_are_relative_to_the_root_with_forward_slashes(tmp_path):
+    (tmp_path / "deploy" / "prod").mkdir(parents=True)
+    (tmp_path / "deploy" / "prod" / "ci.env").write_text(f"TOKEN={TOKEN}\n")
+    [finding] = scan(tmp_path).findings
+    assert finding.path == "deploy/prod/ci.env"
+
+
+def test_a_single_file_can_be_scanned(tmp_path):
+    (tmp_path / "one.env").write_text(f"TOKEN={TOKEN}\n")
+    [finding] = scan(tmp_path / "one.env").findings
+    assert finding.path == "one.env"
+
+
+def test_binary_file_is_skipped_and_counted(tmp_path):
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02" + TOKEN.encode() + b"\x00" * 64)
+    report = scan(tmp_path)
+    assert report.findings == [] and report.stats.binary == 1 and report.warnings == []
+
+
+def test_file_over_the_size_limit_is_skipped_with_a_warning(tmp_path):
+    (tmp_path / "big.log").write_text(f"TOKEN={TOKEN}\n" + "x" * 5000)
+    report = scan(tmp_path, max_file_size=1000)
+    assert report.findings == []
+    assert len(report.warnings) == 1 and "big.log" in report.warnings[0] and "limit" in report.warnings[0]
+
+
+def test_invalid_utf8_is_read_as_latin1_with_a_warning(tmp_path):
+    (tmp_path / "legacy.conf").write_bytes(b"caf\xe9 \xff\xfe\nTOKEN=" + TOKEN.encode() + b"\n")
+    report = scan(tmp_path)
+    assert [f.line for f in report.findings] == [2]
+    assert len(report.warnings) == 1 and "not valid UTF-8" in report.warnings[0]
+
+
+def test_utf8_text_keeps_character_columns(tmp_path):
+    (tmp_path / "i18n.yml").write_text(f"clé_été: {TOKEN}\n", encoding="utf-8")
+    [finding] = scan(tmp_path).findings
+    assert finding.column == len("clé_été: ") + 1
+
+
+def test_symbolic_links_are_not_followed_by_default(tmp_path):
+    target = tmp_path / "outside"
+    target.mkdir()
+    (target / "secret.env").write_text(f"TOKEN={TOKEN}\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link").symlink_to(target)
+    (root / "file-link.env").symlink_to(target / "secret.env")
+    report = scan(root)
+    assert report.findings == [] and report.warnings == []
+
+
+def test_symlink_loop_is_walked_once_with_a_warning(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.env").write_text(f"TOKEN={TOKEN}\n")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
+    report = scan(tmp_path, follow_symlinks=True)
+    assert [f.path for f in report.findings] == ["a/x.env"]
+    assert any("loop" in w and "a/loop" in w for w in report.warnings)
+
+
+def test_dangling_symlink_with_follow_is_a_warning(tmp_path):
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    report = scan(tmp_path, follow_symlinks=True)
+    assert report.findings == [] and any("gone" in w for w in report.warnings)
+
+
+def test_fifo_is_skipped_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "x.env").write_text(f"TOKEN={TOKEN}\n")
+    report = scan(tmp_path)
+    assert [f.path for f in report.findings] == ["x.env"]
+
+
+def test_git_directory_is_skipped(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text(f"url = https://oauth2:{TOKEN}@gitlab.example.com/x.git\n")
+    assert scan(tmp_path).findings == []
+
+
+def test_radarignore_and_exclude_globs_skip_paths(tmp_path):
+    for rel in ("vendor/lib.env", "docs/a.env", "src/app.env", "src/gen/out.env", "keep.env"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(f"TOKEN={TOKEN}\n")
+    (tmp_path / ".radarignore").write_text("# third-party code\nvendor/\nsrc/gen/*\n")
+    report = scan(tmp_path, exclude=("docs",))
+    assert sorted(f.path for f in report.findings) == ["keep.env", "src/app.env"]
+
+
+def test_missing_root_is_a_scan_error(tmp_path):
+    with pytest.raises(ScanError, match="no such file or directory"):
+        scan(tmp_path / "missing")
+
+
+def test_parallel_scan_finds_the_same_as_a_serial_one(tmp_path):
+    for i in range(60):
+        (tmp_path / f"f{i}.env").write_text(f"TOKEN_{i}={TOKEN}\n" + "filler line\n" * 9000)
+    serial = scan_directory(tmp_path, ScanOptions(jobs=1), KEY).findings
+    parallel = scan_directory(tmp_path, ScanOptions(jobs=2), KEY).findings
+    assert len(serial) == 60 and serial == parallel
+
+
+# Permission failures only show for a process without CAP_DAC_OVERRIDE: tests run as root drop it
+# with setpriv (see radar_cli.without_file_access_override), so the kernel really refuses.
+
+def test_unreadable_file_is_a_warning_and_the_rest_is_scanned(tmp_path):
+    (tmp_path / "locked.env").write_text(f"TOKEN={TOKEN}\n")
+    (tmp_path / "locked.env").chmod(0)
+    (tmp_path / "open.env").write_text(f"TOKEN={TOKEN}\n")
+    result = radar("scan", tmp_path, "--format", "json", env=ENV, prefix=without_file_access_override())
+    assert result.returncode == 1
+    assert b"locked.env: cannot read: permission denied" in result.stderr
+    assert b'"path": "open.env"' in result.stdout and b"locked.env" not in result.stdout
+
+
+def test_unlistable_directory_is_a_warning(tmp_path):
+    (tmp_path / "sealed").mkdir()
+    (tmp_path / "sealed" / "x.env").write_text(f"TOKEN={TOKEN}\n")
+    (tmp_path / "sealed").chmod(0)
+    try:
+        result = radar("scan", tmp_path, env=ENV, prefix=without_file_access_override())
+    finally:
+        (tmp_path / "sealed").chmod(0o755)
+    assert result.returncode == 0
+    assert b"sealed: cannot list directory: permission denied" in result.stderr

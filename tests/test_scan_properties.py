@@ -1,0 +1,71 @@
+"""Properties of the engine on open-ended input: it never crashes, and a planted token is found."""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+
+from radar.scan import validators
+from radar.scan.engine import Engine, _decode
+from radar.scan.examples import expand
+from radar.scan.findings import FingerprintKey
+from radar.scan.rules import load_default_rules
+
+ENGINE = Engine(load_default_rules(), FingerprintKey(b"test-key"))
+TOKEN = "glpat-" + expand("{b64url:20}", "property")
+# Text around a planted token: anything, as long as the characters touching the token end it.
+SEPARATORS = st.sampled_from([" ", "\n", "\t", '"', "'", "=", ":", ",", ";", "(", ")", "<", ">"])
+NOISE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(NOISE)
+def test_scanning_any_text_never_crashes_and_positions_stay_inside_it(text):
+    result = ENGINE.scan(text, "any.txt")
+    lines = text.count("\n") + 1
+    for f in result.findings:
+        assert 1 <= f.line <= f.end_line <= lines and f.column >= 1
+
+
+@FAST
+@given(NOISE, SEPARATORS, SEPARATORS, NOISE)
+def test_a_planted_token_is_found_on_its_line(before, left, right, after):
+    text = before + left + TOKEN + right + after
+    findings = [f for f in ENGINE.scan(text, "any.txt").findings if f.rule_id == "gitlab-personal-access-token"]
+    line = (before + left).count("\n") + 1
+    assert line in [f.line for f in findings]
+
+
+@FAST
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
+       st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60))
+def test_a_token_inside_base64_is_found_at_the_blob(before, after):
+    blob = base64.b64encode(f"{before} {TOKEN} {after}".encode()).decode()
+    text = f"value: {blob}\n"
+    findings = ENGINE.scan(text, "k8s.yaml").findings
+    assert any(f.rule_id == "gitlab-personal-access-token" and f.line == 1 and "decoded:base64" in f.tags for f in findings)
+
+
+@FAST
+@given(st.text(alphabet="%0123456789abcdefABCDEFxyz=/+-_", max_size=200))
+@example("%3D%80")
+def test_decoding_arbitrary_blobs_never_raises(blob):
+    _decode(blob, "percent")
+    _decode(blob, "base64")
+
+
+@FAST
+@given(st.binary(max_size=200))
+@example(b"=\x80")  # once crashed: a percent escape of a byte that is not UTF-8
+def test_base64_of_arbitrary_bytes_is_scanned_or_skipped_but_never_crashes(data):
+    ENGINE.scan("x = " + base64.b64encode(data).decode() + " " + urllib.parse.quote_from_bytes(data), "b.txt")
+
+
+@FAST
+@given(st.sampled_from(["github-crc32", "aws-key-id", "jwt", "pem", "ppk", "pypi-macaroon", "basic-auth",
+                        "bech32-age", "base64-bytes:32"]), NOISE)
+def test_validators_answer_for_any_value(name, value):
+    assert validators.validate(name, value) in (True, False, None)
