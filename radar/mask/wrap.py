@@ -29,6 +29,7 @@ import fcntl
 import os
 import selectors
 import signal
+import stat
 import subprocess
 import threading
 from typing import Mapping, Sequence
@@ -52,6 +53,7 @@ def copy_masked(in_fd: int, out_fd: int, masker: StreamMasker) -> None:
     Raises BrokenPipeError when the reader of `out_fd` has gone away, and RadarError when
     reading or writing fails otherwise (a closed descriptor, a full disk).
     """
+    _widen_pipes(in_fd, out_fd)
     while chunk := _read_input(in_fd):
         _write_output(out_fd, masker.feed_parts(chunk))
     _write_output(out_fd, masker.finish_parts())
@@ -124,12 +126,19 @@ def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Pop
         ) from None
     except OSError as e:
         raise CommandError(f"cannot execute {name}: {e.strerror or e}", 126) from None
-    for pipe in (proc.stdout, proc.stderr):
+    _widen_pipes(proc.stdout.fileno(), proc.stderr.fileno())
+    return proc
+
+
+def _widen_pipes(*fds: int) -> None:
+    """Grow the pipes among `fds` to PIPE_SIZE: 1 MiB reads and writes then cost one system call
+    each instead of sixteen round trips through a 64 KiB pipe."""
+    for fd in fds:
         try:
-            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         except (AttributeError, OSError):
             pass  # not Linux, or a lower system limit: the default size works, only slower
-    return proc
 
 
 def _pump(streams) -> str | None:
