@@ -495,11 +495,123 @@ def build(c: Corpus) -> None:
            + c.mint("{hex:64}") + "\n          " + c.mint("{hex:64}") + "\nssh_key_path: ~/.ssh/id_ed25519\n")
 
 
+def build_more(c: Corpus) -> None:
+    """More providers in more file kinds, and negatives that look like them."""
+    m = c.mint
+
+    f = c.file("services/payments/gateways.yaml")
+    f.text("gateways:\n  braintree:\n    environment: production\n    merchant_id: " + m("{lowernum:16}"))
+    f.secret("    access_token: access_token$production$" + m("{lowernum:16}") + "$" + m("{hex:32}"), "braintree-access-token")
+    f.text("  square:\n    application_id: sq0idp-" + m("{b64url:22}"))
+    f.secret("    application_secret: sq0csp-" + m("{b64url:43}"), "square-oauth-secret")
+    f.text("  plaid:\n    client_id: " + m("{hex:24}"))
+    f.secret("    access_token: access-production-" + m("{uuid}"), "plaid-access-token")
+    f.secret("  flutterwave_secret: FLWSECK-" + m("{hex:32}") + "-X", "flutterwave-secret-key")
+    f.secret("  easypost_key: EZAK" + m("{alnum:54}"), "easypost-api-key")
+    f.secret("  shippo: shippo_live_" + m("{hex:40}"), "shippo-api-token")
+    f.text("  stripe:\n    publishable_key: pk_live_" + m("{alnum:99}") + "\n    currency: eur")
+
+    f = c.file("services/ml/.env")
+    f.secret("GROQ_API_KEY=gsk_" + m("{alnum:52}"), "groq-api-key")
+    f.secret("PPLX_API_KEY=pplx-" + m("{alnum:48}"), "perplexity-api-key")
+    f.secret("REPLICATE_API_TOKEN=r8_" + m("{alnum:37}"), "replicate-api-token")
+    f.secret("LANGSMITH_API_KEY=lsv2_pt_" + m("{hex:32}") + "_" + m("{hex:10}"), "langsmith-api-key")
+    f.secret("PINECONE_API_KEY=pcsk_" + m("{alnum:6}") + "_" + m("{alnum:63}"), "pinecone-api-key")
+    f.secret("MISTRAL_API_KEY=" + m("{alnum:32}"), "mistral-api-key")
+    f.secret("NVIDIA_API_KEY=nvapi-" + m("{b64url:64}"), "nvidia-api-key")
+    f.secret("OPENROUTER_API_KEY=sk-or-v1-" + m("{hex:64}"), "openrouter-api-key")
+    f.text("MODEL_NAME=llama-3.1-70b\nMAX_TOKENS=2048\nEMBEDDING_DIM=1536\nWANDB_PROJECT=ranker")
+
+    f = c.file("services/ops/alerting.toml")
+    f.text('[pagerduty]\nservice = "P0X1Y2Z"')
+    f.secret('routing_key = "' + m("{hex:32}") + '"', "generic-api-key")
+    f.text("[newrelic]")
+    f.secret('license_key = "' + m("{hex:36}") + 'NRAL"', "new-relic-license-key")
+    f.text("[dynatrace]")
+    f.secret('api_token = "dt0c01.' + m("{uppernum:24}") + "." + m("{uppernum:64}") + '"', "dynatrace-api-token")
+    f.text("[sentry]\ndsn = \"https://" + m("{hex:32}") + "@o" + m("{digits:6}") + ".ingest.sentry.io/" + m("{digits:7}") + "\"")
+    f.secret('auth_token = "sntrys_eyJ' + m("{b64:150}") + '"', "sentry-organization-token")
+    f.text("[posthog]\nproject_api_key = \"phc_" + m("{alnum:43}") + "\"")
+    f.secret('personal_api_key = "phx_' + m("{alnum:43}") + '"', "posthog-personal-api-key")
+
+    f = c.file("services/saas/integrations.json")
+    f.text('{\n  "notion": {')
+    f.secret('    "token": "ntn_' + m("{digits:11}") + m("{alnum:35}") + '"', "notion-integration-token")
+    f.text('  },\n  "airtable": {')
+    f.secret('    "pat": "pat' + m("{alnum:14}") + "." + m("{hex:64}") + '",', "airtable-personal-access-token")
+    f.text('    "base": "app' + m("{alnum:14}") + '"\n  },\n  "hubspot": {')
+    f.secret('    "privateAppToken": "pat-eu1-' + m("{uuid}") + '"', "hubspot-private-app-token")
+    f.text('  },\n  "figma": {')
+    f.secret('    "token": "figd_' + m("{b64url:40}") + '"', "figma-personal-access-token")
+    f.text('  },\n  "google": {\n    "clientId": "' + m("{digits:12}") + "-" + m("{lowernum:32}") + '.apps.googleusercontent.com",')
+    f.secret('    "clientSecret": "GOCSPX-' + m("{b64url:28}") + '"', "gcp-oauth-client-secret")
+    f.text('  },\n  "tailscale": {')
+    f.secret('    "authKey": "tskey-auth-k' + m("{alnum:11}") + "CNTRL-" + m("{alnum:33}") + '"', "tailscale-key")
+    f.text('  },\n  "doppler": {')
+    f.secret('    "serviceToken": "dp.st.prd.' + m("{alnum:43}") + '"', "doppler-token")
+    f.text('  }\n}')
+
+    f = c.file("deploy/k8s/gitlab-agent.yaml")
+    f.text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: gitlab-agent-token\nstringData:")
+    f.secret("  token: glagent-" + m("{b64url:50}"), "gitlab-agent-token")
+    f.text("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feeds\ndata:")
+    f.secret("  issues_feed: https://gitlab.example.com/dashboard/issues.atom?feed_token=glft-" + m("{b64url:20}") + "&state=opened", "gitlab-feed-token")
+    f.secret("  scim_token: glsoat-" + m("{b64url:20}"), "gitlab-scim-token")
+    f.secret("  unleash_instance_id: glffct-" + m("{b64url:20}"), "gitlab-feature-flags-client-token")
+
+    f = c.file("scripts/vault-init.log")
+    f.text("$ vault operator init -key-shares=3 -key-threshold=2")
+    for i in range(1, 4):
+        f.secret(f"Unseal Key {i}: " + base64.b64encode(c.rng.randbytes(33)).decode(), "vault-unseal-key")
+    f.text("")
+    f.secret("Initial Root Token: hvs." + m("{alnum:24}"), "vault-service-token")
+    f.text("\nVault initialized with 3 key shares and a key threshold of 2.")
+
+    f = c.file("scripts/debug-session.sh")
+    f.text("# reproduce the 500 on the project page")
+    f.secret("curl -b '_gitlab_session=" + m("{hex:32}") + "' https://gitlab.example.com/group/project/-/settings/ci_cd", "gitlab-session-cookie")
+    f.secret("curl -H 'X-Vault-Token: hvb.AAAAAQ" + m("{b64url:140}") + "' https://vault.example.com/v1/secret/data/app", "vault-batch-token")
+    f.text("curl -H 'X-Vault-Token: $VAULT_TOKEN' https://vault.example.com/v1/sys/health")
+
+    f = c.file("registry/.cargo/credentials.toml")
+    f.text("[registry]")
+    f.secret('token = "cio' + m("{alnum:32}") + '"', "crates-io-api-token")
+    f = c.file("registry/.gem/credentials")
+    f.text("---")
+    f.secret(":rubygems_api_key: rubygems_" + m("{hex:48}"), "rubygems-api-key")
+    f = c.file("registry/NuGet.Config")
+    f.text('<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <apikeys>')
+    f.secret('    <add key="https://www.nuget.org/api/v2/package" value="oy2' + m("{lowernum:43}") + '" />', "nuget-api-key")
+    f.text("  </apikeys>\n</configuration>")
+    f = c.file("registry/gradle.properties")
+    f.text("org.gradle.jvmargs=-Xmx2g\ngradle.publish.key=" + m("{alnum:32}"))
+    f.secret("gradle.publish.secret=" + m("{alnum:32}"), "gradle-publish-secret")
+    f.secret("sonatypePassword=" + _password(c), "generic-password")
+    f.text("signing.keyId=" + m("{HEX:8}") + "\nsigning.secretKeyRingFile=/home/ci/.gnupg/secring.gpg")
+
+    # Negatives that look like secrets to a pattern, not to a reader.
+    f = c.file("docs/token-formats.md")
+    f.text("| token | format |\n| --- | --- |\n| GitHub classic | `ghp_` + 36 characters, e.g. `ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX` |\n"
+           "| GitLab | `glpat-` + 20 characters, e.g. `glpat-xxxxxxxxxxxxxxxxxxxx` |\n| Slack | `xoxb-<workspace>-<bot>-<secret>` |\n"
+           "| Stripe | `sk_live_...`, never commit it |\n| AWS | `AKIAIOSFODNN7EXAMPLE` / `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY` |\n")
+    f = c.file("webapp/tracing.py")
+    f.text('"""Identifiers that are random but public."""\n')
+    f.text(f'REQUEST_ID = "{m("{uuid}")}"\ntrace_id = "{m("{hex:32}")}"\nspan_id = "{m("{hex:16}")}"\ncommit_sha = "{m("{hex:40}")}"\n'
+           f'client_id = "{m("{alnum:32}")}"\npublic_key = "{m("{b64:44}")}"\nnonce = "{m("{b64:24}")}"\nsalt = "{m("{b64:22}")}"\n'
+           f'etag = "W/\\"{m("{hex:32}")}\\""\nsession_cookie_name = "__Host-session"\nkey_id = "{m("{uuid}")}"\n'
+           f'ssh_host_fingerprint = "SHA256:{m("{b64:43}")}"\ntoken_type = "Bearer"\npassword_reset_url = "https://example.com/reset"\n')
+    f = c.file("frontend/src/firebase-public.ts")
+    f.text('// Publishable identifiers: safe in client code by design.\nexport const posthog = "phc_' + m("{alnum:43}") + '";\n'
+           'export const stripePk = "pk_test_' + m("{alnum:99}") + '";\nexport const mapbox = "pk.eyJ' + m("{b64url:60}") + "." + m("{b64url:22}") + '";\n'
+           'export const sentryDsn = "https://' + m("{hex:32}") + "@o" + m("{digits:6}") + '.ingest.sentry.io/42";\n')
+
+
 def main(argv: list[str] | None = None) -> None:
     """`generate.py [DIR]`: write files/ and manifest.json under DIR (default: this folder)."""
     args = sys.argv[1:] if argv is None else argv
     corpus = Corpus(SEED)
     build(corpus)
+    build_more(corpus)
     corpus.write(Path(args[0]) if args else HERE)
     print(f"{len(corpus.files)} files, {len(corpus.manifest)} secrets")
 

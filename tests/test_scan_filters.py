@@ -112,3 +112,24 @@ def test_values_that_read_like_samples_are_ranked_low():
 def test_entropy_is_bits_per_character():
     assert filters.entropy("aaaa") == 0.0
     assert filters.entropy("abcd") == 2.0
+
+
+@pytest.mark.parametrize("line", [
+    "token = Punctuation", "private_key: SSHPrivateKeyTypes,", "credentials = standard_b64encode(creds)",
+    "passwd = HTTPPasswordMgr()",
+])
+def test_unquoted_values_in_program_source_are_code(line):
+    assert scan(line, "lib/module.py") == []
+
+
+def test_unquoted_values_in_configuration_files_are_values():
+    findings = scan(f"DB_PASSWORD={RANDOM}", "deploy/app.env")
+    assert [f.rule_id for f in findings] == ["generic-password"]
+
+
+def test_quoted_values_in_program_source_are_literals():
+    assert [f.rule_id for f in scan(f'DB_PASSWORD = "{RANDOM}"', "lib/module.py")] == ["generic-password"]
+
+
+def test_values_with_spaces_are_prose_not_secrets():
+    assert scan('token = " * [would prune] "\nauth = "Digest %s q8Vz2LmX"', "lib/module.py") == []

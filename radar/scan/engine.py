@@ -77,7 +77,7 @@ class Engine:
         for depth in range(max_decode_depth):
             for fragment in layer:
                 roles.setdefault(fragment.lower(), set()).add(_B64_TRIGGER)
-            layer = {f for fragment in layer for f in base64_fragments(fragment, variants=False) if len(f) >= 6}
+            layer = {f for fragment in layer for f in base64_fragments(fragment, variants=False) if len(f) >= 7}
         for keyword in _PCT_KEYWORDS:
             roles.setdefault(keyword, set()).add(_PCT_TRIGGER)
         self._keywords = KeywordIndex({k: tuple(sorted(v)) for k, v in roles.items()}, prefilter)
@@ -109,12 +109,13 @@ class Engine:
                 else:
                     pct_hits.append(end)
         found: list[_Match] = []
+        code = generic.is_code(path)
         for index, positions in hits.items():
             rule = self.rules[index]
             for start, stop in _windows(text, positions, rule):
                 try:
                     for m in rule.pattern.finditer(text, start, stop, timeout=MATCH_TIMEOUT_SECONDS):
-                        match = self._judge(rule, m)
+                        match = self._judge(rule, m, code)
                         if match is not None:
                             found.append(match)
                 except TimeoutError:
@@ -123,7 +124,7 @@ class Engine:
             found.extend(self._decoded(text, b64_hits, pct_hits, depth, path, warnings))
         return found
 
-    def _judge(self, rule: Rule, m: regex.Match[str]) -> _Match | None:
+    def _judge(self, rule: Rule, m: regex.Match[str], code: bool) -> _Match | None:
         if "secret" in m.re.groupindex and m.group("secret") is not None:
             start, end = m.span("secret")
             value = m.group("secret")
@@ -131,7 +132,9 @@ class Engine:
             start, end = m.span()
             value = m.group(0)
         if rule.kind == "generic":
-            if not generic.judge(m.group("key") or "", value, rule.entropy):
+            quoted = start > 0 and m.string[start - 1] in "\"'`"
+            # In program source an unquoted value is code (`token = Punctuation`), not a literal.
+            if (code and not quoted) or not generic.judge(m.group("key") or "", value, rule.entropy):
                 return None
         else:
             if rule.entropy is not None and filters.entropy(value) < rule.entropy:

@@ -34,7 +34,11 @@ SECRET_PAIRS = frozenset({
     ("signing", "key"), ("encryption", "key"), ("master", "key"), ("account", "key"),
     ("shared", "key"), ("app", "key"), ("license", "key"), ("client", "key"), ("service", "key"),
     ("admin", "key"), ("subscription", "key"), ("sas", "key"), ("storage", "key"), ("api", "secret"),
+    ("routing", "key"), ("integration", "key"), ("ingest", "key"), ("write", "key"),
 })
+# Keys that providers publish on purpose (client-side code): a value with one of these prefixes is
+# not a leak, whatever its name says.
+PUBLISHABLE_PREFIXES = ("pk_live_", "pk_test_", "phc_", "pk.eyJ", "sb_publishable_", "rzp_live_", "rzp_test_")
 # A name ending in one of these describes a secret without holding it (password_file, token_url).
 NON_SECRET_TAILS = frozenset({
     "url", "uri", "urls", "endpoint", "host", "hostname", "port", "path", "file", "filename", "dir",
@@ -113,9 +117,25 @@ def _ends_with_pair(segments: list[str]) -> bool:
     return len(segments) >= 2 and (segments[-2], segments[-1]) in SECRET_PAIRS
 
 
+# Program source, where secrets are string literals; configuration formats (.env, YAML, INI,
+# properties, shell, Dockerfile, Terraform) write values bare.
+CODE_EXTENSIONS = frozenset({
+    ".py", ".pyi", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".java", ".kt", ".kts", ".scala",
+    ".go", ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".rs", ".swift", ".m", ".lua",
+    ".pl", ".pm", ".r", ".dart", ".groovy", ".ex", ".exs", ".erl", ".hs", ".ml", ".fs", ".vb", ".jl",
+})
+
+
+def is_code(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return "." in name and name[name.rindex("."):] in CODE_EXTENSIONS
+
+
 def looks_random(value: str, floor: float = 3.0) -> bool:
     """High enough entropy for its length, and not words, code, a path, a number or a UUID."""
     if len(value) < 8 or value.isdigit() or _UUID.match(value) or _VERSION.match(value):
+        return False
+    if any(c.isspace() for c in value):  # prose or a format string, not a generated secret
         return False
     if "://" in value or _PATH.search(value) or _IDENTIFIER.match(value) or _WORDS.match(value):
         return False
@@ -131,4 +151,5 @@ def looks_random(value: str, floor: float = 3.0) -> bool:
 
 def judge(key: str, value: str, floor: float | None) -> bool:
     """True when `key = value` is worth reporting as a hardcoded secret."""
-    return names_a_secret(key) and not filters.is_placeholder(value) and looks_random(value, floor or 3.0)
+    return (names_a_secret(key) and not value.startswith(PUBLISHABLE_PREFIXES)
+            and not filters.is_placeholder(value) and looks_random(value, floor or 3.0))

@@ -1,7 +1,8 @@
 """Runs the engine over text units on every core and gathers findings, warnings and statistics.
 
 Units are grouped into batches of about BATCH_BYTES (or BATCH_FILES files) and handed to a
-process pool; each worker builds its engine once (with `fork`, the parent's compiled rules are
+process pool as the source yields them (the directory walk runs while workers scan); each worker
+gets its engine once (with `fork`, the parent's compiled rules are
 inherited). Small scans run in this process, where starting workers would cost more than it
 saves. A unit that cannot be read, is binary (a NUL byte, or over 30 % control bytes, in its first
 8 KiB) or is not UTF-8 never stops a scan: it becomes a warning (binary files are only counted),
@@ -14,7 +15,7 @@ import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator
 
 from radar.errors import RadarError
 from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
@@ -78,32 +79,48 @@ def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOpti
     if not (path.is_dir() or path.is_file()):
         raise ScanError(f"{root}: not a directory or a regular file")
     source = DirectorySource(path, options.exclude, options.max_file_size, options.follow_symlinks)
-    try:
-        units = list(source.units())
-    except OSError as e:
-        raise ScanError(f"{root}: {e.strerror or e}") from None
-    report = scan_units(units, options, key, progress, ruleset)
+    report = scan_units(source.units(), options, key, progress, ruleset)
     report.warnings[:0] = source.warnings
     report.stats.skipped += source.skipped
     return report
 
 
-def scan_units(units: Sequence[TextUnit], options: ScanOptions = ScanOptions(),
+def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
                key: FingerprintKey | None = None, progress: Progress | None = None,
                ruleset: RuleSet | None = None) -> ScanReport:
+    """Scan units as a source yields them; the walk overlaps with the workers' scanning.
+
+    `progress(done, total)` is called after each batch; `total` counts the bytes of the units
+    seen so far, so it grows until the source is exhausted.
+    """
     engine = Engine(ruleset or load_default_rules(), key or FingerprintKey.load(), options.decode_depth)
-    total = sum(u.size for u in units)
+    iterator = iter(units)
+    head: list[TextUnit] = []
+    head_size = 0
+    for unit in iterator:
+        head.append(unit)
+        head_size += unit.size
+        if head_size >= PARALLEL_THRESHOLD_BYTES:
+            break
+    seen = [len(head), head_size]
+
+    def counted() -> Iterator[TextUnit]:
+        yield from head
+        for unit in iterator:
+            seen[0] += 1
+            seen[1] += unit.size
+            yield unit
+
     report = ScanReport([])
-    done = 0
     jobs = options.jobs or os.cpu_count() or 1
-    batches = _batches(units)
-    if jobs == 1 or total < PARALLEL_THRESHOLD_BYTES or len(batches) == 1:
-        results: Iterable[_BatchResult] = (_scan_batch_with(engine, b) for b in batches)
-        pool = None
+    pool = None
+    if jobs == 1 or head_size < PARALLEL_THRESHOLD_BYTES:
+        results: Iterable[_BatchResult] = (_scan_batch_with(engine, b) for b in _batches(counted()))
     else:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         pool = context.Pool(jobs, initializer=_init_worker, initargs=(engine,))
-        results = pool.imap_unordered(_scan_batch, batches)
+        results = pool.imap_unordered(_scan_batch, _batches(counted()))
+    done = 0
     try:
         for result in results:
             report.findings.extend(result.findings)
@@ -111,12 +128,13 @@ def scan_units(units: Sequence[TextUnit], options: ScanOptions = ScanOptions(),
             report.stats.add(result.stats)
             done += result.size
             if progress:
-                progress(done, total)
+                progress(done, seen[1])
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
     report.findings.sort(key=lambda f: f.sort_key)
+    report.warnings.sort()
     return report
 
 
@@ -128,19 +146,17 @@ class _BatchResult:
     size: int
 
 
-def _batches(units: Sequence[TextUnit]) -> list[list[TextUnit]]:
-    batches: list[list[TextUnit]] = []
+def _batches(units: Iterable[TextUnit]) -> Iterator[list[TextUnit]]:
     current: list[TextUnit] = []
     size = 0
     for unit in units:
         current.append(unit)
         size += unit.size
         if size >= BATCH_BYTES or len(current) >= BATCH_FILES:
-            batches.append(current)
+            yield current
             current, size = [], 0
     if current:
-        batches.append(current)
-    return batches
+        yield current
 
 
 _worker_engine: Engine | None = None

@@ -1,0 +1,17 @@
+"""Identifiers that are random but public."""
+
+REQUEST_ID = "bd031118-49cd-45ba-b72c-524ed92561cc"
+trace_id = "ba358a7ac9de3cc0c8891df13e6ea146"
+span_id = "490cb774b74d54c9"
+commit_sha = "3a9f3c3804c107ea1b4b5761887e7468b3c8aa70"
+client_id = "roCwgb3H8oerKF67ZA1wqRIFlM5LOcuN"
+public_key = "iZzTrc6ZtKsxfNo2y85qsQDd74vuHGqnUneanEmPWe3u"
+nonce = "zBcbQNUeXh5aoghOGaPpssOm"
+salt = "7YZ33Mv2MtwWxCy691pdg8"
+etag = "W/\"adb650696c8febdc64b464f6bbeee51f\""
+session_cookie_name = "__Host-session"
+key_id = "458beaca-b75c-4103-b940-2b3a4f8128cb"
+ssh_host_fingerprint = "SHA256:a71DBWgmVJlB2LoB5VupGgFcBVY0HyZ8aoWh3miRTey"
+token_type = "Bearer"
+password_reset_url = "https://example.com/reset"
+
