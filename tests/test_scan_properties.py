@@ -7,10 +7,11 @@ import urllib.parse
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from radar.scan import validators
+from radar.scan import prefilter, validators
 from radar.scan.engine import Engine, _decode
 from radar.scan.examples import expand
 from radar.scan.findings import FingerprintKey
+from radar.scan.prefilter import KeywordIndex
 from radar.scan.rules import load_default_rules
 
 ENGINE = Engine(load_default_rules(), FingerprintKey(b"test-key"))
@@ -69,3 +70,19 @@ def test_base64_of_arbitrary_bytes_is_scanned_or_skipped_but_never_crashes(data)
                         "bech32-age", "base64-bytes:32"]), NOISE)
 def test_validators_answer_for_any_value(name, value):
     assert validators.validate(name, value) in (True, False, None)
+
+
+_ROLES = {w: (i,) for i, w in enumerate(["token", "ghp_", "glpat-", "password", "-----begin", "tok"])}
+_PREFILTERS = [KeywordIndex(_ROLES, "ahocorasick")]
+if prefilter.hyperscan is not None:
+    _PREFILTERS.append(KeywordIndex(_ROLES, "hyperscan"))
+
+
+@FAST
+@given(st.lists(st.sampled_from(["token", "TOKEN", "ghp_", "glpat-", "Password", "-----BEGIN", "é", "ü", "\n", " ", "x", "日本"]),
+                max_size=40).map("".join))
+def test_both_prefilter_engines_report_the_same_hits(text):
+    answers = [p.hits(text) for p in _PREFILTERS]
+    assert all(a == answers[0] for a in answers)
+    for end, _ in answers[0]:
+        assert 0 <= end < len(text)
