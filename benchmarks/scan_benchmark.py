@@ -33,13 +33,14 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import results  # benchmarks/results.py: the shared RESULTS.md writer
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "files"
 MANIFEST = ROOT / "corpus" / "manifest.json"
 WORK = ROOT / "benchmarks" / "work"
 TREE = WORK / "site-packages-tree"
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-BEGIN, END = "<!-- scan:begin -->", "<!-- scan:end -->"
+SECTION = "scan"
 BIN = Path(sys.executable).parent
 
 
@@ -224,7 +225,7 @@ def main() -> int:
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
     manifest = json.loads(MANIFEST.read_text())["secrets"]
     out = Path(tempfile.mkdtemp(prefix="radar-bench-"))
-    results: dict[str, dict] = {}
+    scores: dict[str, dict] = {}
     radar_raw: list = []
     for name, (command, parse) in TOOLS.items():
         target = out / f"{name}-corpus.json"
@@ -233,11 +234,11 @@ def main() -> int:
             print(f"{name} failed on the corpus (exit {status})", file=sys.stderr)
             return 2
         findings = parse(target, CORPUS)
-        results[name] = accuracy(findings, manifest)
+        scores[name] = accuracy(findings, manifest)
         if name == "radar":
             radar_raw = findings
-        print(f"{name}: {results[name]['findings']} findings, precision {results[name]['precision']:.3f}, "
-              f"recall {results[name]['recall']:.3f}", file=sys.stderr)
+        print(f"{name}: {scores[name]['findings']} findings, precision {scores[name]['precision']:.3f}, "
+              f"recall {scores[name]['recall']:.3f}", file=sys.stderr)
     tree = {}
     if not args.skip_tree:
         size, files = build_tree()
@@ -257,14 +258,14 @@ def main() -> int:
             tree[name].update(seconds=elapsed, mb_s=size / 1e6 / elapsed, peak_rss_mb=max(p for _, p in samples) / 1e6)
         tree["_size"] = {"bytes": size, "files": files, "rounds": args.rounds}
     shutil.rmtree(out, ignore_errors=True)
-    report = render(results, tree, manifest, radar_raw)
+    report = render(scores, tree, manifest, radar_raw)
     print(report)
     if args.write:
-        write_results(report)
+        results.write_section(SECTION, f"## radar scan: accuracy and speed (benchmarks/scan_benchmark.py)\n\n{report}")
     return 0
 
 
-def render(results: dict, tree: dict, manifest: list[dict], radar_raw: list) -> str:
+def render(scores: dict, tree: dict, manifest: list[dict], radar_raw: list) -> str:
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores by `python benchmarks/scan_benchmark.py --write`; "
         f"betterleaks and kingfisher from benchmarks/requirements.txt, both offline (no validation).",
@@ -275,7 +276,7 @@ def render(results: dict, tree: dict, manifest: list[dict], radar_raw: list) -> 
         "| tool | findings | precision | recall | F1 |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for name, r in results.items():
+    for name, r in scores.items():
         lines.append(f"| {name} | {r['findings']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
     if tree:
         size = tree["_size"]
@@ -294,10 +295,10 @@ def render(results: dict, tree: dict, manifest: list[dict], radar_raw: list) -> 
             lines.append(f"| {name} | {t['seconds']:.1f} | {t['mb_s']:.1f} | {t['peak_rss_mb']:.0f} | {t['findings']} |")
     kinds = sorted({e["type"] for e in manifest})
     lines += ["", "<details><summary>Recall per credential type (found / planted)</summary>", "",
-              "| type | " + " | ".join(results) + " |", "| --- |" + " ---: |" * len(results)]
+              "| type | " + " | ".join(scores) + " |", "| --- |" + " ---: |" * len(scores)]
     for kind in kinds:
         cells = []
-        for r in results.values():
+        for r in scores.values():
             hit, total = r["per_type"].get(kind, (0, 0))
             cells.append(f"{hit}/{total}")
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
@@ -306,22 +307,11 @@ def render(results: dict, tree: dict, manifest: list[dict], radar_raw: list) -> 
     for rule, (hit, total) in sorted(radar_rule_precision(radar_raw, manifest).items()):
         lines.append(f"| {rule} | {hit}/{total} |")
     lines += ["", "</details>"]
-    for name, r in results.items():
+    for name, r in scores.items():
         if r["false_positives"]:
             fps = Counter(rule for _, _, rule in r["false_positives"])
             lines.append(f"\n{name}'s false positives by rule: " + ", ".join(f"{k} {v}" for k, v in fps.most_common()))
     return "\n".join(lines)
-
-
-def write_results(report: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"{BEGIN}\n## radar scan: accuracy and speed (benchmarks/scan_benchmark.py)\n\n{report}\n{END}"
-    if BEGIN in text and END in text:
-        start, end = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + section + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":
