@@ -55,6 +55,28 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class Location:
+    """One place a secret was committed: the path and line in the blob a commit introduced."""
+
+    path: str
+    line: int
+    commit: str
+    author: str
+    date: str
+
+    def as_dict(self) -> dict[str, str | int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class History:
+    """What a history scan adds to a finding: every location, and whether the default tip has it."""
+
+    in_head: bool
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True)
 class Finding:
     rule_id: str
     secret_type: str
@@ -72,6 +94,7 @@ class Finding:
     ignored: bool = False
     ignore_reason: str | None = None
     origin: Origin = field(default_factory=Origin)
+    history: History | None = None
 
     def as_dict(self) -> dict:
         data = {
@@ -93,6 +116,10 @@ class Finding:
         if self.ignore_reason:
             data["ignore_reason"] = self.ignore_reason
         data.update(self.origin.as_dict())
+        if self.history is not None:
+            data["first_seen"] = {"commit": self.origin.commit, "author": self.origin.author, "date": self.origin.date}
+            data["in_head"] = self.history.in_head
+            data["locations"] = [location.as_dict() for location in self.history.locations]
         return data
 
     @property

@@ -1,0 +1,85 @@
+"""`radar scan REPO --history`: scan each unique blob once, then report one finding per secret value.
+
+The scan itself is the directory scan's (`scanner.scan_units`) over `sources.git` units. What
+this module adds is attribution. Findings are grouped by fingerprint (equal values, wherever
+they are); each group becomes one finding:
+
+- named by the highest-ranked rule that matched the value (rule priority, so a provider rule
+  beats a generic one, then confidence), at that rule's position in the earliest commit that
+  introduced a blob where it matched;
+- `locations`: every (path, line, commit) that introduced a blob holding the value, oldest first;
+- `first_seen` / `commit`: the earliest of those commits by committer date;
+- `in_head`: whether a blob holding the value is in the tree of the default branch's tip
+  (`origin/HEAD` when the clone has it, else `HEAD`); with `--since-commit` this only looks at
+  blobs added after that commit;
+- ignored only when every occurrence was suppressed inline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+from radar.scan.findings import Finding, FingerprintKey, History, Location, Origin
+from radar.scan.rules import RuleSet, load_default_rules
+from radar.scan.scanner import Progress, ScanOptions, ScanReport, scan_units
+from radar.scan.sources.git import GitHistorySource, RefSelection, close_readers
+
+_CONFIDENCE_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+def scan_history(repo: str, selection: RefSelection = RefSelection(), options: ScanOptions = ScanOptions(),
+                 key: FingerprintKey | None = None, progress: Progress | None = None,
+                 ruleset: RuleSet | None = None) -> ScanReport:
+    ruleset = ruleset or load_default_rules()
+    source = GitHistorySource(repo, selection, options.max_file_size)
+    source.collect()
+    try:
+        report = scan_units(source.units(), options, key, progress, ruleset)
+    finally:
+        close_readers()
+    report.warnings[:0] = source.warnings
+    report.stats.skipped += source.skipped
+    priority = {rule.id: rule.priority for rule in ruleset.rules}
+    report.findings = attribute(report.findings, source, priority)
+    return report
+
+
+def attribute(findings: Sequence[Finding], source: GitHistorySource, priority: dict[str, int]) -> list[Finding]:
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.fingerprint, []).append(finding)
+    return sorted((_merge(group, source, priority) for group in groups.values()), key=lambda f: f.sort_key)
+
+
+def _merge(group: list[Finding], source: GitHistorySource, priority: dict[str, int]) -> Finding:
+    commits = source.commits
+
+    def age(finding: Finding) -> tuple:
+        first = source.first_introduction(finding.origin.blob or "")
+        return (source.age(first.commit), first.path, finding.line)
+
+    live = [f for f in group if not f.ignored] or group
+    best = max(priority.get(f.rule_id, 0) for f in live)
+    best_confidence = max(_CONFIDENCE_RANK[f.confidence] for f in live if priority.get(f.rule_id, 0) == best)
+    chosen = min((f for f in live if priority.get(f.rule_id, 0) == best
+                  and _CONFIDENCE_RANK[f.confidence] == best_confidence), key=age)
+
+    places: dict[tuple[str, int, int], None] = {}
+    for finding in group:
+        for introduction in source.introductions[finding.origin.blob or ""]:
+            places[(introduction.path, finding.line, introduction.commit)] = None
+    ordered = sorted(places, key=lambda p: (source.age(p[2]), p[0], p[1]))
+    locations = tuple(Location(path, line, commits[c].id, commits[c].author, commits[c].date)
+                      for path, line, c in ordered)
+    first = locations[0]
+    in_head = any(f.origin.blob in source.head_blobs for f in group)
+    chosen_place = source.first_introduction(chosen.origin.blob or "")
+    return replace(
+        chosen,
+        path=chosen_place.path,
+        ignored=all(f.ignored for f in group),
+        ignore_reason=chosen.ignore_reason if all(f.ignored for f in group) else None,
+        origin=Origin(commit=first.commit, author=first.author, date=first.date, blob=chosen.origin.blob),
+        history=History(in_head, locations),
+    )

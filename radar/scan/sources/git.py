@@ -1,0 +1,320 @@
+"""A git repository's history as text units: every blob reachable from the chosen refs, once.
+
+How it works, without checking anything out:
+
+1. `git log --raw -c --no-renames -z --no-abbrev <refs> [^SINCE]` streams, for every reachable
+   commit, the paths whose content it set. For an ordinary commit (and a root commit, diffed
+   against the empty tree) that is every added or modified path. For a merge, `-c` lists only
+   the paths whose merged content differs from *every* parent: a blob that the merge merely took
+   over from one side is attributed to the commit on that side that introduced it, while a
+   conflict resolution or an "evil merge" that writes new content is attributed to the merge.
+   Deletions introduce nothing. Each (blob, path, commit) is an `Introduction`; blobs are keyed
+   by object id, so identical content at many paths or in many commits is scanned once.
+2. `git cat-file --batch-check` gives the type and size of every unique blob (one process, ids
+   streamed in), so blobs over the size limit are skipped with a warning naming blob and path.
+3. Each blob becomes a `GitBlobUnit`; its `read()` asks a long-lived `git cat-file --batch`
+   process (one per scanning process, started on first use) for the content. Only the content of
+   the blobs being scanned at that moment is in memory; what is kept for the whole run is the
+   introductions (object ids, interned paths, indexes into the commit table), which is what the
+   findings' locations are made of.
+
+Gitlinks (mode 160000, submodules) are reported as warnings and not followed. A shallow
+repository is scanned with a warning that history before its shallow boundary is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from radar.errors import RadarError
+from radar.scan.findings import Origin
+from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+
+GITLINK_MODE = "160000"
+_NULL_ID = "0" * 40
+_COMMIT_MARK = "\x01commit\x01"
+
+
+class GitSourceError(RadarError):
+    pass
+
+
+@dataclass(frozen=True)
+class Commit:
+    id: str
+    author: str
+    date: str  # committer date, ISO 8601
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class Introduction:
+    """A commit that set `path` to the blob's content."""
+
+    path: str
+    commit: int  # index into GitHistorySource.commits
+
+
+@dataclass(frozen=True)
+class RefSelection:
+    all_refs: bool = False
+    branch: str | None = None
+    since_commit: str | None = None
+
+
+def git(repo: str, *args: str, input: bytes | None = None) -> bytes:
+    """Run a git command in `repo`; a failure becomes a GitSourceError with git's own message."""
+    try:
+        result = subprocess.run(["git", "-C", repo, *args], input=input, capture_output=True)
+    except FileNotFoundError:
+        raise GitSourceError("git is not installed (or not on PATH)") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitSourceError(f"git {args[0]} failed: {message[-1] if message else 'exit ' + str(result.returncode)}")
+    return result.stdout
+
+
+def open_repository(path: str) -> str:
+    """The top of the repository at `path` (a work tree or a bare repository), or a GitSourceError."""
+    if not os.path.isdir(path):
+        raise GitSourceError(f"{path}: no such directory")
+    from git import InvalidGitRepositoryError, NoSuchPathError, Repo
+
+    try:
+        repo = Repo(path, search_parent_directories=False)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        raise GitSourceError(f"{path}: not a git repository (--history needs one)") from None
+    return repo.working_tree_dir or repo.git_dir
+
+
+class GitHistorySource(Source):
+    def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000) -> None:
+        self.repo = open_repository(path)
+        self.selection = selection
+        self.max_size = max_size
+        self.warnings: list[str] = []
+        self.skipped = 0
+        self.commits: list[Commit] = []
+        self.introductions: dict[str, list[Introduction]] = {}
+        self.head_blobs: frozenset[str] = frozenset()
+        self.head_ref: str | None = None
+
+    # -- the refs to walk ---------------------------------------------------------------------
+
+    def refs(self) -> list[str]:
+        if self.selection.branch:
+            name = self.selection.branch
+            for candidate in (f"refs/heads/{name}", f"refs/remotes/{name}", name):
+                if self._resolves(candidate):
+                    return [candidate]
+            raise GitSourceError(f"no branch named {name!r} in {self.repo}")
+        patterns = ["refs/heads", "refs/tags"]
+        if self.selection.all_refs:
+            patterns += ["refs/remotes", "refs/stash"]
+        listed = git(self.repo, "for-each-ref", "--format=%(refname)", *patterns).decode().split()
+        # A repository with commits but a detached HEAD and no branch still has HEAD.
+        if self._resolves("HEAD"):
+            listed.append("HEAD")
+        return [ref for ref in listed if not ref.endswith("/HEAD") or ref == "HEAD"]
+
+    def _resolves(self, rev: str) -> bool:
+        result = subprocess.run(["git", "-C", self.repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                                capture_output=True)
+        return result.returncode == 0
+
+    def _check_shallow(self) -> None:
+        if git(self.repo, "rev-parse", "--is-shallow-repository").strip() == b"true":
+            self.warnings.append(
+                "shallow clone: commits before the shallow boundary are missing, so history is incomplete "
+                "(run `git fetch --unshallow` first to scan all of it)"
+            )
+
+    def _default_tip(self) -> str | None:
+        """The default branch's tip: origin/HEAD when the clone has it, else HEAD."""
+        for rev in ("refs/remotes/origin/HEAD", "HEAD"):
+            if self._resolves(rev):
+                return rev
+        return None
+
+    # -- walking history ----------------------------------------------------------------------
+
+    def collect(self) -> None:
+        """Read history: fill `commits`, `introductions` and `head_blobs`."""
+        self._check_shallow()
+        refs = self.refs()
+        if not refs:
+            self.warnings.append("the repository has no commits")
+            return
+        since = []
+        if self.selection.since_commit:
+            if not self._resolves(self.selection.since_commit):
+                raise GitSourceError(f"--since-commit {self.selection.since_commit}: no such commit")
+            since = [f"^{self.selection.since_commit}"]
+        self.head_ref = self._default_tip()
+        if self.head_ref:
+            self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
+        self._walk(refs + since)
+
+    def _tree_blobs(self, rev: str) -> Iterator[str]:
+        for entry in git(self.repo, "ls-tree", "-r", "-z", "--full-tree", rev).split(b"\0"):
+            if entry:
+                mode, kind, rest = entry.split(b" ", 2)
+                if kind == b"blob":
+                    yield rest.split(b"\t", 1)[0].decode()
+
+    def _walk(self, revs: list[str]) -> None:
+        fmt = f"--format={_COMMIT_MARK}%H%x00%an <%ae>%x00%cI%x00%ct%x00"
+        command = ["git", "-C", self.repo, "log", "--raw", "-c", "--no-renames", "-z", "--no-abbrev",
+                   "--no-color", "--no-ext-diff", "--no-textconv", fmt, *revs, "--"]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        errors: list[bytes] = []
+        drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        drain.start()
+        paths: dict[str, str] = {}
+        gitlinks: set[str] = set()
+        commit = -1
+        tokens = _tokens(proc.stdout)  # type: ignore[arg-type]
+        for token in tokens:
+            if token.startswith(_COMMIT_MARK) or token.startswith("\n" + _COMMIT_MARK):
+                commit_id = token.split(_COMMIT_MARK, 1)[1]
+                author, date, stamp = next(tokens), next(tokens), next(tokens)
+                self.commits.append(Commit(commit_id, author, date, int(stamp)))
+                commit = len(self.commits) - 1
+                continue
+            token = token.lstrip("\n")
+            if not token.startswith(":"):
+                continue
+            parents = len(token) - len(token.lstrip(":"))
+            fields = token[parents:].split(" ")
+            path = next(tokens)
+            mode, blob = fields[parents], fields[2 * parents + 1]
+            if blob == _NULL_ID:
+                continue  # deleted
+            if mode == GITLINK_MODE:
+                if path not in gitlinks:
+                    gitlinks.add(path)
+                    self.warnings.append(f"{path}: submodule (gitlink to {blob[:12]}), not followed")
+                continue
+            if not mode.startswith("10") and not mode.startswith("12"):
+                continue
+            path = paths.setdefault(path, path)
+            self.introductions.setdefault(blob, []).append(Introduction(path, commit))
+        proc.wait()
+        drain.join()
+        if proc.returncode != 0:
+            lines = b"".join(errors).decode("utf-8", "replace").strip().splitlines()
+            raise GitSourceError(f"git log failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
+
+    # -- units --------------------------------------------------------------------------------
+
+    def first_introduction(self, blob: str) -> Introduction:
+        return min(self.introductions[blob], key=lambda i: (self.age(i.commit), i.path))
+
+    def age(self, commit: int) -> tuple[int, int]:
+        """Sort key, oldest first: committer date, then (for equal dates) git log's order, newest first."""
+        return (self.commits[commit].timestamp, -commit)
+
+    def units(self) -> Iterator[TextUnit]:
+        if not self.commits:
+            self.collect()
+        blobs = list(self.introductions)
+        listing = git(self.repo, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+                      input="".join(f"{b}\n" for b in blobs).encode()).decode().splitlines()
+        for blob, line in zip(blobs, listing):
+            parts = line.split()
+            first = self.first_introduction(blob)
+            if len(parts) != 3 or parts[1] != "blob":
+                self.warnings.append(f"blob {blob} ({first.path}): missing or corrupt object, skipped")
+                self.skipped += 1
+                continue
+            size = int(parts[2])
+            if size > self.max_size:
+                self.warnings.append(
+                    f"blob {blob} ({first.path}): skipped, {size / 1e6:g} MB is over the "
+                    f"{self.max_size / 1e6:g} MB limit (--max-file-size)"
+                )
+                self.skipped += 1
+                continue
+            commit = self.commits[first.commit]
+            yield GitBlobUnit(first.path, size, self.repo, blob,
+                              Origin(commit=commit.id, author=commit.author, date=commit.date, blob=blob))
+
+
+def _tokens(stream) -> Iterator[str]:
+    """NUL-separated fields of a `git log -z` stream, decoded (paths as UTF-8 with surrogates)."""
+    pending = b""
+    while True:
+        chunk = stream.read(1 << 16)
+        if not chunk:
+            break
+        parts = (pending + chunk).split(b"\0")
+        pending = parts.pop()
+        for part in parts:
+            yield part.decode("utf-8", "surrogateescape")
+    if pending.strip():
+        yield pending.decode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True)
+class GitBlobUnit(TextUnit):
+    path: str
+    size: int
+    repo: str
+    blob: str
+    origin: Origin = field(default_factory=Origin)
+
+    def read(self) -> bytes:
+        return _reader(self.repo).read(self.blob)
+
+
+class BlobReader:
+    """One `git cat-file --batch` process: blob ids in, contents out, for as long as it is needed."""
+
+    def __init__(self, repo: str) -> None:
+        self.proc = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def read(self, blob: str) -> bytes:
+        assert self.proc.stdin and self.proc.stdout
+        try:
+            self.proc.stdin.write(f"{blob}\n".encode())
+            self.proc.stdin.flush()
+            header = self.proc.stdout.readline().split()
+        except OSError as e:
+            raise UnitReadError(f"git cat-file stopped: {e.strerror}") from None
+        if len(header) != 3 or header[1] != b"blob":
+            raise UnitReadError(f"blob {blob} is missing or corrupt")
+        size = int(header[2])
+        data = self.proc.stdout.read(size + 1)  # the content and its trailing newline
+        if len(data) != size + 1:
+            raise UnitReadError(f"blob {blob}: git cat-file ended early")
+        return data[:size]
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+_readers: dict[tuple[int, str], BlobReader] = {}
+
+
+def _reader(repo: str) -> BlobReader:
+    # Keyed by process id: a forked worker must start its own process, not share its parent's pipe.
+    key = (os.getpid(), repo)
+    if key not in _readers:
+        _readers[key] = BlobReader(repo)
+    return _readers[key]
+
+
+def close_readers() -> None:
+    """Stop this process's cat-file processes (workers' ones end with their pipes)."""
+    for (pid, repo), reader in list(_readers.items()):
+        if pid == os.getpid():
+            reader.close()
+            del _readers[(pid, repo)]
+
