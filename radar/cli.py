@@ -287,7 +287,7 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
         "scan",
         usage="radar scan PATH [--format text|json] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
-              "[--decode-depth N] [--jobs N]",
+              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]]",
         help="find hardcoded credentials in a directory tree",
         description=(
             "Scan the files under PATH for hardcoded credentials with radar's detector suite. "
@@ -313,6 +313,14 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
                    help="how many layers of base64/percent encoding to look through (0-3, default 2)")
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
+    history = p.add_argument_group("git history (PATH is a repository)")
+    history.add_argument("--history", action="store_true",
+                         help="scan every blob reachable from branches and tags, once; one finding per secret "
+                              "value with every location, first_seen and in_head")
+    history.add_argument("--all-refs", action="store_true", help="with --history: also remote-tracking refs and the stash")
+    history.add_argument("--branch", type=_non_empty, metavar="NAME", help="with --history: only this branch")
+    history.add_argument("--since-commit", type=_non_empty, metavar="REV",
+                         help="with --history: only what commits after REV added (REV..refs)")
     p.set_defaults(run=_run_scan, takes_command=False)
 
 
@@ -326,16 +334,27 @@ def _run_scan(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
     )
     key = FingerprintKey.load()
+    scan = scan_directory
+    if args.history:
+        from radar.scan.history import scan_history
+        from radar.scan.sources.git import RefSelection
+
+        selection = RefSelection(args.all_refs, args.branch, args.since_commit)
+
+        def scan(path, options, key, progress=None):
+            return scan_history(path, selection, options, key, progress)
+    elif args.all_refs or args.branch or args.since_commit:
+        raise RadarError("--all-refs, --branch and --since-commit need --history")
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress
 
         with Progress(console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("scanning", total=None)
-            report = scan_directory(args.path, options, key,
-                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+            report = scan(args.path, options, key,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
-        report = scan_directory(args.path, options, key)
+        report = scan(args.path, options, key)
     for warning in report.warnings:
         _say("warning", warning)
     rank = {"low": 0, "medium": 1, "high": 2}

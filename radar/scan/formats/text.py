@@ -21,6 +21,8 @@ def _location(f: Finding) -> str:
 def _flags(f: Finding) -> str:
     flags = [f"ignored ({f.ignore_reason})"] if f.ignored else []
     flags += [t for t in f.tags if t != "validated"]
+    if f.history is not None:
+        flags += [f"{len(f.history.locations)} location(s)", "in HEAD" if f.history.in_head else "history only"]
     return ", ".join(flags)
 
 

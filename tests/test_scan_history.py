@@ -1,0 +1,277 @@
+"""`radar scan REPO --history` on real repositories built with git: one finding per secret value,
+every place it was committed, the commit that first introduced it, and whether HEAD still has it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from radar.scan.examples import expand
+from radar_cli import assert_one_line_error, clean_env, radar
+
+ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key")
+GITLAB = "glpat-" + expand("{b64url:20}", "history-gitlab")
+GITLAB_2 = "glpat-" + expand("{b64url:20}", "history-gitlab-2")
+GITHUB = "ghp_" + expand("{ghcrc:30}", "history-github")
+PLANTED = (GITLAB, GITLAB_2, GITHUB)
+
+
+class Repo:
+    """A repository in tmp_path whose commits get dates one day apart, from 2020-01-01."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.day = 0
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.name", "Dev One")
+        self.git("config", "user.email", "dev@example.com")
+
+    def git(self, *args: str) -> str:
+        date = f"2020-01-{self.day + 1:02d}T12:00:00+00:00"
+        env = dict(os.environ, GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+        result = subprocess.run(["git", "-C", str(self.path), *args], capture_output=True, env=env, check=True)
+        return result.stdout.decode().strip()
+
+    def write(self, name: str, text: str | bytes) -> None:
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text if isinstance(text, bytes) else text.encode())
+
+    def commit(self, message: str, **files: str | bytes) -> str:
+        for name, text in files.items():
+            self.write(name.replace("__", "/"), text)
+        self.day += 1
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    @staticmethod
+    def date(day: int) -> str:
+        return f"2020-01-{day + 1:02d}T12:00:00+00:00"
+
+
+def scan(repo: Path | str, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    result = radar("scan", repo, "--history", "--format", "json", *args, env=ENV)
+    assert_no_secret(result)
+    return result, json.loads(result.stdout)
+
+
+def assert_no_secret(result: subprocess.CompletedProcess) -> None:
+    for secret in PLANTED:
+        assert secret.encode() not in result.stdout + result.stderr, "a planted secret leaked into the output"
+
+
+def only(report: dict) -> dict:
+    [finding] = report["findings"]
+    return finding
+
+
+def test_a_secret_added_then_removed_is_reported_as_history_only(tmp_path):
+    repo = Repo(tmp_path / "r")
+    first = repo.commit("add config", **{"app__config.env": f"GITLAB_TOKEN={GITLAB}\n"})
+    repo.commit("remove the token", **{"app__config.env": "GITLAB_TOKEN=${GITLAB_TOKEN}\n"})
+    result, report = scan(repo.path)
+    finding = only(report)
+    assert result.returncode == 1
+    assert finding["rule_id"] == "gitlab-personal-access-token"
+    assert finding["in_head"] is False
+    assert finding["first_seen"] == {"commit": first, "author": "Dev One <dev@example.com>", "date": Repo.date(1)}
+    assert finding["commit"] == first
+    assert finding["locations"] == [{"path": "app/config.env", "line": 1, "commit": first,
+                                     "author": "Dev One <dev@example.com>", "date": Repo.date(1)}]
+
+
+def test_a_secret_still_in_head_is_in_head(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("add", **{"config.env": f"T={GITLAB}\n"})
+    _, report = scan(repo.path)
+    assert only(report)["in_head"] is True
+
+
+def test_the_same_secret_in_many_commits_and_two_branches_is_one_finding(tmp_path):
+    repo = Repo(tmp_path / "r")
+    first = repo.commit("one", **{"config.env": f"T={GITLAB}\n"})
+    second = repo.commit("two", **{"config.env": f"A=1\nT={GITLAB}\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    on_branch = repo.commit("branch", **{"deploy.yml": f"token: {GITLAB}\n"})
+    repo.git("checkout", "-q", "main")
+    third = repo.commit("three", **{"config.env": f"A=1\nB=2\nT={GITLAB}\n"})
+    _, report = scan(repo.path)
+    finding = only(report)
+    places = [(loc["path"], loc["line"], loc["commit"]) for loc in finding["locations"]]
+    assert places == [("config.env", 1, first), ("config.env", 2, second),
+                      ("deploy.yml", 1, on_branch), ("config.env", 3, third)]
+    assert finding["first_seen"]["commit"] == first
+
+
+def test_a_rename_is_a_second_location_of_the_same_blob(tmp_path):
+    repo = Repo(tmp_path / "r")
+    first = repo.commit("add", **{"old.env": f"T={GITLAB}\n"})
+    repo.git("mv", "old.env", "new.env")
+    renamed = repo.commit("rename")
+    finding = only(scan(repo.path)[1])
+    assert [(loc["path"], loc["commit"]) for loc in finding["locations"]] == [("old.env", first), ("new.env", renamed)]
+    assert finding["in_head"] is True
+
+
+def test_a_merge_is_not_blamed_for_what_a_branch_introduced(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("base", **{"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    on_branch = repo.commit("branch", **{"ci.env": f"T={GITLAB}\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main moves on", **{"README.md": "hello again\n"})
+    repo.day += 1
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "feature")
+    finding = only(scan(repo.path)[1])
+    assert [loc["commit"] for loc in finding["locations"]] == [on_branch]
+    assert finding["in_head"] is True
+
+
+def test_content_written_by_a_merge_itself_is_attributed_to_the_merge(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("base", **{"ci.env": "T=none\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("branch", **{"ci.env": "T=feature\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main", **{"ci.env": "T=main\n"})
+    repo.day += 1
+    subprocess.run(["git", "-C", str(repo.path), "merge", "-q", "feature"], capture_output=True)
+    repo.write("ci.env", f"T={GITLAB}\n")
+    merge = repo.commit("resolve the conflict")
+    finding = only(scan(repo.path)[1])
+    assert [loc["commit"] for loc in finding["locations"]] == [merge]
+
+
+def test_a_deleted_file_is_still_found(tmp_path):
+    repo = Repo(tmp_path / "r")
+    added = repo.commit("add", **{"keys__deploy.env": f"T={GITHUB}\n"})
+    repo.git("rm", "-q", "keys/deploy.env")
+    repo.commit("delete")
+    finding = only(scan(repo.path)[1])
+    assert finding["rule_id"] == "github-personal-access-token"
+    assert finding["locations"][0]["path"] == "keys/deploy.env" and finding["commit"] == added
+    assert finding["in_head"] is False
+
+
+def test_a_commit_reachable_only_from_a_tag_is_scanned(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("base", **{"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "release")
+    tagged = repo.commit("release build", **{"build.env": f"T={GITLAB}\n"})
+    repo.git("tag", "v1.0")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-q", "-D", "release")
+    finding = only(scan(repo.path)[1])
+    assert finding["commit"] == tagged and finding["in_head"] is False
+    assert scan(repo.path, "--branch", "main")[1]["findings"] == []
+
+
+def test_since_commit_scans_only_what_came_after(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("old secret", **{"old.env": f"T={GITLAB}\n"})
+    boundary = repo.commit("boundary", **{"README.md": "x\n"})
+    newer = repo.commit("new secret", **{"new.env": f"T={GITLAB_2}\n"})
+    result, report = scan(repo.path, "--since-commit", boundary)
+    finding = only(report)
+    assert finding["commit"] == newer and finding["path"] == "new.env"
+    assert scan(repo.path, "--since-commit", newer)[0].returncode == 0
+
+
+def test_branch_limits_the_scan_to_one_branch(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("base", **{"README.md": "x\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("feature secret", **{"f.env": f"T={GITLAB}\n"})
+    repo.git("checkout", "-q", "main")
+    assert scan(repo.path, "--branch", "main")[1]["findings"] == []
+    assert only(scan(repo.path, "--branch", "feature")[1])["path"] == "f.env"
+    result = radar("scan", repo.path, "--history", "--branch", "nope", env=ENV)
+    assert result.returncode == 2 and "no branch named 'nope'" in assert_one_line_error(result)
+
+
+def test_not_a_repository_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "a.env").write_text(f"T={GITLAB}\n")
+    result = radar("scan", tmp_path, "--history", env=ENV)
+    assert_no_secret(result)
+    assert result.returncode == 2
+    assert "not a git repository" in assert_one_line_error(result, GITLAB.encode())
+
+
+def test_history_options_need_history(tmp_path):
+    result = radar("scan", tmp_path, "--branch", "main", env=ENV)
+    assert result.returncode == 2 and "need --history" in assert_one_line_error(result)
+
+
+def test_a_submodule_is_reported_not_followed(tmp_path):
+    repo = Repo(tmp_path / "r")
+    base = repo.commit("base", **{"README.md": "x\n"})
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{base},vendor/lib")
+    repo.day += 1
+    repo.git("commit", "-q", "-m", "add a submodule")
+    result, report = scan(repo.path)
+    assert result.returncode == 0 and report["findings"] == []
+    assert b"warning: vendor/lib: submodule" in result.stderr
+
+
+def test_a_shallow_clone_warns_that_history_is_incomplete(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("old", **{"old.env": f"T={GITLAB}\n"})
+    repo.commit("new", **{"README.md": "x\n"})
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)], check=True)
+    result, report = scan(clone)
+    assert b"shallow clone" in result.stderr and b"history is incomplete" in result.stderr
+    assert only(report)["path"] == "old.env"  # still in the shallow tip's tree
+    assert result.returncode == 1
+
+
+def test_a_blob_over_the_size_limit_is_skipped_with_a_warning_naming_it(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("big", **{"big.env": f"T={GITLAB}\n" + "#" * 500 + "\n"})
+    blob = repo.git("rev-parse", "HEAD:big.env")
+    result, report = scan(repo.path, "--max-file-size", "200")
+    assert report["findings"] == [] and result.returncode == 0
+    assert f"blob {blob} (big.env): skipped".encode() in result.stderr
+
+
+def test_binary_blobs_are_skipped(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("binary", **{"image.bin": b"\0\1\2" + f"T={GITLAB}\n".encode()})
+    result, report = scan(repo.path)
+    assert report["findings"] == [] and report["summary"]["binary_files"] == 1
+
+
+def test_text_output_shows_locations_and_in_head(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("one", **{"a.env": f"T={GITLAB}\n"})
+    repo.commit("two", **{"b.env": f"T={GITLAB}\n", "a.env": "T=\n"})
+    result = radar("scan", repo.path, "--history", env=ENV)
+    assert_no_secret(result)
+    [line] = result.stdout.decode().splitlines()
+    assert line.startswith("a.env:1:3\tgitlab-personal-access-token")
+    assert line.endswith("2 location(s), in HEAD")
+
+
+def test_a_provider_rule_names_the_finding_over_a_generic_one(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("generic first", **{"settings.py": f"password = \"{GITLAB}\"\n"})
+    repo.commit("provider later", **{"ci.env": f"GITLAB_TOKEN={GITLAB}\n"})
+    finding = only(scan(repo.path)[1])
+    assert finding["rule_id"] == "gitlab-personal-access-token"
+    assert len(finding["locations"]) == 2
+
+
+def test_no_planted_secret_appears_in_any_output_form(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("one", **{"a.env": f"T={GITLAB}\nG={GITHUB}\n", "b.yml": f"token: {GITLAB_2}\n"})
+    repo.commit("two", **{"a.env": "T=\n"})
+    for args in ([], ["--show-ignored"], ["--format", "json"], ["--format", "json", "--all-refs"]):
+        result = radar("scan", repo.path, "--history", *args, env=ENV)
+        assert result.returncode == 1
+        assert_no_secret(result)
