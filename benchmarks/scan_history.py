@@ -1,0 +1,178 @@
+"""radar scan --history against `betterleaks git` and `kingfisher scan --git-history full`, one run.
+
+Run `python benchmarks/scan_history.py` (after `pip install -r benchmarks/requirements.txt`).
+
+The repository: under benchmarks/work/ (git-ignored), `pip download --no-deps --no-binary :all:`
+fetches the sdists of several released versions of one PyPI package (Django by default), and
+each version's unpacked source becomes one commit (files replaced wholesale, so deletions and
+renames between releases are real), on one branch, with a tag per version. All three tools scan a
+bare clone of it, so none of them reads a working tree: only history.
+
+Measured for each tool, offline (no validation), once after a warm-up run: wall time; MB/s =
+total size of the unique blobs reachable from the refs (`git cat-file --batch-all-objects`,
+blobs only) over wall time; peak RSS summed over the process tree (sampled every 20 ms, as in
+scan_benchmark.py); findings as the tool reports them (betterleaks and kingfisher: one per
+commit/location) and after de-duplication by secret value (radar's fingerprint, betterleaks'
+and kingfisher's own fingerprint/secret hash fields where they have them, else rule + path +
+line). `--write` puts the table into benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import results
+from scan_benchmark import measure, tool
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "work" / "history"
+SECTION = "scan-history"
+DEFAULT_PACKAGE = "django"
+DEFAULT_VERSIONS = ("3.0", "3.1", "3.2", "4.0", "4.1", "4.2", "4.2.1", "5.0", "5.1", "5.2")
+
+
+def build_repository(package: str, versions: tuple[str, ...]) -> Path:
+    sdists = WORK / "sdists"
+    sdists.mkdir(parents=True, exist_ok=True)
+    repo = WORK / f"{package}-repo"
+    bare = WORK / f"{package}-bare.git"
+    if bare.exists():
+        return bare
+    subprocess.run(["rm", "-rf", str(repo)], check=True)
+    repo.mkdir(parents=True)
+    git = lambda *args, **env: subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,  # noqa: E731
+                                              env=dict(os.environ, **env))
+    git("init", "-q", "-b", "main")
+    git("config", "user.name", "Release Importer")
+    git("config", "user.email", "importer@example.invalid")
+    for day, version in enumerate(versions):
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                        "-d", str(sdists), f"{package}=={version}"], check=True, capture_output=True)
+        [archive] = [p for p in sdists.iterdir()
+                     if p.name.lower().startswith(f"{package}-{version}.tar".lower())]
+        for entry in repo.iterdir():
+            if entry.name != ".git":
+                subprocess.run(["rm", "-rf", str(entry)], check=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(repo, filter="data")
+        [top] = [p for p in repo.iterdir() if p.name != ".git"]
+        for entry in top.iterdir():
+            entry.rename(repo / entry.name)
+        top.rmdir()
+        date = f"2024-01-{day + 1:02d}T12:00:00+00:00"
+        git("add", "-A")
+        git("commit", "-q", "-m", f"{package} {version}", GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+        git("tag", f"v{version}")
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    return bare
+
+
+def unique_blob_bytes(repo: Path) -> tuple[int, int]:
+    out = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects",
+                          "--batch-check=%(objecttype) %(objectsize)"], check=True, capture_output=True).stdout
+    sizes = [int(line.split()[1]) for line in out.decode().splitlines() if line.startswith("blob ")]
+    return len(sizes), sum(sizes)
+
+
+def radar_command(repo: Path, output: Path) -> list[str]:
+    return ["sh", "-c", f'exec "{tool("radar")}" scan "{repo}" --history --format json > "{output}"']
+
+
+def betterleaks_command(repo: Path, output: Path) -> list[str]:
+    return [tool("betterleaks"), "git", str(repo), "-o", str(output), "-s", "--no-banner", "-l", "error"]
+
+
+def kingfisher_command(repo: Path, output: Path) -> list[str]:
+    return [tool("kingfisher"), "scan", str(repo), "--git-history", "full", "--no-validate", "-f", "json",
+            "-o", str(output), "--no-update-check"]
+
+
+def radar_counts(output: Path) -> tuple[int, int]:
+    findings = json.loads(output.read_text())["findings"]
+    return sum(len(f["locations"]) for f in findings), len({f["fingerprint"] for f in findings})
+
+
+def betterleaks_counts(output: Path) -> tuple[int, int]:
+    data = json.loads(output.read_text() or "{}")
+    findings = data.get("findings") or [] if isinstance(data, dict) else data
+    keys = {_value_key(f) for f in findings}
+    return len(findings), len(keys)
+
+
+def _value_key(finding: dict) -> str:
+    # betterleaks' match fingerprint is a hash of the matched value, the same in every commit.
+    return finding["match"]["fingerprint"]
+
+
+def kingfisher_counts(output: Path) -> tuple[int, int]:
+    data = json.loads(output.read_text() or "{}")
+    findings = data.get("findings") or []
+    # kingfisher's per-finding fingerprint; where absent, rule + snippet location as a stand-in.
+    keys = {f["finding"].get("fingerprint") or json.dumps([f["rule"]["id"], f["finding"].get("path"), f["finding"].get("line")])
+            for f in findings}
+    return len(findings), len(keys)
+
+
+TOOLS = {
+    "radar scan --history": (radar_command, radar_counts),
+    "betterleaks git": (betterleaks_command, betterleaks_counts),
+    "kingfisher scan --git-history full": (kingfisher_command, kingfisher_counts),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--package", default=DEFAULT_PACKAGE)
+    parser.add_argument("--versions", nargs="+", default=list(DEFAULT_VERSIONS))
+    parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    repo = build_repository(args.package, tuple(args.versions))
+    blobs, blob_bytes = unique_blob_bytes(repo)
+    commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--all", "--count"], check=True,
+                             capture_output=True).stdout.decode().strip()
+    env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
+    rows = []
+    for name, (command, counts) in TOOLS.items():
+        output = WORK / f"{name.split()[0]}.json"
+        measure(command(repo, output), env)  # warm-up: page cache, compiled-rule caches
+        seconds, peak, status = measure(command(repo, output), env)
+        reported, unique = counts(output)
+        rows.append((name, seconds, blob_bytes / 1e6 / seconds, peak / 1e6, reported, unique, status))
+        print(f"{name}: {seconds:.2f} s, {blob_bytes / 1e6 / seconds:.1f} MB/s, {peak / 1e6:.0f} MB, "
+              f"{reported} reported, {unique} unique, exit {status}", flush=True)
+    versions = subprocess.run([tool("betterleaks"), "version"], capture_output=True).stdout.decode().strip()
+    kingfisher = subprocess.run([tool("kingfisher"), "--version"], capture_output=True).stdout.decode().strip()
+    lines = [
+        "## radar scan --history",
+        "",
+        f"`python benchmarks/scan_history.py --write`, {time.strftime('%Y-%m-%d')}. A bare repository of "
+        f"{len(args.versions)} {args.package} sdists ({', '.join(args.versions)}), one commit and tag per "
+        f"version: {commits} commits, {blobs} unique blobs, {blob_bytes / 1e6:.1f} MB of unique blob data. "
+        "One warm-up run, then one measured run per tool; all offline (no validation). "
+        "MB/s = unique blob bytes / wall time; peak RSS summed over the process tree. "
+        "Reported = findings as the tool lists them (radar: locations); unique = after de-duplication "
+        "by secret value (radar's fingerprint; betterleaks: its match fingerprint, a hash of the value; "
+        "kingfisher: its finding fingerprint).",
+        "",
+        f"Machine: {results.machine(f'betterleaks {versions}', kingfisher)}",
+        "",
+        "| Tool | Wall s | MB/s | Peak RSS MB | Findings reported | Unique values | Exit |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, seconds, rate, peak, reported, unique, status in rows:
+        lines.append(f"| {name} | {seconds:.2f} | {rate:.1f} | {peak:.0f} | {reported} | {unique} | {status} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        results.write_section(SECTION, table)
+
+
+if __name__ == "__main__":
+    main()
