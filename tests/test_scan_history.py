@@ -275,3 +275,24 @@ def test_no_planted_secret_appears_in_any_output_form(tmp_path):
         result = radar("scan", repo.path, "--history", *args, env=ENV)
         assert result.returncode == 1
         assert_no_secret(result)
+
+
+def test_the_blob_reader_answers_pipelined_requests_in_order_and_reports_a_missing_blob(tmp_path):
+    from radar.scan.sources.git import BlobReader
+    from radar.scan.sources.interface import UnitReadError
+
+    repo = Repo(tmp_path / "r")
+    repo.commit("files", **{"a.txt": "alpha\n", "b.txt": "beta\n", "c.txt": "gamma\n"})
+    ids = {name: repo.git("rev-parse", f"HEAD:{name}") for name in ("a.txt", "b.txt", "c.txt")}
+    reader = BlobReader(str(repo.path))
+    try:
+        reader.request(ids["a.txt"])
+        reader.request(ids["b.txt"])
+        assert reader.read(ids["a.txt"]) == b"alpha\n"
+        assert reader.read(ids["b.txt"]) == b"beta\n"
+        assert reader.read(ids["c.txt"]) == b"gamma\n"  # not announced: asked for on the spot
+        with pytest.raises(UnitReadError, match="missing or corrupt"):
+            reader.read("1" * 40)
+        assert reader.read(ids["a.txt"]) == b"alpha\n"
+    finally:
+        reader.close()

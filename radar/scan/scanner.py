@@ -175,6 +175,8 @@ def _scan_batch(batch: list[TextUnit]) -> _BatchResult:
 def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
     result = _BatchResult([], [], ScanStats(), sum(u.size for u in batch))
     for unit in batch:
+        unit.announce()
+    for unit in batch:
         try:
             data = unit.read()
         except UnitReadError as e:

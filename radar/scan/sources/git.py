@@ -24,6 +24,7 @@ repository is scanned with a warning that history before its shallow boundary is
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
 import threading
@@ -270,22 +271,51 @@ class GitBlobUnit(TextUnit):
     def read(self) -> bytes:
         return _reader(self.repo).read(self.blob)
 
+    def announce(self) -> None:
+        try:
+            _reader(self.repo).request(self.blob)
+        except UnitReadError:
+            pass  # read() meets the same failure and reports it
+
 
 class BlobReader:
-    """One `git cat-file --batch` process: blob ids in, contents out, for as long as it is needed."""
+    """One `git cat-file --batch` process: blob ids in, contents out, for as long as it is needed.
+
+    Requests are pipelined: a batch's ids are written before its first blob is read, so git
+    inflates the next blob while this process scans the current one. Answers come in request
+    order; `pending` is that order.
+    """
 
     def __init__(self, repo: str) -> None:
         self.proc = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.pending: collections.deque[str] = collections.deque()
+
+    def request(self, blob: str) -> None:
+        assert self.proc.stdin
+        try:
+            self.proc.stdin.write(f"{blob}\n".encode())
+        except OSError as e:
+            raise UnitReadError(f"git cat-file stopped: {e.strerror}") from None
+        self.pending.append(blob)
 
     def read(self, blob: str) -> bytes:
         assert self.proc.stdin and self.proc.stdout
+        if blob not in self.pending:
+            self.request(blob)
         try:
-            self.proc.stdin.write(f"{blob}\n".encode())
             self.proc.stdin.flush()
-            header = self.proc.stdout.readline().split()
         except OSError as e:
             raise UnitReadError(f"git cat-file stopped: {e.strerror}") from None
+        while True:
+            answered = self.pending.popleft()
+            data = self._answer(answered)
+            if answered == blob:
+                return data
+
+    def _answer(self, blob: str) -> bytes:
+        assert self.proc.stdout
+        header = self.proc.stdout.readline().split()
         if len(header) != 3 or header[1] != b"blob":
             raise UnitReadError(f"blob {blob} is missing or corrupt")
         size = int(header[2])

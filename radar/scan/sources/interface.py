@@ -28,6 +28,10 @@ class TextUnit(abc.ABC):
     @abc.abstractmethod
     def read(self) -> bytes: ...
 
+    def announce(self) -> None:
+        """Called for each unit of a batch before the first is read, so that a source can ask for
+        all of them at once (git blobs from one `cat-file` stream); by default nothing."""
+
 
 @dataclass(frozen=True)
 class MemoryUnit(TextUnit):
