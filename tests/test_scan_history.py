@@ -296,3 +296,22 @@ def test_the_blob_reader_answers_pipelined_requests_in_order_and_reports_a_missi
         assert reader.read(ids["a.txt"]) == b"alpha\n"
     finally:
         reader.close()
+
+
+def test_a_tag_on_a_blob_is_reported_and_does_not_stop_the_scan(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("add", **{"ci.env": f"T={GITLAB}\n"})
+    repo.git("tag", "key-blob", repo.git("rev-parse", "HEAD:ci.env"))
+    result, report = scan(repo.path)
+    assert only(report)["path"] == "ci.env"
+    assert b"refs/tags/key-blob: points at a blob, not a commit" in result.stderr
+
+
+def test_a_missing_blob_is_a_warning_naming_it(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("add", **{"ci.env": f"T={GITLAB}\n", "ok.txt": "fine\n"})
+    blob = repo.git("rev-parse", "HEAD:ci.env")
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    result, report = scan(repo.path)
+    assert result.returncode == 0 and report["findings"] == []
+    assert f"blob {blob} (ci.env): missing or corrupt object, skipped".encode() in result.stderr

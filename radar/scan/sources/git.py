@@ -116,7 +116,15 @@ class GitHistorySource(Source):
         patterns = ["refs/heads", "refs/tags"]
         if self.selection.all_refs:
             patterns += ["refs/remotes", "refs/stash"]
-        listed = git(self.repo, "for-each-ref", "--format=%(refname)", *patterns).decode().split()
+        listed = []
+        # Tags may point at trees or blobs (git.git has one); git log walks commits only.
+        for line in git(self.repo, "for-each-ref", "--format=%(objecttype) %(*objecttype) %(refname)",
+                        *patterns).decode().splitlines():
+            kind, peeled, ref = line.split(" ", 2)
+            if "commit" in (kind, peeled):
+                listed.append(ref)
+            else:
+                self.warnings.append(f"{ref}: points at a {peeled or kind}, not a commit; not scanned")
         # A repository with commits but a detached HEAD and no branch still has HEAD.
         if self._resolves("HEAD"):
             listed.append("HEAD")
