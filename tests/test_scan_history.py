@@ -315,3 +315,34 @@ def test_a_missing_blob_is_a_warning_naming_it(tmp_path):
     result, report = scan(repo.path)
     assert result.returncode == 0 and report["findings"] == []
     assert f"blob {blob} (ci.env): missing or corrupt object, skipped".encode() in result.stderr
+
+
+def _clone(origin: Repo, target: Path) -> Repo:
+    subprocess.run(["git", "clone", "-q", str(origin.path), str(target)], check=True, capture_output=True)
+    clone = Repo.__new__(Repo)
+    clone.path, clone.day = target, origin.day
+    clone.git("config", "user.name", "Dev Two")
+    clone.git("config", "user.email", "two@example.com")
+    return clone
+
+
+def test_remote_branches_are_scanned_only_with_all_refs(tmp_path):
+    origin = Repo(tmp_path / "origin")
+    origin.commit("base", **{"README.md": "x\n"})
+    origin.git("checkout", "-q", "-b", "feature")
+    origin.commit("feature secret", **{"f.env": f"T={GITLAB_2}\n"})
+    origin.git("checkout", "-q", "main")
+    clone = _clone(origin, tmp_path / "clone")
+    assert scan(clone.path)[1]["findings"] == []
+    finding = only(scan(clone.path, "--all-refs")[1])
+    assert finding["path"] == "f.env" and finding["in_head"] is False
+
+
+def test_in_head_follows_origin_head_when_the_clone_has_it(tmp_path):
+    origin = Repo(tmp_path / "origin")
+    origin.commit("secret on the default branch", **{"ci.env": f"T={GITLAB}\n"})
+    clone = _clone(origin, tmp_path / "clone")
+    clone.git("checkout", "-q", "-b", "cleanup")
+    clone.commit("remove it locally", **{"ci.env": "T=\n"})
+    # HEAD (cleanup) no longer has the value, but the remote's default branch still does.
+    assert only(scan(clone.path)[1])["in_head"] is True
