@@ -8,7 +8,8 @@ each version's unpacked source becomes one commit (files replaced wholesale, so 
 renames between releases are real), on one branch, with a tag per version. All three tools scan a
 bare clone of it, so none of them reads a working tree: only history.
 
-Measured for each tool, offline (no validation), once after a warm-up run: wall time; MB/s =
+Measured for each tool, offline (no validation), in `--rounds` interleaved rounds after a warm-up
+round: median wall time; MB/s =
 total size of the unique blobs reachable from the refs (`git cat-file --batch-all-objects`,
 blobs only) over wall time; peak RSS summed over the process tree (sampled every 20 ms, as in
 scan_benchmark.py); findings as the tool reports them (betterleaks and kingfisher: one per
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -131,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", default=DEFAULT_PACKAGE)
     parser.add_argument("--versions", nargs="+", default=list(DEFAULT_VERSIONS))
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds, interleaved (median time counts)")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
     repo = build_repository(args.package, tuple(args.versions))
@@ -138,11 +141,19 @@ def main() -> None:
     commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--all", "--count"], check=True,
                              capture_output=True).stdout.decode().strip()
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
+    runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name in TOOLS}
+    for round_ in range(args.rounds + 1):
+        for name, (command, _) in TOOLS.items():
+            output = WORK / f"{name.split()[0]}.json"
+            measured = measure(command(repo, output), env)
+            if round_:  # round 0 warms up the page cache and compiled-rule caches
+                runs[name].append(measured)
     rows = []
-    for name, (command, counts) in TOOLS.items():
+    for name, (_, counts) in TOOLS.items():
         output = WORK / f"{name.split()[0]}.json"
-        measure(command(repo, output), env)  # warm-up: page cache, compiled-rule caches
-        seconds, peak, status = measure(command(repo, output), env)
+        seconds = statistics.median(r[0] for r in runs[name])
+        peak = max(r[1] for r in runs[name])
+        status = runs[name][-1][2]
         reported, unique = counts(output)
         rows.append((name, seconds, blob_bytes / 1e6 / seconds, peak / 1e6, reported, unique, status))
         print(f"{name}: {seconds:.2f} s, {blob_bytes / 1e6 / seconds:.1f} MB/s, {peak / 1e6:.0f} MB, "
@@ -155,8 +166,9 @@ def main() -> None:
         f"`python benchmarks/scan_history.py --write`, {time.strftime('%Y-%m-%d')}. A bare repository of "
         f"{len(args.versions)} {args.package} sdists ({', '.join(args.versions)}), one commit and tag per "
         f"version: {commits} commits, {blobs} unique blobs, {blob_bytes / 1e6:.1f} MB of unique blob data. "
-        "One warm-up run, then one measured run per tool; all offline (no validation). "
-        "MB/s = unique blob bytes / wall time; peak RSS summed over the process tree. "
+        f"One warm-up round, then {args.rounds} measured rounds, the tools interleaved; all offline "
+        "(no validation). Wall s = median; MB/s = unique blob bytes / median wall time; peak RSS = "
+        "the highest over the rounds, summed over the process tree. "
         "Reported = findings as the tool lists them (radar: locations); unique = after de-duplication "
         "by secret value (radar's fingerprint; betterleaks: its match fingerprint, a hash of the value; "
         "kingfisher: its finding fingerprint).",
