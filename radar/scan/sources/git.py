@@ -36,7 +36,6 @@ from radar.scan.findings import Origin
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
 
 GITLINK_MODE = "160000"
-_NULL_ID = "0" * 40
 _COMMIT_MARK = "\x01commit\x01"
 
 
@@ -44,7 +43,7 @@ class GitSourceError(RadarError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Commit:
     id: str
     author: str
@@ -52,7 +51,7 @@ class Commit:
     timestamp: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per changed path per commit: keep them small
 class Introduction:
     """A commit that set `path` to the blob's content."""
 
@@ -201,8 +200,8 @@ class GitHistorySource(Source):
             fields = token[parents:].split(" ")
             path = next(tokens)
             mode, blob = fields[parents], fields[2 * parents + 1]
-            if blob == _NULL_ID:
-                continue  # deleted
+            if not blob.strip("0"):
+                continue  # deleted (the null id, of SHA-1 or SHA-256 length)
             if mode == GITLINK_MODE:
                 if path not in gitlinks:
                     gitlinks.add(path)
