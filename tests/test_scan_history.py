@@ -346,3 +346,10 @@ def test_in_head_follows_origin_head_when_the_clone_has_it(tmp_path):
     clone.commit("remove it locally", **{"ci.env": "T=\n"})
     # HEAD (cleanup) no longer has the value, but the remote's default branch still does.
     assert only(scan(clone.path)[1])["in_head"] is True
+
+
+def test_a_repository_without_commits_finds_nothing_and_says_so_once(tmp_path):
+    repo = Repo(tmp_path / "r")
+    result, report = scan(repo.path)
+    assert result.returncode == 0 and report["findings"] == []
+    assert result.stderr.count(b"no commits") == 1

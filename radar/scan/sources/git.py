@@ -102,6 +102,7 @@ class GitHistorySource(Source):
         self.introductions: dict[str, list[Introduction]] = {}
         self.head_blobs: frozenset[str] = frozenset()
         self.head_ref: str | None = None
+        self._collected = False
 
     # -- the refs to walk ---------------------------------------------------------------------
 
@@ -152,6 +153,7 @@ class GitHistorySource(Source):
 
     def collect(self) -> None:
         """Read history: fill `commits`, `introductions` and `head_blobs`."""
+        self._collected = True
         self._check_shallow()
         refs = self.refs()
         if not refs:
@@ -227,7 +229,7 @@ class GitHistorySource(Source):
         return (self.commits[commit].timestamp, -commit)
 
     def units(self) -> Iterator[TextUnit]:
-        if not self.commits:
+        if not self._collected:
             self.collect()
         blobs = list(self.introductions)
         listing = git(self.repo, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
