@@ -76,6 +76,21 @@ def build_repository(package: str, versions: tuple[str, ...]) -> Path:
     return bare
 
 
+def build_long_history(commits: int) -> Path:
+    """A repository of `commits` commits, each changing one of 500 small files (git fast-import)."""
+    repo = WORK / f"long-{commits}"
+    if repo.exists():
+        return repo
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    stream = []
+    for i in range(commits):
+        data = f"version = {i}\nname = file{i % 500}\n"
+        stream.append(f"commit refs/heads/main\ncommitter Bench <bench@example.invalid> {1600000000 + i} +0000\n"
+                      f"data 3\nc{i % 10}\nM 100644 inline src/f{i % 500}.txt\ndata {len(data)}\n{data}\n")
+    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input="".join(stream).encode(), check=True)
+    return repo
+
+
 def unique_blob_bytes(repo: Path) -> tuple[int, int]:
     out = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects",
                           "--batch-check=%(objecttype) %(objectsize)"], check=True, capture_output=True).stdout
@@ -133,6 +148,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", default=DEFAULT_PACKAGE)
     parser.add_argument("--versions", nargs="+", default=list(DEFAULT_VERSIONS))
+    parser.add_argument("--long-history", type=int, default=100_000, metavar="N",
+                        help="also time radar alone on a synthetic N-commit repository (0: skip)")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds, interleaved (median time counts)")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
@@ -180,6 +197,17 @@ def main() -> None:
     ]
     for name, seconds, rate, peak, reported, unique, status in rows:
         lines.append(f"| {name} | {seconds:.2f} | {rate:.1f} | {peak:.0f} | {reported} | {unique} | {status} |")
+    if args.long_history:
+        long_repo = build_long_history(args.long_history)
+        seconds, peak, status = measure(radar_command(long_repo, WORK / "radar-long.json"), env)
+        lines += [
+            "",
+            f"Memory on a long history: radar alone on a synthetic repository of {args.long_history:,} commits "
+            f"(git fast-import; each commit changes one of 500 small files, so {args.long_history:,} unique blobs): "
+            f"{seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB summed over the process tree (the forked workers' "
+            "copy-on-write pages inherited from the parent count once per process), exit "
+            f"{status}. Most of the time is `git log --raw` itself.",
+        ]
     table = "\n".join(lines)
     print(table)
     if args.write:
