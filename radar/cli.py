@@ -336,6 +336,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     key = FingerprintKey.load()
     scan = scan_directory
     if args.history:
+        if args.exclude:
+            raise RadarError("--exclude applies to directory scans only, not to --history")
         from radar.scan.history import scan_history
         from radar.scan.sources.git import RefSelection
 

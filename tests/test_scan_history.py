@@ -353,3 +353,15 @@ def test_a_repository_without_commits_finds_nothing_and_says_so_once(tmp_path):
     result, report = scan(repo.path)
     assert result.returncode == 0 and report["findings"] == []
     assert result.stderr.count(b"no commits") == 1
+
+
+def test_a_file_or_a_missing_path_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "a.env").write_text("x\n")
+    for target, message in ((tmp_path / "a.env", "not a directory"), (tmp_path / "nope", "no such file or directory")):
+        result = radar("scan", target, "--history", env=ENV)
+        assert result.returncode == 2 and message in assert_one_line_error(result)
+
+
+def test_exclude_is_refused_with_history_rather_than_ignored(tmp_path):
+    result = radar("scan", tmp_path, "--history", "--exclude", "*.env", env=ENV)
+    assert result.returncode == 2 and "--exclude applies to directory scans only" in assert_one_line_error(result)

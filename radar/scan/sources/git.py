@@ -80,8 +80,10 @@ def git(repo: str, *args: str, input: bytes | None = None) -> bytes:
 
 def open_repository(path: str) -> str:
     """The top of the repository at `path` (a work tree or a bare repository), or a GitSourceError."""
+    if not os.path.exists(path):
+        raise GitSourceError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
-        raise GitSourceError(f"{path}: no such directory")
+        raise GitSourceError(f"{path}: not a directory (--history needs a git repository)")
     from git import InvalidGitRepositoryError, NoSuchPathError, Repo
 
     try:
