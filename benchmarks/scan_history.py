@@ -204,8 +204,8 @@ def main() -> None:
             "",
             f"Memory on a long history: radar alone on a synthetic repository of {args.long_history:,} commits "
             f"(git fast-import; each commit changes one of 500 small files, so {args.long_history:,} unique blobs): "
-            f"{seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB summed over the process tree (the forked workers' "
-            "copy-on-write pages inherited from the parent count once per process), exit "
+            f"{seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB summed over the process tree (the workers are forked "
+            "before the history is read, so only the parent holds its index), exit "
             f"{status}. Most of the time is `git log --raw` itself.",
         ]
     table = "\n".join(lines)

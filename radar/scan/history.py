@@ -33,9 +33,9 @@ def scan_history(repo: str, selection: RefSelection = RefSelection(), options: S
                  ruleset: RuleSet | None = None) -> ScanReport:
     ruleset = ruleset or load_default_rules()
     source = GitHistorySource(repo, selection, options.max_file_size)
-    source.collect()
     try:
-        report = scan_units(source.units(), options, key, progress, ruleset)
+        # The workers fork before units() reads the history, so only this process holds its index.
+        report = scan_units(source.units(), options, key, progress, ruleset, fork_first=True)
     finally:
         close_readers()
     report.warnings[:0] = source.warnings

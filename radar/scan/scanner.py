@@ -87,41 +87,43 @@ def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOpti
 
 def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
                key: FingerprintKey | None = None, progress: Progress | None = None,
-               ruleset: RuleSet | None = None) -> ScanReport:
+               ruleset: RuleSet | None = None, fork_first: bool = False) -> ScanReport:
     """Scan units as a source yields them; the walk overlaps with the workers' scanning.
 
     `progress(done, total)` is called after each batch; `total` counts the bytes of the units
-    seen so far, so it grows until the source is exhausted.
+    seen so far, so it grows until the source is exhausted. `fork_first` starts the workers
+    before the first unit is asked for: a source that builds a large index on its first step
+    (git history) then builds it only in the parent, instead of every forked worker inheriting it.
     """
     engine = Engine(ruleset or load_default_rules(), key or FingerprintKey.load(), options.decode_depth)
-    iterator = iter(units)
-    head: list[TextUnit] = []
-    head_size = 0
-    for unit in iterator:
-        head.append(unit)
-        head_size += unit.size
-        if head_size >= PARALLEL_THRESHOLD_BYTES:
-            break
-    seen = [len(head), head_size]
-
-    def counted() -> Iterator[TextUnit]:
-        yield from head
-        for unit in iterator:
-            seen[0] += 1
-            seen[1] += unit.size
-            yield unit
-
-    report = ScanReport([])
     jobs = options.jobs or os.cpu_count() or 1
-    pool = None
-    if jobs == 1 or head_size < PARALLEL_THRESHOLD_BYTES:
-        results: Iterable[_BatchResult] = (_scan_batch_with(engine, b) for b in _batches(counted()))
-    else:
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        pool = context.Pool(jobs, initializer=_init_worker, initargs=(engine,))
-        results = pool.imap_unordered(_scan_batch, _batches(counted()))
-    done = 0
+    pool = _start_pool(jobs, engine) if fork_first and jobs > 1 else None
     try:
+        iterator = iter(units)
+        head: list[TextUnit] = []
+        head_size = 0
+        for unit in iterator:
+            head.append(unit)
+            head_size += unit.size
+            if head_size >= PARALLEL_THRESHOLD_BYTES:
+                break
+        seen = [len(head), head_size]
+
+        def counted() -> Iterator[TextUnit]:
+            yield from head
+            for unit in iterator:
+                seen[0] += 1
+                seen[1] += unit.size
+                yield unit
+
+        report = ScanReport([])
+        if pool is None and jobs > 1 and head_size >= PARALLEL_THRESHOLD_BYTES:
+            pool = _start_pool(jobs, engine)
+        if pool is None:
+            results: Iterable[_BatchResult] = (_scan_batch_with(engine, b) for b in _batches(counted()))
+        else:
+            results = pool.imap_unordered(_scan_batch, _batches(counted()))
+        done = 0
         for result in results:
             report.findings.extend(result.findings)
             report.warnings.extend(result.warnings)
@@ -136,6 +138,11 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
     report.findings.sort(key=lambda f: f.sort_key)
     report.warnings.sort()
     return report
+
+
+def _start_pool(jobs: int, engine: Engine):
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    return context.Pool(jobs, initializer=_init_worker, initargs=(engine,))
 
 
 @dataclass
