@@ -95,6 +95,7 @@ class Finding:
     ignore_reason: str | None = None
     origin: Origin = field(default_factory=Origin)
     history: History | None = None
+    remediation: str | None = None  # where the secret should move (GitLab findings)
 
     def as_dict(self) -> dict:
         data = {
@@ -116,6 +117,10 @@ class Finding:
         if self.ignore_reason:
             data["ignore_reason"] = self.ignore_reason
         data.update(self.origin.as_dict())
+        if self.origin.variable_key is not None:
+            data["key"] = self.origin.variable_key
+        if self.remediation:
+            data["remediation"] = self.remediation
         if self.history is not None:
             data["first_seen"] = {"commit": self.origin.commit, "author": self.origin.author, "date": self.origin.date}
             data["in_head"] = self.history.in_head

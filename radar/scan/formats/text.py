@@ -15,7 +15,8 @@ _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "l
 
 
 def _location(f: Finding) -> str:
-    return f"{f.path}:{f.line}:{f.column}"
+    owner = f.origin.project or f.origin.group  # GitLab findings: the path is inside this owner
+    return f"{owner + ':' if owner else ''}{f.path}:{f.line}:{f.column}"
 
 
 def _flags(f: Finding) -> str:
