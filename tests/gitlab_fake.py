@@ -1,0 +1,238 @@
+"""A local stand-in for GitLab's REST API v4, for the endpoints `radar scan gitlab` calls.
+
+A real GitLab cannot run on these machines, so this server answers like the documented API
+(https://docs.gitlab.com/api/rest/): `PRIVATE-TOKEN` (or `JOB-TOKEN`) authentication with
+`401 {"message":"401 Unauthorized"}`; offset pagination with `page`/`per_page` (default 20,
+capped at `max_per_page`, 100 on GitLab) and the `X-Page`, `X-Per-Page`, `X-Next-Page`,
+`X-Prev-Page`, `X-Total`, `X-Total-Pages` and `Link` headers; ids that are numbers or URL-encoded
+full paths; variables shaped as documented, hidden ones with a null value; raw repository files;
+per-project 403/404 and a one-time 429 with `Retry-After`, as a test configures them.
+
+Endpoints: GET /groups/:id, /groups/:id/projects (include_subgroups, with_shared, archived),
+/groups/:id/variables, /projects/:id, /projects/:id/variables,
+/projects/:id/repository/files/:file_path/raw?ref=, /admin/ci/variables.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+
+import pytest
+
+TOKEN = "fake-admin-token"
+
+
+def variable(key: str, value: str | None, *, variable_type: str = "env_var", protected: bool = False,
+             masked: bool = False, hidden: bool = False, raw: bool = False, environment_scope: str = "*",
+             description: str | None = None) -> dict:
+    """A project or group variable as GitLab returns it (a hidden variable's value is null)."""
+    return {
+        "variable_type": variable_type, "key": key, "value": None if hidden else value,
+        "protected": protected, "masked": masked or hidden, "hidden": hidden, "raw": raw,
+        "environment_scope": environment_scope, "description": description,
+    }
+
+
+def instance_variable(key: str, value: str, *, protected: bool = False, masked: bool = False) -> dict:
+    """Instance variables have no environment scope and cannot be hidden."""
+    return {"variable_type": "env_var", "key": key, "value": value, "protected": protected,
+            "masked": masked, "raw": False, "description": None}
+
+
+@dataclass
+class Group:
+    id: int
+    full_path: str
+    variables: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Project:
+    id: int
+    path_with_namespace: str
+    archived: bool = False
+    default_branch: str | None = "main"
+    ci_config_path: str | None = None
+    files: dict[str, str] = field(default_factory=dict)  # path -> content on the default branch
+    variables: list[dict] = field(default_factory=list)
+    shared_with: tuple[str, ...] = ()  # full paths of groups the project is shared with
+    error: int | None = None  # 403 or 404 on every request about this project
+
+    @property
+    def namespace(self) -> str:
+        return self.path_with_namespace.rsplit("/", 1)[0]
+
+
+@dataclass
+class FakeGitLab:
+    url: str = ""
+    token: str = TOKEN
+    admin: bool = True
+    max_per_page: int = 100
+    groups: list[Group] = field(default_factory=list)
+    projects: list[Project] = field(default_factory=list)
+    instance_variables: list[dict] = field(default_factory=list)
+    rate_limited_once: set[str] = field(default_factory=set)  # request paths answered 429 once
+    requests: list[str] = field(default_factory=list)
+
+    def group(self, ident: str) -> Group | None:
+        return next((g for g in self.groups if str(g.id) == ident or g.full_path == ident), None)
+
+    def project(self, ident: str) -> Project | None:
+        return next((p for p in self.projects if str(p.id) == ident or p.path_with_namespace == ident), None)
+
+
+def _group_json(group: Group, base: str) -> dict:
+    name = group.full_path.rsplit("/", 1)[-1]
+    parent = group.full_path.rsplit("/", 1)[0] if "/" in group.full_path else None
+    return {"id": group.id, "name": name, "path": name, "full_name": group.full_path.replace("/", " / "),
+            "full_path": group.full_path, "visibility": "private", "parent_id": None if parent is None else -1,
+            "web_url": f"{base}/groups/{group.full_path}"}
+
+
+def _project_json(project: Project, base: str) -> dict:
+    name = project.path_with_namespace.rsplit("/", 1)[-1]
+    return {
+        "id": project.id, "name": name, "path": name, "path_with_namespace": project.path_with_namespace,
+        "name_with_namespace": project.path_with_namespace.replace("/", " / "),
+        "namespace": {"full_path": project.namespace, "path": project.namespace.rsplit("/", 1)[-1], "kind": "group"},
+        "default_branch": project.default_branch, "archived": project.archived,
+        "ci_config_path": project.ci_config_path, "visibility": "private",
+        "web_url": f"{base}/{project.path_with_namespace}",
+    }
+
+
+def _boolean(text: str | None, default: bool | None) -> bool | None:
+    if text is None:
+        return default
+    return text.lower() in ("1", "true", "t", "yes", "y", "on")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        gl = self.server.gitlab
+        parsed = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        gl.requests.append(self.path)
+        if parsed.path in gl.rate_limited_once:
+            gl.rate_limited_once.discard(parsed.path)
+            return self._send(429, b"Retry later\n", "text/plain", {"Retry-After": "1"})
+        token = self.headers.get("PRIVATE-TOKEN") or self.headers.get("JOB-TOKEN")
+        if token != gl.token:
+            return self._json(401, {"message": "401 Unauthorized"})
+        raw = parsed.path.split("/")
+        if raw[:3] != ["", "api", "v4"]:
+            return self._json(404, {"error": "404 Not Found"})
+        parts = [urllib.parse.unquote(p) for p in raw[3:]]
+        base = gl.url
+        if parts[:1] == ["groups"] and len(parts) >= 2:
+            group = gl.group(parts[1])
+            if group is None:
+                return self._json(404, {"message": "404 Group Not Found"})
+            if len(parts) == 2:
+                return self._json(200, _group_json(group, base))
+            if parts[2:] == ["variables"]:
+                return self._page(group.variables, query, parsed.path)
+            if parts[2:] == ["projects"]:
+                return self._page([_project_json(p, base) for p in self._group_projects(group, query)], query, parsed.path)
+        if parts[:1] == ["projects"] and len(parts) >= 2:
+            project = gl.project(parts[1])
+            if project is None or project.error == 404:
+                return self._json(404, {"message": "404 Project Not Found"})
+            if project.error == 403:
+                return self._json(403, {"message": "403 Forbidden"})
+            if len(parts) == 2:
+                return self._json(200, _project_json(project, base))
+            if parts[2:] == ["variables"]:
+                return self._page(project.variables, query, parsed.path)
+            if parts[2:4] == ["repository", "files"] and len(parts) == 6 and parts[5] == "raw":
+                if "ref" not in query:
+                    return self._json(400, {"error": "ref is missing"})
+                content = project.files.get(parts[4]) if query["ref"] == project.default_branch else None
+                if content is None:
+                    return self._json(404, {"message": "404 File Not Found"})
+                return self._send(200, content.encode(), "text/plain; charset=utf-8", {})
+        if parts == ["admin", "ci", "variables"]:
+            if not gl.admin:
+                return self._json(403, {"message": "403 Forbidden"})
+            return self._page(gl.instance_variables, query, parsed.path)
+        return self._json(404, {"error": "404 Not Found"})
+
+    def _group_projects(self, group: Group, query: dict[str, str]) -> Iterator[Project]:
+        # Grape's booleans: python-gitlab sends True/False, curl users true/false; both are accepted.
+        subgroups = _boolean(query.get("include_subgroups"), False)
+        shared = _boolean(query.get("with_shared"), True)
+        archived = _boolean(query.get("archived"), None)
+        for p in sorted(self.server.gitlab.projects, key=lambda p: p.id):
+            own = p.namespace == group.full_path or (subgroups and p.namespace.startswith(group.full_path + "/"))
+            if not (own or (shared and group.full_path in p.shared_with)):
+                continue
+            if archived is not None and p.archived != archived:
+                continue
+            yield p
+
+    def _page(self, items: list[dict], query: dict[str, str], path: str) -> None:
+        gl = self.server.gitlab
+        per_page = max(1, min(int(query.get("per_page", 20)), gl.max_per_page))
+        page = max(1, int(query.get("page", 1)))
+        total_pages = max(1, -(-len(items) // per_page))
+        chunk = items[(page - 1) * per_page : page * per_page]
+
+        def link(n: int) -> str:
+            q = urllib.parse.urlencode({**query, "page": n, "per_page": per_page})
+            return f"{gl.url}{path}?{q}"
+
+        links = []
+        if page > 1:
+            links.append(f'<{link(page - 1)}>; rel="prev"')
+        if page < total_pages:
+            links.append(f'<{link(page + 1)}>; rel="next"')
+        links += [f'<{link(1)}>; rel="first"', f'<{link(total_pages)}>; rel="last"']
+        headers = {
+            "X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(items)),
+            "X-Total-Pages": str(total_pages), "X-Next-Page": str(page + 1) if page < total_pages else "",
+            "X-Prev-Page": str(page - 1) if page > 1 else "", "Link": ", ".join(links),
+        }
+        self._send(200, json.dumps(chunk).encode(), "application/json", headers)
+
+    def _json(self, status: int, body: object) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json", {})
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    gitlab: FakeGitLab
+
+
+@pytest.fixture
+def gitlab_server() -> Iterator[FakeGitLab]:
+    """A fake GitLab on 127.0.0.1 with no data; a test fills in groups, projects and variables."""
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.gitlab = FakeGitLab(url=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.gitlab
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
