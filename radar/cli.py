@@ -32,6 +32,8 @@ EXIT_BROKEN_PIPE = 141
 def main(argv: Sequence[str] | None = None) -> int:
     arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
     parser = _build_parser()
+    if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
+        arguments[:2] = ["scan-gitlab"]
     args = parser.parse_args(arguments)
     if command is not None and not args.takes_command:
         parser.error(f"'radar {args.subcommand}' does not run a command: remove '--' and what follows")
@@ -66,6 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_exec_parser(sub)
     _add_secrets_parser(sub)
     _add_scan_parser(sub)
+    _add_scan_gitlab_parser(sub)
     return parser
 
 
@@ -288,7 +291,7 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
         usage="radar scan PATH [--format text|json] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]]",
-        help="find hardcoded credentials in a directory tree",
+        help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
             "Scan the files under PATH for hardcoded credentials with radar's detector suite. "
             "Findings show a redacted preview and a fingerprint (an HMAC of the value), never the "
@@ -326,7 +329,6 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from radar.scan.findings import FingerprintKey
-    from radar.scan.formats import json as json_format, text as text_format
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
 
     options = ScanOptions(
@@ -357,18 +359,24 @@ def _run_scan(args: argparse.Namespace) -> int:
                           progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
         report = scan(args.path, options, key)
+    stats = report.stats
+    return _print_scan_report(args, report, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
+                              + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
+                              {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
+
+
+def _print_scan_report(args: argparse.Namespace, report, scanned: str, counts: dict) -> int:
+    from radar.scan.formats import json as json_format, text as text_format
+
     for warning in report.warnings:
         _say("warning", warning)
     rank = {"low": 0, "medium": 1, "high": 2}
     shown = [f for f in report.findings
              if rank[f.confidence] >= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
     reported = [f for f in shown if not f.ignored]
-    stats = report.stats
-    summary = (f"{len(reported)} finding(s) in {stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
-               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""))
+    summary = f"{len(reported)} finding(s) in {scanned}"
     if args.format == "json":
-        sys.stdout.write(json_format.render(shown, {"findings": len(reported), "files": stats.files,
-                                                    "bytes": stats.bytes, "binary_files": stats.binary}))
+        sys.stdout.write(json_format.render(shown, {"findings": len(reported), **counts}))
     elif sys.stdout.isatty():
         text_format.render_table(shown, sys.stdout, summary)
     else:
@@ -376,6 +384,78 @@ def _run_scan(args: argparse.Namespace) -> int:
     if sys.stderr.isatty() and not sys.stdout.isatty():
         _say("info", summary)
     return 1 if reported else 0
+
+
+def _add_scan_gitlab_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "scan-gitlab", prog="radar scan gitlab",
+        usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
+              "--project PATH ... | --instance) [--token-env NAME] [--format text|json] "
+              "[--show-ignored] [--min-confidence low|medium|high] [--jobs N]",
+        description=(
+            "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
+            "default branch for credentials, and report credentials in variables that are unmasked, "
+            "unprotected, not hidden, scoped to all environments or duplicated, and CI files that use "
+            "CI_JOB_JWT or set VAULT_SKIP_VERIFY. Never prints a value. Exit 0 when nothing is found, "
+            "1 when something is, 2 on errors. (`radar scan ./gitlab` scans a directory named gitlab.)"
+        ),
+        epilog="The token comes from $GITLAB_TOKEN (or --token-env NAME); inside a CI job, $CI_SERVER_URL "
+               "and $CI_JOB_TOKEN are used when --url or the token are missing. Reading variables needs "
+               "the Maintainer role; --instance needs an administrator's token.",
+    )
+    p.add_argument("--url", metavar="URL", help="GitLab's address (default $CI_SERVER_URL)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--group", type=_non_empty, metavar="PATH", help="a group's full path (or id) and its projects")
+    target.add_argument("--project", type=_non_empty, nargs="+", metavar="PATH", help="projects' full paths (or ids)")
+    target.add_argument("--instance", action="store_true", help="instance-level CI/CD variables (administrator token)")
+    p.add_argument("--include-subgroups", action="store_true", help="with --group: also projects of its subgroups")
+    p.add_argument("--skip-archived", action="store_true", help="with --group: leave archived projects out")
+    p.add_argument("--token-env", default="GITLAB_TOKEN", metavar="NAME",
+                   help="environment variable holding the access token (default GITLAB_TOKEN)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: a table on a terminal, tab-separated lines otherwise; json: {\"findings\": [...]}")
+    p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
+    p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
+                   help="report only findings of at least this confidence (default low: everything)")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                   help="worker processes (default: one per core)")
+    p.set_defaults(run=_run_scan_gitlab, takes_command=False)
+
+
+def _run_scan_gitlab(args: argparse.Namespace) -> int:
+    from radar.scan.findings import FingerprintKey
+    from radar.scan.gitlab_checks import scan_gitlab
+    from radar.scan.scanner import ScanOptions
+    from radar.scan.sources.gitlab import Scope, connect
+
+    if (args.include_subgroups or args.skip_archived) and not args.group:
+        raise RadarError("--include-subgroups and --skip-archived apply to --group only")
+    url = args.url or os.environ.get("CI_SERVER_URL")
+    if not url:
+        raise RadarError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
+    token = os.environ.get(args.token_env)
+    job_token = None if token else os.environ.get("CI_JOB_TOKEN")
+    if not token and not job_token:
+        raise RadarError(f"no GitLab token: set {args.token_env} to an access token with the read_api scope")
+    client = connect(url, private_token=token, job_token=job_token)
+    scope = Scope(groups=(args.group,) if args.group else (), projects=tuple(args.project or ()),
+                  instance=args.instance, include_subgroups=args.include_subgroups,
+                  skip_archived=args.skip_archived)
+    options = ScanOptions(jobs=args.jobs or 0)
+    key = FingerprintKey.load()
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} project(s)"),
+                      console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("scanning GitLab", total=None)
+            report = scan_gitlab(client, scope, options, key,
+                                 on_project=lambda path: bar.update(task, advance=1, description=path))
+    else:
+        report = scan_gitlab(client, scope, options, key)
+    return _print_scan_report(args, report, f"{report.stats.files} variable(s) and CI file(s)",
+                              {"units": report.stats.files})
 
 
 def _byte_size(text: str) -> int:

@@ -1,0 +1,192 @@
+"""GitLab as a source of text: CI/CD variables and CI configuration files, read through python-gitlab.
+
+For the scope asked for (instance variables, groups with their projects, or listed projects),
+every variable with a value becomes a `MemoryUnit` whose text is `KEY=value` (so provider rules
+see the value and generic rules see the name with it), with the owner, key and environment scope
+in its `Origin`; each project's CI file on the default branch (`ci_config_path`, else
+`.gitlab-ci.yml`) becomes a unit too. What the variable checks need later (flags, fingerprint,
+redacted preview) is kept as a `VariableRecord`, never the value.
+
+Listings use `iterator=True`, so one page is in memory at a time; python-gitlab follows the
+`Link` header and retries 429 after `Retry-After`. A project that answers 401/403/404 becomes one
+warning and the scan goes on; a token refused for the whole scope is a `GitLabError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import gitlab
+from gitlab import exceptions as gl_errors
+
+from radar.errors import RadarError
+from radar.scan.findings import FingerprintKey, Origin, preview
+from radar.scan.generic import names_a_secret
+from radar.scan.sources.interface import MemoryUnit, Source, TextUnit
+
+DEFAULT_CI_FILE = ".gitlab-ci.yml"
+INSTANCE = "instance"
+
+CiFileHook = Callable[[str, str, str], None]  # (project, path, text)
+
+
+class GitLabError(RadarError):
+    pass
+
+
+@dataclass(frozen=True)
+class Scope:
+    groups: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    instance: bool = False
+    include_subgroups: bool = False
+    skip_archived: bool = False
+
+
+@dataclass(frozen=True)
+class VariableRecord:
+    """A CI/CD variable without its value: where it is, its flags, and what identifies the value."""
+
+    owner_kind: str  # "project", "group" or "instance"
+    owner: str
+    key: str
+    environment_scope: str
+    variable_type: str
+    protected: bool
+    masked: bool
+    hidden: bool | None  # None where GitLab has no such flag (instance variables)
+    fingerprint: str | None  # None when GitLab does not return the value (hidden variables)
+    preview: str
+    path: str
+
+    @property
+    def origin(self) -> Origin:
+        return variable_origin(self.owner_kind, self.owner, self.key, self.environment_scope)
+
+    @property
+    def names_a_secret(self) -> bool:
+        return names_a_secret(self.key)
+
+
+def variable_origin(owner_kind: str, owner: str, key: str, scope: str) -> Origin:
+    return Origin(variable_key=key, environment_scope=scope,
+                  project=owner if owner_kind == "project" else None,
+                  group=owner if owner_kind == "group" else None)
+
+
+def variable_path(owner_kind: str, key: str, scope: str) -> str:
+    return f"{'instance/' if owner_kind == 'instance' else ''}variables/{key}[{scope}]"
+
+
+def connect(url: str, private_token: str | None = None, job_token: str | None = None) -> gitlab.Gitlab:
+    return gitlab.Gitlab(url, private_token=private_token, job_token=job_token,
+                         retry_transient_errors=True, per_page=100, timeout=60)
+
+
+class GitLabSource(Source):
+    def __init__(self, client: gitlab.Gitlab, scope: Scope, key: FingerprintKey,
+                 on_ci_file: CiFileHook | None = None, on_project: Callable[[str], None] | None = None) -> None:
+        self.client = client
+        self.scope = scope
+        self.key = key
+        self.on_ci_file = on_ci_file
+        self.on_project = on_project
+        self.warnings: list[str] = []
+        self.variables: list[VariableRecord] = []
+        self.projects = 0
+
+    def units(self) -> Iterator[TextUnit]:
+        try:
+            if self.scope.instance:
+                yield from self._variables(INSTANCE, INSTANCE, self.client.variables)
+            for path in self.scope.groups:
+                yield from self._group(path)
+            refused = 0
+            for path in self.scope.projects:
+                try:
+                    project = self.client.projects.get(path)
+                except gl_errors.GitlabError as e:
+                    refused += e.response_code == 401
+                    self._warn_project(path, e)
+                    continue
+                yield from self._project(project.path_with_namespace, project.id, project.default_branch,
+                                         project.ci_config_path)
+            if self.scope.projects and refused == len(self.scope.projects):
+                raise GitLabError(f"{self.client.url}: the token was refused (401 Unauthorized)")
+        except gl_errors.GitlabAuthenticationError:
+            raise GitLabError(f"{self.client.url}: the token was refused (401 Unauthorized)") from None
+        except gl_errors.GitlabError as e:
+            raise GitLabError(f"{self.client.url}: {_why(e)}") from None
+
+    def _group(self, path: str) -> Iterator[TextUnit]:
+        try:
+            group = self.client.groups.get(path)
+        except gl_errors.GitlabAuthenticationError:
+            raise
+        except gl_errors.GitlabError as e:
+            raise GitLabError(f"group {path}: {_why(e)}") from None
+        yield from self._variables("group", group.full_path, group.variables)
+        filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
+        if self.scope.skip_archived:
+            filters["archived"] = False
+        for project in group.projects.list(iterator=True, **filters):
+            yield from self._project(project.path_with_namespace, project.id, project.default_branch,
+                                     getattr(project, "ci_config_path", None))
+
+    def _project(self, path: str, project_id: int, default_branch: str | None,
+                 ci_config_path: str | None) -> Iterator[TextUnit]:
+        self.projects += 1
+        if self.on_project:
+            self.on_project(path)
+        project = self.client.projects.get(project_id, lazy=True)
+        try:
+            # A project's variables are few; reading them all first lets a 403 skip it cleanly.
+            units = list(self._variables("project", path, project.variables))
+        except gl_errors.GitlabError as e:
+            self._warn_project(path, e)
+            return
+        yield from units
+        ci_path = ci_config_path or DEFAULT_CI_FILE
+        if not default_branch:
+            return  # an empty repository has no CI file
+        if "@" in ci_path or "://" in ci_path:
+            self.warnings.append(f"project {path}: CI file {ci_path} is in another project or at a URL; not read")
+            return
+        try:
+            data = project.files.raw(file_path=ci_path, ref=default_branch)
+        except gl_errors.GitlabError as e:
+            if e.response_code != 404:
+                self.warnings.append(f"project {path}: cannot read {ci_path}: {_why(e)}")
+            return
+        if self.on_ci_file:
+            self.on_ci_file(path, ci_path, data.decode("utf-8", "replace"))
+        yield MemoryUnit(ci_path, data, Origin(project=path))
+
+    def _variables(self, owner_kind: str, owner: str, manager) -> Iterator[TextUnit]:
+        for v in manager.list(iterator=True):
+            attrs = v.attributes
+            key = attrs["key"]
+            scope = attrs.get("environment_scope") or "*"
+            value = attrs.get("value")
+            path = variable_path(owner_kind, key, scope)
+            self.variables.append(VariableRecord(
+                owner_kind=owner_kind, owner=owner, key=key, environment_scope=scope,
+                variable_type=attrs.get("variable_type", "env_var"), protected=bool(attrs.get("protected")),
+                masked=bool(attrs.get("masked")), hidden=attrs.get("hidden") if "hidden" in attrs else None,
+                fingerprint=None if value is None else self.key.fingerprint(value),
+                preview=preview(value or ""), path=path,
+            ))
+            if value:
+                data = f"{key}={value}".encode("utf-8", "surrogatepass")
+                yield MemoryUnit(path, data, variable_origin(owner_kind, owner, key, scope))
+
+    def _warn_project(self, path: str, error: gl_errors.GitlabError) -> None:
+        self.warnings.append(f"project {path}: skipped: {_why(error)}")
+
+
+def _why(error: gl_errors.GitlabError) -> str:
+    reasons = {401: "the token was refused (401 Unauthorized)",
+               403: "access denied (403 Forbidden; reading variables needs the Maintainer role)",
+               404: "not found, or not visible to this token (404)"}
+    return reasons.get(error.response_code or 0, f"{error.response_code or 'error'}: {error.error_message}")

@@ -1,0 +1,201 @@
+"""`radar scan gitlab` end to end: the real CLI and python-gitlab against a fake GitLab (tests/gitlab_fake.py)
+that answers like GitLab's REST API v4: pagination, subgroups, shared and archived projects, every kind
+of variable, CI files, 401/403/404/429."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gitlab_fake import TOKEN, FakeGitLab, Group, Project, gitlab_server, instance_variable, variable  # noqa: F401
+from radar.scan.examples import expand
+from radar_cli import assert_one_line_error, clean_env, radar
+
+ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key", GITLAB_TOKEN=TOKEN)
+SHARED_TOKEN = "glpat-" + expand("{b64url:20}", "gitlab-shared")
+CI_TOKEN = "glpat-" + expand("{b64url:20}", "gitlab-ci-file")
+ARCHIVED_TOKEN = "glpat-" + expand("{b64url:20}", "gitlab-archived")
+SUB_TOKEN = "glpat-" + expand("{b64url:20}", "gitlab-subgroup")
+DB_PASSWORD = "Xk9vpL2wQ8tmN4rz7Yh3"
+GROUP_SECRET = "Qz4mW8kT2nV6bR9xL3pJ"
+HIDDEN_SECRET = "hidden-is-never-returned-by-the-api"
+VALUES = (SHARED_TOKEN, CI_TOKEN, ARCHIVED_TOKEN, SUB_TOKEN, DB_PASSWORD, GROUP_SECRET)
+CI_FILE = f"""\
+variables:
+  API_TOKEN: "{CI_TOKEN}"
+deploy:
+  script:
+    - vault login -method=jwt jwt=$CI_JOB_JWT_V2
+  variables:
+    VAULT_SKIP_VERIFY: "true"
+"""
+
+
+@pytest.fixture
+def gitlab(gitlab_server: FakeGitLab) -> FakeGitLab:
+    gl = gitlab_server
+    gl.max_per_page = 2  # GitLab caps per_page at 100; a small cap makes every listing span pages
+    gl.groups = [Group(1, "acme", [variable("GROUP_DEPLOY_PASSWORD", GROUP_SECRET, protected=True, masked=True)]),
+                 Group(2, "acme/platform")]
+    gl.projects = [
+        Project(10, "acme/api", files={".gitlab-ci.yml": CI_FILE}, variables=[
+            variable("DEPLOY_TOKEN", SHARED_TOKEN),
+            variable("DB_PASSWORD", DB_PASSWORD, variable_type="file", protected=True, masked=True,
+                     environment_scope="production"),
+            variable("LOG_LEVEL", "debug", raw=True),
+            variable("VAULT_SECRET", HIDDEN_SECRET, protected=True, hidden=True, environment_scope="production"),
+        ] + [variable(f"FEATURE_{i}", "on") for i in range(5)]),
+        Project(11, "acme/web", ci_config_path="ci/pipeline.yml", files={"ci/pipeline.yml": "test:\n  script: make\n"},
+                variables=[variable("GL_TOKEN", SHARED_TOKEN, masked=True, protected=True, environment_scope="prod")]),
+        Project(12, "acme/legacy", archived=True, variables=[variable("OLD_TOKEN", ARCHIVED_TOKEN)]),
+        Project(13, "acme/platform/core", variables=[variable("CORE_API_KEY", SUB_TOKEN)]),
+        Project(14, "acme/locked", error=403),
+        Project(15, "acme/vanished", error=404),
+        Project(16, "partner/tools", shared_with=("acme",), default_branch=None),
+    ]
+    return gl
+
+
+def scan(gl: FakeGitLab, *args: str, env: dict[str, str] = ENV):
+    return radar("scan", "gitlab", "--url", gl.url, *args, "--format", "json", "--jobs", "1", env=env)
+
+
+def findings(result) -> list[dict]:
+    return json.loads(result.stdout)["findings"]
+
+
+def assert_no_value(result) -> None:
+    for value in (*VALUES, HIDDEN_SECRET):
+        assert value.encode() not in result.stdout + result.stderr
+        assert value[:12].encode() not in result.stdout + result.stderr
+
+
+def test_group_scan_reports_variables_ci_files_and_skipped_projects(gitlab):
+    result = scan(gitlab, "--group", "acme")
+    assert result.returncode == 1, result.stderr
+    assert_no_value(result)
+    found = findings(result)
+    owners = {f.get("project") or f.get("group") for f in found}
+    # Archived and shared projects are in by default; subgroups only with --include-subgroups.
+    assert owners == {"acme", "acme/api", "acme/web", "acme/legacy"}
+    # Every listing spanned several pages, followed through the Link header.
+    assert any("/groups/1/projects" in r and "page=3" in r for r in gitlab.requests)
+    assert any("/projects/10/variables" in r and "page=5" in r for r in gitlab.requests)
+    stderr = result.stderr.decode()
+    assert "radar: warning: project acme/locked: skipped: access denied (403 Forbidden" in stderr
+    assert "radar: warning: project acme/vanished: skipped: not found" in stderr
+
+    by = {(f.get("project") or f.get("group"), f["rule_id"], f.get("key"), f.get("environment_scope")) for f in found}
+    # A provider token in a variable, found by the detector suite, with the key and scope as fields.
+    assert ("acme/api", "gitlab-personal-access-token", "DEPLOY_TOKEN", "*") in by
+    # Its weaknesses, one finding each; a hidden variable has no value to report but its flags.
+    for rule in ("unmasked", "unprotected", "not-hidden", "all-environments"):
+        assert ("acme/api", f"gitlab-variable-{rule}", "DEPLOY_TOKEN", "*") in by
+    assert ("acme/api", "gitlab-variable-not-hidden", "DB_PASSWORD", "production") in by
+    assert ("acme/api", "gitlab-variable-unmasked", "DB_PASSWORD", "production") not in by
+    assert ("acme/api", "gitlab-variable-unprotected", "VAULT_SECRET", "production") not in by
+    assert ("acme", "gitlab-variable-not-hidden", "GROUP_DEPLOY_PASSWORD", "*") in by
+    assert not any(key in ("LOG_LEVEL", "FEATURE_0") for _, _, key, _ in by)
+
+    duplicated = [f for f in found if f["rule_id"] == "gitlab-variable-duplicated"]
+    assert len(duplicated) == 1
+    assert "acme/api:DEPLOY_TOKEN[*]" in duplicated[0]["description"]
+    assert "acme/web:GL_TOKEN[prod]" in duplicated[0]["description"]
+
+    ci = {(f["rule_id"], f["path"], f["line"]) for f in found if f.get("project") == "acme/api" and "key" not in f}
+    assert ("gitlab-personal-access-token", ".gitlab-ci.yml", 2) in ci
+    assert ("gitlab-ci-job-jwt", ".gitlab-ci.yml", 5) in ci
+    assert ("gitlab-ci-vault-skip-verify", ".gitlab-ci.yml", 7) in ci
+    # ci_config_path is read instead of .gitlab-ci.yml.
+    assert any("/projects/11/repository/files/ci%2Fpipeline.yml/raw" in r for r in gitlab.requests)
+    for f in found:
+        assert f["remediation"]
+    token = next(f for f in found if f["rule_id"] == "gitlab-personal-access-token" and f.get("key") == "DEPLOY_TOKEN")
+    assert token["remediation"] == "move to Vault at acme/api/DEPLOY_TOKEN and read it with secrets:"
+    assert token["preview"] == "glpa…"
+
+
+def test_subgroups_included_and_archived_skipped(gitlab):
+    result = scan(gitlab, "--group", "acme", "--include-subgroups", "--skip-archived")
+    assert result.returncode == 1, result.stderr
+    owners = {f.get("project") or f.get("group") for f in findings(result)}
+    assert "acme/platform/core" in owners
+    assert "acme/legacy" not in owners
+    assert_no_value(result)
+
+
+def test_listed_projects_with_a_rate_limit_retried(gitlab):
+    gitlab.rate_limited_once.add("/api/v4/projects/13/variables")
+    result = scan(gitlab, "--project", "acme/platform/core", "acme/vanished")
+    assert result.returncode == 1, result.stderr
+    assert [r for r in gitlab.requests if r.startswith("/api/v4/projects/13/variables")].__len__() == 2
+    assert {f["rule_id"] for f in findings(result)} >= {"gitlab-personal-access-token", "gitlab-variable-unmasked"}
+    assert "project acme/vanished: skipped" in result.stderr.decode()
+    assert_no_value(result)
+
+
+def test_instance_variables(gitlab):
+    gitlab.instance_variables = [instance_variable("RELEASE_TOKEN", SUB_TOKEN), instance_variable("REGION", "eu")]
+    result = scan(gitlab, "--instance")
+    assert result.returncode == 1, result.stderr
+    rules = {(f["rule_id"], f["key"]) for f in findings(result)}
+    # Instance variables can be neither hidden nor scoped: no findings for those flags.
+    assert rules == {("gitlab-personal-access-token", "RELEASE_TOKEN"), ("gitlab-variable-unmasked", "RELEASE_TOKEN"),
+                     ("gitlab-variable-unprotected", "RELEASE_TOKEN")}
+    assert_no_value(result)
+
+
+def test_text_output_names_the_owner(gitlab):
+    result = radar("scan", "gitlab", "--url", gitlab.url, "--project", "acme/api", env=ENV)
+    assert result.returncode == 1
+    assert "acme/api:variables/DEPLOY_TOKEN[*]:1:" in result.stdout.decode()
+    assert "acme/api:.gitlab-ci.yml:5:" in result.stdout.decode()
+    assert_no_value(result)
+
+
+def test_clean_project_exits_0(gitlab):
+    result = scan(gitlab, "--project", "partner/tools")
+    assert result.returncode == 0, result.stderr
+    assert findings(result) == []
+
+
+def test_wrong_token_is_one_error_line(gitlab):
+    result = scan(gitlab, "--group", "acme", env=clean_env(GITLAB_TOKEN="wrong"))
+    assert result.returncode == 2
+    assert "token was refused (401 Unauthorized)" in assert_one_line_error(result)
+
+
+def test_wrong_token_for_listed_projects(gitlab):
+    result = scan(gitlab, "--project", "acme/api", env=clean_env(GITLAB_TOKEN="wrong"))
+    assert result.returncode == 2
+    assert "401 Unauthorized" in result.stderr.decode().splitlines()[-1]
+
+
+def test_missing_token(gitlab):
+    result = scan(gitlab, "--group", "acme", env=clean_env())
+    assert result.returncode == 2
+    assert "set GITLAB_TOKEN" in assert_one_line_error(result)
+
+
+def test_job_token_and_server_url_inside_a_job(gitlab):
+    env = clean_env(RADAR_FINGERPRINT_KEY="k", CI_SERVER_URL=gitlab.url, CI_JOB_TOKEN=TOKEN)
+    result = radar("scan", "gitlab", "--project", "partner/tools", "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_token_env_names_another_variable(gitlab):
+    result = scan(gitlab, "--project", "partner/tools", "--token-env", "MY_TOKEN",
+                  env=clean_env(RADAR_FINGERPRINT_KEY="k", MY_TOKEN=TOKEN))
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_directory_named_gitlab_is_scanned_as_dot_slash_gitlab(tmp_path):
+    (tmp_path / "gitlab").mkdir()
+    (tmp_path / "gitlab" / ".env").write_text(f"API_TOKEN={SUB_TOKEN}\n")
+    env = clean_env(RADAR_FINGERPRINT_KEY="k")
+    result = radar("scan", tmp_path / "gitlab", "--format", "json", env=env)
+    assert result.returncode == 1
+    assert findings(result)[0]["path"] == ".env"
+    result = radar("scan", "gitlab", "--format", "json", env=env)
+    assert result.returncode == 2  # `gitlab` right after `scan` means the GitLab scan, which needs --group...
