@@ -6,10 +6,10 @@ A real GitLab cannot run on these machines, so this server answers like the docu
 capped at `max_per_page`, 100 on GitLab) and the `X-Page`, `X-Per-Page`, `X-Next-Page`,
 `X-Prev-Page`, `X-Total`, `X-Total-Pages` and `Link` headers; ids that are numbers or URL-encoded
 full paths; variables shaped as documented, hidden ones with a null value; raw repository files;
-per-project 403/404 and a one-time 429 with `Retry-After`, as a test configures them.
+per-project 401/403/404 and a one-time 429 with `Retry-After`, as a test configures them.
 
 Endpoints: GET /groups/:id, /groups/:id/projects (include_subgroups, with_shared, archived),
-/groups/:id/variables, /projects/:id, /projects/:id/variables,
+/groups/:id/descendant_groups, /groups/:id/variables, /projects/:id, /projects/:id/variables,
 /projects/:id/repository/files/:file_path/raw?ref=, /admin/ci/variables.
 """
 
@@ -49,6 +49,7 @@ class Group:
     id: int
     full_path: str
     variables: list[dict] = field(default_factory=list)
+    variables_error: int | None = None  # 403: the token's user is not allowed to read them
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Project:
     files: dict[str, str] = field(default_factory=dict)  # path -> content on the default branch
     variables: list[dict] = field(default_factory=list)
     shared_with: tuple[str, ...] = ()  # full paths of groups the project is shared with
-    error: int | None = None  # 403 or 404 on every request about this project
+    error: int | None = None  # 401, 403 or 404 on every request about this project
 
     @property
     def namespace(self) -> str:
@@ -142,13 +143,20 @@ class _Handler(BaseHTTPRequestHandler):
             if len(parts) == 2:
                 return self._json(200, _group_json(group, base))
             if parts[2:] == ["variables"]:
+                if group.variables_error == 403:
+                    return self._json(403, {"message": "403 Forbidden"})
                 return self._page(group.variables, query, parsed.path)
+            if parts[2:] == ["descendant_groups"]:
+                descendants = [g for g in gl.groups if g.full_path.startswith(group.full_path + "/")]
+                return self._page([_group_json(g, base) for g in descendants], query, parsed.path)
             if parts[2:] == ["projects"]:
                 return self._page([_project_json(p, base) for p in self._group_projects(group, query)], query, parsed.path)
         if parts[:1] == ["projects"] and len(parts) >= 2:
             project = gl.project(parts[1])
             if project is None or project.error == 404:
                 return self._json(404, {"message": "404 Project Not Found"})
+            if project.error == 401:
+                return self._json(401, {"message": "401 Unauthorized"})
             if project.error == 403:
                 return self._json(403, {"message": "403 Forbidden"})
             if len(parts) == 2:

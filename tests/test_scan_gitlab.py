@@ -37,7 +37,7 @@ def gitlab(gitlab_server: FakeGitLab) -> FakeGitLab:
     gl = gitlab_server
     gl.max_per_page = 2  # GitLab caps per_page at 100; a small cap makes every listing span pages
     gl.groups = [Group(1, "acme", [variable("GROUP_DEPLOY_PASSWORD", GROUP_SECRET, protected=True, masked=True)]),
-                 Group(2, "acme/platform")]
+                 Group(2, "acme/platform", [variable("PLATFORM_TOKEN", SUB_TOKEN, masked=True)])]
     gl.projects = [
         Project(10, "acme/api", files={".gitlab-ci.yml": CI_FILE}, variables=[
             variable("DEPLOY_TOKEN", SHARED_TOKEN),
@@ -53,6 +53,7 @@ def gitlab(gitlab_server: FakeGitLab) -> FakeGitLab:
         Project(14, "acme/locked", error=403),
         Project(15, "acme/vanished", error=404),
         Project(16, "partner/tools", shared_with=("acme",), default_branch=None),
+        Project(17, "acme/expired", error=401),
     ]
     return gl
 
@@ -85,6 +86,7 @@ def test_group_scan_reports_variables_ci_files_and_skipped_projects(gitlab):
     stderr = result.stderr.decode()
     assert "radar: warning: project acme/locked: skipped: access denied (403 Forbidden" in stderr
     assert "radar: warning: project acme/vanished: skipped: not found" in stderr
+    assert "radar: warning: project acme/expired: skipped: the token was refused (401 Unauthorized)" in stderr
 
     by = {(f.get("project") or f.get("group"), f["rule_id"], f.get("key"), f.get("environment_scope")) for f in found}
     # A provider token in a variable, found by the detector suite, with the key and scope as fields.
@@ -120,9 +122,17 @@ def test_subgroups_included_and_archived_skipped(gitlab):
     result = scan(gitlab, "--group", "acme", "--include-subgroups", "--skip-archived")
     assert result.returncode == 1, result.stderr
     owners = {f.get("project") or f.get("group") for f in findings(result)}
-    assert "acme/platform/core" in owners
+    assert {"acme/platform/core", "acme/platform"} <= owners  # subgroups' projects and variables
     assert "acme/legacy" not in owners
     assert_no_value(result)
+
+
+def test_group_variables_the_token_may_not_read_are_a_warning(gitlab):
+    gitlab.groups[0].variables_error = 403
+    result = scan(gitlab, "--group", "acme")
+    assert result.returncode == 1, result.stderr
+    assert "radar: warning: group acme: variables skipped: access denied (403 Forbidden" in result.stderr.decode()
+    assert "acme/api" in {f.get("project") for f in findings(result)}
 
 
 def test_listed_projects_with_a_rate_limit_retried(gitlab):

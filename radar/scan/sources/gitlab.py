@@ -1,6 +1,7 @@
 """GitLab as a source of text: CI/CD variables and CI configuration files, read through python-gitlab.
 
-For the scope asked for (instance variables, groups with their projects, or listed projects),
+For the scope asked for (instance variables, groups with their projects, and with
+`include_subgroups` their descendant groups' variables; or listed projects),
 every variable with a value becomes a `MemoryUnit` whose text is `KEY=value` (so provider rules
 see the value and generic rules see the name with it), with the owner, key and environment scope
 in its `Origin`; each project's CI file on the default branch (`ci_config_path`, else
@@ -118,6 +119,8 @@ class GitLabSource(Source):
             raise GitLabError(f"{self.client.url}: the token was refused (401 Unauthorized)") from None
         except gl_errors.GitlabError as e:
             raise GitLabError(f"{self.client.url}: {_why(e)}") from None
+        except OSError as e:  # requests' errors (connection refused, TLS, timeout) after python-gitlab's retries
+            raise GitLabError(f"{self.client.url}: cannot reach GitLab: {e.__class__.__name__}") from None
 
     def _group(self, path: str) -> Iterator[TextUnit]:
         try:
@@ -126,7 +129,11 @@ class GitLabSource(Source):
             raise
         except gl_errors.GitlabError as e:
             raise GitLabError(f"group {path}: {_why(e)}") from None
-        yield from self._variables("group", group.full_path, group.variables)
+        yield from self._group_variables(group.full_path, group.variables)
+        if self.scope.include_subgroups:
+            for subgroup in group.descendant_groups.list(iterator=True):
+                yield from self._group_variables(
+                    subgroup.full_path, self.client.groups.get(subgroup.id, lazy=True).variables)
         filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
         if self.scope.skip_archived:
             filters["archived"] = False
@@ -163,6 +170,14 @@ class GitLabSource(Source):
             self.on_ci_file(path, ci_path, data.decode("utf-8", "replace"))
         yield MemoryUnit(ci_path, data, Origin(project=path))
 
+    def _group_variables(self, path: str, manager) -> Iterator[TextUnit]:
+        try:
+            units = list(self._variables("group", path, manager))
+        except gl_errors.GitlabError as e:
+            self.warnings.append(f"group {path}: variables skipped: {_why(e)}")
+            return
+        yield from units
+
     def _variables(self, owner_kind: str, owner: str, manager) -> Iterator[TextUnit]:
         for v in manager.list(iterator=True):
             attrs = v.attributes
@@ -187,6 +202,6 @@ class GitLabSource(Source):
 
 def _why(error: gl_errors.GitlabError) -> str:
     reasons = {401: "the token was refused (401 Unauthorized)",
-               403: "access denied (403 Forbidden; reading variables needs the Maintainer role)",
+               403: "access denied (403 Forbidden; reading variables needs the Maintainer or Owner role)",
                404: "not found, or not visible to this token (404)"}
     return reasons.get(error.response_code or 0, f"{error.response_code or 'error'}: {error.error_message}")
