@@ -146,13 +146,16 @@ def test_listed_projects_with_a_rate_limit_retried(gitlab):
 
 
 def test_instance_variables(gitlab):
-    gitlab.instance_variables = [instance_variable("RELEASE_TOKEN", SUB_TOKEN), instance_variable("REGION", "eu")]
+    gitlab.instance_variables = [instance_variable("RELEASE_TOKEN", SUB_TOKEN, protected=True),
+                                 instance_variable("SETTINGS", CI_TOKEN, masked=True), instance_variable("REGION", "eu")]
     result = scan(gitlab, "--instance")
     assert result.returncode == 1, result.stderr
     rules = {(f["rule_id"], f["key"]) for f in findings(result)}
-    # Instance variables can be neither hidden nor scoped: no findings for those flags.
+    # Instance variables can be neither hidden nor scoped: no findings for those flags. SETTINGS does
+    # not name a secret, but the detector suite found one in its value.
     assert rules == {("gitlab-personal-access-token", "RELEASE_TOKEN"), ("gitlab-variable-unmasked", "RELEASE_TOKEN"),
-                     ("gitlab-variable-unprotected", "RELEASE_TOKEN")}
+                     ("gitlab-personal-access-token", "SETTINGS"), ("gitlab-variable-unprotected", "SETTINGS")}
+    assert all(f["path"].startswith("instance/variables/") for f in findings(result))
     assert_no_value(result)
 
 
@@ -162,6 +165,15 @@ def test_text_output_names_the_owner(gitlab):
     assert "acme/api:variables/DEPLOY_TOKEN[*]:1:" in result.stdout.decode()
     assert "acme/api:.gitlab-ci.yml:5:" in result.stdout.decode()
     assert_no_value(result)
+
+
+def test_on_a_terminal_a_table_and_the_progress_display_never_show_a_value(gitlab):
+    from test_scan_cli import _run_on_terminal
+
+    output = _run_on_terminal(["scan", "gitlab", "--url", gitlab.url, "--group", "acme"], {**ENV, "NO_COLOR": "1", "COLUMNS": "300"})
+    assert b"gitlab-variable-duplicated" in output and b"Traceback" not in output
+    for value in (*VALUES, HIDDEN_SECRET):
+        assert value[:12].encode() not in output
 
 
 def test_clean_project_exits_0(gitlab):
@@ -209,3 +221,21 @@ def test_a_directory_named_gitlab_is_scanned_as_dot_slash_gitlab(tmp_path):
     assert findings(result)[0]["path"] == ".env"
     result = radar("scan", "gitlab", "--format", "json", env=env)
     assert result.returncode == 2  # `gitlab` right after `scan` means the GitLab scan, which needs --group...
+
+
+@pytest.mark.parametrize("line, rules", [
+    ("  script: vault write auth/jwt/login jwt=$CI_JOB_JWT", {"gitlab-ci-job-jwt"}),
+    ("  - echo ${CI_JOB_JWT_V2}", {"gitlab-ci-job-jwt"}),
+    ("  VAULT_SKIP_VERIFY: 'true'", {"gitlab-ci-vault-skip-verify"}),
+    ("  - export VAULT_SKIP_VERIFY=1", {"gitlab-ci-vault-skip-verify"}),
+    ("  VAULT_SKIP_VERIFY: \"false\"", set()),
+    ("# CI_JOB_JWT was replaced by id_tokens", set()),
+    ("  - echo $CI_JOB_JWT_AUDIENCE_OF_MINE", set()),
+])
+def test_ci_file_rules(line, rules):
+    from radar.scan.findings import FingerprintKey
+    from radar.scan.gitlab_checks import ci_file_findings
+
+    found = ci_file_findings(f"job:\n{line}\n", "acme/api", ".gitlab-ci.yml", FingerprintKey(b"k"))
+    assert {f.rule_id for f in found} == rules
+    assert all(f.line == 2 and f.origin.project == "acme/api" and f.remediation for f in found)
