@@ -188,6 +188,12 @@ def test_wrong_token_is_one_error_line(gitlab):
     assert "token was refused (401 Unauthorized)" in assert_one_line_error(result)
 
 
+def test_missing_group_is_one_error_line(gitlab):
+    result = scan(gitlab, "--group", "acme/nope")
+    assert result.returncode == 2
+    assert "group acme/nope: not found, or not visible to this token (404)" in assert_one_line_error(result)
+
+
 def test_wrong_token_for_listed_projects(gitlab):
     result = scan(gitlab, "--project", "acme/api", env=clean_env(GITLAB_TOKEN="wrong"))
     assert result.returncode == 2
