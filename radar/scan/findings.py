@@ -239,6 +239,3 @@ def dedupe(candidates: Iterable[Candidate]) -> list[Finding]:
 def _rank(c: Candidate) -> tuple:
     return (c.priority, c.validated, _CONFIDENCE_RANK[c.finding.confidence], c.end - c.start, c.finding.rule_id)
 
-
-def with_origin(finding: Finding, origin: Origin) -> Finding:
-    return replace(finding, origin=origin)
