@@ -288,7 +288,7 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
     # suite takes ~0.1 s to load, which `radar mask` and `radar exec` must not pay.
     p = sub.add_parser(
         "scan",
-        usage="radar scan PATH [--format text|json] [--show-ignored] [--exclude GLOB ...] "
+        usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
@@ -302,16 +302,12 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
                "use $RADAR_FINGERPRINT_KEY when set, else a per-installation key.",
     )
     p.add_argument("path", metavar="PATH", help="directory (or file) to scan")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text: a table on a terminal, tab-separated lines otherwise; json: {\"findings\": [...]}")
-    p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
+    _add_report_arguments(p)
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="skip paths matching GLOB (a name at any depth, or a path from PATH with '/'); repeatable")
     p.add_argument("--max-file-size", type=_byte_size, default=None, metavar="SIZE",
                    help="skip larger files, with a warning (bytes, or with K/M/G; default 10M)")
     p.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
-    p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
-                   help="report only findings of at least this confidence (default low: everything)")
     p.add_argument("--decode-depth", type=int, choices=range(0, 4), default=2, metavar="N",
                    help="how many layers of base64/percent encoding to look through (0-3, default 2)")
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
@@ -328,6 +324,7 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
+    from radar.report.context import now
     from radar.scan.findings import FingerprintKey
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
 
@@ -336,6 +333,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
     )
     key = FingerprintKey.load()
+    started = now()
     scan = scan_directory
     if args.history:
         if args.exclude:
@@ -360,13 +358,17 @@ def _run_scan(args: argparse.Namespace) -> int:
     else:
         report = scan(args.path, options, key)
     stats = report.stats
-    return _print_scan_report(args, report, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
+    context = {"kind": "history" if args.history else "directory", "target": args.path,
+               "root": os.path.abspath(args.path), "started": started}
+    return _print_scan_report(args, report, context, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
 
 
-def _print_scan_report(args: argparse.Namespace, report, scanned: str, counts: dict) -> int:
-    from radar.scan.formats import json as json_format, text as text_format
+def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict) -> int:
+    from radar.report import renderer
+    from radar.report.context import ReportContext, now
+    from radar.report.output import write_report
 
     for warning in report.warnings:
         _say("warning", warning)
@@ -375,22 +377,42 @@ def _print_scan_report(args: argparse.Namespace, report, scanned: str, counts: d
              if rank[f.confidence] >= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
     reported = [f for f in shown if not f.ignored]
     summary = f"{len(reported)} finding(s) in {scanned}"
-    if args.format == "json":
-        sys.stdout.write(json_format.render(shown, {"findings": len(reported), **counts}))
-    elif sys.stdout.isatty():
-        text_format.render_table(shown, sys.stdout, summary)
+    context = ReportContext(finished=now(), summary={"findings": len(reported), **counts},
+                            warnings=tuple(report.warnings), **context_fields)
+    if args.output:
+        write_report(args.output, renderer(args.format)(shown, context))
+        if sys.stderr.isatty():
+            _say("info", f"{summary}; {args.format} report written to {args.output}")
+    elif args.format == "text" and sys.stdout.isatty():
+        from radar.report.text import render_table
+
+        render_table(shown, sys.stdout, summary)
     else:
-        text_format.render_plain(shown, sys.stdout)
-    if sys.stderr.isatty() and not sys.stdout.isatty():
-        _say("info", summary)
+        sys.stdout.write(renderer(args.format)(shown, context))
+        if sys.stderr.isatty() and not sys.stdout.isatty():
+            _say("info", summary)
     return 1 if reported else 0
+
+
+def _add_report_arguments(p: argparse.ArgumentParser) -> None:
+    from radar.report import FORMATS  # a constant only; the formats themselves load when used
+
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text: a table on a terminal, tab-separated lines otherwise; json: radar's schema "
+                        "({\"findings\": [...]}); sarif: SARIF 2.1.0; gitlab: GitLab's secret-detection "
+                        "report; csv, markdown, html: for people")
+    p.add_argument("--output", metavar="FILE",
+                   help="write the report to FILE (replaced whole, never half-written) instead of standard output")
+    p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
+    p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
+                   help="report only findings of at least this confidence (default low: everything)")
 
 
 def _add_scan_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
-              "--project PATH ... | --instance) [--token-env NAME] [--format text|json] "
+              "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
               "[--show-ignored] [--min-confidence low|medium|high] [--jobs N]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
@@ -412,17 +434,14 @@ def _add_scan_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-archived", action="store_true", help="with --group: leave archived projects out")
     p.add_argument("--token-env", default="GITLAB_TOKEN", metavar="NAME",
                    help="environment variable holding the access token (default GITLAB_TOKEN)")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text: a table on a terminal, tab-separated lines otherwise; json: {\"findings\": [...]}")
-    p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
-    p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
-                   help="report only findings of at least this confidence (default low: everything)")
+    _add_report_arguments(p)
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
     p.set_defaults(run=_run_scan_gitlab, takes_command=False)
 
 
 def _run_scan_gitlab(args: argparse.Namespace) -> int:
+    from radar.report.context import now
     from radar.scan.findings import FingerprintKey
     from radar.scan.gitlab_checks import scan_gitlab
     from radar.scan.scanner import ScanOptions
@@ -443,6 +462,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                   skip_archived=args.skip_archived)
     options = ScanOptions(jobs=args.jobs or 0)
     key = FingerprintKey.load()
+    started = now()
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -454,7 +474,8 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                                  on_project=lambda path: bar.update(task, advance=1, description=path))
     else:
         report = scan_gitlab(client, scope, options, key)
-    return _print_scan_report(args, report, f"{report.stats.files} variable(s) and CI file(s)",
+    context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started}
+    return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
 
 

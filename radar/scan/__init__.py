@@ -9,5 +9,5 @@
   `decoding` scans base64 and percent-encoded blobs.
 - `findings`: the `Finding` model, fingerprints, redacted previews, de-duplication.
 - `scanner`: reads units in parallel and collects findings and warnings.
-- `formats/`: json and text renderings.
+- renderings of findings live in `radar.report` (json, text, sarif, gitlab, csv, markdown, html).
 """

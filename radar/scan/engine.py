@@ -194,6 +194,7 @@ class Engine:
             end_line=end_line, end_column=end_column, fingerprint=self.key.fingerprint(m.value),
             preview=preview(m.value), tags=tuple(tags), ignored=reason is not None,
             ignore_reason=reason, origin=origin,
+            name=origin.variable_key or generic.assigned_name(lines.line_text(line)[: column - 1]),
         )
         return Candidate(finding, m.start, m.end, rule.priority, m.validated is True)
 

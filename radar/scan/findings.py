@@ -9,6 +9,7 @@ A `Finding` never holds the secret value. It carries:
   20 characters long, so at least 16 characters (80 %) stay hidden and the visible part is
   usually the provider's public prefix (`ghp_…`, `glpa…`); shorter values, whose every character
   matters for guessing, show only `[redacted]`;
+- the name the value is assigned to (`DATABASE_PASSWORD=`, `"api_key": `), when the text says;
 - the place (path, 1-based line and column of the first and last character, in characters of
   the decoded text) and `Origin` extras that other sources fill in (commit, author, date, blob,
   GitLab variable key, environment scope, project, group);
@@ -49,8 +50,10 @@ class Origin:
     environment_scope: str | None = None
     project: str | None = None
     group: str | None = None
+    project_id: int | None = None  # GitLab's numeric ids: what a Vault JWT role binds to
+    namespace_id: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | int]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
@@ -96,6 +99,7 @@ class Finding:
     origin: Origin = field(default_factory=Origin)
     history: History | None = None
     remediation: str | None = None  # where the secret should move (GitLab findings)
+    name: str | None = None  # the variable or key the value is assigned to, when the text says
 
     def as_dict(self) -> dict:
         data = {
@@ -116,6 +120,8 @@ class Finding:
         }
         if self.ignore_reason:
             data["ignore_reason"] = self.ignore_reason
+        if self.name:
+            data["name"] = self.name
         data.update(self.origin.as_dict())
         if self.origin.variable_key is not None:
             data["key"] = self.origin.variable_key

@@ -153,3 +153,27 @@ def judge(key: str, value: str, floor: float | None) -> bool:
     """True when `key = value` is worth reporting as a hardcoded secret."""
     return (names_a_secret(key) and not value.startswith(PUBLISHABLE_PREFIXES)
             and not filters.is_placeholder(value) and looks_random(value, floor or 3.0))
+
+
+# The name a value is assigned to, read from the text before it on its line: right before the
+# value (`NAME=`, `"name": "`, `NAME := "`, `<name>`, `--name `), else the line's own assignment
+# (`DATABASE_URL=postgres://user:` before a URL password). The migration plan names Vault fields
+# after it; a finding without one is named after its secret type.
+_NAME_BEFORE_VALUE = regex.compile(
+    r"(?:^|[^\w.\-/@])([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::=|=>|=|:)\s*[\"'`]?(?:(?i:bearer|token|basic)\s+)?$"
+    r"|--([A-Za-z][\w-]{0,127})[=\s]\s*[\"']?$"
+    r"|<([A-Za-z_][\w.-]{0,127})>$"
+    r"|^\s*(?:ENV|ARG)\s+([A-Za-z_]\w{0,127})\s+[\"']?$"
+)
+_LINE_ASSIGNMENT = regex.compile(
+    r"^\s*(?:export\s+|set\s+)?[\"']?([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::=|=>|=|:)"
+)
+
+
+def assigned_name(before: str) -> str | None:
+    """The variable or key the value after `before` (the start of its line) is assigned to."""
+    m = _NAME_BEFORE_VALUE.search(before[-256:])
+    if m:
+        return next(name for name in m.groups() if name)
+    m = _LINE_ASSIGNMENT.match(before)
+    return m.group(1) if m else None

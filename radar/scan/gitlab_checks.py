@@ -110,7 +110,7 @@ def _variable_finding(r: VariableRecord, rule_id: str, description: str, severit
     return Finding(
         rule_id=rule_id, secret_type="gitlab-ci-variable", description=description, severity=severity,
         confidence=confidence, path=r.path, line=1, column=1, end_line=1, end_column=1,
-        fingerprint=r.fingerprint or "", preview=r.preview, origin=r.origin, remediation=remediation,
+        fingerprint=r.fingerprint or "", preview=r.preview, origin=r.origin, remediation=remediation, name=r.origin.variable_key,
     )
 
 

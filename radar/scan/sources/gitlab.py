@@ -60,20 +60,23 @@ class VariableRecord:
     fingerprint: str | None  # None when GitLab does not return the value (hidden variables)
     preview: str
     path: str
+    owner_id: int | None = None  # the project's or group's numeric id (Vault roles bind to it)
 
     @property
     def origin(self) -> Origin:
-        return variable_origin(self.owner_kind, self.owner, self.key, self.environment_scope)
+        return variable_origin(self.owner_kind, self.owner, self.key, self.environment_scope, self.owner_id)
 
     @property
     def names_a_secret(self) -> bool:
         return names_a_secret(self.key)
 
 
-def variable_origin(owner_kind: str, owner: str, key: str, scope: str) -> Origin:
+def variable_origin(owner_kind: str, owner: str, key: str, scope: str, owner_id: int | None = None) -> Origin:
     return Origin(variable_key=key, environment_scope=scope,
                   project=owner if owner_kind == "project" else None,
-                  group=owner if owner_kind == "group" else None)
+                  group=owner if owner_kind == "group" else None,
+                  project_id=owner_id if owner_kind == "project" else None,
+                  namespace_id=owner_id if owner_kind == "group" else None)
 
 
 def variable_path(owner_kind: str, key: str, scope: str) -> str:
@@ -100,7 +103,7 @@ class GitLabSource(Source):
     def units(self) -> Iterator[TextUnit]:
         try:
             if self.scope.instance:
-                yield from self._variables(INSTANCE, INSTANCE, self.client.variables)
+                yield from self._variables(INSTANCE, INSTANCE, None, self.client.variables)
             for path in self.scope.groups:
                 yield from self._group(path)
             refused = 0
@@ -129,11 +132,11 @@ class GitLabSource(Source):
             raise
         except gl_errors.GitlabError as e:
             raise GitLabError(f"group {path}: {_why(e)}") from None
-        yield from self._group_variables(group.full_path, group.variables)
+        yield from self._group_variables(group.full_path, group.id, group.variables)
         if self.scope.include_subgroups:
             for subgroup in group.descendant_groups.list(iterator=True):
                 yield from self._group_variables(
-                    subgroup.full_path, self.client.groups.get(subgroup.id, lazy=True).variables)
+                    subgroup.full_path, subgroup.id, self.client.groups.get(subgroup.id, lazy=True).variables)
         filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
         if self.scope.skip_archived:
             filters["archived"] = False
@@ -149,7 +152,7 @@ class GitLabSource(Source):
         project = self.client.projects.get(project_id, lazy=True)
         try:
             # A project's variables are few; reading them all first lets a 403 skip it cleanly.
-            units = list(self._variables("project", path, project.variables))
+            units = list(self._variables("project", path, project_id, project.variables))
         except gl_errors.GitlabError as e:
             self._warn_project(path, e)
             return
@@ -168,17 +171,17 @@ class GitLabSource(Source):
             return
         if self.on_ci_file:
             self.on_ci_file(path, ci_path, data.decode("utf-8", "replace"))
-        yield MemoryUnit(ci_path, data, Origin(project=path))
+        yield MemoryUnit(ci_path, data, Origin(project=path, project_id=project_id))
 
-    def _group_variables(self, path: str, manager) -> Iterator[TextUnit]:
+    def _group_variables(self, path: str, group_id: int, manager) -> Iterator[TextUnit]:
         try:
-            units = list(self._variables("group", path, manager))
+            units = list(self._variables("group", path, group_id, manager))
         except gl_errors.GitlabError as e:
             self.warnings.append(f"group {path}: variables skipped: {_why(e)}")
             return
         yield from units
 
-    def _variables(self, owner_kind: str, owner: str, manager) -> Iterator[TextUnit]:
+    def _variables(self, owner_kind: str, owner: str, owner_id: int | None, manager) -> Iterator[TextUnit]:
         for v in manager.list(iterator=True):
             attrs = v.attributes
             key = attrs["key"]
@@ -190,11 +193,11 @@ class GitLabSource(Source):
                 variable_type=attrs.get("variable_type", "env_var"), protected=bool(attrs.get("protected")),
                 masked=bool(attrs.get("masked")), hidden=attrs.get("hidden") if "hidden" in attrs else None,
                 fingerprint=None if value is None else self.key.fingerprint(value),
-                preview=preview(value or ""), path=path,
+                preview=preview(value or ""), path=path, owner_id=owner_id,
             ))
             if value:
                 data = f"{key}={value}".encode("utf-8", "surrogatepass")
-                yield MemoryUnit(path, data, variable_origin(owner_kind, owner, key, scope))
+                yield MemoryUnit(path, data, variable_origin(owner_kind, owner, key, scope, owner_id))
 
     def _warn_project(self, path: str, error: gl_errors.GitlabError) -> None:
         self.warnings.append(f"project {path}: skipped: {_why(error)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence, TextIO
 
+from radar.report.context import ReportContext
 from radar.scan.findings import Finding
 
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -27,10 +28,12 @@ def _flags(f: Finding) -> str:
     return ", ".join(flags)
 
 
-def render_plain(findings: Sequence[Finding], out: TextIO) -> None:
+def render(findings: Sequence[Finding], context: ReportContext) -> str:
+    lines = []
     for f in findings:
         fields = [_location(f), f.rule_id, f.severity, f.confidence, f.preview, f.fingerprint[:12], _flags(f)]
-        out.write("\t".join(fields).rstrip("\t") + "\n")
+        lines.append("\t".join(fields).rstrip("\t") + "\n")
+    return "".join(lines)
 
 
 def render_table(findings: Sequence[Finding], out: TextIO, title: str) -> None:

@@ -1,0 +1,34 @@
+"""What a report says about the scan itself: what was scanned, how, when, and the totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Mapping
+
+from radar import __version__
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    kind: str  # "directory", "history" or "gitlab"
+    target: str  # the scanned PATH as given, or GitLab's URL
+    root: str  # the absolute directory findings' paths are relative to (a URL for GitLab scans)
+    started: datetime  # aware, UTC
+    finished: datetime
+    summary: Mapping[str, int] = field(default_factory=dict)  # findings, files, bytes, ...
+    warnings: tuple[str, ...] = ()
+    tool_version: str = __version__
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "target": self.target, "root": self.root,
+                "started": _iso(self.started), "finished": _iso(self.finished),
+                "radar_version": self.tool_version}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
