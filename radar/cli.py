@@ -27,6 +27,7 @@ from radar.mask.wrap import copy_masked, run_masked
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+EXIT_PLAN_INCOMPLETE = 3  # the plan was written, but a role binds a placeholder project id
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +70,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_secrets_parser(sub)
     _add_scan_parser(sub)
     _add_scan_gitlab_parser(sub)
+    _add_plan_parser(sub)
     return parser
 
 
@@ -379,6 +381,8 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     summary = f"{len(reported)} finding(s) in {scanned}"
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts},
                             warnings=tuple(report.warnings), **context_fields)
+    if args.plan:
+        _write_scan_plan(args, report.findings, context)
     if args.output:
         write_report(args.output, renderer(args.format)(shown, context))
         if sys.stderr.isatty():
@@ -394,7 +398,7 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     return 1 if reported else 0
 
 
-def _add_report_arguments(p: argparse.ArgumentParser) -> None:
+def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = True) -> None:
     from radar.report import FORMATS  # a constant only; the formats themselves load when used
 
     p.add_argument("--format", choices=FORMATS, default="text",
@@ -406,6 +410,10 @@ def _add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
     p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
                    help="report only findings of at least this confidence (default low: everything)")
+    p.add_argument("--plan", metavar="FILE",
+                   help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
+                        "follows the suffix); the plan options are radar plan's (see radar plan --help)")
+    _add_plan_options(p, project_option=project_option)
 
 
 def _add_scan_gitlab_parser(sub: argparse._SubParsersAction) -> None:
@@ -434,7 +442,7 @@ def _add_scan_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-archived", action="store_true", help="with --group: leave archived projects out")
     p.add_argument("--token-env", default="GITLAB_TOKEN", metavar="NAME",
                    help="environment variable holding the access token (default GITLAB_TOKEN)")
-    _add_report_arguments(p)
+    _add_report_arguments(p, project_option=False)
     p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
     p.set_defaults(run=_run_scan_gitlab, takes_command=False)
@@ -477,6 +485,103 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started}
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
+
+
+# --- radar plan ------------------------------------------------------------------------------
+
+def _add_plan_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plan",
+        usage="radar plan FINDINGS.json [--format markdown|html|json] [--output FILE] [--mapping FILE] "
+              "[--project PATH] [--project-id N | --namespace-id N] [--public] [--mount NAME] "
+              "[--path-template TEMPLATE] [--audience URL]",
+        help="turn a JSON findings report into a Vault migration plan",
+        description=(
+            "Read the report of `radar scan --format json` and plan the move of each credential to "
+            "Vault: KV v2 path and field, the `vault kv put` command (value left out), the policy and "
+            "JWT role (bound to the GitLab project, and for production to protected refs and the "
+            "environment), the .gitlab-ci.yml stanza with id_tokens: and secrets:, and the order of "
+            "work (rotate first where the value is in history, job logs or public). Never contains a "
+            "value. Exit 0 when the plan is complete, 3 when a role still binds a placeholder project "
+            "id (the plan is written, with a warning), 2 on errors."
+        ),
+    )
+    p.add_argument("findings", metavar="FINDINGS.json", help="radar's JSON report (radar scan ... --format json)")
+    p.add_argument("--format", choices=("markdown", "html", "json"), default="markdown",
+                   help="markdown (default) and html for people, json for tools")
+    p.add_argument("--output", metavar="FILE", help="write the plan to FILE instead of standard output")
+    _add_plan_options(p)
+    p.set_defaults(run=_run_plan, takes_command=False)
+
+
+def _add_plan_options(p: argparse.ArgumentParser, *, project_option: bool = True) -> None:
+    g = p.add_argument_group("migration plan")
+    g.add_argument("--mapping", metavar="FILE", help="TOML file with defaults, project ids and mapping rules")
+    if project_option:  # `radar scan gitlab` has its own --project; its findings name their projects
+        g.add_argument("--project", dest="plan_project", type=_non_empty, metavar="PATH",
+                       help="the GitLab project a directory or history scan belongs to (default: the directory's name)")
+    p.set_defaults(plan_project=None)
+    ids = g.add_mutually_exclusive_group()
+    ids.add_argument("--project-id", type=_positive_int, metavar="N", help="its numeric id: roles bind project_id N")
+    ids.add_argument("--namespace-id", type=_positive_int, metavar="N",
+                     help="or its group's numeric id: roles bind namespace_id N")
+    g.add_argument("--public", action="store_true", help="the project is or was public: rotate every value first")
+    g.add_argument("--mount", type=_non_empty, metavar="NAME", help="KV v2 mount (default secret)")
+    g.add_argument("--path-template", type=_non_empty, metavar="TEMPLATE",
+                   help="secret path, with {project}, {environment}, {type} (default ci/{project}/{environment})")
+    g.add_argument("--audience", type=_non_empty, metavar="URL",
+                   help="the ID token's aud and the role's bound_audiences (default https://vault.example.com)")
+
+
+def _plan_mapping(args: argparse.Namespace):  # -> radar.plan.mapping.Mapping
+    from dataclasses import replace
+
+    from radar.plan.mapping import ProjectInfo, checked_settings, load_mapping
+
+    mapping = load_mapping(args.mapping)
+    overrides = {name: value for name, value in (("mount", args.mount), ("path_template", args.path_template),
+                                                 ("audience", args.audience)) if value is not None}
+    if overrides:
+        settings = checked_settings(replace(mapping.settings, **overrides), "command line")
+        mapping = replace(mapping, settings=settings)
+    if args.plan_project or args.project_id or args.namespace_id or args.public:
+        mapping = mapping.with_project(args.plan_project, ProjectInfo(args.project_id, args.namespace_id, args.public))
+        if mapping.default_project is None:
+            raise RadarError("--project-id, --namespace-id and --public need the project: add --project PATH "
+                             "(or [project] path in the mapping file)")
+    return mapping
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from radar.plan import render
+    from radar.plan.build import build_plan
+    from radar.plan.load import load_report
+    from radar.report.output import write_report
+
+    mapping = _plan_mapping(args)
+    report = load_report(args.findings)
+    plan = build_plan(report.findings, report.scan, mapping)
+    for warning in plan.warnings:
+        _say("warning", warning)
+    text = render(plan, args.format)
+    if args.output:
+        write_report(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0 if plan.complete else EXIT_PLAN_INCOMPLETE
+
+
+def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
+    from radar.plan import format_for, render
+    from radar.plan.build import build_plan
+    from radar.plan.load import ScanInfo
+    from radar.report.output import write_report
+
+    format = format_for(args.plan)
+    plan = build_plan(findings, ScanInfo(context.kind, context.target, context.root), _plan_mapping(args))
+    for warning in plan.warnings:
+        _say("warning", warning)
+    write_report(args.plan, render(plan, format))
 
 
 def _byte_size(text: str) -> int:

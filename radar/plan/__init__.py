@@ -1,0 +1,30 @@
+"""`radar plan`: turn scan findings into a Vault migration plan (issue 6).
+
+load (radar's JSON report) -> mapping (TOML rules and defaults) -> build (entries, targets) ->
+vault (policy HCL, JWT role) and ci (`.gitlab-ci.yml` stanza) -> renderers (`json`,
+`markdown`, `html`). A plan never contains a secret value, only fingerprints and places.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from radar.errors import RadarError
+from radar.plan.model import Plan
+
+FORMATS = ("markdown", "html", "json")
+_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".json": "json"}
+
+
+def render(plan: Plan, format: str) -> str:
+    if format not in FORMATS:
+        raise RadarError(f"unknown plan format {format!r}; choose one of {', '.join(FORMATS)}")
+    return importlib.import_module(f"radar.plan.{format}").render(plan)
+
+
+def format_for(path: str) -> str:
+    """The format a `--plan FILE` asks for, by its suffix."""
+    for suffix, name in _SUFFIXES.items():
+        if path.lower().endswith(suffix):
+            return name
+    raise RadarError(f"--plan {path}: cannot tell the format from the name; end it with .md, .html or .json")

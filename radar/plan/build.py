@@ -1,0 +1,397 @@
+"""Findings -> a migration plan: which values move to Vault, where, and who may read them.
+
+What is planned:
+
+- not ignored findings (listed as skipped, with the suppression's reason);
+- not low-confidence ones (test fixtures, placeholder-like or checksum-failing values, lock files):
+  listed as skipped, with the reason the scan tagged them with;
+- not CI-configuration findings (`gitlab-ci-job-jwt`, `gitlab-ci-vault-skip-verify`) nor a
+  variable's hygiene (`gitlab-variable-*`): those become fixes with their remediation; a hygiene
+  finding still plans its variable's value (the variable holds a credential), and an unmasked
+  variable makes the value "rotate first" (it may be in job logs);
+- one value (one fingerprint) found in several places is ONE entry listing every place. Its
+  home is the first place's project; its environment is the one all places agree on, else
+  `shared` (with a note: one credential serves several environments). Every (project,
+  environment) where it was found becomes a target that reads it.
+
+Naming: the field comes from the name the value is assigned to, else the GitLab variable key,
+else the secret type (`radar.plan.naming`); fields sharing a Vault secret and variables sharing
+a job are made unique in a stable order (path, line, fingerprint). The secret path is the
+template (`ci/{project}/{environment}`) filled with safe segments.
+
+Isolation: a target's policy grants `read` on exactly the secret paths it uses. Non-production
+policies deny the project's production paths explicitly (and production policies the project's
+other paths), so another policy attached by mistake cannot open them. A mapping that puts a
+production value and a non-production value at the same path is refused: no policy could keep
+them apart.
+
+Binding: a role binds `project_id` (or `namespace_id` for a group's variables) from the scan,
+the mapping or the command line; when none is known it binds a placeholder that no token
+carries (fail closed), the plan is incomplete, and `warnings` says how to fix it.
+
+Order of remediation per entry: rotate first when the value is in git history, was in an
+unmasked CI/CD variable, validated, or in a public project; then store, grant, switch CI to
+`secrets:`, and remove the hardcoded value.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Iterable, Sequence
+
+from radar.errors import RadarError
+from radar.plan import ci, environment, naming, vault
+from radar.plan.load import ScanInfo
+from radar.plan.mapping import Mapping, Rule
+from radar.plan.model import (
+    SHARED, Binding, Entry, Fix, Place, Plan, SecretUse, Settings, Skipped, Step, Target, Write,
+    is_production,
+)
+from radar.scan.findings import Finding
+
+CONFIG_RULES = frozenset({"gitlab-ci-job-jwt", "gitlab-ci-vault-skip-verify"})
+HYGIENE_PREFIX = "gitlab-variable-"
+UNMASKED_RULE = "gitlab-variable-unmasked"
+PROJECT_PLACEHOLDER = "<PROJECT_ID>"
+_SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+_SKIP_TAGS = {
+    "test-fixture": "in a test fixture", "placeholder-like": "reads like a placeholder or sample",
+    "validation-failed": "its checksum or structure does not validate", "lock-file": "in a lock file",
+    "minified": "in minified code",
+}
+# Secrets CI should get as files: keys, certificates, kubeconfigs, JSON key files.
+_FILE_TYPES = ("private key", "certificate", "service account key", "kubeconfig", "keystore", "ssh key")
+_FILE_NAME_HINTS = ("kubeconfig", "pem", "cert", "crt", "keyfile", "key_file", "credentials_json",
+                    "service_account", "serviceaccount", "_file", "ssh_key", "private_key", "keystore")
+
+
+class PlanError(RadarError):
+    """The findings and mapping cannot make a safe plan (e.g. production and staging share a path)."""
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A finding that will be planned, with what build decided about it."""
+
+    finding: Finding
+    project: str
+    rule: Rule | None
+    places: tuple[Place, ...]
+
+
+def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) -> Plan:
+    settings = mapping.settings
+    default_project = mapping.default_project or _project_from_scan(scan)
+    skipped: list[Skipped] = []
+    fixes: list[Fix] = []
+    candidates: list[_Candidate] = []
+    hygiene: list[Finding] = []
+    for f in findings:
+        project = f.origin.project or f.origin.group or (
+            "instance" if f.origin.variable_key is not None and scan.kind == "gitlab" else default_project)
+        place = f"{f.path}:{f.line}"
+        if f.ignored:
+            skipped.append(Skipped(f.rule_id, f.secret_type, place, f"ignored: {f.ignore_reason or 'suppressed'}"))
+            continue
+        if f.rule_id in CONFIG_RULES:
+            fixes.append(Fix(f.rule_id, f"{project}: {place}", f.description, f.severity, f.remediation or f.description))
+            continue
+        if f.rule_id.startswith(HYGIENE_PREFIX):
+            fixes.append(Fix(f.rule_id, _variable_label(f, project), f.description, f.severity,
+                             f.remediation or f.description))
+            hygiene.append(f)
+            continue
+        rule = mapping.rule_for(_facts(f, project))
+        if rule is not None and rule.skip:
+            skipped.append(Skipped(f.rule_id, f.secret_type, place, f"mapping rule: {rule.skip}"))
+            continue
+        if f.confidence == "low":
+            why = [text for tag, text in _SKIP_TAGS.items() if tag in f.tags] or ["low confidence"]
+            skipped.append(Skipped(f.rule_id, f.secret_type, place, "low confidence: " + "; ".join(why)))
+            continue
+        candidates.append(_Candidate(f, project, rule, _places(f, project, rule)))
+
+    # Hygiene findings of a variable the engine found nothing in still name a credential.
+    planned = {_group_key(c.finding, c.project) for c in candidates}
+    for f in hygiene:
+        project = f.origin.project or f.origin.group or "instance"
+        if _group_key(f, project) not in planned:
+            rule = mapping.rule_for(_facts(f, project))
+            candidates.append(_Candidate(f, project, rule, _places(f, project, rule)))
+            planned.add(_group_key(f, project))
+
+    groups: dict[tuple, list[_Candidate]] = defaultdict(list)
+    for c in candidates:
+        groups[_group_key(c.finding, c.project)].append(c)
+    unmasked = {_group_key(f, f.origin.project or f.origin.group or "instance")
+                for f in hygiene if f.rule_id == UNMASKED_RULE}
+
+    entries = [_entry(group, settings, mapping, key in unmasked) for key, group in groups.items()]
+    entries = _unique_fields(entries)
+    _refuse_overlaps(entries)
+    writes = _writes(entries)
+    targets = _targets(entries, findings, mapping, settings)
+    entries = [_with_steps(e, targets, writes) for e in entries]
+    warnings = _warnings(entries, targets)
+    return Plan(settings=settings, source=scan.root or scan.target, entries=tuple(entries), writes=tuple(writes),
+                targets=tuple(targets), skipped=tuple(skipped), fixes=tuple(fixes), warnings=tuple(warnings))
+
+
+def _project_from_scan(scan: ScanInfo) -> str:
+    name = posixpath.basename((scan.root or scan.target or "").rstrip("/\\")) or "project"
+    return os.path.splitext(name)[0] if name.endswith(".git") else name
+
+
+def _facts(f: Finding, project: str) -> dict[str, str]:
+    env, _ = environment.environment_of(f.path, f.origin.environment_scope, None)
+    return {"path": f.path, "name": f.name or f.origin.variable_key or "", "secret_type": f.secret_type,
+            "project": project, "environment": env}
+
+
+def _variable_label(f: Finding, project: str) -> str:
+    if f.origin.variable_key is not None:
+        return f"CI/CD variable {f.origin.variable_key} [{f.origin.environment_scope or '*'}] of {project}"
+    return f"{project}: {f.path}:{f.line}"
+
+
+def _group_key(f: Finding, project: str) -> tuple:
+    if f.fingerprint:
+        return ("value", f.fingerprint)
+    # A hidden variable: GitLab does not return its value, so the variable identifies it.
+    return ("variable", project, f.origin.variable_key, f.origin.environment_scope)
+
+
+def _places(f: Finding, project: str, rule: Rule | None) -> tuple[Place, ...]:
+    ruled = rule.environment if rule else None
+    if f.history is not None and f.history.locations:
+        spots = [(loc.path, loc.line, loc.commit) for loc in f.history.locations]
+    else:
+        spots = [(f.path, f.line, f.origin.commit)]
+    places = []
+    for path, line, commit in spots:
+        env, source = environment.environment_of(path, f.origin.environment_scope, ruled)
+        places.append(Place(
+            path=path, line=line, project=project, environment=env, environment_source=source,
+            rule_id=f.rule_id, commit=commit, variable_key=f.origin.variable_key,
+            environment_scope=f.origin.environment_scope,
+            in_head=None if f.history is None else f.history.in_head,
+        ))
+    return tuple(places)
+
+
+def _entry(group: list[_Candidate], settings: Settings, mapping: Mapping, unmasked: bool) -> Entry:
+    group = sorted(group, key=lambda c: (c.finding.rule_id.startswith(HYGIENE_PREFIX), c.finding.sort_key))
+    primary = group[0]
+    f, rule = primary.finding, primary.rule
+    places = tuple(sorted({p for c in group for p in c.places},
+                          key=lambda p: (p.project, p.path, p.line, p.commit or "", p.variable_key or "")))
+    home_project = places[0].project
+    envs = sorted({p.environment for p in places})
+    notes = []
+    if len(envs) == 1:
+        env = envs[0]
+    else:
+        env = SHARED
+        notes.append(f"the same value is used in {', '.join(envs)}: stored once under {SHARED}; "
+                     "better give each environment its own credential")
+    projects = sorted({p.project for p in places})
+    if len(projects) > 1:
+        notes.append(f"the same value is used by {', '.join(projects)}: stored once under {home_project}, "
+                     "and each project's role may read it; better give each project its own credential")
+    inferred = env != SHARED and all(p.environment_source == "path" for p in places if p.environment == env)
+    if inferred:
+        notes.append(f"environment {env} inferred from the path; confirm it, or set it with a mapping rule")
+    name = next((c.finding.name or c.finding.origin.variable_key for c in group
+                 if c.finding.name or c.finding.origin.variable_key), None)
+    field = naming.field_name(rule.field if rule and rule.field else (name or f.secret_type))
+    mount = naming.path(rule.mount if rule and rule.mount else settings.mount, "secret")
+    template = rule.secret_path if rule and rule.secret_path else settings.path_template
+    path = naming.path(template.format(project=naming.path(home_project), environment=naming.segment(env),
+                                       type=naming.segment(f.secret_type.lower())), "ci")
+    file = rule.file if rule and rule.file is not None else _as_file(group)
+    severity = max((c.finding.severity for c in group), key=lambda s: _SEVERITY_RANK.get(s, 0))
+    return Entry(
+        fingerprint=f.fingerprint, secret_type=f.secret_type, severity=severity, mount=mount, path=path,
+        field=field, project=home_project, environment=env, environment_inferred=inferred, file=file,
+        places=places, rotate_reasons=_rotate_reasons(group, places, mapping, unmasked), notes=tuple(notes),
+    )
+
+
+def _as_file(group: list[_Candidate]) -> bool:
+    for c in group:
+        f = c.finding
+        kind = f.secret_type.lower()
+        name = (f.name or f.origin.variable_key or "").lower()
+        if any(t in kind for t in _FILE_TYPES) or any(h in name for h in _FILE_NAME_HINTS):
+            return True
+        if f.end_line > f.line:  # a multi-line value: a file keeps its newlines intact
+            return True
+    return False
+
+
+def _rotate_reasons(group: list[_Candidate], places: Iterable[Place], mapping: Mapping, unmasked: bool) -> tuple[str, ...]:
+    reasons = []
+    histories = [c.finding.history for c in group if c.finding.history is not None]
+    if any(not h.in_head for h in histories) and not any(h.in_head for h in histories):
+        reasons.append("it is only in git history (deleted from the files, still in every clone and fork)")
+    elif histories:
+        reasons.append("it is in git history: every clone and fork keeps it, whatever the files say now")
+    if unmasked:
+        reasons.append("it was stored in an unmasked CI/CD variable, so job logs may show it")
+    if any("validated" in c.finding.tags for c in group):
+        reasons.append("its format validates (checksum or structure), so it is likely a live credential")
+    public = sorted({p.project for p in places if mapping.project(p.project).public})
+    if public:
+        reasons.append(f"{', '.join(public)} is or was public")
+    return tuple(reasons)
+
+
+def _unique_fields(entries: list[Entry]) -> list[Entry]:
+    """Fields sharing a Vault secret get `_2`, `_3`, ... in a stable order."""
+    by_secret: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_secret[(e.mount, e.path)].append(e)
+    result = []
+    for key in sorted(by_secret):
+        ordered = sorted(by_secret[key], key=_entry_order)
+        fields = naming.unique(e.field for e in ordered)
+        result += [replace(e, field=name) for e, name in zip(ordered, fields)]
+    return result
+
+
+def _entry_order(e: Entry) -> tuple:
+    first = e.places[0]
+    return (e.field, first.path, first.line, e.fingerprint)
+
+
+def _refuse_overlaps(entries: list[Entry]) -> None:
+    sides: dict[str, set[bool]] = defaultdict(set)
+    for e in entries:
+        sides[e.api_path].add(is_production(e.environment))
+    for path, kinds in sorted(sides.items()):
+        if len(kinds) > 1:
+            raise PlanError(
+                f"the mapping puts production and non-production values in the same Vault secret {path}: "
+                "no policy could keep them apart; put {environment} in the path template or the rule's secret_path"
+            )
+
+
+def _writes(entries: list[Entry]) -> list[Write]:
+    fields: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for e in entries:
+        fields[(e.mount, e.path)].append(e.field)
+    return [Write(mount, path, tuple(sorted(names))) for (mount, path), names in sorted(fields.items())]
+
+
+def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping, settings: Settings) -> list[Target]:
+    readers: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    scopes: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for e in entries:
+        for p in e.places:
+            if e not in readers[(p.project, p.environment)]:
+                readers[(p.project, p.environment)].append(e)
+            if p.environment_source == "gitlab":
+                scopes[(p.project, p.environment)].add(p.environment)
+    ids = _known_ids(findings)
+    by_project: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_project[e.project].append(e)
+
+    targets = []
+    for (project, env), used in sorted(readers.items()):
+        used = sorted(used, key=lambda e: (e.api_path, e.field))
+        variables = naming.unique(naming.variable_name(e.field) for e in used)
+        uses = tuple(SecretUse(v, e) for v, e in zip(variables, used))
+        read = tuple(sorted({e.api_path for e in used}))
+        production = is_production(env)
+        deny = {e.api_path for e in by_project[project] if is_production(e.environment) != production}
+        if not production and "{type}" not in settings.path_template:
+            deny.add(f"{naming.path(settings.mount)}/data/" + naming.path(settings.path_template.format(
+                project=naming.path(project), environment="production")))
+        deny_paths = tuple(sorted(deny - set(read)))
+        binding = _binding(project, ids, mapping)
+        environment_claim = None if env == environment.SHARED else env
+        glob = environment_claim is not None and any(ch in environment_claim for ch in "*?[")
+        name = naming.role_name(project, env)
+        policy = vault.policy_hcl(read, deny_paths)
+        role = vault.role(settings, name, binding, environment_claim, production, glob)
+        target = Target(
+            project=project, environment=env, binding=binding, role_name=name, policy_name=name, uses=uses,
+            read_paths=read, deny_paths=deny_paths, environment_claim=environment_claim, glob=glob,
+            policy_hcl=policy, role=role, ci_template=f".vault-{name}",
+        )
+        targets.append(replace(target, ci_yaml=ci.stanza(target, settings)))
+    return targets
+
+
+def _known_ids(findings: Sequence[Finding]) -> dict[str, tuple[str, int]]:
+    ids: dict[str, tuple[str, int]] = {}
+    for f in findings:
+        if f.origin.project and f.origin.project_id is not None:
+            ids.setdefault(f.origin.project, ("project_id", f.origin.project_id))
+        elif f.origin.group and f.origin.namespace_id is not None:
+            ids.setdefault(f.origin.group, ("namespace_id", f.origin.namespace_id))
+    return ids
+
+
+def _binding(project: str, ids: dict[str, tuple[str, int]], mapping: Mapping) -> Binding:
+    info = mapping.project(project)
+    if info.project_id is not None:
+        return Binding("project_id", str(info.project_id), True)
+    if info.namespace_id is not None:
+        return Binding("namespace_id", str(info.namespace_id), True)
+    if project in ids:
+        claim, value = ids[project]
+        return Binding(claim, str(value), True)
+    return Binding("project_id", PROJECT_PLACEHOLDER, False)
+
+
+def _with_steps(e: Entry, targets: list[Target], writes: list[Write]) -> Entry:
+    steps = []
+    if e.rotate_reasons:
+        steps.append(Step("rotate", "Rotate it at its provider first, because " + "; ".join(e.rotate_reasons)
+                          + ". Store the new value, never the old one."))
+    write = next(w for w in writes if (w.mount, w.path) == (e.mount, e.path))
+    steps.append(Step("store", f"Write it to {e.mount}/{e.path} field {e.field}: {write.command} "
+                               f"(with the value in {e.field}.secret, mode 0600, deleted afterwards)"))
+    readers = [t for t in targets if any(_same(u.entry, e) for u in t.uses)]
+    for t in readers:
+        steps.append(Step("grant", f"Write policy {t.policy_name} and JWT role {t.role_name} "
+                                   f"({t.binding.claim} {t.binding.value})"))
+    for t in readers:
+        variable = next(u.variable for u in t.uses if _same(u.entry, e))
+        steps.append(Step("ci", f"In {t.project}, let the jobs that need it (environment {t.environment}) "
+                                f"extend {t.ci_template}; they get it as {variable}"
+                                f"{' (a file path)' if e.file else ''}"))
+    for p in e.places:
+        if p.variable_key is not None:
+            text = f"Delete the {p.label} once the jobs read it from Vault"
+        elif p.in_head is False:
+            text = f"{p.label}: already gone from the files; rotation makes the copy in history worthless"
+        else:
+            text = f"Remove the hardcoded value from {p.label}"
+        steps.append(Step("remove", text))
+    return replace(e, steps=tuple(steps))
+
+
+def _same(a: Entry, b: Entry) -> bool:
+    return (a.api_path, a.field) == (b.api_path, b.field)  # unique once _unique_fields ran
+
+
+def _warnings(entries: list[Entry], targets: list[Target]) -> list[str]:
+    warnings = []
+    unknown = sorted({t.project for t in targets if not t.binding.known})
+    for project in unknown:
+        warnings.append(
+            f"no GitLab project id for {project}: its roles bind project_id {PROJECT_PLACEHOLDER}, which no "
+            f"token matches (the plan is incomplete); give --project-id N (or --namespace-id N), or "
+            f"[projects.\"{project}\"] id = N in the mapping file"
+        )
+    inferred = sorted({f"{e.project}/{e.environment}" for e in entries if e.environment_inferred})
+    if inferred:
+        warnings.append(f"environment inferred from file paths for {', '.join(inferred)}: check them, "
+                        "or set environment with a mapping rule")
+    return warnings

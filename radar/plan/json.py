@@ -1,0 +1,61 @@
+"""The plan as JSON, for tools: `{"plan": {...}, "entries": [...], "targets": [...], ...}`.
+
+Stable keys. `complete` is false while a role binds a placeholder id. Entries carry the
+fingerprint of the value (never the value), its Vault location, every place and the ordered
+remediation steps; targets carry the policy (HCL text), the role (the JSON body to write to
+`auth/<path>/role/<name>`), the commands that apply them, and the CI stanza (YAML text).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from radar.plan import vault
+from radar.plan.model import Entry, Plan, Target
+
+
+def render(plan: Plan) -> str:
+    s = plan.settings
+    document = {
+        "plan": {
+            "source": plan.source,
+            "complete": plan.complete,
+            "kv_mount": s.mount, "path_template": s.path_template, "audience": s.audience,
+            "auth_path": s.auth_path, "token_explicit_max_ttl": s.token_ttl, "user_claim": s.user_claim,
+            "counts": {"entries": len(plan.entries), "targets": len(plan.targets),
+                       "skipped": len(plan.skipped), "fixes": len(plan.fixes)},
+        },
+        "warnings": list(plan.warnings),
+        "entries": [_entry(e) for e in plan.entries],
+        "writes": [{"mount": w.mount, "path": w.path, "fields": list(w.fields), "command": w.command}
+                   for w in plan.writes],
+        "targets": [_target(t, plan) for t in plan.targets],
+        "skipped": [asdict(k) for k in plan.skipped],
+        "fixes": [asdict(f) for f in plan.fixes],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _entry(e: Entry) -> dict:
+    return {
+        "fingerprint": e.fingerprint, "secret_type": e.secret_type, "severity": e.severity,
+        "mount": e.mount, "path": e.path, "field": e.field, "api_path": e.api_path, "vault": e.short_form,
+        "project": e.project, "environment": e.environment, "environment_inferred": e.environment_inferred,
+        "file": e.file, "rotate_first": bool(e.rotate_reasons), "rotate_reasons": list(e.rotate_reasons),
+        "notes": list(e.notes),
+        "places": [{k: v for k, v in asdict(p).items() if v is not None} for p in e.places],
+        "steps": [asdict(step) for step in e.steps],
+    }
+
+
+def _target(t: Target, plan: Plan) -> dict:
+    return {
+        "project": t.project, "environment": t.environment, "production": t.production,
+        "binding": asdict(t.binding), "role_name": t.role_name, "policy_name": t.policy_name,
+        "secrets": [{"variable": u.variable, "vault": u.entry.short_form, "file": u.entry.file} for u in t.uses],
+        "read_paths": list(t.read_paths), "deny_paths": list(t.deny_paths),
+        "policy_hcl": t.policy_hcl, "role": t.role,
+        "commands": list(vault.commands(plan.settings, t.role_name)),
+        "ci_template": t.ci_template, "ci_yaml": t.ci_yaml,
+    }

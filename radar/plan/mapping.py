@@ -1,0 +1,229 @@
+"""The mapping file (`radar plan --mapping FILE`): defaults, project ids and rules, in TOML.
+
+```toml
+[vault]                                   # every key optional; these are the defaults
+mount = "secret"                          # the KV v2 mount
+path = "ci/{project}/{environment}"       # the secret's path; {project}, {environment}, {type}
+audience = "https://vault.example.com"    # id_tokens: aud and the role's bound_audiences
+auth_path = "jwt"                         # where JWT auth is mounted (VAULT_AUTH_PATH)
+token_ttl = 300                           # token_explicit_max_ttl, seconds (at most 3600)
+user_claim = "user_email"
+token_variable = "VAULT_ID_TOKEN"
+
+[project]                                 # the project a directory or history scan belongs to
+path = "mygroup/app"
+id = 42                                   # or namespace_id = 7 (binds the role to the group)
+public = false                            # true: the code was ever public, rotate everything
+
+[projects."mygroup/other"]                # ids for other projects (GitLab scans carry their own)
+id = 43
+
+[[rules]]                                 # the first rule whose conditions all match applies
+path = "deploy/prod/**"                   # conditions: globs on the finding's path, its name
+name = "*PASSWORD*"                       # (variable or key, case-insensitive), secret_type,
+secret_type = "*"                         # project, environment
+environment = "production"                # outcomes: environment, secret_path, field, mount,
+field = "db_password"                     # file (true/false), skip (a reason: not planned)
+```
+
+Globs are `fnmatch` globs where `**` and `*` both cross `/`. The command line (`--mount`,
+`--path-template`, `--audience`, `--project`, `--project-id`, `--namespace-id`, `--public`)
+overrides the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Any
+
+from radar.errors import RadarError
+from radar.plan.model import Settings
+
+DEFAULT_SETTINGS = Settings(
+    mount="secret",
+    path_template="ci/{project}/{environment}",
+    audience="https://vault.example.com",
+    auth_path="jwt",
+    token_ttl=300,
+    user_claim="user_email",
+    token_variable="VAULT_ID_TOKEN",
+)
+MAX_TTL = 3600
+TEMPLATE_FIELDS = ("project", "environment", "type")
+_VAULT_KEYS = {"mount": "mount", "path": "path_template", "audience": "audience", "auth_path": "auth_path",
+               "token_ttl": "token_ttl", "user_claim": "user_claim", "token_variable": "token_variable"}
+_CONDITIONS = ("path", "name", "secret_type", "project", "environment")
+_OUTCOMES = {"environment": str, "secret_path": str, "field": str, "mount": str, "file": bool, "skip": str}
+
+
+class MappingError(RadarError):
+    """The mapping file is missing, not TOML, or says something radar cannot use."""
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    project_id: int | None = None
+    namespace_id: int | None = None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    conditions: tuple[tuple[str, str], ...]  # (condition, glob)
+    environment: str | None = None
+    secret_path: str | None = None
+    field: str | None = None
+    mount: str | None = None
+    file: bool | None = None
+    skip: str | None = None
+
+    def matches(self, facts: dict[str, str]) -> bool:
+        return all(_glob(facts.get(key, ""), pattern, key == "name") for key, pattern in self.conditions)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    settings: Settings = DEFAULT_SETTINGS
+    default_project: str | None = None  # directory and history scans belong to this project
+    projects: dict[str, ProjectInfo] = field(default_factory=dict, hash=False)
+    rules: tuple[Rule, ...] = ()
+
+    def project(self, path: str) -> ProjectInfo:
+        return self.projects.get(path, ProjectInfo())
+
+    def rule_for(self, facts: dict[str, str]) -> Rule | None:
+        return next((r for r in self.rules if r.matches(facts)), None)
+
+    def with_project(self, path: str | None, info: ProjectInfo) -> Mapping:
+        """The CLI's --project/--project-id/--namespace-id/--public on top of the file."""
+        name = path or self.default_project
+        if name is None:
+            return self
+        known = self.projects.get(name, ProjectInfo())
+        merged = ProjectInfo(
+            project_id=info.project_id if info.project_id is not None else known.project_id,
+            namespace_id=info.namespace_id if info.namespace_id is not None else known.namespace_id,
+            public=info.public or known.public,
+        )
+        return replace(self, default_project=name, projects={**self.projects, name: merged})
+
+
+def load_mapping(path: str | None) -> Mapping:
+    if path is None:
+        return Mapping()
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise MappingError(f"{path}: no such mapping file; check --mapping") from None
+    except OSError as e:
+        raise MappingError(f"{path}: cannot read the mapping file: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise MappingError(f"{path}: not valid TOML: {e}; see the mapping format in the README") from None
+    return parse_mapping(data, path)
+
+
+def parse_mapping(data: dict[str, Any], path: str = "<mapping>") -> Mapping:
+    unknown = sorted(set(data) - {"vault", "project", "projects", "rules"})
+    if unknown:
+        raise MappingError(f"{path}: unknown section(s) {', '.join(unknown)}; use vault, project, projects, rules")
+    settings = DEFAULT_SETTINGS
+    vault = _table(data.get("vault", {}), f"{path}: [vault]")
+    for key, value in vault.items():
+        if key not in _VAULT_KEYS:
+            raise MappingError(f"{path}: [vault] has unknown key {key!r}; use {', '.join(_VAULT_KEYS)}")
+        settings = replace(settings, **{_VAULT_KEYS[key]: value})
+    settings = checked_settings(settings, f"{path}: [vault]")
+
+    default_project = None
+    projects: dict[str, ProjectInfo] = {}
+    if "project" in data:
+        table = _table(data["project"], f"{path}: [project]")
+        default_project = table.get("path")
+        if not isinstance(default_project, str) or not default_project.strip("/"):
+            raise MappingError(f"{path}: [project] needs path = \"group/project\"")
+        projects[default_project] = _project_info(table, f"{path}: [project]", allowed={"path"})
+    for name, table in _table(data.get("projects", {}), f"{path}: [projects]").items():
+        projects[name] = _project_info(_table(table, f"{path}: [projects.{name!r}]"), f"{path}: [projects.{name!r}]")
+
+    rules_raw = data.get("rules", [])
+    if not isinstance(rules_raw, list):
+        raise MappingError(f"{path}: rules must be an array of tables ([[rules]])")
+    rules = tuple(_rule(_table(r, f"{path}: rules[{i}]"), f"{path}: rules[{i}]") for i, r in enumerate(rules_raw))
+    return Mapping(settings, default_project, projects, rules)
+
+
+def checked_settings(settings: Settings, where: str) -> Settings:
+    """Settings after every value was checked; errors say which key and what it must be."""
+    for name in ("mount", "path_template", "audience", "auth_path", "user_claim", "token_variable"):
+        value = getattr(settings, name)
+        if not isinstance(value, str) or not value.strip():
+            raise MappingError(f"{where}: {name} must be a non-empty string")
+    if not isinstance(settings.token_ttl, int) or isinstance(settings.token_ttl, bool) \
+            or not 1 <= settings.token_ttl <= MAX_TTL:
+        raise MappingError(f"{where}: token_ttl must be a whole number of seconds from 1 to {MAX_TTL}")
+    check_template(settings.path_template, where)
+    return settings
+
+
+def check_template(template: str, where: str) -> None:
+    import string
+
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as e:
+        raise MappingError(f"{where}: path template {template!r} is malformed ({e})") from None
+    bad = [n for n in names if n not in TEMPLATE_FIELDS]
+    if bad:
+        raise MappingError(f"{where}: path template {template!r} uses unknown {{{bad[0]}}}; "
+                           f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
+
+
+def _project_info(table: dict[str, Any], where: str, allowed: set[str] = frozenset()) -> ProjectInfo:
+    unknown = sorted(set(table) - {"id", "namespace_id", "public"} - allowed)
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(unknown)}; use id, namespace_id, public")
+    for key in ("id", "namespace_id"):
+        value = table.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise MappingError(f"{where}: {key} must be GitLab's numeric id (a whole number), e.g. {key} = 42")
+    public = table.get("public", False)
+    if not isinstance(public, bool):
+        raise MappingError(f"{where}: public must be true or false")
+    return ProjectInfo(table.get("id"), table.get("namespace_id"), public)
+
+
+def _rule(table: dict[str, Any], where: str) -> Rule:
+    unknown = sorted(set(table) - set(_CONDITIONS) - set(_OUTCOMES))
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(unknown)}; conditions are "
+                           f"{', '.join(_CONDITIONS)}, outcomes {', '.join(_OUTCOMES)}")
+    conditions = []
+    for key in _CONDITIONS:
+        if key in table:
+            if not isinstance(table[key], str):
+                raise MappingError(f"{where}: {key} must be a glob string")
+            conditions.append((key, table[key]))
+    outcomes: dict[str, Any] = {}
+    for key, kind in _OUTCOMES.items():
+        if key in table:
+            if not isinstance(table[key], kind) or (kind is str and not table[key].strip()):
+                raise MappingError(f"{where}: {key} must be {'true or false' if kind is bool else 'a non-empty string'}")
+            outcomes[key] = table[key]
+    if "secret_path" in outcomes:
+        check_template(outcomes["secret_path"], where)
+    return Rule(conditions=tuple(conditions), **outcomes)
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MappingError(f"{where} must be a table")
+    return value
+
+
+def _glob(value: str, pattern: str, fold: bool) -> bool:
+    if fold:
+        value, pattern = value.lower(), pattern.lower()
+    return fnmatchcase(value, pattern.replace("**", "*"))

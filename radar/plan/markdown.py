@@ -1,0 +1,122 @@
+"""The plan as Markdown, for people: what to do, in order, with every command and file to paste.
+
+Sections: status and warnings; the entries (one row per value: where it goes in Vault, where it
+was found, whether to rotate first); the order of work (rotate, store, grant, switch CI,
+remove); one section per target with its policy (HCL), role (JSON), the commands that apply
+them and its `.gitlab-ci.yml` stanza; fixes for CI configuration and variables; skipped findings.
+Text from the scan is escaped for table cells, and code blocks are fenced with more backticks
+than they contain.
+"""
+
+from __future__ import annotations
+
+import re
+
+from radar.plan import vault
+from radar.plan.model import Entry, Plan, Target
+from radar.plan.vault import role_json
+
+
+def render(plan: Plan) -> str:
+    out: list[str] = ["# Vault migration plan", ""]
+    status = "complete" if plan.complete else "**INCOMPLETE**: some roles bind a placeholder project id (see warnings)"
+    out += [f"- Source: {_inline(plan.source)}", f"- Status: {status}",
+            f"- {len(plan.entries)} value(s) to move to Vault, {len(plan.targets)} role(s), "
+            f"{sum(1 for e in plan.entries if e.rotate_reasons)} to rotate first, "
+            f"{len(plan.fixes)} configuration fix(es), {len(plan.skipped)} skipped",
+            f"- KV v2 mount `{plan.settings.mount}`, path template `{plan.settings.path_template}`, "
+            f"audience `{plan.settings.audience}`, JWT auth at `{plan.settings.auth_path}`, "
+            f"tokens live at most {plan.settings.token_ttl} s", ""]
+    if plan.warnings:
+        out += ["## Warnings", ""] + [f"- {_inline(w)}" for w in plan.warnings] + [""]
+    out += ["## Values to move", ""]
+    if plan.entries:
+        out += ["| Vault (`path/field@mount`) | Type | Severity | Environment | Found in | Rotate first |",
+                "|---|---|---|---|---|---|"]
+        for e in plan.entries:
+            env = e.environment + (" (inferred)" if e.environment_inferred else "")
+            places = "<br>".join(_cell(p.label) for p in e.places)
+            out.append(f"| `{e.short_form}` | {_cell(e.secret_type)} | {e.severity} | {_cell(env)} | {places} | "
+                       f"{'yes' if e.rotate_reasons else 'no'} |")
+    else:
+        out.append("Nothing to move.")
+    out.append("")
+    if plan.entries:
+        out += _order_of_work(plan)
+    for t in plan.targets:
+        out += _target(t, plan)
+    if plan.entries:
+        out += ["## Every value, step by step", ""]
+        for e in plan.entries:
+            out += _entry(e)
+    if plan.fixes:
+        out += ["## Configuration fixes", "", "| Rule | Where | Severity | What to do |", "|---|---|---|---|"]
+        out += [f"| {f.rule_id} | {_cell(f.place)} | {f.severity} | {_cell(f.action)} |" for f in plan.fixes]
+        out.append("")
+    if plan.skipped:
+        out += ["## Skipped", "", "| Rule | Where | Why |", "|---|---|---|"]
+        out += [f"| {s.rule_id} | {_cell(s.place)} | {_cell(s.reason)} |" for s in plan.skipped]
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _order_of_work(plan: Plan) -> list[str]:
+    out = ["## Order of work", ""]
+    rotate = [e for e in plan.entries if e.rotate_reasons]
+    if rotate:
+        out += ["1. **Rotate first** (the old value must be considered known):"]
+        out += [f"   - `{e.short_form}` ({_cell(e.secret_type)}): {_inline('; '.join(e.rotate_reasons))}" for e in rotate]
+    else:
+        out += ["1. Rotation: no value is known to be in history, logs or a public place; rotating anyway is cheap."]
+    out += ["2. **Store** each value (write it to `FIELD.secret`, mode 0600, run, delete the file; "
+            "never put a value on the command line):", ""]
+    out += _code("shell", "\n".join(w.command for w in plan.writes), indent="   ")
+    out += ["3. **Grant**: write each target's policy and role (below).",
+            "4. **Switch CI**: add each target's stanza and let the jobs that need the values `extends:` it; "
+            "set `VAULT_SERVER_URL` as a CI/CD variable.",
+            "5. **Remove** the hardcoded values and the old CI/CD variables.", ""]
+    return out
+
+
+def _target(t: Target, plan: Plan) -> list[str]:
+    binding = f"`{t.binding.claim}` = `{t.binding.value}`" + ("" if t.binding.known else " (placeholder: fails closed)")
+    out = [f"## {_inline(t.project)}: {_inline(t.environment)}", "",
+           f"- Role and policy `{t.role_name}`, bound to {binding}"
+           + (", protected refs and environment" if t.production else ""),
+           f"- Reads {len(t.read_paths)} secret path(s); denies {len(t.deny_paths)}", "",
+           "Policy:", ""]
+    out += _code("hcl", t.policy_hcl)
+    out += ["JWT role:", ""]
+    out += _code("json", role_json(t.role))
+    out += ["Apply (files named after the role):", ""]
+    out += _code("shell", "\n".join(vault.commands(plan.settings, t.role_name)))
+    out += ["`.gitlab-ci.yml`:", ""]
+    out += _code("yaml", t.ci_yaml)
+    return out
+
+
+def _entry(e: Entry) -> list[str]:
+    out = [f"### `{e.short_form}`", "",
+           f"{_inline(e.secret_type)}, {e.severity}; fingerprint `{e.fingerprint[:16]}`; "
+           f"delivered as {'a file' if e.file else 'a variable'}.", ""]
+    out += [f"- Note: {_inline(n)}" for n in e.notes]
+    out += [f"{i}. **{s.kind}**: {_inline(s.text)}" for i, s in enumerate(e.steps, 1)]
+    out.append("")
+    return out
+
+
+def _code(language: str, text: str, indent: str = "") -> list[str]:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    lines = [f"{indent}{fence}{language}"] + [indent + line for line in text.rstrip("\n").split("\n")]
+    return lines + [f"{indent}{fence}", ""]
+
+
+def _cell(text: str) -> str:
+    return _inline(text).replace("|", "\\|")
+
+
+def _inline(text: str) -> str:
+    # One line, and no Markdown or HTML from a path or name can take effect.
+    flat = " ".join(str(text).split())
+    return re.sub(r"([\\`*_\[\]<>#])", r"\\\1", flat)

@@ -1,0 +1,196 @@
+"""The migration plan's data: frozen dataclasses that `build` produces and the renderers read.
+
+A plan never holds a secret value: an entry is identified by the fingerprint radar's scan gave
+the value, and the places it was found. The shapes, from the bottom up:
+
+- `Place`: one location of a value (file and line, a commit, or a GitLab CI/CD variable);
+- `Entry`: one Vault secret field holding one value (one fingerprint), with every place it was
+  found, why it must be rotated first (if it must), and whether CI should get it as a file;
+- `Target`: one GitLab project (or group) and environment, with its JWT role, its policy and
+  the `.gitlab-ci.yml` stanza its jobs extend. A target reads the entries found in its places;
+- `Plan`: the targets, the entries, what was skipped and why, CI-configuration fixes, and
+  whether it is complete (every role bound to a known project or namespace id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PRODUCTION = "production"
+SHARED = "shared"  # the environment of values whose environment is unknown, or used by several
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a value was found: `path:line` (a file, a commit's blob) or a GitLab variable."""
+
+    path: str
+    line: int
+    project: str  # the project (or group) path the place belongs to
+    environment: str
+    environment_source: str  # "gitlab" (environment_scope), "mapping", "path" (inferred), "none"
+    rule_id: str
+    commit: str | None = None
+    variable_key: str | None = None
+    environment_scope: str | None = None
+    in_head: bool | None = None  # None: not a history finding
+
+    @property
+    def label(self) -> str:
+        if self.variable_key is not None:
+            return f"CI/CD variable {self.variable_key} [{self.environment_scope or '*'}] of {self.project}"
+        where = f"{self.path}:{self.line}"
+        if self.commit:
+            where += f" (commit {self.commit[:12]})"
+        return where
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One value to store in Vault: KV v2 `mount`, secret `path`, `field`."""
+
+    fingerprint: str
+    secret_type: str
+    severity: str
+    mount: str
+    path: str
+    field: str
+    project: str
+    environment: str
+    environment_inferred: bool
+    file: bool  # deliver as a file in CI (PEM keys, certificates, JSON keys, multi-line values)
+    places: tuple[Place, ...]
+    rotate_reasons: tuple[str, ...]  # empty: migrating is enough; else rotate first, for these reasons
+    notes: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()  # the remediation, in the order to carry it out
+
+    @property
+    def api_path(self) -> str:
+        """What a KV v2 read requests (and what a policy grants): `secret/data/ci/app/production`."""
+        return f"{self.mount}/data/{self.path}"
+
+    @property
+    def short_form(self) -> str:
+        """GitLab's `secrets:vault:` short form, `path/field@mount`."""
+        return f"{self.path}/{self.field}@{self.mount}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One remediation step: `rotate`, `store`, `grant`, `ci` or `remove`, and what to do."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Write:
+    """One `vault kv put` (a KV v2 secret with all its fields): the values stay placeholders."""
+
+    mount: str
+    path: str
+    fields: tuple[str, ...]
+
+    @property
+    def command(self) -> str:
+        # `field=@file` reads the value from a file: never on the command line, where shell
+        # history and `ps` would keep it.
+        values = " ".join(f"{f}=@{f}.secret" for f in self.fields)
+        return f"vault kv put -mount={self.mount} {self.path} {values}"
+
+
+@dataclass(frozen=True)
+class SecretUse:
+    """One `secrets:` entry of a target's stanza: which entry, under which CI/CD variable name."""
+
+    variable: str
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a role's `bound_claims` ties it to: a project id, or a namespace (group) id."""
+
+    claim: str  # "project_id" or "namespace_id"
+    value: str  # the id as GitLab sends it (a string), or a placeholder no token carries
+    known: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """One project (or group) and environment: a role, a policy and a CI stanza."""
+
+    project: str
+    environment: str
+    binding: Binding
+    role_name: str
+    policy_name: str
+    uses: tuple[SecretUse, ...]
+    read_paths: tuple[str, ...]  # policy paths granted "read" (exactly the entries' api paths)
+    deny_paths: tuple[str, ...]  # policy paths explicitly denied (production paths, for others)
+    environment_claim: str | None  # bound `environment` claim; None for shared
+    glob: bool  # bound_claims_type glob (an environment scope with a wildcard)
+    policy_hcl: str
+    role: dict = field(hash=False, compare=False)
+    ci_template: str = ""  # the hidden job name radar's stanza defines, e.g. `.vault-app-production`
+    ci_yaml: str = ""
+
+    @property
+    def production(self) -> bool:
+        return is_production(self.environment)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A finding that is not planned, and why."""
+
+    rule_id: str
+    secret_type: str
+    place: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A finding that is fixed in configuration rather than moved to Vault (CI config, variable hygiene)."""
+
+    rule_id: str
+    place: str
+    description: str
+    severity: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The defaults a plan is built with (from the CLI and the mapping file)."""
+
+    mount: str
+    path_template: str
+    audience: str
+    auth_path: str
+    token_ttl: int
+    user_claim: str
+    token_variable: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    settings: Settings
+    source: str  # what was scanned: the report's scan target
+    entries: tuple[Entry, ...]
+    writes: tuple[Write, ...]
+    targets: tuple[Target, ...]
+    skipped: tuple[Skipped, ...]
+    fixes: tuple[Fix, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        """False while any role is bound to a placeholder id: such a role admits no token."""
+        return all(t.binding.known for t in self.targets)
+
+
+def is_production(environment: str) -> bool:
+    """`production`, and names starting with `prod` (`prod`, `prod-eu`, `production/eu`)."""
+    return environment.lower().startswith("prod")
