@@ -146,9 +146,8 @@ def _project_from_scan(scan: ScanInfo) -> str:
 
 
 def _facts(f: Finding, project: str) -> dict[str, str]:
-    env, _ = environment.environment_of(f.path, f.origin.environment_scope, None)
     return {"path": f.path, "name": f.name or f.origin.variable_key or "", "secret_type": f.secret_type,
-            "project": project, "environment": env}
+            "project": project, "scope": f.origin.environment_scope or ""}
 
 
 def _variable_label(f: Finding, project: str) -> str:

@@ -21,7 +21,7 @@ id = 43
 [[rules]]                                 # the first rule whose conditions all match applies
 path = "deploy/prod/**"                   # conditions: globs on the finding's path, its name
 name = "*PASSWORD*"                       # (variable or key, case-insensitive), secret_type,
-secret_type = "*"                         # project, environment
+secret_type = "*"                         # project, scope (GitLab's environment_scope)
 environment = "production"                # outcomes: environment, secret_path, field, mount,
 field = "db_password"                     # file (true/false), skip (a reason: not planned)
 ```
@@ -54,7 +54,7 @@ MAX_TTL = 3600
 TEMPLATE_FIELDS = ("project", "environment", "type")
 _VAULT_KEYS = {"mount": "mount", "path": "path_template", "audience": "audience", "auth_path": "auth_path",
                "token_ttl": "token_ttl", "user_claim": "user_claim", "token_variable": "token_variable"}
-_CONDITIONS = ("path", "name", "secret_type", "project", "environment")
+_CONDITIONS = ("path", "name", "secret_type", "project", "scope")
 _OUTCOMES = {"environment": str, "secret_path": str, "field": str, "mount": str, "file": bool, "skip": str}
 
 
