@@ -292,7 +292,8 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
         "scan",
         usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
-              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]]",
+              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
+              "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
             "Scan the files under PATH for hardcoded credentials with radar's detector suite. "
@@ -334,6 +335,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         max_file_size=args.max_file_size or DEFAULT_MAX_FILE_SIZE, exclude=tuple(args.exclude),
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
     )
+    _check_plan_mapping(args)
     key = FingerprintKey.load()
     started = now()
     scan = scan_directory
@@ -381,8 +383,6 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     summary = f"{len(reported)} finding(s) in {scanned}"
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts},
                             warnings=tuple(report.warnings), **context_fields)
-    if args.plan:
-        _write_scan_plan(args, report.findings, context)
     if args.output:
         write_report(args.output, renderer(args.format)(shown, context))
         if sys.stderr.isatty():
@@ -395,6 +395,8 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
         sys.stdout.write(renderer(args.format)(shown, context))
         if sys.stderr.isatty() and not sys.stdout.isatty():
             _say("info", summary)
+    if args.plan:  # after the report, so that a plan that cannot be made loses no findings
+        _write_scan_plan(args, report.findings, context)
     return 1 if reported else 0
 
 
@@ -410,7 +412,7 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
     p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
     p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
                    help="report only findings of at least this confidence (default low: everything)")
-    p.add_argument("--plan", metavar="FILE",
+    p.add_argument("--plan", type=_plan_file, metavar="FILE",
                    help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
                         "follows the suffix); the plan options are radar plan's (see radar plan --help)")
     _add_plan_options(p, project_option=project_option)
@@ -421,7 +423,7 @@ def _add_scan_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
-              "[--show-ignored] [--min-confidence low|medium|high] [--jobs N]",
+              "[--show-ignored] [--min-confidence low|medium|high] [--jobs N] [--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -469,6 +471,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                   instance=args.instance, include_subgroups=args.include_subgroups,
                   skip_archived=args.skip_archived)
     options = ScanOptions(jobs=args.jobs or 0)
+    _check_plan_mapping(args)
     key = FingerprintKey.load()
     started = now()
     if sys.stderr.isatty():
@@ -533,7 +536,7 @@ def _add_plan_options(p: argparse.ArgumentParser, *, project_option: bool = True
                    help="the ID token's aud and the role's bound_audiences (default https://vault.example.com)")
 
 
-def _plan_mapping(args: argparse.Namespace):  # -> radar.plan.mapping.Mapping
+def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.ScanInfo) -> radar.plan.mapping.Mapping
     from dataclasses import replace
 
     from radar.plan.mapping import ProjectInfo, checked_settings, load_mapping
@@ -545,10 +548,12 @@ def _plan_mapping(args: argparse.Namespace):  # -> radar.plan.mapping.Mapping
         settings = checked_settings(replace(mapping.settings, **overrides), "command line")
         mapping = replace(mapping, settings=settings)
     if args.plan_project or args.project_id or args.namespace_id or args.public:
-        mapping = mapping.with_project(args.plan_project, ProjectInfo(args.project_id, args.namespace_id, args.public))
-        if mapping.default_project is None:
-            raise RadarError("--project-id, --namespace-id and --public need the project: add --project PATH "
-                             "(or [project] path in the mapping file)")
+        from radar.plan.build import project_from_scan
+
+        # Without --project, the ids belong to the scanned directory's project (for a GitLab
+        # scan, whose findings name their projects, that is only a fallback).
+        mapping = mapping.with_project(args.plan_project or mapping.default_project or project_from_scan(scan),
+                                       ProjectInfo(args.project_id, args.namespace_id, args.public))
     return mapping
 
 
@@ -558,9 +563,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     from radar.plan.load import load_report
     from radar.report.output import write_report
 
-    mapping = _plan_mapping(args)
     report = load_report(args.findings)
-    plan = build_plan(report.findings, report.scan, mapping)
+    plan = build_plan(report.findings, report.scan, _plan_mapping(args, report.scan))
     for warning in plan.warnings:
         _say("warning", warning)
     text = render(plan, args.format)
@@ -571,6 +575,14 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 0 if plan.complete else EXIT_PLAN_INCOMPLETE
 
 
+def _check_plan_mapping(args: argparse.Namespace) -> None:
+    """Refuse a bad --mapping before a scan that may take minutes, not after it."""
+    if args.plan:
+        from radar.plan.mapping import load_mapping
+
+        load_mapping(args.mapping)
+
+
 def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
     from radar.plan import format_for, render
     from radar.plan.build import build_plan
@@ -578,7 +590,8 @@ def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
     from radar.report.output import write_report
 
     format = format_for(args.plan)
-    plan = build_plan(findings, ScanInfo(context.kind, context.target, context.root), _plan_mapping(args))
+    scan = ScanInfo(context.kind, context.target, context.root)
+    plan = build_plan(findings, scan, _plan_mapping(args, scan))
     for warning in plan.warnings:
         _say("warning", warning)
     write_report(args.plan, render(plan, format))
@@ -608,6 +621,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _plan_file(text: str) -> str:
+    from radar.plan import PLAN_SUFFIXES
+
+    if not text.lower().endswith(PLAN_SUFFIXES):
+        raise argparse.ArgumentTypeError(f"{text}: end it with .md, .html or .json (the plan's format follows the suffix)")
+    return text
 
 
 def _non_empty(text: str) -> str:

@@ -14,6 +14,7 @@ from radar.plan.model import Plan
 
 FORMATS = ("markdown", "html", "json")
 _SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".json": "json"}
+PLAN_SUFFIXES = tuple(_SUFFIXES)
 
 
 def render(plan: Plan, format: str) -> str:

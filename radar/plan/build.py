@@ -84,7 +84,7 @@ class _Candidate:
 
 def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) -> Plan:
     settings = mapping.settings
-    default_project = mapping.default_project or _project_from_scan(scan)
+    default_project = mapping.default_project or project_from_scan(scan)
     skipped: list[Skipped] = []
     fixes: list[Fix] = []
     candidates: list[_Candidate] = []
@@ -140,7 +140,8 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
                 targets=tuple(targets), skipped=tuple(skipped), fixes=tuple(fixes), warnings=tuple(warnings))
 
 
-def _project_from_scan(scan: ScanInfo) -> str:
+def project_from_scan(scan: ScanInfo) -> str:
+    """A directory scan's project, when nothing names it: the scanned directory's name."""
     name = posixpath.basename((scan.root or scan.target or "").rstrip("/\\")) or "project"
     return os.path.splitext(name)[0] if name.endswith(".git") else name
 

@@ -1,0 +1,124 @@
+"""The plan as one self-contained HTML page, for people: the Markdown's content, plus a chart.
+
+Built on `radar.report.page` (the shell every radar page shares: inline CSS, a
+Content-Security-Policy that lets nothing load, no script): a summary (status, settings,
+counts), a severity-by-type chart of what the plan covers (values to move by secret type,
+configuration fixes by rule), warnings, the values to move, the order of work, one section per
+target (policy, role, commands, CI stanza as preformatted text), each value's steps, fixes and
+skipped findings. Every piece of scanned text goes through `esc`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from radar.plan import vault
+from radar.plan.model import Entry, Plan, Target
+from radar.plan.vault import role_json
+from radar.report.page import esc, page, severity_badge, severity_chart, table
+
+_PRE = 'style="background:#f3f4f6;border:1px solid #e5e7eb;border-radius:4px;padding:.5rem .75rem;' \
+       'overflow-x:auto;font-size:.85rem;line-height:1.35"'
+
+
+def render(plan: Plan) -> str:
+    parts = [_summary(plan), _chart(plan)]
+    if plan.warnings:
+        parts.append('<h2 id="warnings">Warnings</h2>\n<ul class="warnings">'
+                     + "".join(f"<li>{esc(w)}</li>" for w in plan.warnings) + "</ul>")
+    parts.append('<h2 id="values">Values to move</h2>')
+    if plan.entries:
+        rows = [(f"<code>{esc(e.short_form)}</code>", esc(e.secret_type), severity_badge(e.severity),
+                 esc(e.environment + (" (inferred)" if e.environment_inferred else "")),
+                 "<br>".join(esc(p.label) for p in e.places), "as a file" if e.file else "as a variable",
+                 "<strong>yes</strong>" if e.rotate_reasons else "no")
+                for e in plan.entries]
+        parts.append(table(("Vault (path/field@mount)", "Type", "Severity", "Environment", "Found in", "CI gets it",
+                            "Rotate first"), rows, raw_columns=frozenset(range(7)), table_class="entries"))
+        parts.append(_order_of_work(plan))
+    else:
+        parts.append('<p class="empty">Nothing to move.</p>')
+    parts += [_target(t, plan) for t in plan.targets]
+    if plan.entries:
+        parts.append('<h2 id="steps">Every value, step by step</h2>')
+        parts += [_entry(e) for e in plan.entries]
+    if plan.fixes:
+        parts.append('<h2 id="fixes">Configuration fixes</h2>')
+        parts.append(table(("Rule", "Where", "Severity", "What to do"),
+                           [(esc(f.rule_id), esc(f.place), severity_badge(f.severity), esc(f.action)) for f in plan.fixes],
+                           raw_columns=frozenset(range(4)), table_class="fixes"))
+    if plan.skipped:
+        parts.append('<h2 id="skipped">Skipped</h2>')
+        parts.append(table(("Rule", "Where", "Why"), [(s.rule_id, s.place, s.reason) for s in plan.skipped],
+                           table_class="skipped"))
+    parts.append("<footer>Written by radar plan. It holds no secret value: values are identified by "
+                 "fingerprints and the places they were found.</footer>")
+    return page("Vault migration plan", "\n".join(parts))
+
+
+def _summary(plan: Plan) -> str:
+    s = plan.settings
+    status = ("complete" if plan.complete else
+              "INCOMPLETE: some roles bind a placeholder project id, which no token carries (see warnings)")
+    rotate = sum(1 for e in plan.entries if e.rotate_reasons)
+    items = [("Source", plan.source), ("Status", status),
+             ("Plan", f"{len(plan.entries)} value(s) to move, {rotate} to rotate first, {len(plan.targets)} role(s), "
+                      f"{len(plan.fixes)} configuration fix(es), {len(plan.skipped)} skipped"),
+             ("Vault", f"KV v2 mount {s.mount}, path {s.path_template}, JWT auth at {s.auth_path}"),
+             ("ID tokens", f"aud {s.audience}; Vault tokens live at most {s.token_ttl} s")]
+    css = ' class="meta incomplete"' if not plan.complete else ' class="meta"'
+    return f"<dl{css}>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items) + "</dl>"
+
+
+def _chart(plan: Plan) -> str:
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for e in plan.entries:
+        counts[e.secret_type][e.severity] += 1
+    for f in plan.fixes:
+        counts[f.rule_id][f.severity] += 1
+    return '<h2 id="chart">What the plan covers</h2>\n' + severity_chart(
+        {k: dict(v) for k, v in counts.items()}, title="Values to move and fixes, by type and severity")
+
+
+def _order_of_work(plan: Plan) -> str:
+    rotate = [e for e in plan.entries if e.rotate_reasons]
+    if rotate:
+        first = ("<strong>Rotate first</strong>, the old values must be considered known:<ul>"
+                 + "".join(f"<li><code>{esc(e.short_form)}</code>: {esc('; '.join(e.rotate_reasons))}</li>" for e in rotate)
+                 + "</ul>")
+    else:
+        first = "Rotation: no value is known to be in history, logs or a public place; rotating anyway is cheap."
+    writes = "\n".join(w.command for w in plan.writes)
+    return ('<h2 id="order">Order of work</h2>\n<ol class="order">'
+            f"<li>{first}</li>"
+            "<li><strong>Store</strong> each value: write it to <code>FIELD.secret</code> (mode 0600), run, delete "
+            f"the file; never put a value on the command line.<pre {_PRE}><code>{esc(writes)}</code></pre></li>"
+            "<li><strong>Grant</strong>: write each role's policy and JWT role (below).</li>"
+            "<li><strong>Switch CI</strong>: add each stanza and let the jobs that need the values "
+            "<code>extends:</code> it; set <code>VAULT_SERVER_URL</code> as a CI/CD variable.</li>"
+            "<li><strong>Remove</strong> the hardcoded values and the old CI/CD variables.</li></ol>")
+
+
+def _target(t: Target, plan: Plan) -> str:
+    binding = f"{t.binding.claim} = {t.binding.value}" + ("" if t.binding.known else " (placeholder: fails closed)")
+    extra = ", protected refs and the environment" if t.production else ""
+    return "\n".join([
+        f'<section class="target" id="{esc(t.role_name)}">',
+        f"<h2>{esc(t.project)}: {esc(t.environment)}</h2>",
+        f'<dl class="meta"><dt>Role and policy</dt><dd><code>{esc(t.role_name)}</code></dd>'
+        f"<dt>Bound to</dt><dd>{esc(binding + extra)}</dd>"
+        f"<dt>Reads</dt><dd>{len(t.read_paths)} path(s); denies {len(t.deny_paths)}</dd></dl>",
+        f'<h3>Policy</h3><pre class="policy" {_PRE}><code>{esc(t.policy_hcl)}</code></pre>',
+        f'<h3>JWT role</h3><pre class="role" {_PRE}><code>{esc(role_json(t.role))}</code></pre>',
+        f'<h3>Apply</h3><pre class="commands" {_PRE}><code>{esc(chr(10).join(vault.commands(plan.settings, t.role_name)))}</code></pre>',
+        f'<h3>.gitlab-ci.yml</h3><pre class="ci" {_PRE}><code>{esc(t.ci_yaml)}</code></pre>',
+        "</section>",
+    ])
+
+
+def _entry(e: Entry) -> str:
+    notes = "".join(f'<p class="note">Note: {esc(n)}</p>' for n in e.notes)
+    steps = "".join(f'<li class="step {esc(s.kind)}"><strong>{esc(s.kind)}</strong>: {esc(s.text)}</li>' for s in e.steps)
+    return (f'<section class="entry"><h3><code>{esc(e.short_form)}</code></h3>'
+            f"<p>{esc(e.secret_type)} {severity_badge(e.severity)}, fingerprint <code>{esc(e.fingerprint[:16])}</code>, "
+            f"delivered {'as a file' if e.file else 'as a variable'}.</p>{notes}<ol>{steps}</ol></section>")

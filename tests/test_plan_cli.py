@@ -1,0 +1,146 @@
+"""`radar plan` and `radar scan --plan` through the real command line: formats, files, exit statuses,
+and every bad input as one `radar: error:` line with exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from radar_cli import assert_one_line_error, clean_env, radar
+
+ENV = clean_env(RADAR_FINGERPRINT_KEY="plan-cli")
+PASSWORD = "Vq3#xL9pK2mW7zR4tY8n"
+
+
+def finding(**fields) -> dict:
+    base = {"rule_id": "generic-password", "secret_type": "Password", "description": "Password", "path": ".env.staging",
+            "line": 1, "severity": "high", "confidence": "high", "fingerprint": "ab" * 32, "name": "DB_PASSWORD"}
+    base.update(fields)
+    return base
+
+
+def report(tmp_path: Path, document: object, name: str = "findings.json") -> Path:
+    path = tmp_path / name
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    root = tmp_path / "app"
+    (root / "config").mkdir(parents=True)
+    (root / "config" / "production.yml").write_text(f"db_password: \"{PASSWORD}\"\n")
+    return root
+
+
+# --- plans --------------------------------------------------------------------------------------
+
+def test_plan_prints_markdown_and_exits_0_when_the_project_id_is_known(tmp_path):
+    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--project", "g/app", "--project-id", "42", env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"# Vault migration plan\n")
+    assert b"vault: ci/g/app/staging/db_password@secret" in result.stdout
+    assert result.stderr.count(b"warning") == 1 and b"inferred" in result.stderr
+
+
+def test_an_unknown_project_id_writes_the_plan_warns_how_to_fix_it_and_exits_3(tmp_path):
+    out = tmp_path / "plan.json"
+    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--format", "json", "--output", out, env=ENV)
+    assert result.returncode == 3
+    assert b"radar: warning: no GitLab project id for" in result.stderr and b"--project-id N" in result.stderr
+    plan = json.loads(out.read_text())
+    assert plan["plan"]["complete"] is False
+    assert plan["targets"][0]["role"]["bound_claims"]["project_id"] == "<PROJECT_ID>"
+
+
+def test_the_mapping_file_sets_defaults_and_ids(tmp_path):
+    mapping = tmp_path / "radar-plan.toml"
+    mapping.write_text('[vault]\nmount = "kv"\naudience = "https://bao.internal"\ntoken_ttl = 120\n'
+                       '[project]\npath = "g/app"\nid = 7\n')
+    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--mapping", mapping, "--format", "json", env=ENV)
+    assert result.returncode == 0, result.stderr
+    target = json.loads(result.stdout)["targets"][0]
+    assert target["role"]["bound_claims"]["project_id"] == "7"
+    assert target["role"]["bound_audiences"] == ["https://bao.internal"]
+    assert target["role"]["token_explicit_max_ttl"] == 120
+    assert target["secrets"][0]["vault"] == "ci/g/app/staging/db_password@kv"
+
+
+@pytest.mark.parametrize("suffix, start", [(".md", b"# Vault migration plan"), (".html", b"<!DOCTYPE html>"),
+                                           (".json", b"{")])
+def test_scan_writes_the_plan_in_the_format_its_suffix_names(repo, tmp_path, suffix, start):
+    plan = tmp_path / f"plan{suffix}"
+    result = radar("scan", repo, "--format", "json", "--plan", plan, "--project-id", "42", env=ENV)
+    assert result.returncode == 1  # findings
+    assert json.loads(result.stdout)["findings"]  # the findings report still goes to stdout
+    assert plan.read_bytes().startswith(start)
+    assert PASSWORD.encode() not in plan.read_bytes()
+
+
+def test_scan_names_the_project_after_the_directory_by_default(repo, tmp_path):
+    plan = tmp_path / "plan.json"
+    radar("scan", repo, "--plan", plan, "--project-id", "42", env=ENV)
+    # --project-id without --project applies to the directory's project
+    assert json.loads(plan.read_text())["targets"][0]["project"] == "app"
+
+
+# --- errors: one line, exit 2 ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
+    ("[]", 'not a radar findings report (no top-level "findings")'),
+    ({"results": []}, 'not a radar findings report (no top-level "findings")'),
+    ({"findings": {}}, '"findings" must be a list, not an object'),
+    ({"findings": [17]}, "findings[0] must be an object, not a number"),
+    ({"findings": [finding(), {"rule_id": "x"}]}, "findings[1] lacks secret_type, description, path, line"),
+    ({"findings": [finding(line="3")]}, "findings[0].line must be a whole number, not a string"),
+    ({"findings": [finding(project_id=True)]}, "findings[0].project_id must be a whole number, not true/false"),
+    ({"findings": [finding(tags=[1])]}, "findings[0].tags must be a list of strings"),
+    ({"findings": [finding(in_head=False, locations=[{"path": "a"}])]}, "findings[0].locations[0] lacks line"),
+    ({"findings": [], "scan": []}, '"scan" must be an object, not a list'),
+], ids=["not-json", "a-list", "another-report", "findings-object", "finding-number", "missing-fields",
+        "line-string", "id-boolean", "tags", "location", "scan-list"])
+def test_a_bad_findings_file_is_one_line_naming_the_problem_and_the_fix(tmp_path, content, message):
+    result = radar("plan", report(tmp_path, content), env=ENV)
+    assert result.returncode == 2
+    line = assert_one_line_error(result)
+    assert message in line and "radar scan PATH --format json" in line
+
+
+def test_a_missing_findings_file_is_one_line(tmp_path):
+    result = radar("plan", tmp_path / "nope.json", env=ENV)
+    assert result.returncode == 2 and "no such file" in assert_one_line_error(result)
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("[vault\n", "not valid TOML"),
+    ("[vault]\nmout = 'x'\n", "[vault] has unknown key 'mout'"),
+    ("[vault]\ntoken_ttl = 86400\n", "token_ttl must be a whole number of seconds from 1 to 3600"),
+    ("[vault]\npath = 'ci/{team}'\n", "uses unknown {team}"),
+    ("[project]\nid = 3\n", '[project] needs path = "group/project"'),
+    ("[projects.'g/a']\nid = 'x'\n", "id must be GitLab's numeric id"),
+    ("[[rules]]\npath = 'a/**'\nfeild = 'x'\n", "rules[0]: unknown key(s) feild"),
+    ("[[rules]]\nfile = 'yes'\n", "rules[0]: file must be true or false"),
+], ids=["toml", "vault-key", "ttl", "template", "project-path", "project-id", "rule-key", "rule-file"])
+def test_a_bad_mapping_file_is_one_line_naming_the_key(tmp_path, toml, message):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(toml)
+    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--mapping", mapping, env=ENV)
+    assert result.returncode == 2
+    assert message in assert_one_line_error(result)
+
+
+def test_a_plan_file_without_a_known_suffix_is_refused_before_scanning(repo, tmp_path):
+    result = radar("scan", repo, "--plan", tmp_path / "plan.txt", env=ENV)
+    assert result.returncode == 2  # a usage error, in argparse's words: usage, then one error line
+    assert result.stderr.decode().splitlines()[-1].startswith("radar scan: error: argument --plan:")
+    assert "end it with .md, .html or .json" in result.stderr.decode() and b"Traceback" not in result.stderr
+
+
+def test_a_mapping_that_mixes_environments_in_one_secret_is_one_line(tmp_path):
+    findings = [finding(path="config/production.yml", fingerprint="01" * 32), finding(fingerprint="02" * 32)]
+    result = radar("plan", report(tmp_path, {"findings": findings}), "--path-template", "ci/{project}", env=ENV)
+    assert result.returncode == 2
+    assert "put {environment} in the path template" in assert_one_line_error(result)
