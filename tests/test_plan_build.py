@@ -126,9 +126,11 @@ def test_the_field_and_variable_come_from_the_name_made_safe(name, field, variab
     assert plan.targets[0].uses[0].variable == variable_name
 
 
-def test_without_a_name_the_field_comes_from_the_secret_type():
-    plan = plan_of(finding(name=None, secret_type="Stripe secret key"))
-    assert plan.entries[0].field == "stripe_secret_key"
+@pytest.mark.parametrize("secret_type, field", [("Stripe secret key", "stripe_secret_key"),
+                                                ("GitHub token", "github_token")])
+def test_without_a_name_the_field_comes_from_the_secret_type(secret_type, field):
+    plan = plan_of(finding(name=None, secret_type=secret_type))
+    assert plan.entries[0].field == field
 
 
 def test_colliding_fields_get_suffixes_in_a_stable_order():

@@ -206,7 +206,10 @@ def _entry(group: list[_Candidate], settings: Settings, mapping: Mapping, unmask
         notes.append(f"environment {env} inferred from the path; confirm it, or set it with a mapping rule")
     name = next((c.finding.name or c.finding.origin.variable_key for c in group
                  if c.finding.name or c.finding.origin.variable_key), None)
-    field = naming.field_name(rule.field if rule and rule.field else (name or f.secret_type))
+    if rule and rule.field:
+        field = naming.field_name(rule.field)
+    else:
+        field = naming.field_name(name) if name else naming.field_name(f.secret_type, split_camel=False)
     mount = naming.path(rule.mount if rule and rule.mount else settings.mount, "secret")
     template = rule.secret_path if rule and rule.secret_path else settings.path_template
     path = naming.path(template.format(project=naming.path(home_project), environment=naming.segment(env),

@@ -38,8 +38,9 @@ def path(text: str, default: str = "x") -> str:
     return "/".join(parts) or default
 
 
-def field_name(text: str, default: str = "value") -> str:
-    words = _CAMEL.sub("_", text.strip())
+def field_name(text: str, default: str = "value", *, split_camel: bool = True) -> str:
+    """`apiKey` -> `api_key`; a secret type (`GitHub token`) keeps its words whole: `github_token`."""
+    words = _CAMEL.sub("_", text.strip()) if split_camel else text.strip()
     cleaned = _UNSAFE_FIELD.sub("_", words.lower()).strip("_")
     cleaned = re.sub(r"_{2,}", "_", cleaned)[:MAX_NAME].strip("_")
     if cleaned and cleaned[0].isdigit():
