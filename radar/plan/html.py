@@ -19,6 +19,8 @@ from radar.report.page import esc, page, severity_badge, severity_chart, table
 
 _PRE = 'style="background:#f3f4f6;border:1px solid #e5e7eb;border-radius:4px;padding:.5rem .75rem;' \
        'overflow-x:auto;font-size:.85rem;line-height:1.35"'
+# Long one-line commands wrap (a screenshot or a print must show all of them), files do not.
+_PRE_WRAP = _PRE[:-1] + ';white-space:pre-wrap;overflow-wrap:anywhere"'
 
 
 def render(plan: Plan) -> str:
@@ -28,12 +30,15 @@ def render(plan: Plan) -> str:
                      + "".join(f"<li>{esc(w)}</li>" for w in plan.warnings) + "</ul>")
     parts.append('<h2 id="values">Values to move</h2>')
     if plan.entries:
-        rows = [(f"<code>{esc(e.short_form)}</code>", esc(e.secret_type), severity_badge(e.severity),
+        # The short form on two lines (secret path, then field@mount) keeps the column narrow
+        # enough for the others to stay readable.
+        rows = [(f"<code>{esc(e.path)}/</code><br><code>{esc(e.field)}@{esc(e.mount)}</code>", esc(e.secret_type),
+                 severity_badge(e.severity),
                  esc(e.environment + (" (inferred)" if e.environment_inferred else "")),
-                 "<br>".join(esc(p.label) for p in e.places), "as a file" if e.file else "as a variable",
+                 "<br>".join(esc(p.label) for p in e.places), _nowrap("file" if e.file else "variable"),
                  "<strong>yes</strong>" if e.rotate_reasons else "no")
                 for e in plan.entries]
-        parts.append(table(("Vault (path/field@mount)", "Type", "Severity", "Environment", "Found in", "CI gets it",
+        parts.append(table(("Vault (path/field@mount)", "Type", "Severity", "Environment", "Found in", "In CI",
                             "Rotate first"), rows, raw_columns=frozenset(range(7)), table_class="entries"))
         parts.append(_order_of_work(plan))
     else:
@@ -54,6 +59,10 @@ def render(plan: Plan) -> str:
     parts.append("<footer>Written by radar plan. It holds no secret value: values are identified by "
                  "fingerprints and the places they were found.</footer>")
     return page("Vault migration plan", "\n".join(parts))
+
+
+def _nowrap(text: str) -> str:
+    return f'<span style="white-space:nowrap">{esc(text)}</span>'
 
 
 def _summary(plan: Plan) -> str:
@@ -92,7 +101,7 @@ def _order_of_work(plan: Plan) -> str:
     return ('<h2 id="order">Order of work</h2>\n<ol class="order">'
             f"<li>{first}</li>"
             "<li><strong>Store</strong> each value: write it to <code>FIELD.secret</code> (mode 0600), run, delete "
-            f"the file; never put a value on the command line.<pre {_PRE}><code>{esc(writes)}</code></pre></li>"
+            f"the file; never put a value on the command line.<pre class=\"writes\" {_PRE_WRAP}><code>{esc(writes)}</code></pre></li>"
             "<li><strong>Grant</strong>: write each role's policy and JWT role (below).</li>"
             "<li><strong>Switch CI</strong>: add each stanza and let the jobs that need the values "
             "<code>extends:</code> it; set <code>VAULT_SERVER_URL</code> as a CI/CD variable.</li>"
