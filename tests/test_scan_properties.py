@@ -7,8 +7,8 @@ import urllib.parse
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from radar.scan import prefilter, validators
-from radar.scan.engine import Engine, _decode
+from radar.scan import generic, prefilter, validators
+from radar.scan.engine import Engine, _anchored_matches, _decode, _windows
 from radar.scan.examples import expand
 from radar.scan.findings import FingerprintKey
 from radar.scan.prefilter import KeywordIndex
@@ -86,3 +86,59 @@ def test_both_prefilter_engines_report_the_same_hits(text):
     assert all(a == answers[0] for a in answers)
     for end, _ in answers[0]:
         assert 0 <= end < len(text)
+
+
+# Pieces of assignments, arranged at random: names in several spellings and cases, key characters
+# that lengthen the key past its 40-character reach, every operator and quote, XML tags, `ENV`
+# lines, `--flags`, line breaks and values random enough to be reported.
+_ASSIGNMENT_PIECES = st.sampled_from([
+    "password", "PassWord", "db_", "_pass", "pass_", "token", "AUTH", "author", "api_key", "api-key",
+    "apiKey", "api.key", "secret", "x" * 38, "a.b-c_", "=", ":", ":=", "=>", "!=", "==", " ", "\t", '"',
+    "'", "`", "]", "<", ">", "</", "<password>", "ENV ", "env ", "--", "\n", "@", "!!str ",
+    "Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "é", "K",
+])
+
+
+# Whole assignments too, so that most examples hold something the expressions match.
+_ASSIGNMENTS = st.tuples(
+    st.sampled_from(["", " ", "\n", "<", "ENV ", "  env\t", "--", "x.", "é"]),
+    st.sampled_from(["", "db_", "my-", "Z" * 39, "a.b-c_"]),
+    st.sampled_from(["password", "Token", "api_key", "apiKey", "secret", "_pass", "auth"]),
+    st.sampled_from(["", "_file", "Word", "y" * 39, "-x.z"]),
+    st.sampled_from(["=", " = ", ": ", ":=", " => ", "!=", '"', '": ', "']=", ">", " ", "\t", " a>"]),
+    st.sampled_from(["", '"', "'", "`", "@"]),
+    st.sampled_from(["Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "short", "${VAR}", "Zx9q\nL2mN8vR4tY7w"]),
+    st.sampled_from(["", '"', "'", "</", "\n", " ", ";", "é"]),
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_ASSIGNMENT_PIECES, _ASSIGNMENTS), max_size=30))
+def test_generic_rules_match_where_a_search_of_every_line_matches(pieces):
+    # The engine runs a generic rule's expression only where a match can begin
+    # (`generic.assignment_starts`); a search of the lines holding a name must match the same spans.
+    text = "".join(pieces)
+    hits: dict[int, list[int]] = {}
+    for end, roles in ENGINE._keywords.hits(text):
+        for role in roles:
+            if role in ENGINE._anchored:
+                hits.setdefault(role, []).append(end)
+    for role, ends in hits.items():
+        rule = ENGINE.rules[role]
+        starts = generic.assignment_starts(text, ends, ENGINE._anchored[role])
+        for start, stop in _windows(text, ends, rule):
+            searched = [m.span() for m in rule.pattern.finditer(text, start, stop)]
+            if text[start:stop].isascii():
+                assert [m.span() for m in _anchored_matches(rule.pattern, text, start, stop, starts)] == searched
+
+
+@FAST
+@given(st.lists(st.one_of(_ASSIGNMENT_PIECES, _ASSIGNMENTS), max_size=30), st.sampled_from(["settings.env", "app.py", "values.yaml"]))
+def test_generic_rules_find_what_a_search_of_every_line_finds(pieces, path):
+    text = "".join(pieces)
+    assert ENGINE.scan(text, path).findings == _SEARCHING.scan(text, path).findings
+
+
+# The same engine with the shortcut turned off: generic rules search every line holding a name.
+_SEARCHING = Engine(load_default_rules(), FingerprintKey(b"test-key"))
+_SEARCHING._anchored.clear()
