@@ -333,4 +333,11 @@ def test_a_validated_value_is_rotated_first():
 def test_without_a_reason_to_rotate_migration_starts_with_storing():
     e = plan_of(finding()).entries[0]
     assert [s.kind for s in e.steps] == ["store", "grant", "ci", "remove"]
-    assert "vault kv put -mount=secret ci/mygroup/app/shared database_password=@database_password.secret" in e.steps[0].text
+    assert ("vault kv put -mount=secret ci/mygroup/app/shared "
+            "database_password=@secret.ci.mygroup.app.shared.database_password.secret") in e.steps[0].text
+
+
+def test_each_value_is_read_from_a_file_no_other_command_uses():
+    plan = plan_of(finding("config/production.yml", fingerprint="1" * 64), finding(".env.staging", fingerprint="2" * 64))
+    files = [w.file(f) for w in plan.writes for f in w.fields]
+    assert len(plan.writes) == 2 and len(set(files)) == 2

@@ -111,8 +111,9 @@ def applied(scanned, bao_server, tmp_path_factory) -> Scanned:
     for write in scanned.plan["writes"]:
         argv = shlex.split(write["command"])
         assert argv[:3] == ["vault", "kv", "put"]
+        assert argv[5:] == [f"{field}=@{write['files'][field]}" for field in write["fields"]]
         for field in write["fields"]:
-            secret = work / f"{field}.secret"
+            secret = work / write["files"][field]
             fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(by_field[field])
@@ -120,7 +121,7 @@ def applied(scanned, bao_server, tmp_path_factory) -> Scanned:
             done = subprocess.run([bao_binary(), *argv[1:]], cwd=work, env=bao_env, capture_output=True, timeout=WAIT)
         finally:
             for field in write["fields"]:
-                (work / f"{field}.secret").unlink()
+                (work / write["files"][field]).unlink()
         assert done.returncode == 0, done.stderr.decode()[-500:]
     for target in scanned.plan["targets"]:
         name = target["policy_name"]

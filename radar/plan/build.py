@@ -359,7 +359,7 @@ def _with_steps(e: Entry, targets: list[Target], writes: list[Write]) -> Entry:
                           + ". Store the new value, never the old one."))
     write = next(w for w in writes if (w.mount, w.path) == (e.mount, e.path))
     steps.append(Step("store", f"Write it to {e.mount}/{e.path} field {e.field}: {write.command} "
-                               f"(with the value in {e.field}.secret, mode 0600, deleted afterwards)"))
+                               f"(with the value in {write.file(e.field)}, mode 0600, deleted afterwards)"))
     readers = [t for t in targets if any(_same(u.entry, e) for u in t.uses)]
     for t in readers:
         steps.append(Step("grant", f"Write policy {t.policy_name} and JWT role {t.role_name} "

@@ -100,7 +100,7 @@ def _order_of_work(plan: Plan) -> str:
     writes = "\n".join(w.command for w in plan.writes)
     return ('<h2 id="order">Order of work</h2>\n<ol class="order">'
             f"<li>{first}</li>"
-            "<li><strong>Store</strong> each value: write it to <code>FIELD.secret</code> (mode 0600), run, delete "
+            "<li><strong>Store</strong> each value: write it to the <code>.secret</code> file the command names (mode 0600), run, delete "
             f"the file; never put a value on the command line.<pre class=\"writes\" {_PRE_WRAP}><code>{esc(writes)}</code></pre></li>"
             "<li><strong>Grant</strong>: write each role's policy and JWT role (below).</li>"
             "<li><strong>Switch CI</strong>: add each stanza and let the jobs that need the values "

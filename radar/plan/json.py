@@ -28,8 +28,8 @@ def render(plan: Plan) -> str:
         },
         "warnings": list(plan.warnings),
         "entries": [_entry(e) for e in plan.entries],
-        "writes": [{"mount": w.mount, "path": w.path, "fields": list(w.fields), "command": w.command}
-                   for w in plan.writes],
+        "writes": [{"mount": w.mount, "path": w.path, "fields": list(w.fields),
+                    "files": {f: w.file(f) for f in w.fields}, "command": w.command} for w in plan.writes],
         "targets": [_target(t, plan) for t in plan.targets],
         "skipped": [asdict(k) for k in plan.skipped],
         "fixes": [asdict(f) for f in plan.fixes],

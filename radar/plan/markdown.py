@@ -68,7 +68,7 @@ def _order_of_work(plan: Plan) -> list[str]:
         out += [f"   - `{e.short_form}` ({_cell(e.secret_type)}): {_inline('; '.join(e.rotate_reasons))}" for e in rotate]
     else:
         out += ["1. Rotation: no value is known to be in history, logs or a public place; rotating anyway is cheap."]
-    out += ["2. **Store** each value (write it to `FIELD.secret`, mode 0600, run, delete the file; "
+    out += ["2. **Store** each value (write it to the `.secret` file the command names, mode 0600, run, delete the file; "
             "never put a value on the command line):", ""]
     out += _code("shell", "\n".join(w.command for w in plan.writes), indent="   ")
     out += ["3. **Grant**: write each target's policy and role (below).",

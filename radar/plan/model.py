@@ -91,11 +91,16 @@ class Write:
     path: str
     fields: tuple[str, ...]
 
+    def file(self, field: str) -> str:
+        """The file the command reads `field`'s value from: unique in the plan, so that files
+        prepared for several commands at once can never hand one secret's value to another."""
+        return f"{self.mount.replace('/', '.')}.{self.path.replace('/', '.')}.{field}.secret"
+
     @property
     def command(self) -> str:
         # `field=@file` reads the value from a file: never on the command line, where shell
         # history and `ps` would keep it.
-        values = " ".join(f"{f}=@{f}.secret" for f in self.fields)
+        values = " ".join(f"{f}=@{self.file(f)}" for f in self.fields)
         return f"vault kv put -mount={self.mount} {self.path} {values}"
 
 
