@@ -18,7 +18,7 @@ from radar.plan import render
 from radar.plan.build import build_plan
 from radar.plan.load import ScanInfo
 from radar.plan.mapping import Mapping, ProjectInfo
-from radar.scan.findings import Finding, Origin
+from radar.scan.findings import Finding
 from radar_cli import clean_env, radar
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="plan-render")
