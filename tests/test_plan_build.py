@@ -76,6 +76,16 @@ def test_variable_hygiene_is_a_fix_and_its_value_still_moves_to_vault():
     assert [(e.field, e.places[0].variable_key) for e in plan.entries] == [("deploy_token", "DEPLOY_TOKEN")]
 
 
+def test_a_value_only_hygiene_findings_name_in_two_projects_is_one_entry_with_both_places():
+    flags = [variable("DEPLOY_PASSWORD", project=project, project_id=n, rule_id=rule, secret_type="gitlab-ci-variable")
+             for n, project in enumerate(("g/a", "g/b"), 1)
+             for rule in ("gitlab-variable-unmasked", "gitlab-variable-unprotected")]
+    plan = plan_of(*flags, scan=GITLAB)
+    (entry,) = plan.entries
+    assert [p.project for p in entry.places] == ["g/a", "g/b"]
+    assert {t.project for t in plan.targets} == {"g/a", "g/b"}
+
+
 def test_a_hidden_variable_without_a_fingerprint_is_still_one_entry():
     flags = [variable("API_KEY", fingerprint="", rule_id=rule, secret_type="gitlab-ci-variable")
              for rule in ("gitlab-variable-unprotected", "gitlab-variable-all-environments")]

@@ -114,14 +114,15 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
             continue
         candidates.append(_Candidate(f, project, rule, _places(f, project, rule)))
 
-    # Hygiene findings of a variable the engine found nothing in still name a credential.
-    planned = {_group_key(c.finding, c.project) for c in candidates}
+    # Hygiene findings of a variable the engine found nothing in still name a credential: each
+    # such variable is a place of its value (the same value in two projects: two places).
+    planned = {_variable_place(c.finding, c.project) for c in candidates}
     for f in hygiene:
         project = f.origin.project or f.origin.group or "instance"
-        if _group_key(f, project) not in planned:
+        if _variable_place(f, project) not in planned:
             rule = mapping.rule_for(_facts(f, project))
             candidates.append(_Candidate(f, project, rule, _places(f, project, rule)))
-            planned.add(_group_key(f, project))
+            planned.add(_variable_place(f, project))
 
     groups: dict[tuple, list[_Candidate]] = defaultdict(list)
     for c in candidates:
@@ -162,6 +163,10 @@ def _group_key(f: Finding, project: str) -> tuple:
         return ("value", f.fingerprint)
     # A hidden variable: GitLab does not return its value, so the variable identifies it.
     return ("variable", project, f.origin.variable_key, f.origin.environment_scope)
+
+
+def _variable_place(f: Finding, project: str) -> tuple:
+    return (_group_key(f, project), project, f.origin.variable_key, f.origin.environment_scope)
 
 
 def _places(f: Finding, project: str, rule: Rule | None) -> tuple[Place, ...]:
