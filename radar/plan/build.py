@@ -137,7 +137,7 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
     targets = _targets(entries, findings, mapping, settings)
     entries = [_with_steps(e, targets, writes) for e in entries]
     warnings = _warnings(entries, targets)
-    return Plan(settings=settings, source=scan.root or scan.target, entries=tuple(entries), writes=tuple(writes),
+    return Plan(settings=settings, source=scan.root or scan.target or "(not named in the report)", entries=tuple(entries), writes=tuple(writes),
                 targets=tuple(targets), skipped=tuple(skipped), fixes=tuple(fixes), warnings=tuple(warnings))
 
 
