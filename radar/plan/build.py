@@ -137,8 +137,9 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
     targets = _targets(entries, findings, mapping, settings)
     entries = [_with_steps(e, targets, writes) for e in entries]
     warnings = _warnings(entries, targets)
-    return Plan(settings=settings, source=scan.root or scan.target or "(not named in the report)", entries=tuple(entries), writes=tuple(writes),
-                targets=tuple(targets), skipped=tuple(skipped), fixes=tuple(fixes), warnings=tuple(warnings))
+    return Plan(settings=settings, source=scan.root or scan.target or "(not named in the report)",
+                entries=tuple(entries), writes=tuple(writes), targets=tuple(targets), skipped=tuple(skipped),
+                fixes=tuple(fixes), warnings=tuple(warnings))
 
 
 def project_from_scan(scan: ScanInfo) -> str:
