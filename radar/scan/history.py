@@ -13,6 +13,9 @@ they are); each group becomes one finding:
   (`origin/HEAD` when the clone has it, else `HEAD`); with `--since-commit` this only looks at
   blobs added after that commit;
 - ignored only when every occurrence was suppressed inline.
+
+Paths excluded by `--exclude` or `.radarignore` never reach attribution: the source drops them as
+it reads history (see `sources.git`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def scan_history(repo: str, selection: RefSelection = RefSelection(), options: S
                  key: FingerprintKey | None = None, progress: Progress | None = None,
                  ruleset: RuleSet | None = None) -> ScanReport:
     ruleset = ruleset or load_default_rules()
-    source = GitHistorySource(repo, selection, options.max_file_size)
+    source = GitHistorySource(repo, selection, options.max_file_size, options.exclude)
     try:
         # The workers fork before units() reads the history, so only this process holds its index.
         report = scan_units(source.units(), options, key, progress, ruleset, fork_first=True)

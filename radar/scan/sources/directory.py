@@ -72,7 +72,7 @@ class DirectorySource(Source):
         self.follow_symlinks = follow_symlinks
         self.warnings: list[str] = []
         self.skipped = 0
-        self._globs = list(exclude) + _read_ignore_file(self.root / IGNORE_FILE)
+        self._globs = list(exclude) + read_ignore_file(self.root / IGNORE_FILE)
 
     def units(self) -> Iterator[TextUnit]:
         if self.root.is_file():
@@ -134,21 +134,39 @@ class DirectorySource(Source):
         return FileUnit(rel, str(path), st.st_size, self.max_file_size, follow or self.follow_symlinks)
 
     def _excluded(self, rel: str, is_dir: bool) -> bool:
-        name = rel.rsplit("/", 1)[-1]
-        for glob in self._globs:
-            if glob.endswith("/"):
-                if not is_dir:
-                    continue
-                glob = glob[:-1]
-            target = rel if "/" in glob.lstrip("/") else name
-            if fnmatch.fnmatchcase(target, glob.lstrip("/")):
-                return True
+        return excluded(rel, is_dir, self._globs)
+
+
+def excluded(rel: str, is_dir: bool, globs: list[str]) -> bool:
+    """`rel` (a path from the root, `/`-separated) itself matches one of the exclude globs."""
+    name = rel.rsplit("/", 1)[-1]
+    for glob in globs:
+        if glob.endswith("/"):
+            if not is_dir:
+                continue
+            glob = glob[:-1]
+        target = rel if "/" in glob.lstrip("/") else name
+        if fnmatch.fnmatchcase(target, glob.lstrip("/")):
+            return True
+    return False
+
+
+def file_excluded(rel: str, globs: list[str]) -> bool:
+    """The file at `rel` would not be scanned by a walk: it, or a directory above it, is excluded."""
+    if not globs:
         return False
+    parts = rel.split("/")
+    return excluded(rel, False, globs) or any(
+        excluded("/".join(parts[:i]), True, globs) for i in range(1, len(parts)))
 
 
-def _read_ignore_file(path: Path) -> list[str]:
+def read_ignore_file(path: Path) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return parse_ignore_file(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return []
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def parse_ignore_file(text: str) -> list[str]:
+    """The globs of a `.radarignore`: one a line, blank lines and `#` comments left out."""
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]

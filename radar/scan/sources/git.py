@@ -18,6 +18,12 @@ How it works, without checking anything out:
    introductions (object ids, interned paths, indexes into the commit table), which is what the
    findings' locations are made of.
 
+Exclusions work as in a directory scan, on the paths blobs were committed under: `--exclude`
+globs and the `.radarignore` of the working tree (of the default branch's tip in a bare
+repository). An introduction under an excluded path is dropped as history is read, so a blob only
+ever committed under excluded paths is not scanned, and no location, first introduction or
+`in_head` comes from an excluded path.
+
 Gitlinks (mode 160000, submodules) are reported as warnings and not followed. A shallow
 repository is scanned with a warning that history before its shallow boundary is missing.
 """
@@ -29,10 +35,12 @@ import os
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 from radar.errors import RadarError
 from radar.scan.findings import Origin
+from radar.scan.sources.directory import IGNORE_FILE, file_excluded, parse_ignore_file, read_ignore_file
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
 
 GITLINK_MODE = "160000"
@@ -94,10 +102,14 @@ def open_repository(path: str) -> str:
 
 
 class GitHistorySource(Source):
-    def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000) -> None:
+    def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000,
+                 exclude: tuple[str, ...] = ()) -> None:
         self.repo = open_repository(path)
         self.selection = selection
         self.max_size = max_size
+        self.exclude = exclude
+        self._globs: list[str] = []
+        self._excluded: dict[str, bool] = {}
         self.warnings: list[str] = []
         self.skipped = 0
         self.commits: list[Commit] = []
@@ -167,16 +179,39 @@ class GitHistorySource(Source):
                 raise GitSourceError(f"--since-commit {self.selection.since_commit}: no such commit")
             since = [f"^{self.selection.since_commit}"]
         self.head_ref = self._default_tip()
+        self._globs = list(self.exclude) + self._ignore_file()
         if self.head_ref:
             self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
         self._walk(refs + since)
+
+    def _ignore_file(self) -> list[str]:
+        """The globs of the working tree's .radarignore, or of the default tip's in a bare repository."""
+        if git(self.repo, "rev-parse", "--is-bare-repository").strip() != b"true":
+            return read_ignore_file(Path(self.repo) / IGNORE_FILE)
+        if self.head_ref is None:
+            return []
+        result = subprocess.run(["git", "-C", self.repo, "cat-file", "blob", f"{self.head_ref}:{IGNORE_FILE}"],
+                                capture_output=True)
+        if result.returncode != 0:  # no such file at the tip
+            return []
+        return parse_ignore_file(result.stdout.decode("utf-8", "replace"))
+
+    def excluded(self, path: str) -> bool:
+        """`path` (as committed) is excluded by --exclude or .radarignore; remembered per path."""
+        if not self._globs:
+            return False
+        known = self._excluded.get(path)
+        if known is None:
+            known = self._excluded[path] = file_excluded(path, self._globs)
+        return known
 
     def _tree_blobs(self, rev: str) -> Iterator[str]:
         for entry in git(self.repo, "ls-tree", "-r", "-z", "--full-tree", rev).split(b"\0"):
             if entry:
                 mode, kind, rest = entry.split(b" ", 2)
-                if kind == b"blob":
-                    yield rest.split(b"\t", 1)[0].decode()
+                blob, path = rest.split(b"\t", 1)
+                if kind == b"blob" and not self.excluded(path.decode("utf-8", "surrogateescape")):
+                    yield blob.decode()
 
     def _walk(self, revs: list[str]) -> None:
         fmt = f"--format={_COMMIT_MARK}%H%x00%an <%ae>%x00%cI%x00%ct%x00"
@@ -212,6 +247,8 @@ class GitHistorySource(Source):
                     self.warnings.append(f"{path}: submodule (gitlink to {blob[:12]}), not followed")
                 continue
             if not mode.startswith("10") and not mode.startswith("12"):
+                continue
+            if self.excluded(path):
                 continue
             path = paths.setdefault(path, path)
             self.introductions.setdefault(blob, []).append(Introduction(path, commit))
