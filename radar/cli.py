@@ -340,8 +340,6 @@ def _run_scan(args: argparse.Namespace) -> int:
     started = now()
     scan = scan_directory
     if args.history:
-        if args.exclude:
-            raise RadarError("--exclude applies to directory scans only, not to --history")
         from radar.scan.history import scan_history
         from radar.scan.sources.git import RefSelection
 
