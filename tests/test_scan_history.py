@@ -362,6 +362,57 @@ def test_a_file_or_a_missing_path_is_one_line_and_exit_2(tmp_path):
         assert result.returncode == 2 and message in assert_one_line_error(result)
 
 
-def test_exclude_is_refused_with_history_rather_than_ignored(tmp_path):
-    result = radar("scan", tmp_path, "--history", "--exclude", "*.env", env=ENV)
-    assert result.returncode == 2 and "--exclude applies to directory scans only" in assert_one_line_error(result)
+def places(finding: dict) -> list[tuple[str, str]]:
+    return [(loc["path"], loc["commit"]) for loc in finding["locations"]]
+
+
+def test_exclude_drops_what_was_only_committed_under_excluded_paths(tmp_path):
+    repo = Repo(tmp_path / "r")
+    first = repo.commit("add", **{"app__config.env": f"T={GITLAB}\n", "fixtures__keys.env": f"T={GITLAB}\nU={GITHUB}\n",
+                                  "certs__dev.key.txt": f"T={GITLAB_2}\n"})
+    result, report = scan(repo.path, "--exclude", "fixtures/", "--exclude", "*.key.txt")
+    # GITLAB is also under app/: reported there only. GITHUB and GITLAB_2 were never anywhere else.
+    finding = only(report)
+    assert finding["rule_id"] == "gitlab-personal-access-token" and places(finding) == [("app/config.env", first)]
+    assert result.returncode == 1
+    _, unfiltered = scan(repo.path)
+    assert len(unfiltered["findings"]) == 3
+
+
+def test_an_excluded_path_gives_no_location_first_commit_or_head_presence(tmp_path):
+    repo = Repo(tmp_path / "r")
+    first = repo.commit("add", **{"app__settings.env": f"T={GITLAB}\n"})
+    repo.git("mv", "app", "tests")
+    repo.commit("move the settings under tests/")
+    finding = only(scan(repo.path, "--exclude", "tests")[1])
+    assert places(finding) == [("app/settings.env", first)]
+    assert finding["in_head"] is False  # HEAD has the value only under the excluded tests/
+    assert only(scan(repo.path)[1])["in_head"] is True
+
+
+def test_exclude_globs_with_a_slash_match_the_path_from_the_top(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("add", **{"a__b__c.env": f"T={GITLAB}\n", "b__c.env": f"T={GITLAB_2}\n"})
+    report = scan(repo.path, "--exclude", "b/c.env")[1]
+    assert [f["path"] for f in report["findings"]] == ["a/b/c.env"]
+
+
+def test_radarignore_of_the_working_tree_applies_to_history(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("add", **{"vendor__lib__conf.env": f"T={GITLAB}\n", "app.env": f"T={GITLAB_2}\n"})
+    repo.commit("ignore vendored code", **{".radarignore": "# third-party code\nvendor/\n"})
+    report = scan(repo.path)[1]
+    assert [f["path"] for f in report["findings"]] == ["app.env"]
+    # Uncommitted changes to the file count: it is the working tree's.
+    (repo.path / ".radarignore").write_text("*.env\n")
+    assert scan(repo.path)[1]["findings"] == []
+
+
+def test_radarignore_of_the_tip_applies_to_a_bare_repository(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("add", **{"vendor__conf.env": f"T={GITLAB}\n", "app.env": f"T={GITLAB_2}\n",
+                          ".radarignore": "vendor/\n"})
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True, capture_output=True)
+    assert [f["path"] for f in scan(bare)[1]["findings"]] == ["app.env"]
+    assert [f["path"] for f in scan(bare, "--exclude", "app.env")[1]["findings"]] == []
