@@ -11,7 +11,8 @@ How it works, without checking anything out:
    Deletions introduce nothing. Each (blob, path, commit) is an `Introduction`; blobs are keyed
    by object id, so identical content at many paths or in many commits is scanned once.
 2. `git cat-file --batch-check` gives the type and size of every unique blob (one process, ids
-   streamed in), so blobs over the size limit are skipped with a warning naming blob and path.
+   streamed in, answers read as they come), so blobs over the size limit are skipped with a
+   warning naming blob and path.
 3. Each blob becomes a `GitBlobUnit`; its `read()` asks a long-lived `git cat-file --batch`
    process (one per scanning process, started on first use) for the content. Only the content of
    the blobs being scanned at that moment is in memory; what is kept for the whole run is the
@@ -271,9 +272,7 @@ class GitHistorySource(Source):
         if not self._collected:
             self.collect()
         blobs = list(self.introductions)
-        listing = git(self.repo, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-                      input="".join(f"{b}\n" for b in blobs).encode()).decode().splitlines()
-        for blob, line in zip(blobs, listing):
+        for blob, line in zip(blobs, self._listing(blobs)):
             parts = line.split()
             first = self.first_introduction(blob)
             if len(parts) != 3 or parts[1] != "blob":
@@ -291,6 +290,43 @@ class GitHistorySource(Source):
             commit = self.commits[first.commit]
             yield GitBlobUnit(first.path, size, self.repo, blob,
                               Origin(commit=commit.id, author=commit.author, date=commit.date, blob=blob))
+
+
+    def _listing(self, blobs: list[str]) -> Iterator[str]:
+        """`git cat-file --batch-check` lines for `blobs`, in order, as git answers them.
+
+        Streamed rather than read whole: the first units reach the workers while git still looks
+        up the sizes of the rest (a third of a second on 17,000 blobs)."""
+        command = ["git", "-C", self.repo, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"]
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except FileNotFoundError:
+            raise GitSourceError("git is not installed (or not on PATH)") from None
+
+        def feed() -> None:
+            try:
+                for start in range(0, len(blobs), 4096):
+                    proc.stdin.write("".join(f"{b}\n" for b in blobs[start:start + 4096]).encode())  # type: ignore[union-attr]
+                proc.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass  # git stopped early: its exit status says why
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        completed = False
+        try:
+            for line in proc.stdout:  # type: ignore[union-attr]
+                yield line.decode()
+            completed = True
+        finally:
+            if not completed:  # the scan stopped half-way: no more answers are wanted
+                proc.kill()
+            writer.join()
+            errors = proc.stderr.read()  # type: ignore[union-attr]
+            proc.wait()
+        if proc.returncode != 0:
+            lines = errors.decode("utf-8", "replace").strip().splitlines()
+            raise GitSourceError(f"git cat-file failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
 
 
 def _tokens(stream) -> Iterator[str]:
