@@ -18,8 +18,9 @@ runs around a decode trigger are decoded and scanned the same way (depth at most
 Overlapping candidates are de-duplicated (`findings.dedupe`), and inline suppressions mark
 findings as ignored.
 
-Invariants: rules are compiled once per process (`rules.load_default_rules`); the secret value
-lives only in local variables of this module, never in a Finding, a warning or an exception.
+Invariants: a rule is compiled at most once per process, when first needed (`Rule.pattern`); the
+secret value lives only in local variables of this module, never in a Finding, a warning or an
+exception.
 """
 
 from __future__ import annotations
