@@ -47,7 +47,7 @@ class BaoServer:
     log: Path
     ca_file: Path | None = None
     # What the fixtures stored, by "mount/path" then field (random values: compare hashes).
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     def api(self, method: str, path: str, body: dict | None = None, namespace: str | None = None,
             expect: tuple[int, ...] = (200, 204)) -> dict:
