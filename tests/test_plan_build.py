@@ -229,6 +229,21 @@ def test_a_non_production_policy_denies_the_projects_production_paths():
     assert 'path "secret/data/ci/mygroup/app/production" {\n  capabilities = ["deny"]\n}' in staging.policy_hcl
 
 
+def test_each_environment_also_reads_the_projects_shared_values_and_never_denies_them():
+    # A job logs in with one role: a production deploy that needs the shared deploy key must get
+    # it from the production role, so no policy may deny the shared path.
+    plan = plan_of(finding("config/production.yml", fingerprint="1" * 64),
+                   finding(".env.staging", fingerprint="2" * 64),
+                   finding("keys/deploy.pem", fingerprint="3" * 64, name="DEPLOY_KEY"))
+    shared = "secret/data/ci/mygroup/app/shared"
+    production, staging, shared_target = target(plan, "production"), target(plan, "staging"), target(plan, "shared")
+    assert production.read_paths == ("secret/data/ci/mygroup/app/production", shared)
+    assert staging.read_paths == (shared, "secret/data/ci/mygroup/app/staging")
+    assert shared_target.read_paths == (shared,)
+    assert all(shared not in t.deny_paths for t in plan.targets)
+    assert "DEPLOY_KEY" in production.ci_yaml and "DEPLOY_KEY" in staging.ci_yaml
+
+
 def test_a_non_production_policy_denies_production_even_before_anything_is_stored_there():
     plan = plan_of(finding(".env.staging"))
     assert target(plan, "staging").deny_paths == ("secret/data/ci/mygroup/app/production",)

@@ -19,9 +19,10 @@ else the secret type (`radar.plan.naming`); fields sharing a Vault secret and va
 a job are made unique in a stable order (path, line, fingerprint). The secret path is the
 template (`ci/{project}/{environment}`) filled with safe segments.
 
-Isolation: a target's policy grants `read` on exactly the secret paths it uses. Non-production
-policies deny the project's production paths explicitly (and production policies the project's
-other paths), so another policy attached by mistake cannot open them. A mapping that puts a
+Isolation: a target's policy grants `read` on exactly the secret paths it uses; every
+environment of a project also reads the project's `shared` values (a job logs in with one role).
+Non-production policies deny the project's production paths explicitly (and production policies
+the project's other environments' paths), so another policy attached by mistake cannot open them. A mapping that puts a
 production value and a non-production value at the same path is refused: no policy could keep
 them apart.
 
@@ -311,12 +312,16 @@ def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping
 
     targets = []
     for (project, env), used in sorted(readers.items()):
-        used = sorted(used, key=lambda e: (e.api_path, e.field))
+        # A job logs in with one role, so a project's shared values (no environment known, or
+        # several) must be readable by each of its environments' roles, not only by its own.
+        shared = [e for e in by_project[project] if e.environment == SHARED and e not in used]
+        used = sorted(used + (shared if env != SHARED else []), key=lambda e: (e.api_path, e.field))
         variables = naming.unique(naming.variable_name(e.field) for e in used)
         uses = tuple(SecretUse(v, e) for v, e in zip(variables, used))
         read = tuple(sorted({e.api_path for e in used}))
         production = is_production(env)
-        deny = {e.api_path for e in by_project[project] if is_production(e.environment) != production}
+        deny = {e.api_path for e in by_project[project]
+                if e.environment != SHARED and is_production(e.environment) != production}
         if not production and "{type}" not in settings.path_template:
             deny.add(f"{naming.path(settings.mount)}/data/" + naming.path(settings.path_template.format(
                 project=naming.path(project), environment="production")))
