@@ -94,9 +94,10 @@ class Engine:
             if rule.kind == "generic" and spellings and all(s.isascii() and s in rule.keywords for s in spellings):
                 self._anchored[index] = max(map(len, spellings))
 
-    def scan(self, text: str, path: str, origin: Origin = Origin()) -> TextResult:
+    def scan(self, text: str, path: str, origin: Origin = Origin(), data: bytes | None = None) -> TextResult:
+        """Findings in `text`; `data`, if the caller has it, is `text` as UTF-8 (saves encoding it)."""
         warnings: list[str] = []
-        matches = self._matches(text, 0, path, warnings)
+        matches = self._matches(text, 0, path, warnings, data)
         if not matches:
             return TextResult([], warnings)
         context = filters.path_tags(path)
@@ -108,11 +109,12 @@ class Engine:
 
     # --- matching ----------------------------------------------------------------------------
 
-    def _matches(self, text: str, depth: int, path: str, warnings: list[str]) -> list[_Match]:
+    def _matches(self, text: str, depth: int, path: str, warnings: list[str],
+                 data: bytes | None = None) -> list[_Match]:
         hits: dict[int, list[int]] = {}
         b64_hits: list[int] = []
         pct_hits: list[int] = []
-        for end, indices in self._keywords.hits(text):
+        for end, indices in self._keywords.hits(text, data):
             for index in indices:
                 if index >= 0:
                     hits.setdefault(index, []).append(end)

@@ -42,14 +42,17 @@ class KeywordIndex:
                 self._automaton.add_word(word, i)
             self._automaton.make_automaton()
 
-    def hits(self, text: str) -> list[Hit]:
+    def hits(self, text: str, data: bytes | None = None) -> list[Hit]:
+        """`data`, when given, is `text` encoded as UTF-8: the bytes it was decoded from, which
+        Hyperscan then scans without encoding the text again."""
         if self.engine == "hyperscan":
-            return self._hyperscan_hits(text)
+            return self._hyperscan_hits(text, data)
         lowered = text.lower() if text.isascii() else text.translate(_LOWER)
         return [(end, self._roles[i]) for end, i in self._automaton.iter(lowered)]
 
-    def _hyperscan_hits(self, text: str) -> list[Hit]:
-        data = text.encode("utf-8", "surrogatepass")
+    def _hyperscan_hits(self, text: str, data: bytes | None) -> list[Hit]:
+        if data is None:
+            data = text.encode("utf-8", "surrogatepass")
         found: list[tuple[int, int]] = []
 
         def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:

@@ -193,12 +193,14 @@ def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
         if is_binary(data):
             result.stats.binary += 1
             continue
+        utf8: bytes | None = data
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             result.warnings.append(f"{unit.path}: not valid UTF-8; scanned as Latin-1")
             text = data.decode("latin-1")
-        scanned = engine.scan(text, unit.path, unit.origin)
+            utf8 = None  # the bytes are not the text's UTF-8 encoding
+        scanned = engine.scan(text, unit.path, unit.origin, utf8)
         result.findings.extend(scanned.findings)
         result.warnings.extend(scanned.warnings)
         result.stats.files += 1
