@@ -104,9 +104,9 @@ def assignment_pattern(names: tuple[str, ...]) -> str:
 # start of its own. The name lies within KEY_REACH characters of either end of the run.
 KEY_REACH = 40
 _KEY_RUN_BEFORE = regex.compile(rf"{_KEY_CHARS}*", regex.REVERSE)
-_KEY_RUN_AFTER = regex.compile(rf"{_KEY_CHARS}{{0,{KEY_REACH + 1}}}")
 _KEY_CHAR = regex.compile(_KEY_CHARS)
-_OPERATOR_AFTER_KEY = regex.compile(r"[\"'`\]]?[ \t]*(?:[:=]|!=)")
+# The rest of the key after a name, then an operator.
+_OPERATOR_AFTER_NAME = regex.compile(rf"{_KEY_CHARS}{{0,{KEY_REACH}}}[\"'`\]]?[ \t]*(?:[:=]|!=)")
 _ENV_LINE = regex.compile(r"[ \t]*(?i:ENV)[ \t]")
 
 
@@ -135,22 +135,22 @@ def assignment_starts(text: str, name_ends: list[int], longest: int) -> list[int
     reach = KEY_REACH + longest
     size = len(text)
     for end in name_ends:
-        # Every search below has an end bound: without one the regex module looks for the
-        # expression's literals through the rest of the text first.
+        # Every search has an end bound: without one the regex module first looks for the
+        # expression's literals through the rest of the text. The cheap tests come first: most
+        # names are mentioned, not assigned.
+        line_end = text.find("\n", end)
+        operator = _OPERATOR_AFTER_NAME.match(text, end + 1, size if line_end < 0 else line_end) is not None
         low = max(0, end + 1 - reach)
-        run = _KEY_RUN_BEFORE.match(text, low, end + 1).start()
-        if run == low and low and _KEY_CHAR.match(text, low - 1, low):
-            continue  # the run begins too far back for this name to be part of its key
-        run_end = _KEY_RUN_AFTER.match(text, end + 1, min(size, end + KEY_REACH + 2)).end()
-        if run_end - end - 1 > KEY_REACH:
-            continue  # the run goes on too far after the name
-        line_end = text.find("\n", run_end)
-        if _OPERATOR_AFTER_KEY.match(text, run_end, size if line_end < 0 else line_end):
-            starts.add(run)
-        if run and text[run - 1] == "<":
-            starts.add(run - 1)
-        line = text.rfind("\n", 0, run) + 1
-        if _ENV_LINE.match(text, line, run):
+        if operator or text.rfind("<", max(0, low - 1), end) >= 0:
+            run = _KEY_RUN_BEFORE.match(text, low, end + 1).start()
+            if run == low and low and _KEY_CHAR.match(text, low - 1, low):
+                continue  # the run begins too far back for this name to be part of its key
+            if operator:
+                starts.add(run)
+            if run and text[run - 1] == "<":
+                starts.add(run - 1)
+        line = text.rfind("\n", 0, end) + 1
+        if _ENV_LINE.match(text, line, end):
             starts.add(line)
     return sorted(starts)
 
