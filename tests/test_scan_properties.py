@@ -7,8 +7,8 @@ import urllib.parse
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from radar.scan import generic, prefilter, validators
-from radar.scan.engine import Engine, _anchored_matches, _decode, _windows
+from radar.scan import prefilter, validators
+from radar.scan.engine import Engine, _decode, _windows
 from radar.scan.examples import expand
 from radar.scan.findings import FingerprintKey
 from radar.scan.prefilter import KeywordIndex
@@ -105,31 +105,37 @@ _ASSIGNMENTS = st.tuples(
     st.sampled_from(["", "db_", "my-", "Z" * 39, "a.b-c_"]),
     st.sampled_from(["password", "Token", "api_key", "apiKey", "secret", "_pass", "auth"]),
     st.sampled_from(["", "_file", "Word", "y" * 39, "-x.z"]),
-    st.sampled_from(["=", " = ", ": ", ":=", " => ", "!=", '"', '": ', "']=", ">", " ", "\t", " a>"]),
+    st.sampled_from(["=", " = ", ": ", ":=", " => ", "!=", '"', '": ', "']=", ">", " ", "\t", " a>", "\t=",
+                     '" \t= ', "'=", "`: ", "]= ", '"\t:', " \t!= "]),
     st.sampled_from(["", '"', "'", "`", "@"]),
     st.sampled_from(["Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "short", "${VAR}", "Zx9q\nL2mN8vR4tY7w"]),
     st.sampled_from(["", '"', "'", "</", "\n", " ", ";", "é"]),
 ).map("".join)
 
+_TAGS = st.tuples(
+    st.just("<"), st.sampled_from(["", "db_", "Z" * 39, "a.b-c_"]),
+    st.sampled_from(["password", "Token", "api-key", "secret"]), st.sampled_from(["", "_file", "y" * 39]),
+    st.sampled_from(["", " a='1'", "\n"]), st.just(">"), st.sampled_from(["", " ", "\n"]),
+    st.sampled_from(["Zx9qL2mN8vR4tY7w", "short"]), st.sampled_from(["", " ", "\n"]), st.just("</"),
+).map("".join)
+
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(_ASSIGNMENT_PIECES, _ASSIGNMENTS), max_size=30))
+@given(st.lists(st.one_of(_ASSIGNMENT_PIECES, _ASSIGNMENTS, _TAGS), max_size=30))
 def test_generic_rules_match_where_a_search_of_every_line_matches(pieces):
-    # The engine runs a generic rule's expression only where a match can begin
-    # (`generic.assignment_starts`); a search of the lines holding a name must match the same spans.
+    # The engine runs a generic rule's expression only where a match can begin, as Hyperscan's
+    # start patterns report them (or, without Hyperscan, as worked out from the keyword hits); a
+    # search of each line holding a name must match the same spans.
     text = "".join(pieces)
-    hits: dict[int, list[int]] = {}
-    for end, roles in ENGINE._keywords.hits(text):
-        for role in roles:
-            if role in ENGINE._anchored:
-                hits.setdefault(role, []).append(end)
-    for role, ends in hits.items():
-        rule = ENGINE.rules[role]
-        starts = generic.assignment_starts(text, ends, ENGINE._anchored[role])
-        for start, stop in _windows(text, ends, rule):
-            searched = [m.span() for m in rule.pattern.finditer(text, start, stop)]
-            if text[start:stop].isascii():
-                assert [m.span() for m in _anchored_matches(rule.pattern, text, start, stop, starts)] == searched
+    for engine in _ANCHORED:
+        hits = engine._hits(text)
+        for index, ends in hits.rules.items():
+            if index in engine._anchored:
+                rule = engine.rules[index]
+                searched = [m.span() for start, stop in _windows(text, ends, rule)
+                            for m in rule.pattern.finditer(text, start, stop)]
+                anchored = engine._rule_matches(text, index, ends, hits.starts.get(index, []), "x", [], text.isascii())
+                assert [m.span() for m in anchored] == searched
 
 
 @FAST
@@ -142,3 +148,5 @@ def test_generic_rules_find_what_a_search_of_every_line_finds(pieces, path):
 # The same engine with the shortcut turned off: generic rules search every line holding a name.
 _SEARCHING = Engine(load_default_rules(), FingerprintKey(b"test-key"))
 _SEARCHING._anchored.clear()
+_ANCHORED = [ENGINE] + ([Engine(load_default_rules(), FingerprintKey(b"test-key"), prefilter="ahocorasick")]
+                        if ENGINE._keywords.patterns_supported else [])

@@ -44,6 +44,7 @@ MAX_BLOB = 256 * 1024
 MAX_BLOBS_PER_TEXT = 2000
 _B64_TRIGGER = -1
 _PCT_TRIGGER = -2
+_REPORTED = -3  # and below: a generic rule's start pattern matched (see Engine.__init__)
 _PCT_KEYWORDS = ("%3a", "%3d", "%40", "%2f")
 _B64_RUN = regex.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _PCT_RUN = regex.compile(r"[A-Za-z0-9%._~+\-/:=@&?;!$*,]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-/:=@&?;!$*,]*")
@@ -59,6 +60,16 @@ class _Match:
     value: str = field(repr=False)
     validated: bool | None
     encoding: tuple[str, ...] = ()
+
+
+@dataclass
+class _Hits:
+    """A text's keyword hits (offsets of their last characters), by what they are for."""
+
+    rules: dict[int, list[int]]  # by rule index
+    starts: dict[int, list[tuple[int, int]]]  # generic rule index: (offset, form) of start patterns
+    base64: list[int]
+    percent: list[int]
 
 
 @dataclass
@@ -85,14 +96,20 @@ class Engine:
             layer = {f for fragment in layer for f in base64_fragments(fragment, variants=False) if len(f) >= 7}
         for keyword in _PCT_KEYWORDS:
             roles.setdefault(keyword, set()).add(_PCT_TRIGGER)
-        self._keywords = KeywordIndex({k: tuple(sorted(v)) for k, v in roles.items()}, prefilter)
         # Generic rules whose every name spelling is a keyword run their expression only where a
         # match can begin (`generic.assignment_starts`); the value is the longest spelling.
+        # Hyperscan finds those places itself (`generic.start_patterns`), role _REPORTED - (3 *
+        # rule index + form); Python works them out from the keyword hits where it is missing.
         self._anchored: dict[int, int] = {}
+        patterns: dict[str, set[int]] = {}
         for index, rule in enumerate(self.rules):
-            spellings = [s for name in rule.names for s in generic.name_spellings(name)]
+            spellings = tuple(dict.fromkeys(s for name in rule.names for s in generic.name_spellings(name)))
             if rule.kind == "generic" and spellings and all(s.isascii() and s in rule.keywords for s in spellings):
                 self._anchored[index] = max(map(len, spellings))
+                for form, expression in enumerate(generic.start_patterns(spellings)):
+                    patterns.setdefault(expression, set()).add(_REPORTED - (3 * index + form))
+        self._keywords = KeywordIndex({k: tuple(sorted(v)) for k, v in roles.items()}, prefilter,
+                                      {p: tuple(sorted(v)) for p, v in patterns.items()})
 
     def scan(self, text: str, path: str, origin: Origin = Origin(), data: bytes | None = None) -> TextResult:
         """Findings in `text`; `data`, if the caller has it, is `text` as UTF-8 (saves encoding it)."""
@@ -109,44 +126,58 @@ class Engine:
 
     # --- matching ----------------------------------------------------------------------------
 
-    def _matches(self, text: str, depth: int, path: str, warnings: list[str],
-                 data: bytes | None = None) -> list[_Match]:
-        hits: dict[int, list[int]] = {}
-        b64_hits: list[int] = []
-        pct_hits: list[int] = []
+    def _hits(self, text: str, data: bytes | None = None) -> _Hits:
+        hits = _Hits({}, {}, [], [])
         for end, indices in self._keywords.hits(text, data):
             for index in indices:
                 if index >= 0:
-                    hits.setdefault(index, []).append(end)
+                    hits.rules.setdefault(index, []).append(end)
                 elif index == _B64_TRIGGER:
-                    b64_hits.append(end)
+                    hits.base64.append(end)
+                elif index == _PCT_TRIGGER:
+                    hits.percent.append(end)
                 else:
-                    pct_hits.append(end)
+                    rule_index, form = divmod(_REPORTED - index, 3)
+                    hits.starts.setdefault(rule_index, []).append((end, form))
+        return hits
+
+    def _matches(self, text: str, depth: int, path: str, warnings: list[str],
+                 data: bytes | None = None) -> list[_Match]:
+        grouped = self._hits(text, data)
+        hits, reports, b64_hits, pct_hits = grouped.rules, grouped.starts, grouped.base64, grouped.percent
         found: list[_Match] = []
         code = generic.is_code(path)
         ascii_text = text.isascii()
         for index, positions in hits.items():
-            rule = self.rules[index]
-            longest = self._anchored.get(index)
-            starts = generic.assignment_starts(text, positions, longest) if longest else None
-            for start, stop in _windows(text, positions, rule):
-                try:
-                    # On a non-ASCII line the expression's Unicode case folding (the Kelvin sign
-                    # matches `k`) can find names the keyword index did not: search it whole.
-                    if starts is None or not (ascii_text or text[start:stop].isascii()):
-                        matches: Iterable[regex.Match[str]] = rule.pattern.finditer(
-                            text, start, stop, timeout=MATCH_TIMEOUT_SECONDS)
-                    else:
-                        matches = _anchored_matches(rule.pattern, text, start, stop, starts)
-                    for m in matches:
-                        match = self._judge(rule, m, code)
-                        if match is not None:
-                            found.append(match)
-                except TimeoutError:
-                    warnings.append(f"{path}: rule {rule.id} took over {MATCH_TIMEOUT_SECONDS:g} s near offset {start}; skipped there")
+            for m in self._rule_matches(text, index, positions, reports.get(index, []), path, warnings, ascii_text):
+                match = self._judge(self.rules[index], m, code)
+                if match is not None:
+                    found.append(match)
         if depth < self.max_decode_depth and (b64_hits or pct_hits):
             found.extend(self._decoded(text, b64_hits, pct_hits, depth, path, warnings))
         return found
+
+    def _rule_matches(self, text: str, index: int, positions: list[int], reports: list[tuple[int, int]],
+                      path: str, warnings: list[str], ascii_text: bool) -> Iterator[regex.Match[str]]:
+        """A rule's matches on the lines around its keyword hits (`positions`)."""
+        rule = self.rules[index]
+        longest = self._anchored.get(index)
+        starts = None
+        if longest is not None:
+            starts = (generic.reported_starts(text, reports, longest) if self._keywords.patterns_supported
+                      else generic.assignment_starts(text, positions, longest))
+        for start, stop in _windows(text, positions, rule):
+            try:
+                # On a non-ASCII line the expression's Unicode case folding (the Kelvin sign
+                # matches `k`) can find names the keyword index did not: search it whole.
+                if starts is None or not (ascii_text or text[start:stop].isascii()):
+                    matches: Iterable[regex.Match[str]] = rule.pattern.finditer(
+                        text, start, stop, timeout=MATCH_TIMEOUT_SECONDS)
+                else:
+                    matches = _anchored_matches(rule.pattern, text, start, stop, starts)
+                yield from matches
+            except TimeoutError:
+                warnings.append(f"{path}: rule {rule.id} took over {MATCH_TIMEOUT_SECONDS:g} s near offset {start}; skipped there")
 
     def _judge(self, rule: Rule, m: regex.Match[str], code: bool) -> _Match | None:
         if "secret" in m.re.groupindex and m.group("secret") is not None:

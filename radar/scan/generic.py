@@ -155,6 +155,50 @@ def assignment_starts(text: str, name_ends: list[int], longest: int) -> list[int
     return sorted(starts)
 
 
+# The same starts from Hyperscan (`prefilter.KeywordIndex` patterns), for `reported_starts`: one
+# expression per form, each matching where that form can, ending on an ASCII character.
+START_FORMS = ("operator", "tag", "env")
+_HS_KEY = rf"[\w.\-]{{0,{KEY_REACH}}}"
+
+
+def start_patterns(spellings: tuple[str, ...]) -> tuple[str, str, str]:
+    """Hyperscan expressions for START_FORMS: a name, the rest of its key and an operator (the
+    hit is the operator); `<` and a key up to a name; an `ENV` line's key up to a name."""
+    names = "|".join("".join(c if c.isalnum() else f"\\x{ord(c):02x}" for c in s)
+                     for s in sorted(spellings, key=len, reverse=True))
+    return (
+        rf"(?:{names}){_HS_KEY}[\"'`\]]?[ \t]*(?:[:=]|!=)",
+        rf"<{_HS_KEY}(?:{names})",
+        rf"^[ \t]*ENV[ \t]+{_HS_KEY}(?:{names})",
+    )
+
+
+def reported_starts(text: str, reports: list[tuple[int, int]], longest: int) -> list[int]:
+    """`assignment_starts` (or a few more offsets, where the expression then fails) from the hits
+    of `start_patterns`: (offset of the match's last character, index in START_FORMS)."""
+    starts: set[int] = set()
+    reach = KEY_REACH + longest
+    for last, form in reports:
+        if form == 0:
+            # Back from the operator over blanks and a closing quote to the end of the key's run.
+            end = last - 1 if last and text[last] == "=" and text[last - 1] == "!" else last
+            while end and text[end - 1] in " \t":
+                end -= 1
+            if end and text[end - 1] in "\"'`]":
+                end -= 1
+            low = max(0, end - reach - KEY_REACH)
+            run = _KEY_RUN_BEFORE.match(text, low, end).start()
+            if not (run == low and low and _KEY_CHAR.match(text, low - 1, low)):
+                starts.add(run)  # else the run is too long to be a key
+        elif form == 1:
+            tag = text.rfind("<", max(0, last - reach), last)
+            if tag >= 0:
+                starts.add(tag)
+        else:
+            starts.add(text.rfind("\n", 0, last) + 1)
+    return sorted(starts)
+
+
 def key_segments(key: str) -> list[str]:
     key = key.strip("\"'`-$@:")
     return [s for s in _SPLIT.split(_CAMEL.sub("_", key).lower()) if s]

@@ -7,6 +7,13 @@ answers: Hyperscan (Vectorscan), which scans the UTF-8 bytes at several hundred 
 pyahocorasick, which walks the lower-cased characters at about 40 MB/s and is used when the
 `hyperscan` package cannot be imported. Byte offsets are turned back into character offsets by
 decoding the stretches between hits; keywords are ASCII, so a hit never ends inside a character.
+
+Hyperscan can also look for `patterns`: expressions (in its syntax, matched without regard to
+case, `^` at every line start, word characters ASCII only) that narrow down where an expensive rule can
+match, so that Python never sees the many places where it cannot. Their hits come with the
+keywords' and, like them, give the offset of the match's last character, which must be ASCII. The
+Aho-Corasick engine has no patterns (`patterns_supported` is false): the caller works from the
+keywords alone.
 """
 
 from __future__ import annotations
@@ -29,12 +36,16 @@ Hit = tuple[int, tuple[int, ...]]
 
 
 class KeywordIndex:
-    def __init__(self, roles: Mapping[str, tuple[int, ...]], engine: str | None = None) -> None:
+    def __init__(self, roles: Mapping[str, tuple[int, ...]], engine: str | None = None,
+                 patterns: Mapping[str, tuple[int, ...]] | None = None) -> None:
         self._words = sorted(roles)  # a stable order: the compiled database is cached by it
         self._roles = [tuple(roles[w]) for w in self._words]
         self.engine = engine or ("hyperscan" if hyperscan is not None else "ahocorasick")
+        self.patterns_supported = self.engine == "hyperscan"
         if self.engine == "hyperscan":
-            self._database = _cached_database(self._words)
+            expressions = sorted(patterns or {})
+            self._roles += [tuple(patterns[e]) for e in expressions]  # type: ignore[index]
+            self._database = _cached_database(self._words, expressions)
             self._scratch = None
         else:
             self._automaton = ahocorasick.Automaton()
@@ -86,24 +97,35 @@ class KeywordIndex:
         self.__dict__.update(state)
 
 
-def _cached_database(words: list[str]) -> "hyperscan.Database":
-    """Compile the literals, or load the database compiled for the same words last time.
+def _cached_database(words: list[str], patterns: list[str] = []) -> "hyperscan.Database":
+    """Compile the literals (ids from 0) and patterns (ids after them), or load the database
+    compiled for the same ones last time.
 
     Compiling ~12,000 literals takes about 0.3 s, a tenth of a large scan; the serialised database
-    is kept in $XDG_CACHE_HOME/radar (default ~/.cache/radar), named by a hash of the words and the
-    Hyperscan version. Any problem with the cache just means compiling again.
+    is kept in $XDG_CACHE_HOME/radar (default ~/.cache/radar), named by a hash of the words,
+    patterns and Hyperscan version. Any problem with the cache just means compiling again.
     """
-    digest = hashlib.sha256("\0".join([str(getattr(hyperscan, "__version__", "")), *words]).encode()).hexdigest()[:32]
+    key = [str(getattr(hyperscan, "__version__", "")), *words, "\1patterns", *patterns] if patterns else \
+        [str(getattr(hyperscan, "__version__", "")), *words]
+    digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:32]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radar" / f"keywords-{digest}.hsdb"
     try:
         return hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
     except Exception:  # missing, truncated or from another build: compile afresh
         pass
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[w.encode("utf-8") for w in words], ids=list(range(len(words))),
-        flags=[hyperscan.HS_FLAG_CASELESS] * len(words), literal=True,
-    )
+    if patterns:
+        # One database cannot mix Hyperscan's literal and expression interfaces: the literals
+        # become expressions, every byte escaped.
+        expressions = [_escaped(w) for w in words] + [p.encode("utf-8") for p in patterns]
+        flags = [hyperscan.HS_FLAG_CASELESS] * len(words) + \
+            [hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE] * len(patterns)
+        database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
+    else:
+        database.compile(
+            expressions=[w.encode("utf-8") for w in words], ids=list(range(len(words))),
+            flags=[hyperscan.HS_FLAG_CASELESS] * len(words), literal=True,
+        )
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -112,3 +134,7 @@ def _cached_database(words: list[str]) -> "hyperscan.Database":
     except OSError:
         pass
     return database
+
+
+def _escaped(word: str) -> bytes:
+    return b"".join(bytes([c]) if chr(c).isalnum() and c < 128 else b"\\x%02x" % c for c in word.encode("utf-8"))
