@@ -4,17 +4,23 @@
 `sarif` (SARIF 2.1.0 for code-scanning dashboards), `gitlab` (GitLab's secret-detection report),
 `csv`, `markdown` and `html` (for people). Every format shows a redacted preview and a
 fingerprint, never the secret. Adding a format is adding a module and its name below.
+
+A format module may also define `warnings(findings, context) -> tuple[str, ...]`: things the
+user must hear about the report itself (SARIF's cut to GitHub's 25,000-result limit). The
+renderer returned by `renderer()` prints them to standard error as `radar: warning: ...`, the
+CLI's warning form, so every caller of a format hears them without the CLI knowing each format.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Callable, Sequence
 
 from radar.report.context import ReportContext
 from radar.scan.findings import Finding
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "gitlab", "csv", "markdown", "html")
 
 Renderer = Callable[[Sequence[Finding], ReportContext], str]
 
@@ -22,4 +28,15 @@ Renderer = Callable[[Sequence[Finding], ReportContext], str]
 def renderer(name: str) -> Renderer:
     if name not in FORMATS:
         raise ValueError(f"unknown report format {name!r}; choose one of {', '.join(FORMATS)}")
-    return importlib.import_module(f"radar.report.{name}").render
+    module = importlib.import_module(f"radar.report.{name}")
+    warn = getattr(module, "warnings", None)
+    if warn is None:
+        return module.render
+
+    def render_and_warn(findings: Sequence[Finding], context: ReportContext) -> str:
+        text = module.render(findings, context)
+        for message in warn(findings, context):
+            print(f"radar: warning: {message}", file=sys.stderr, flush=True)
+        return text
+
+    return render_and_warn

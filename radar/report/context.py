@@ -8,6 +8,9 @@ from typing import Mapping
 
 from radar import __version__
 
+# Where people learn about radar (SARIF's tool.driver.informationUri, GitLab's analyzer url).
+PROJECT_URL = "https://pypi.org/project/radar/"
+
 
 @dataclass(frozen=True)
 class ReportContext:
@@ -32,3 +35,13 @@ def now() -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sarif_time(moment: datetime) -> str:
+    """SARIF's dateTime: ISO 8601 in UTC with a Z."""
+    return _iso(moment)
+
+
+def gitlab_time(moment: datetime) -> str:
+    """GitLab security reports' `yyyy-mm-ddThh:mm:ss`: UTC, no zone designator."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

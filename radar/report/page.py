@@ -50,6 +50,7 @@ caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid #e5e7eb; padding: .3rem .5rem; text-align: left; vertical-align: top;
          overflow-wrap: anywhere; }
 th { background: #f3f4f6; }
+table.summary { width: auto; min-width: 16rem; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.ignored td { color: #6b7280; text-decoration: line-through; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85em;
@@ -100,17 +101,18 @@ def severity_badge(severity: str) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str | None = None,
           raw_columns: frozenset[int] = frozenset(), numeric_columns: frozenset[int] = frozenset(),
-          row_classes: Sequence[str] | None = None) -> str:
+          row_classes: Sequence[str] | None = None, table_class: str | None = None) -> str:
     """An HTML table; cells are escaped text, except columns in `raw_columns` (given as markup).
 
-    `numeric_columns` are right-aligned; `row_classes[i]` (e.g. "ignored") is set on row i.
+    `numeric_columns` are right-aligned; `row_classes[i]` (e.g. "ignored") is set on row i;
+    `table_class` is the table's own class (e.g. "findings", for styling and tests).
     """
     def cell(tag: str, index: int, value: str) -> str:
         css = ' class="num"' if index in numeric_columns else ""
         content = value if index in raw_columns and tag == "td" else esc(value)
         return f"<{tag}{css}>{content}</{tag}>"
 
-    parts = ["<table>"]
+    parts = [f'<table class="{esc(table_class)}">' if table_class else "<table>"]
     if caption:
         parts.append(f"<caption>{esc(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(cell("th", i, h) for i, h in enumerate(headers)) + "</tr></thead>")

@@ -15,12 +15,14 @@ from radar.scan.findings import Finding
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
-def _location(f: Finding) -> str:
+def location_label(f: Finding) -> str:
+    """`path:line:column`, prefixed by the GitLab project or group (`acme/app:variables/KEY[*]:1:1`)."""
     owner = f.origin.project or f.origin.group  # GitLab findings: the path is inside this owner
     return f"{owner + ':' if owner else ''}{f.path}:{f.line}:{f.column}"
 
 
-def _flags(f: Finding) -> str:
+def notes(f: Finding) -> str:
+    """What else a reader should know: ignored (why), tags, and for history findings locations and in_head."""
     flags = [f"ignored ({f.ignore_reason})"] if f.ignored else []
     flags += [t for t in f.tags if t != "validated"]
     if f.history is not None:
@@ -31,7 +33,7 @@ def _flags(f: Finding) -> str:
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
     lines = []
     for f in findings:
-        fields = [_location(f), f.rule_id, f.severity, f.confidence, f.preview, f.fingerprint[:12], _flags(f)]
+        fields = [location_label(f), f.rule_id, f.severity, f.confidence, f.preview, f.fingerprint[:12], notes(f)]
         lines.append("\t".join(fields).rstrip("\t") + "\n")
     return "".join(lines)
 
@@ -47,8 +49,8 @@ def render_table(findings: Sequence[Finding], out: TextIO, title: str) -> None:
     for f in findings:
         style = _SEVERITY_STYLE.get(f.severity, "")
         table.add_row(
-            escape(_location(f)), f.rule_id, f"[{style}]{f.severity}[/{style}]" if style else f.severity,
-            f.confidence, escape(f.preview), f.fingerprint[:12], escape(_flags(f)),
+            escape(location_label(f)), f.rule_id, f"[{style}]{f.severity}[/{style}]" if style else f.severity,
+            f.confidence, escape(f.preview), f.fingerprint[:12], escape(notes(f)),
             style="dim" if f.ignored else None,
         )
     Console(file=out).print(table)

@@ -1,0 +1,162 @@
+"""GitLab's secret-detection report (`gl-secret-detection-report.json`, schema 15.2.1).
+
+A job that keeps this file as `artifacts:reports:secret_detection` puts radar's findings in
+GitLab's merge-request widget, pipeline security tab and vulnerability report. Each finding is
+one vulnerability:
+
+- `id`: a UUID5 of the fingerprint and the place (path, line, commit), so the same secret at the
+  same place keeps its id from one pipeline to the next;
+- `name`: what the rule finds (no finding-specific detail, as the schema asks), `description`
+  (Markdown: where, the redacted preview, the fingerprint; for history findings the first commit
+  and whether the value is still in HEAD), `severity` capitalised as GitLab spells it,
+  `solution` (rotate and move to Vault; for a value only in history: rotate, then remove it from
+  history), `identifiers` (the radar rule id, with its documentation link);
+- `location`: `file`, `start_line`, `end_line` and always `commit.sha`: the finding's commit for
+  history scans, HEAD of the repository around the scanned directory otherwise, and GitLab's own
+  analyzer's placeholder `0000000` when there is no commit to name (a plain directory, a GitLab
+  CI/CD variable);
+- `details`: fingerprint, preview, confidence, tags and every history location;
+- ignored findings (`--show-ignored`) carry a `flagged-as-likely-false-positive` flag with the
+  ignore reason.
+
+No `raw_source_code_extract`: the line would hold the secret. Times are `yyyy-mm-ddThh:mm:ss` UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from typing import Sequence
+
+from radar.report.context import PROJECT_URL, ReportContext, gitlab_time
+from radar.scan.findings import Finding
+from radar.scan.rules import load_default_rules
+
+SCHEMA_VERSION = "15.2.1"
+SCHEMA_URL = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/"
+              f"v{SCHEMA_VERSION}/dist/secret-detection-report-format.json")
+# GitLab's secrets analyzer reports this sha when it scanned no commit.
+NO_COMMIT = "0000000"
+# The namespace of vulnerability ids: fixed, so ids are stable across runs and machines.
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "radar/gitlab-secret-detection-report")
+_SEVERITY = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low", "info": "Info"}
+_TOOL = {"id": "radar", "name": "radar", "url": PROJECT_URL, "vendor": {"name": "radar"}}
+
+
+def render(findings: Sequence[Finding], context: ReportContext) -> str:
+    return json.dumps(document(findings, context), indent=2, ensure_ascii=False) + "\n"
+
+
+def document(findings: Sequence[Finding], context: ReportContext) -> dict:
+    head = head_commit(context.root) if context.kind == "directory" else None
+    scan: dict = {
+        "analyzer": {**_TOOL, "version": context.tool_version},
+        "scanner": {**_TOOL, "version": context.tool_version},
+        "type": "secret_detection",
+        "start_time": gitlab_time(context.started),
+        "end_time": gitlab_time(context.finished),
+        "status": "success",
+    }
+    if context.warnings:
+        scan["messages"] = [{"level": "warn", "value": w} for w in context.warnings if w]
+    return {
+        "version": SCHEMA_VERSION,
+        "schema": SCHEMA_URL,
+        "scan": scan,
+        "vulnerabilities": [_vulnerability(f, head or NO_COMMIT) for f in findings],
+    }
+
+
+def head_commit(root: str) -> str | None:
+    """HEAD of the git work tree that contains `root`, or None (not a repository, no commit, no git)."""
+    try:
+        done = subprocess.run(["git", "-C", root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and sha else None
+
+
+def _file(f: Finding) -> str:
+    owner = f.origin.project or f.origin.group  # GitLab scans: the path is inside this owner
+    return f"{owner}/{f.path}" if owner else f.path
+
+
+def _rule(rule_id: str):
+    try:
+        return load_default_rules().get(rule_id)
+    except KeyError:  # GitLab checks (unmasked variable, CI_JOB_JWT, ...) are not detector rules
+        return None
+
+
+def _solution(f: Finding) -> str:
+    if f.remediation:
+        return f.remediation[:1].upper() + f.remediation[1:] + "."
+    if f.history is not None and not f.history.in_head:
+        return ("Rotate the credential at its provider now: it was removed from the files but stays "
+                "readable in every clone of the history. Then remove it from the history (git filter-repo) "
+                "and keep the new value in Vault, read in CI with `secrets:`.")
+    return ("Rotate the credential at its provider, remove it from the file and keep the new value in "
+            "Vault, read in CI jobs with `secrets:` (vault: path/field@mount).")
+
+
+def _description(f: Finding, where: str) -> str:
+    lines = [f"{f.description} in `{where}`"
+             + (f", assigned to `{f.name}`" if f.name else "") + ".",
+             "", f"Preview: `{f.preview}`; fingerprint `{f.fingerprint[:12]}`; confidence {f.confidence}."]
+    if f.history is not None:
+        lines.append(f"First committed in {f.origin.commit} ({f.origin.date}); "
+                     + ("still in HEAD." if f.history.in_head else "no longer in HEAD: only in history.")
+                     + f" {len(f.history.locations)} location(s) in history.")
+    return "\n".join(lines)
+
+
+def _details(f: Finding) -> dict:
+    items: dict = {
+        "fingerprint": {"name": "Fingerprint (HMAC-SHA256)", "type": "text", "value": f.fingerprint},
+        "preview": {"name": "Preview", "type": "text", "value": f.preview},
+        "confidence": {"name": "Confidence", "type": "text", "value": f.confidence},
+    }
+    if f.tags:
+        items["tags"] = {"name": "Tags", "type": "list",
+                         "items": [{"type": "text", "value": t} for t in f.tags]}
+    if f.history is not None:
+        items["in_head"] = {"name": "Still in HEAD", "type": "text", "value": "yes" if f.history.in_head else "no"}
+        if f.origin.commit:
+            items["first_commit"] = {"name": "First commit", "type": "commit", "value": f.origin.commit}
+        items["locations"] = {"name": "Locations in history", "type": "list", "items": [
+            {"type": "text", "value": f"{loc.path}:{loc.line} in {loc.commit} ({loc.date})"}
+            for loc in f.history.locations
+        ]}
+    return items  # the schema types `details` as the named list's items, not the list itself
+
+
+def _vulnerability(f: Finding, head: str) -> dict:
+    rule = _rule(f.rule_id)
+    where = _file(f)
+    sha = f.origin.commit if f.history is not None and f.origin.commit else head
+    identifier: dict = {"type": "radar_rule_id", "name": f"radar rule {f.rule_id}", "value": f.rule_id}
+    if rule and rule.docs:
+        identifier["url"] = rule.docs
+    commit: dict = {"sha": sha}
+    if f.history is not None:
+        commit.update({k: v for k, v in (("author", f.origin.author), ("date", f.origin.date)) if v})
+    vulnerability: dict = {
+        "id": str(uuid.uuid5(_ID_NAMESPACE, f"{f.fingerprint}\0{where}\0{f.line}\0{sha}\0{f.rule_id}")),
+        "category": "secret_detection",
+        "name": (rule.description if rule else f.description)[:255],
+        "description": _description(f, where),
+        "severity": _SEVERITY.get(f.severity, "Unknown"),
+        "solution": _solution(f)[:7000],
+        "identifiers": [identifier],
+        "location": {"file": where, "start_line": f.line, "end_line": max(f.line, f.end_line), "commit": commit},
+        "details": _details(f),
+    }
+    if rule and rule.docs:
+        vulnerability["links"] = [{"name": f"{rule.secret_type} format", "url": rule.docs}]
+    if f.ignored:
+        vulnerability["flags"] = [{"type": "flagged-as-likely-false-positive", "origin": "radar",
+                                   "description": f.ignore_reason or "suppressed in the source"}]
+    return vulnerability
