@@ -2,6 +2,9 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Tools the tests run but radar does not ship, installed from .tools/package-lock.json.
+TOOLS  := .tools
+TOOLS_STAMP := $(TOOLS)/.installed
 
 .PHONY: demo test bench clean
 
@@ -14,10 +17,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m compileall -q radar
 	touch $(STAMP)
 
+# Microsoft's SARIF validator (Sarif.Multitool) for the SARIF report's tests. npm 11 does not run
+# the package's postinstall `chmod u+x Sarif.Multitool` unless approved, so scripts are off and
+# the chmod is done here.
+$(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	npm ci --prefix $(TOOLS) --ignore-scripts --no-audit --no-fund --loglevel=error
+	chmod u+x $(TOOLS)/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+	touch $(TOOLS_STAMP)
+
 demo: $(STAMP)
 	@bash demo/run.sh
 
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Every benchmark, each rewriting its own section of benchmarks/RESULTS.md. The scan benchmark's
@@ -29,4 +40,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/scan_benchmark.py --write
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)
