@@ -95,20 +95,22 @@ _ASSIGNMENT_PIECES = st.sampled_from([
     "password", "PassWord", "db_", "_pass", "pass_", "token", "AUTH", "author", "api_key", "api-key",
     "apiKey", "api.key", "secret", "x" * 38, "a.b-c_", "=", ":", ":=", "=>", "!=", "==", " ", "\t", '"',
     "'", "`", "]", "<", ">", "</", "<password>", "ENV ", "env ", "--", "\n", "@", "!!str ",
-    "Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "é", "K",
+    "Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "é", "K", "\u212a", "\u017f", "\u0130", "e\u0301", "пароль", "ß",
+    "\u00a0", "\u2028",
 ])
 
 
 # Whole assignments too, so that most examples hold something the expressions match.
 _ASSIGNMENTS = st.tuples(
-    st.sampled_from(["", " ", "\n", "<", "ENV ", "  env\t", "--", "x.", "é"]),
-    st.sampled_from(["", "db_", "my-", "Z" * 39, "a.b-c_"]),
-    st.sampled_from(["password", "Token", "api_key", "apiKey", "secret", "_pass", "auth"]),
-    st.sampled_from(["", "_file", "Word", "y" * 39, "-x.z"]),
+    st.sampled_from(["", " ", "\n", "<", "ENV ", "  env\t", "--", "x.", "é", "ÿ "]),
+    st.sampled_from(["", "db_", "my-", "Z" * 39, "a.b-c_", "пароль_", "e\u0301"]),
+    st.sampled_from(["password", "Token", "api_key", "apiKey", "secret", "_pass", "auth", "pa\u017fsword",
+                     "to\u212aen", "ap\u0130_key"]),
+    st.sampled_from(["", "_file", "Word", "y" * 39, "-x.z", "é", "\u0301"]),
     st.sampled_from(["=", " = ", ": ", ":=", " => ", "!=", '"', '": ', "']=", ">", " ", "\t", " a>", "\t=",
                      '" \t= ', "'=", "`: ", "]= ", '"\t:', " \t!= "]),
     st.sampled_from(["", '"', "'", "`", "@"]),
-    st.sampled_from(["Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "short", "${VAR}", "Zx9q\nL2mN8vR4tY7w"]),
+    st.sampled_from(["Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "short", "${VAR}", "Zx9q\nL2mN8vR4tY7w", "Zx9qпароль8vR4"]),
     st.sampled_from(["", '"', "'", "</", "\n", " ", ";", "é"]),
 ).map("".join)
 

@@ -168,9 +168,11 @@ class Engine:
                       else generic.assignment_starts(text, positions, longest))
         for start, stop in _windows(text, positions, rule):
             try:
-                # On a non-ASCII line the expression's Unicode case folding (the Kelvin sign
-                # matches `k`) can find names the keyword index did not: search it whole.
-                if starts is None or not (ascii_text or text[start:stop].isascii()):
+                # A non-ASCII line can hold names that the keyword index and Hyperscan, which see
+                # ASCII, did not find where the expression does (Unicode case folding and word
+                # characters): such a line is searched whole.
+                if starts is None or not (ascii_text or text[start:stop].isascii()
+                                          or generic.starts_suffice(text, start, stop, positions, longest)):
                     matches: Iterable[regex.Match[str]] = rule.pattern.finditer(
                         text, start, stop, timeout=MATCH_TIMEOUT_SECONDS)
                 else:

@@ -108,6 +108,10 @@ _KEY_CHAR = regex.compile(_KEY_CHARS)
 # The rest of the key after a name, then an operator.
 _OPERATOR_AFTER_NAME = regex.compile(rf"{_KEY_CHARS}{{0,{KEY_REACH}}}[\"'`\]]?[ \t]*(?:[:=]|!=)")
 _ENV_LINE = regex.compile(r"[ \t]*(?i:ENV)[ \t]")
+_KEY_RUN_AFTER = regex.compile(rf"{_KEY_CHARS}{{0,{KEY_REACH + 1}}}")
+# The non-ASCII characters that the expression's case-insensitive names match to ASCII letters
+# (İ to i, ſ to s, the Kelvin sign to k): where they occur, a name can hide from the keyword index.
+_FOLDED_TO_ASCII = ("\u0130", "\u017f", "\u212a")
 
 
 def name_spellings(name: str) -> tuple[str, ...]:
@@ -197,6 +201,24 @@ def reported_starts(text: str, reports: list[tuple[int, int]], longest: int) -> 
         else:
             starts.add(text.rfind("\n", 0, last) + 1)
     return sorted(starts)
+
+
+def starts_suffice(text: str, start: int, stop: int, name_ends: list[int], longest: int) -> bool:
+    """Whether the starts found from ASCII keyword hits (and Hyperscan's ASCII view of words) are
+    all the places where the expression can match in `text[start:stop]`, which holds the names
+    ending at `name_ends` and some non-ASCII character. They are, unless a character there folds
+    to an ASCII letter, or the key around a name holds a non-ASCII (word) character."""
+    window = text[start:stop]
+    if any(c in window for c in _FOLDED_TO_ASCII):
+        return False
+    reach = KEY_REACH + longest
+    for end in name_ends:
+        if start <= end < stop:
+            run = _KEY_RUN_BEFORE.match(text, max(start, end + 1 - reach), end + 1).start()
+            run_end = _KEY_RUN_AFTER.match(text, end + 1, min(stop, end + KEY_REACH + 2)).end()
+            if not text[run:run_end].isascii():
+                return False
+    return True
 
 
 def key_segments(key: str) -> list[str]:
