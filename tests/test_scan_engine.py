@@ -148,3 +148,11 @@ examples = { true = ["aac"], false = ["b"] }
     result = Engine(rules, FingerprintKey(b"k")).scan("a" * 64 + "b", "slow.txt")
     assert result.findings == []
     assert len(result.warnings) == 1 and "catastrophic" in result.warnings[0] and "skipped" in result.warnings[0]
+
+
+def test_a_pattern_hyperscan_rejects_leaves_the_keywords_working():
+    from radar.scan.prefilter import KeywordIndex
+
+    index = KeywordIndex({"token": (7,)}, patterns={"(?<=x)token": (-9,)})  # no look-behind in Hyperscan
+    assert not index.patterns_supported
+    assert index.hits("a TOKEN") == [(6, (7,))]

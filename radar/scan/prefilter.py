@@ -44,8 +44,12 @@ class KeywordIndex:
         self.patterns_supported = self.engine == "hyperscan"
         if self.engine == "hyperscan":
             expressions = sorted(patterns or {})
-            self._roles += [tuple(patterns[e]) for e in expressions]  # type: ignore[index]
-            self._database = _cached_database(self._words, expressions)
+            try:
+                self._database = _cached_database(self._words, expressions)
+                self._roles += [tuple(patterns[e]) for e in expressions]  # type: ignore[index]
+            except hyperscan.error:  # an expression Hyperscan rejects: the keywords still do
+                self._database = _cached_database(self._words)
+                self.patterns_supported = False
             self._scratch = None
         else:
             self._automaton = ahocorasick.Automaton()
