@@ -93,7 +93,9 @@ def _rule(rule_id: str):
 
 def _solution(f: Finding) -> str:
     if f.remediation:
-        return f.remediation[:1].upper() + f.remediation[1:] + "."
+        text = f.remediation[:1].upper() + f.remediation[1:]
+        # GitLab checks' remedies may end in a keyword such as `secrets:`; a full stop would garble it.
+        return text if text.endswith((".", "!", "?", ":")) else text + "."
     if f.history is not None and not f.history.in_head:
         return ("Rotate the credential at its provider now: it was removed from the files but stays "
                 "readable in every clone of the history. Then remove it from the history (git filter-repo) "

@@ -78,8 +78,11 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
                         frozenset(range(1, len(severities) + 2))), ""]
     else:
         parts += ["No findings.", ""]
+    parts += ["## Findings", ""]
     if findings:
         rows = [[n, location_label(f), f.rule_id, f.severity, f.confidence, f.preview, f.fingerprint[:12], notes(f)]
                 for n, f in enumerate(findings, 1)]
-        parts += ["## Findings", "", table(FINDING_COLUMNS, rows, frozenset({0})), ""]
+        parts += [table(FINDING_COLUMNS, rows, frozenset({0})), ""]
+    else:
+        parts += ["No findings.", ""]
     return "\n".join(parts) + "\n"

@@ -187,9 +187,10 @@ def _region(line: int, column: int, end_line: int, end_column: int) -> dict:
 
 
 def _message(f: Finding) -> str:
-    where = f" assigned to {f.name}" if f.name else ""
-    if f.origin.variable_key is not None and f.name != f.origin.variable_key:
-        where += f" in CI/CD variable {f.origin.variable_key}"
+    if f.origin.variable_key is not None:  # a GitLab variable's name is its key
+        where = f" in CI/CD variable {f.origin.variable_key}"
+    else:
+        where = f" assigned to {f.name}" if f.name else ""
     return (f"{_sentence(f.description)[:-1]}{where} (preview {f.preview}, fingerprint {f.fingerprint[:12]}).")
 
 
