@@ -48,13 +48,15 @@ dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; margin: .5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid #e5e7eb; padding: .3rem .5rem; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; }
-th { background: #f3f4f6; }
+         overflow-wrap: break-word; }
+th { background: #f3f4f6; white-space: nowrap; }
+/* The first column holds paths, which may be long and have no spaces: it alone may break anywhere. */
+td:first-child { overflow-wrap: anywhere; min-width: 12rem; }
 table.summary { width: auto; min-width: 16rem; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.ignored td { color: #6b7280; text-decoration: line-through; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85em;
-       background: #f3f4f6; padding: 0 .2em; border-radius: 3px; }
+       background: #f3f4f6; padding: 0 .2em; border-radius: 3px; white-space: nowrap; }
 .sev { display: inline-block; padding: 0 .45em; border-radius: 999px; color: #ffffff; font-size: .8rem;
        font-weight: 600; white-space: nowrap; }
 .chart { margin: .5rem 0 1rem; max-width: 100%; height: auto; }
@@ -152,7 +154,7 @@ def severity_chart(counts: Mapping[str, Mapping[str, int]], *,
     if not rows:
         return '<p class="empty">No findings to chart.</p>'
     severities = _ordered_severities(counts)
-    label_width, bar_width, bar_height, gap, top, char_width = 250, 560, 22, 10, 40, 7.2
+    label_width, bar_width, bar_height, gap, top, char_width = 250, 560, 22, 10, 40, 6.5
     width = label_width + bar_width + 60
     height = top + len(rows) * (bar_height + gap) + 10
     largest = max(sum(per.values()) for _, per in rows)
@@ -169,11 +171,12 @@ def severity_chart(counts: Mapping[str, Mapping[str, int]], *,
     ]
     # The legend: one swatch and name per severity present, on one line above the bars.
     x = float(label_width)
+    slot = 16 + max(len(s) for s in severities) * char_width + 12  # equal slots: an even legend
     parts.append('<g class="legend">')
     for s in severities:
         parts.append(f'<rect x="{x:.0f}" y="8" width="12" height="12" fill="{severity_colour(s)}"/>'
                      f'<text x="{x + 16:.0f}" y="18.5" fill="#111827">{esc(s)}</text>')
-        x += 16 + len(s) * char_width + 18
+        x += slot
     parts.append("</g>")
     for row, (category, per) in enumerate(rows):
         y = top + row * (bar_height + gap)
