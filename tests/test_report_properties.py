@@ -75,7 +75,7 @@ def contexts(draw) -> ReportContext:
                          summary={"findings": draw(st.integers(0, 9))}, warnings=tuple(draw(st.lists(non_empty, max_size=2))))
 
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 cases = given(st.lists(findings(), max_size=5), contexts())
 
 

@@ -207,7 +207,7 @@ def _result(f: Finding, rule_index: int) -> dict:
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
     }
     properties: dict = {"severity": f.severity, "confidence": f.confidence, "secretType": f.secret_type,
-                        "preview": f.preview, "tags": list(f.tags)[:MAX_TAGS]}
+                        "preview": f.preview, "tags": list(dict.fromkeys(f.tags))[:MAX_TAGS]}  # a set in SARIF
     if f.name:
         properties["name"] = f.name
     properties.update({k: v for k, v in f.origin.as_dict().items() if k != "blob"})
