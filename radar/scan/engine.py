@@ -277,7 +277,10 @@ def _windows(text: str, positions: list[int], rule: Rule | None) -> list[tuple[i
     """The merged ranges of whole lines around keyword hits (multi-line rules reach further)."""
     ranges = []
     last_line = -1
+    line_end = -1  # where the last single line ends: hits before it are on that line
     for pos in sorted(positions):
+        if pos < line_end:
+            continue
         line_start = text.rfind("\n", 0, pos) + 1
         if line_start == last_line:
             continue
@@ -286,7 +289,7 @@ def _windows(text: str, positions: list[int], rule: Rule | None) -> list[tuple[i
             stop = min(len(text), line_start + rule.span)
         else:
             stop = text.find("\n", pos)
-            stop = len(text) if stop < 0 else stop
+            stop = line_end = len(text) if stop < 0 else stop
         if ranges and line_start <= ranges[-1][1] + 1:
             ranges[-1] = (ranges[-1][0], max(ranges[-1][1], stop))
         else:
