@@ -9,14 +9,16 @@ decodes to text containing a keyword always contains one) and the percent-escape
 which lines. A rule's expression then runs only on those lines (a multi-line rule from the line
 on, `span` characters at most), each search bounded by a timeout so that no expression can hang
 a scan. A generic rule's expression is not searched for along the line but tried only where a
-match can begin (`generic.assignment_starts`: the start of the name's key, if an operator follows
-it), which finds the same matches for a fraction of the cost: prose and code mention `token` and
-`password` far more often than they assign them. Each match is judged: generic rules by
-`generic.judge`, others by their entropy floor and the placeholder filter; a validator then raises or lowers confidence. Base64 and percent-encoded
-runs around a decode trigger are decoded and scanned the same way (depth at most
-`max_decode_depth`, blobs at most MAX_BLOB characters); their findings take the blob's place.
-Overlapping candidates are de-duplicated (`findings.dedupe`), and inline suppressions mark
-findings as ignored.
+match can begin (the start of the name's key if an operator follows it, a `<` before it, an `ENV`
+line), which finds the same matches for a fraction of the cost: prose and code mention `token`
+and `password` far more often than they assign them. Hyperscan reports those places with the
+keywords (`generic.start_patterns`); without it they are worked out from the keyword hits
+(`generic.assignment_starts`). Each match is judged: generic rules by `generic.judge`, others by
+their entropy floor and the placeholder filter; a validator then raises or lowers confidence.
+Base64 and percent-encoded runs around a decode trigger are decoded and scanned the same way
+(depth at most `max_decode_depth`, blobs at most MAX_BLOB characters); their findings take the
+blob's place. Overlapping candidates are de-duplicated (`findings.dedupe`), and inline
+suppressions mark findings as ignored.
 
 Invariants: a rule is compiled at most once per process, when first needed (`Rule.pattern`); the
 secret value lives only in local variables of this module, never in a Finding, a warning or an

@@ -131,9 +131,8 @@ def assignment_starts(text: str, name_ends: list[int], longest: int) -> list[int
 
     Running the expression only there finds exactly what a search of the whole line finds, for a
     fraction of the cost: a search tries the expression's four forms, and the key's 40-character
-    reach, at every character of the line. The caller must fall back to a search where names
-    can be matched in more spellings than the keyword index found (non-ASCII text, where the
-    expression's case folding is Unicode's).
+    reach, at every character of the line. The caller searches whole the non-ASCII lines where
+    `starts_suffice` says a name can escape the ASCII keyword index.
     """
     starts: set[int] = set()
     reach = KEY_REACH + longest
