@@ -15,14 +15,28 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from radar.report.context import ReportContext
 from radar.scan.findings import Finding
 
+if TYPE_CHECKING:  # the CLI imports FORMATS for every command: the rule engine loads only when a format needs it
+    from radar.scan.rules import Rule
+
 FORMATS = ("text", "json", "sarif", "gitlab", "csv", "markdown", "html")
 
 Renderer = Callable[[Sequence[Finding], ReportContext], str]
+
+
+def detector_rule(rule_id: str) -> Rule | None:
+    """The detector rule behind a finding (its docs link, kind, severity); None for GitLab checks
+    (unmasked variable, CI_JOB_JWT, ...), which are not detector rules."""
+    from radar.scan.rules import load_default_rules
+
+    try:
+        return load_default_rules().get(rule_id)
+    except KeyError:
+        return None
 
 
 def renderer(name: str) -> Renderer:

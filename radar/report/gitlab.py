@@ -29,9 +29,9 @@ import subprocess
 import uuid
 from typing import Sequence
 
+from radar.report import detector_rule
 from radar.report.context import PROJECT_URL, ReportContext, gitlab_time
 from radar.scan.findings import Finding
-from radar.scan.rules import load_default_rules
 
 SCHEMA_VERSION = "15.2.1"
 SCHEMA_URL = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/"
@@ -84,13 +84,6 @@ def _file(f: Finding) -> str:
     return f"{owner}/{f.path}" if owner else f.path
 
 
-def _rule(rule_id: str):
-    try:
-        return load_default_rules().get(rule_id)
-    except KeyError:  # GitLab checks (unmasked variable, CI_JOB_JWT, ...) are not detector rules
-        return None
-
-
 def _solution(f: Finding) -> str:
     if f.remediation:
         text = f.remediation[:1].upper() + f.remediation[1:]
@@ -136,7 +129,7 @@ def _details(f: Finding) -> dict:
 
 
 def _vulnerability(f: Finding, head: str) -> dict:
-    rule = _rule(f.rule_id)
+    rule = detector_rule(f.rule_id)
     where = _file(f)
     sha = f.origin.commit if f.history is not None and f.origin.commit else head
     identifier: dict = {"type": "radar_rule_id", "name": f"radar rule {f.rule_id}", "value": f.rule_id}

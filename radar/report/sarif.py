@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from typing import Sequence
 from urllib.parse import quote
 
+from radar.report import detector_rule
 from radar.report.context import PROJECT_URL, ReportContext, sarif_time
 from radar.scan.findings import Finding
-from radar.scan.rules import SEVERITIES, load_default_rules
+from radar.scan.rules import SEVERITIES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "radarSecretFingerprint/v1"
@@ -143,10 +144,7 @@ def _pascal(rule_id: str) -> str:
 
 
 def _descriptor(rule_id: str, findings: list[Finding]) -> dict:
-    try:
-        rule = load_default_rules().get(rule_id)
-    except KeyError:  # GitLab checks (unmasked variable, CI_JOB_JWT, ...) are not detector rules
-        rule = None
+    rule = detector_rule(rule_id)
     sample = findings[0]
     severity = rule.severity if rule else min((f.severity for f in findings),
                                               key=lambda s: _SEVERITY_RANK.get(s, len(SEVERITIES)))
