@@ -58,7 +58,9 @@ def test_a_token_in_two_projects_is_one_entry_read_by_both_and_rotated_first(pla
     assert entry(plan, "GL_TOKEN") == shared  # the same entry, not a second one
     readers = {(t["project"], t["environment"]) for t in plan["targets"]
                if any(s["vault"] == shared["vault"] for s in t["secrets"])}
-    assert readers == {("acme/api", "shared"), ("acme/web", "staging")}
+    # acme/api's variable is scoped to all environments, so its production role reads it too, as
+    # GitLab gave it to production jobs.
+    assert readers == {("acme/api", "shared"), ("acme/api", "production"), ("acme/web", "staging")}
     assert shared["steps"][0]["kind"] == "rotate" and "unmasked" in shared["steps"][0]["text"]
 
 
