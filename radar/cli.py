@@ -368,7 +368,7 @@ def _run_scan(args: argparse.Namespace) -> int:
 
 
 def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict) -> int:
-    from radar.report import renderer
+    from radar.report import renderer, report_warnings
     from radar.report.context import ReportContext, now
     from radar.report.output import write_report
 
@@ -381,6 +381,8 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     summary = f"{len(reported)} finding(s) in {scanned}"
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts},
                             warnings=tuple(report.warnings), **context_fields)
+    for warning in report_warnings(args.format, shown, context):
+        _say("warning", warning)
     if args.output:
         write_report(args.output, renderer(args.format)(shown, context))
         if sys.stderr.isatty():

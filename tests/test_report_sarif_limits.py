@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from radar.report import renderer
+from radar.report import renderer, report_warnings
 from radar.report import sarif
 from radar.report.context import ReportContext
 from radar.scan.findings import Finding, History, Location, Origin
@@ -37,14 +37,16 @@ def test_no_notification_when_everything_fits():
     assert "toolExecutionNotifications" not in run["invocations"][0]
 
 
-def test_a_report_over_githubs_limit_warns_on_stderr(capsys):
+def test_a_report_over_githubs_limit_comes_with_a_warning_for_the_user():
     items = [finding(n, "low") for n in range(sarif.MAX_RESULTS)] + [finding(sarif.MAX_RESULTS, "critical")]
     document = json.loads(renderer("sarif")(items, CONTEXT))
     results = document["runs"][0]["results"]
     assert len(results) == sarif.MAX_RESULTS == 25_000
     assert results[0]["properties"]["severity"] == "critical"  # the one critical finding survived the cut
-    err = capsys.readouterr().err
-    assert err.startswith("radar: warning: SARIF report truncated to 25000 results") and err.count("\n") == 1
+    [warning] = report_warnings("sarif", items, CONTEXT)
+    assert warning.startswith("SARIF report truncated to 25000 results")
+    assert report_warnings("sarif", items[:10], CONTEXT) == ()
+    assert report_warnings("json", items, CONTEXT) == ()
 
 
 def test_related_locations_stop_at_1000():

@@ -6,15 +6,13 @@
 fingerprint, never the secret. Adding a format is adding a module and its name below.
 
 A format module may also define `warnings(findings, context) -> tuple[str, ...]`: things the
-user must hear about the report itself (SARIF's cut to GitHub's 25,000-result limit). The
-renderer returned by `renderer()` prints them to standard error as `radar: warning: ...`, the
-CLI's warning form, so every caller of a format hears them without the CLI knowing each format.
+user must hear about the report itself (SARIF's cut to GitHub's 25,000-result limit);
+`report_warnings()` collects them and the CLI prints them with its other warnings.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from radar.report.context import ReportContext
@@ -40,17 +38,16 @@ def detector_rule(rule_id: str) -> Rule | None:
 
 
 def renderer(name: str) -> Renderer:
+    return _format(name).render
+
+
+def report_warnings(name: str, findings: Sequence[Finding], context: ReportContext) -> tuple[str, ...]:
+    """What the user must hear about format `name`'s report of these findings (none for most)."""
+    warn = getattr(_format(name), "warnings", None)
+    return tuple(warn(findings, context)) if warn else ()
+
+
+def _format(name: str):
     if name not in FORMATS:
         raise ValueError(f"unknown report format {name!r}; choose one of {', '.join(FORMATS)}")
-    module = importlib.import_module(f"radar.report.{name}")
-    warn = getattr(module, "warnings", None)
-    if warn is None:
-        return module.render
-
-    def render_and_warn(findings: Sequence[Finding], context: ReportContext) -> str:
-        text = module.render(findings, context)
-        for message in warn(findings, context):
-            print(f"radar: warning: {message}", file=sys.stderr, flush=True)
-        return text
-
-    return render_and_warn
+    return importlib.import_module(f"radar.report.{name}")
