@@ -136,7 +136,7 @@ def test_generic_rules_match_where_a_search_of_every_line_matches(pieces):
                 rule = engine.rules[index]
                 searched = [m.span() for start, stop in _windows(text, ends, rule)
                             for m in rule.pattern.finditer(text, start, stop)]
-                anchored = engine._rule_matches(text, index, ends, hits.starts.get(index, []), "x", [], text.isascii())
+                anchored = engine._rule_matches(text, index, ends, hits, "x", [], text.isascii())
                 assert [m.span() for m in anchored] == searched
 
 
@@ -152,3 +152,27 @@ _SEARCHING = Engine(load_default_rules(), FingerprintKey(b"test-key"))
 _SEARCHING._anchored.clear()
 _ANCHORED = [ENGINE] + ([Engine(load_default_rules(), FingerprintKey(b"test-key"), prefilter="ahocorasick")]
                         if ENGINE._keywords.patterns_supported else [])
+
+
+_GATED = [ENGINE.rules[i] for i in sorted(ENGINE._gated)]
+_GATED_EXAMPLES = sorted({expand(example, "gate") for rule in _GATED for example in rule.true_examples})
+# Examples whole, cut short (so that a gate matches where the expression does not) and among noise.
+_GATE_PIECES = st.one_of(
+    st.sampled_from(_GATED_EXAMPLES),
+    st.tuples(st.sampled_from(_GATED_EXAMPLES), st.integers(0, 200)).map(lambda p: p[0][: p[1]]),
+    st.sampled_from([" ", "\n", "=", '"', "é", "\u212a", "x" * 30]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_GATE_PIECES, max_size=12))
+def test_rules_with_a_gate_match_what_a_search_of_their_lines_matches(pieces):
+    # A rule with a gate is searched only on the lines where Hyperscan found its gate.
+    text = "".join(pieces)
+    hits = ENGINE._hits(text)
+    for index, ends in hits.rules.items():
+        if index in ENGINE._gated:
+            rule = ENGINE.rules[index]
+            searched = [m.span() for start, stop in _windows(text, ends, rule)
+                        for m in rule.pattern.finditer(text, start, stop)]
+            assert [m.span() for m in ENGINE._rule_matches(text, index, ends, hits, "x", [], text.isascii())] == searched

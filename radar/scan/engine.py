@@ -38,6 +38,7 @@ import regex
 
 from radar.scan import filters, generic, validators
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
+from radar.scan.gate import gate
 from radar.scan.prefilter import KeywordIndex
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleSet
 
@@ -46,7 +47,8 @@ MAX_BLOB = 256 * 1024
 MAX_BLOBS_PER_TEXT = 2000
 _B64_TRIGGER = -1
 _PCT_TRIGGER = -2
-_REPORTED = -3  # and below: a generic rule's start pattern matched (see Engine.__init__)
+_REPORTED = -3  # and below: a generic rule's start pattern or a rule's gate matched (Engine.__init__)
+_GATE = 3  # the form of a gate's hits (0-2: generic.START_FORMS)
 _PCT_KEYWORDS = ("%3a", "%3d", "%40", "%2f")
 _B64_RUN = regex.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _PCT_RUN = regex.compile(r"[A-Za-z0-9%._~+\-/:=@&?;!$*,]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-/:=@&?;!$*,]*")
@@ -70,6 +72,7 @@ class _Hits:
 
     rules: dict[int, list[int]]  # by rule index
     starts: dict[int, list[tuple[int, int]]]  # generic rule index: (offset, form) of start patterns
+    gates: dict[int, list[int]]  # rule index: offsets of its gate's hits
     base64: list[int]
     percent: list[int]
 
@@ -100,16 +103,22 @@ class Engine:
             roles.setdefault(keyword, set()).add(_PCT_TRIGGER)
         # Generic rules whose every name spelling is a keyword run their expression only where a
         # match can begin (`generic.assignment_starts`); the value is the longest spelling.
-        # Hyperscan finds those places itself (`generic.start_patterns`), role _REPORTED - (3 *
+        # Hyperscan finds those places itself (`generic.start_patterns`), role _REPORTED - (4 *
         # rule index + form); Python works them out from the keyword hits where it is missing.
+        # Other rules with a gate (`gate.gate`) are searched only on lines where it matched, role
+        # _REPORTED - (4 * rule index + _GATE).
         self._anchored: dict[int, int] = {}
+        self._gated: set[int] = set()
         patterns: dict[str, set[int]] = {}
         for index, rule in enumerate(self.rules):
             spellings = tuple(dict.fromkeys(s for name in rule.names for s in generic.name_spellings(name)))
             if rule.kind == "generic" and spellings and all(s.isascii() and s in rule.keywords for s in spellings):
                 self._anchored[index] = max(map(len, spellings))
                 for form, expression in enumerate(generic.start_patterns(spellings)):
-                    patterns.setdefault(expression, set()).add(_REPORTED - (3 * index + form))
+                    patterns.setdefault(expression, set()).add(_REPORTED - (4 * index + form))
+            elif rule.kind != "generic" and (expression := gate(rule.expression)) is not None:
+                self._gated.add(index)
+                patterns.setdefault(expression, set()).add(_REPORTED - (4 * index + _GATE))
         self._keywords = KeywordIndex({k: tuple(sorted(v)) for k, v in roles.items()}, prefilter,
                                       {p: tuple(sorted(v)) for p, v in patterns.items()})
 
@@ -129,7 +138,7 @@ class Engine:
     # --- matching ----------------------------------------------------------------------------
 
     def _hits(self, text: str, data: bytes | None = None) -> _Hits:
-        hits = _Hits({}, {}, [], [])
+        hits = _Hits({}, {}, {}, [], [])
         for end, indices in self._keywords.hits(text, data):
             for index in indices:
                 if index >= 0:
@@ -139,19 +148,22 @@ class Engine:
                 elif index == _PCT_TRIGGER:
                     hits.percent.append(end)
                 else:
-                    rule_index, form = divmod(_REPORTED - index, 3)
-                    hits.starts.setdefault(rule_index, []).append((end, form))
+                    rule_index, form = divmod(_REPORTED - index, 4)
+                    if form == _GATE:
+                        hits.gates.setdefault(rule_index, []).append(end)
+                    else:
+                        hits.starts.setdefault(rule_index, []).append((end, form))
         return hits
 
     def _matches(self, text: str, depth: int, path: str, warnings: list[str],
                  data: bytes | None = None) -> list[_Match]:
         grouped = self._hits(text, data)
-        hits, reports, b64_hits, pct_hits = grouped.rules, grouped.starts, grouped.base64, grouped.percent
+        hits, b64_hits, pct_hits = grouped.rules, grouped.base64, grouped.percent
         found: list[_Match] = []
         code = generic.is_code(path)
         ascii_text = text.isascii()
         for index, positions in hits.items():
-            for m in self._rule_matches(text, index, positions, reports.get(index, []), path, warnings, ascii_text):
+            for m in self._rule_matches(text, index, positions, grouped, path, warnings, ascii_text):
                 match = self._judge(self.rules[index], m, code)
                 if match is not None:
                     found.append(match)
@@ -159,16 +171,26 @@ class Engine:
             found.extend(self._decoded(text, b64_hits, pct_hits, depth, path, warnings))
         return found
 
-    def _rule_matches(self, text: str, index: int, positions: list[int], reports: list[tuple[int, int]],
+    def _rule_matches(self, text: str, index: int, positions: list[int], hits: _Hits,
                       path: str, warnings: list[str], ascii_text: bool) -> Iterator[regex.Match[str]]:
         """A rule's matches on the lines around its keyword hits (`positions`)."""
         rule = self.rules[index]
         longest = self._anchored.get(index)
+        reported = self._keywords.patterns_supported
         starts = None
         if longest is not None:
-            starts = (generic.reported_starts(text, reports, longest) if self._keywords.patterns_supported
+            starts = (generic.reported_starts(text, hits.starts.get(index, []), longest) if reported
                       else generic.assignment_starts(text, positions, longest))
+        gates = hits.gates.get(index, []) if reported and index in self._gated else None
+        if gates == []:
+            return  # every match starts with the gate, and it matched nowhere
         for start, stop in _windows(text, positions, rule):
+            if gates is not None:
+                # A match in the window ends in it, and its gate no later: the window holds the
+                # gate's last character.
+                i = bisect_left(gates, start)
+                if i == len(gates) or gates[i] >= stop:
+                    continue
             try:
                 # A non-ASCII line can hold names that the keyword index and Hyperscan, which see
                 # ASCII, did not find where the expression does (Unicode case folding and word

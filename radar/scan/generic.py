@@ -170,9 +170,9 @@ def start_patterns(spellings: tuple[str, ...]) -> tuple[str, str, str]:
     names = "|".join("".join(c if c.isalnum() else f"\\x{ord(c):02x}" for c in s)
                      for s in sorted(spellings, key=len, reverse=True))
     return (
-        rf"(?:{names}){_HS_KEY}[\"'`\]]?[ \t]*(?:[:=]|!=)",
-        rf"<{_HS_KEY}(?:{names})",
-        rf"^[ \t]*ENV[ \t]+{_HS_KEY}(?:{names})",
+        rf"(?i)(?:{names}){_HS_KEY}[\"'`\]]?[ \t]*(?:[:=]|!=)",
+        rf"(?i)<{_HS_KEY}(?:{names})",
+        rf"(?i)^[ \t]*ENV[ \t]+{_HS_KEY}(?:{names})",
     )
 
 

@@ -8,9 +8,9 @@ pyahocorasick, which walks the lower-cased characters at about 40 MB/s and is us
 `hyperscan` package cannot be imported. Byte offsets are turned back into character offsets by
 decoding the stretches between hits; keywords are ASCII, so a hit never ends inside a character.
 
-Hyperscan can also look for `patterns`: expressions (in its syntax, matched without regard to
-case, `^` at every line start, word characters ASCII only) that narrow down where an expensive rule can
-match, so that Python never sees the many places where it cannot. Their hits come with the
+Hyperscan can also look for `patterns`: expressions (in its syntax, `^` at every line start, word
+characters ASCII only, case mattering unless they say `(?i)`) that narrow down where an expensive
+rule can match, so that Python never sees the many places where it cannot. Their hits come with the
 keywords' and, like them, give the offset of the match's last character, which must be ASCII. The
 Aho-Corasick engine has no patterns (`patterns_supported` is false): the caller works from the
 keywords alone.
@@ -123,7 +123,7 @@ def _cached_database(words: list[str], patterns: list[str] = []) -> "hyperscan.D
         # become expressions, every byte escaped.
         expressions = [_escaped(w) for w in words] + [p.encode("utf-8") for p in patterns]
         flags = [hyperscan.HS_FLAG_CASELESS] * len(words) + \
-            [hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE] * len(patterns)
+            [hyperscan.HS_FLAG_MULTILINE] * len(patterns)
         database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
     else:
         database.compile(

@@ -1,0 +1,104 @@
+"""Gates: a Hyperscan expression that the start of every match of a rule's expression matches.
+
+A provider rule's keyword is often a common word (`pat` for Airtable tokens, `re_` for Resend
+keys) while its expression asks for much more (`pat`, 14 letters or digits, a dot, 64 hex
+digits). `gate(expression)` reads the expression (with Python's own regular-expression parser)
+and writes its leading literals and ASCII character classes as a Hyperscan expression; the engine
+then searches a rule's lines only where the gate matched, and no line at all where it did not.
+
+Only what reads the same in both engines is taken: case-sensitive ASCII literals, character
+classes of ASCII literals and ranges (not `\\d`, `\\w` or `\\s`, which are Unicode in the `regex`
+module, and not negated classes, which match non-ASCII characters, several bytes in Hyperscan),
+and repeats of one of those. Look-arounds and anchors are skipped (they consume nothing, so a
+gate without them matches more, never less); a repeat of varying length ends the gate at its
+least count (and one of over MAX_COUNT at that many). Anything else ends the gate where it is. A gate shorter than MIN_GATE characters is
+not worth the reports it costs, and none is given.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as C, _parser  # type: ignore[attr-defined]
+
+MIN_GATE = 16
+MAX_COUNT = 255  # a longer repeat is written this long: Hyperscan refuses very large counts
+
+
+def gate(expression: str) -> str | None:
+    """The gate of `expression`, or None when it has none worth having."""
+    try:
+        parsed = _parser.parse(expression)
+    except (re.error, RecursionError, OverflowError):
+        return None  # `regex`-only syntax: no gate
+    if parsed.state.flags & C.SRE_FLAG_IGNORECASE:
+        return None
+    parts: list[str] = []
+    length = _prefix(list(parsed), parts)
+    if length < 0:
+        length = -length - 1
+    return "".join(parts) if length >= MIN_GATE else None
+
+
+def _prefix(items: list, parts: list[str]) -> int:
+    """Appends to `parts` the gate of the sequence `items`; the gate's length, or -(length + 1)
+    when the gate stopped inside `items` (so enclosing sequences stop too)."""
+    length = 0
+    for op, arg in items:
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue
+        if op is C.LITERAL and arg < 128:
+            parts.append(_byte(arg))
+            length += 1
+        elif op is C.IN and _ascii_class(arg) is not None:
+            parts.append(_ascii_class(arg))  # type: ignore[arg-type]
+            length += 1
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", C.MAX_REPEAT)):
+            low, high, body = arg
+            single = _single(list(body))
+            if single is None:
+                return -(length + 1)
+            count = min(low, MAX_COUNT)
+            if count:
+                parts.append(f"{single}{{{count}}}")
+                length += count
+            if high != low or count < low:
+                return -(length + 1)  # what follows starts at a varying (or unwritten) offset
+        elif op is C.SUBPATTERN:
+            group, add_flags, del_flags, body = arg
+            if add_flags & C.SRE_FLAG_IGNORECASE:
+                return -(length + 1)
+            inner = _prefix(list(body), parts)
+            if inner < 0:
+                return -(length - inner)
+            length += inner
+        else:
+            return -(length + 1)
+    return length
+
+
+def _single(items: list) -> str | None:
+    """A repeat's body as one Hyperscan character (class), if it is one."""
+    if len(items) != 1:
+        return None
+    op, arg = items[0]
+    if op is C.LITERAL and arg < 128:
+        return _byte(arg)
+    if op is C.IN:
+        return _ascii_class(arg)
+    return None
+
+
+def _ascii_class(items: list) -> str | None:
+    members = []
+    for op, arg in items:
+        if op is C.LITERAL and arg < 128:
+            members.append(_byte(arg))
+        elif op is C.RANGE and arg[1] < 128:
+            members.append(f"{_byte(arg[0])}-{_byte(arg[1])}")
+        else:
+            return None  # a negation, a category or a non-ASCII member
+    return f"[{''.join(members)}]"
+
+
+def _byte(code: int) -> str:
+    return chr(code) if chr(code).isalnum() else f"\\x{code:02x}"
