@@ -156,3 +156,13 @@ def test_a_pattern_hyperscan_rejects_leaves_the_keywords_working():
     index = KeywordIndex({"token": (7,)}, patterns={"(?<=x)token": (-9,)})  # no look-behind in Hyperscan
     assert not index.patterns_supported
     assert index.hits("a TOKEN") == [(6, (7,))]
+
+
+def test_the_keyword_plan_read_back_from_the_cache_is_the_one_worked_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    rules = load_default_rules().rules
+    worked_out = engine_module._plan(rules, 2)
+    assert engine_module._cached_plan(rules, 2) == worked_out  # works it out and stores it
+    assert list((tmp_path / "radar").glob("plan-*.json"))
+    assert engine_module._cached_plan(rules, 2) == worked_out  # reads it back
+    assert engine_module._cached_plan(rules, 1) != worked_out  # another depth, another plan

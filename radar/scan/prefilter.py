@@ -112,7 +112,7 @@ def _cached_database(words: list[str], patterns: list[str] = []) -> "hyperscan.D
     key = [str(getattr(hyperscan, "__version__", "")), *words, "\1patterns", *patterns] if patterns else \
         [str(getattr(hyperscan, "__version__", "")), *words]
     digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:32]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radar" / f"keywords-{digest}.hsdb"
+    cache = cache_path(f"keywords-{digest}.hsdb")
     try:
         return hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
     except Exception:  # missing, truncated or from another build: compile afresh
@@ -142,3 +142,8 @@ def _cached_database(words: list[str], patterns: list[str] = []) -> "hyperscan.D
 
 def _escaped(word: str) -> bytes:
     return b"".join(bytes([c]) if chr(c).isalnum() and c < 128 else b"\\x%02x" % c for c in word.encode("utf-8"))
+
+
+def cache_path(name: str) -> Path:
+    """Where radar keeps `name` between runs: $XDG_CACHE_HOME/radar (default ~/.cache/radar)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radar" / name
