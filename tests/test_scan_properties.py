@@ -167,12 +167,21 @@ _GATE_PIECES = st.one_of(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_GATE_PIECES, max_size=12))
 def test_rules_with_a_gate_match_what_a_search_of_their_lines_matches(pieces):
-    # A rule with a gate is searched only on the lines where Hyperscan found its gate.
+    # A rule with a gate is searched only on the lines where Hyperscan found its gate, and its
+    # own keywords are looked for only in texts where a gate matched. The reference: an engine
+    # with no gates and one index for all keywords.
     text = "".join(pieces)
     hits = ENGINE._hits(text)
-    for index, ends in hits.rules.items():
-        if index in ENGINE._gated:
-            rule = ENGINE.rules[index]
-            searched = [m.span() for start, stop in _windows(text, ends, rule)
-                        for m in rule.pattern.finditer(text, start, stop)]
+    reference = _UNGATED._hits(text)
+    for index in ENGINE._gated:
+        rule = ENGINE.rules[index]
+        ends = reference.rules.get(index, [])
+        searched = [m.span() for start, stop in _windows(text, ends, rule) for m in rule.pattern.finditer(text, start, stop)]
+        if index in hits.rules:
+            assert hits.rules[index] == ends
             assert [m.span() for m in ENGINE._rule_matches(text, index, ends, hits, "x", [], text.isascii())] == searched
+        else:
+            assert searched == []
+
+
+_UNGATED = Engine(load_default_rules(), FingerprintKey(b"test-key"), prefilter="ahocorasick")

@@ -98,7 +98,16 @@ class Engine:
         plan = _cached_plan(self.rules, max_decode_depth)
         self._anchored = plan.anchored
         self._gated = plan.gated
-        self._keywords = KeywordIndex(plan.roles, prefilter, plan.patterns)
+        # Keywords of rules with a gate only (`pat`, `re_`) are looked for in a second index, only
+        # in texts where a gate matched: elsewhere their hits would lead nowhere.
+        gated_only = {k: v for k, v in plan.roles.items() if all(r >= 0 and r in plan.gated for r in v)}
+        self._keywords = KeywordIndex({k: v for k, v in plan.roles.items() if k not in gated_only}, prefilter,
+                                      plan.patterns)
+        self._gated_keywords: KeywordIndex | None = None
+        if gated_only and self._keywords.patterns_supported:
+            self._gated_keywords = KeywordIndex(gated_only, prefilter)
+        elif gated_only:  # no gates without Hyperscan's patterns: one index for every keyword
+            self._keywords = KeywordIndex(plan.roles, prefilter)
 
     def scan(self, text: str, path: str, origin: Origin = Origin(), data: bytes | None = None) -> TextResult:
         """Findings in `text`; `data`, if the caller has it, is `text` as UTF-8 (saves encoding it)."""
@@ -131,6 +140,14 @@ class Engine:
                         hits.gates.setdefault(rule_index, []).append(end)
                     else:
                         hits.starts.setdefault(rule_index, []).append((end, form))
+        if hits.gates and self._gated_keywords is not None:
+            extended = set()
+            for end, indices in self._gated_keywords.hits(text, data):
+                for index in indices:
+                    hits.rules.setdefault(index, []).append(end)
+                    extended.add(index)
+            for index in extended:
+                hits.rules[index].sort()
         return hits
 
     def _matches(self, text: str, depth: int, path: str, warnings: list[str],
