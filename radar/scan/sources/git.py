@@ -403,10 +403,11 @@ class BlobReader:
         if len(header) != 3 or header[1] != b"blob":
             raise UnitReadError(f"blob {blob} is missing or corrupt")
         size = int(header[2])
-        data = self.proc.stdout.read(size + 1)  # the content and its trailing newline
-        if len(data) != size + 1:
+        data = self.proc.stdout.read(size)
+        # The trailing newline is read on its own: cutting it off would copy the content.
+        if len(data) != size or self.proc.stdout.read(1) != b"\n":
             raise UnitReadError(f"blob {blob}: git cat-file ended early")
-        return data[:size]
+        return data
 
     def close(self) -> None:
         if self.proc.stdin:
