@@ -141,7 +141,8 @@ def test_generic_rules_match_where_a_search_of_every_line_matches(pieces):
 
 
 @FAST
-@given(st.lists(st.one_of(_ASSIGNMENT_PIECES, _ASSIGNMENTS), max_size=30), st.sampled_from(["settings.env", "app.py", "values.yaml"]))
+@given(st.lists(st.one_of(_ASSIGNMENT_PIECES, _ASSIGNMENTS), max_size=30),
+       st.sampled_from(["settings.env", "app.py", "values.yaml"]))
 def test_generic_rules_find_what_a_search_of_every_line_finds(pieces, path):
     text = "".join(pieces)
     assert ENGINE.scan(text, path).findings == _SEARCHING.scan(text, path).findings
@@ -150,8 +151,9 @@ def test_generic_rules_find_what_a_search_of_every_line_finds(pieces, path):
 # The same engine with the shortcut turned off: generic rules search every line holding a name.
 _SEARCHING = Engine(load_default_rules(), FingerprintKey(b"test-key"))
 _SEARCHING._anchored.clear()
-_ANCHORED = [ENGINE] + ([Engine(load_default_rules(), FingerprintKey(b"test-key"), prefilter="ahocorasick")]
-                        if ENGINE._keywords.patterns_supported else [])
+# Without Hyperscan: no start patterns or gates, one index for every keyword.
+_AHOCORASICK = Engine(load_default_rules(), FingerprintKey(b"test-key"), prefilter="ahocorasick")
+_ANCHORED = [ENGINE, _AHOCORASICK] if ENGINE._keywords.patterns_supported else [ENGINE]
 
 
 _GATED = [ENGINE.rules[i] for i in sorted(ENGINE._gated)]
@@ -172,16 +174,16 @@ def test_rules_with_a_gate_match_what_a_search_of_their_lines_matches(pieces):
     # with no gates and one index for all keywords.
     text = "".join(pieces)
     hits = ENGINE._hits(text)
-    reference = _UNGATED._hits(text)
+    reference = _AHOCORASICK._hits(text)
     for index in ENGINE._gated:
         rule = ENGINE.rules[index]
         ends = reference.rules.get(index, [])
-        searched = [m.span() for start, stop in _windows(text, ends, rule) for m in rule.pattern.finditer(text, start, stop)]
+        searched = [m.span() for start, stop in _windows(text, ends, rule)
+                    for m in rule.pattern.finditer(text, start, stop)]
         if index in hits.rules:
             assert hits.rules[index] == ends
-            assert [m.span() for m in ENGINE._rule_matches(text, index, ends, hits, "x", [], text.isascii())] == searched
+            gated = ENGINE._rule_matches(text, index, ends, hits, "x", [], text.isascii())
+            assert [m.span() for m in gated] == searched
         else:
             assert searched == []
 
-
-_UNGATED = Engine(load_default_rules(), FingerprintKey(b"test-key"), prefilter="ahocorasick")
