@@ -18,7 +18,11 @@ not worth the reports it costs, and none is given.
 from __future__ import annotations
 
 import re
-from re import _constants as C, _parser  # type: ignore[attr-defined]
+
+try:  # Python's own parser (3.11 on): private, so a Python without it just has no gates
+    from re import _constants as C, _parser  # type: ignore[attr-defined]
+except ImportError:
+    _parser = None
 
 MIN_GATE = 16
 MAX_COUNT = 255  # a longer repeat is written this long: Hyperscan refuses very large counts
@@ -26,6 +30,8 @@ MAX_COUNT = 255  # a longer repeat is written this long: Hyperscan refuses very 
 
 def gate(expression: str) -> str | None:
     """The gate of `expression`, or None when it has none worth having."""
+    if _parser is None:
+        return None
     try:
         parsed = _parser.parse(expression)
     except (re.error, RecursionError, OverflowError):
@@ -33,7 +39,10 @@ def gate(expression: str) -> str | None:
     if parsed.state.flags & C.SRE_FLAG_IGNORECASE:
         return None
     parts: list[str] = []
-    length = _prefix(list(parsed), parts)
+    try:
+        length = _prefix(list(parsed), parts)
+    except (TypeError, ValueError):  # a parse tree shaped otherwise than this code knows
+        return None
     if length < 0:
         length = -length - 1
     return "".join(parts) if length >= MIN_GATE else None
