@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/exec_startup.py
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/scan_benchmark.py --write
+	$(PY) benchmarks/scan_history.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)

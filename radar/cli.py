@@ -307,7 +307,8 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="directory (or file) to scan")
     _add_report_arguments(p)
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                   help="skip paths matching GLOB (a name at any depth, or a path from PATH with '/'); repeatable")
+                   help="skip paths matching GLOB (a name at any depth, or a path from PATH with '/'); repeatable; "
+                        "with --history, content seen only under such paths is not scanned")
     p.add_argument("--max-file-size", type=_byte_size, default=None, metavar="SIZE",
                    help="skip larger files, with a warning (bytes, or with K/M/G; default 10M)")
     p.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
