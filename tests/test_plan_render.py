@@ -101,6 +101,16 @@ def test_the_html_page_is_self_contained(plan):
     assert csp and "default-src 'none'" in csp[0]["content"]
 
 
+def test_the_html_code_blocks_keep_their_lines(plan):
+    # Inline <code> does not wrap; a policy or YAML block inside <pre><code> must still show its
+    # lines (a headless-Chromium screenshot once showed each block run together on one line).
+    html = render(plan, "html")
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    assert re.search(r"(?m)^pre code\s*\{[^}]*white-space:\s*inherit", style)
+    policy = parsed(html).texts["policy"][0]
+    assert policy.count("\n") >= 3 and 'capabilities = ["read"]' in policy
+
+
 def test_the_html_page_charts_the_plan_by_type_and_severity(plan):
     page = parsed(render(plan, "html"))
     segments = {(a["data-category"], a["data-severity"]) for a in page.all("rect", "segment")}

@@ -57,6 +57,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.ignored td { color: #6b7280; text-decoration: line-through; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85em;
        background: #f3f4f6; padding: 0 .2em; border-radius: 3px; white-space: nowrap; }
+/* A code block (policy, role, YAML) keeps its lines: its <code> must not inherit the inline rule. */
+pre code { white-space: inherit; background: none; padding: 0; font-size: inherit; }
 .sev { display: inline-block; padding: 0 .45em; border-radius: 999px; color: #ffffff; font-size: .8rem;
        font-weight: 600; white-space: nowrap; }
 .chart { margin: .5rem 0 1rem; max-width: 100%; height: auto; }
