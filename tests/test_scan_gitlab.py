@@ -200,6 +200,15 @@ def test_wrong_token_for_listed_projects(gitlab):
     assert "401 Unauthorized" in result.stderr.decode().splitlines()[-1]
 
 
+def test_an_unreachable_server_is_one_error_line_without_the_long_retries():
+    # Nothing listens on the discard port; python-gitlab alone would retry for ~100 s (the
+    # subprocess bound of radar_cli.WAIT, 60 s, would then fail this test).
+    result = radar("scan", "gitlab", "--url", "http://127.0.0.1:9", "--project", "acme/api", env=ENV)
+    assert result.returncode == 2
+    assert assert_one_line_error(result).rstrip("\n").endswith(
+        "http://127.0.0.1:9: cannot reach GitLab (connection refused); check --url (or $CI_SERVER_URL) and the network")
+
+
 def test_missing_token(gitlab):
     result = scan(gitlab, "--group", "acme", env=clean_env())
     assert result.returncode == 2

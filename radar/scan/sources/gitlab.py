@@ -8,7 +8,8 @@ in its `Origin`; each project's CI file on the default branch (`ci_config_path`,
 `.gitlab-ci.yml`) becomes a unit too. What the variable checks need later (flags, fingerprint,
 redacted preview) is kept as a `VariableRecord`, never the value.
 
-Listings use `iterator=True`, so one page is in memory at a time; python-gitlab follows the
+An address where nothing answers is one error before anything starts (`connect`). Listings use
+`iterator=True`, so one page is in memory at a time; python-gitlab follows the
 `Link` header and retries 429 after `Retry-After`. A project that answers 401/403/404 becomes one
 warning and the scan goes on; a token refused for the whole scope is a `GitLabError`.
 """
@@ -83,9 +84,38 @@ def variable_path(owner_kind: str, key: str, scope: str) -> str:
     return f"{'instance/' if owner_kind == 'instance' else ''}variables/{key}[{scope}]"
 
 
-def connect(url: str, private_token: str | None = None, job_token: str | None = None) -> gitlab.Gitlab:
-    return gitlab.Gitlab(url, private_token=private_token, job_token=job_token,
-                         retry_transient_errors=True, per_page=100, timeout=60)
+# Retries of the first request only: python-gitlab retries a refused connection 10 times with
+# doubling waits (about 100 s) before giving up, which is right in the middle of a long scan but
+# not for a mistyped --url. Two quick retries tell "unreachable" from "a blip" before anything starts.
+REACH_RETRIES = 2
+
+
+def connect(url: str, private_token: str | None = None, job_token: str | None = None,
+            timeout: float = 60) -> gitlab.Gitlab:
+    """A python-gitlab client for `url`, after checking that something answers there.
+
+    Any HTTP answer to `/version` counts (401 or 403 too: job tokens may not read it, and the
+    token's rights are judged later, per project); no answer at all is a `GitLabError`."""
+    client = gitlab.Gitlab(url, private_token=private_token, job_token=job_token,
+                           retry_transient_errors=True, per_page=100, timeout=timeout)
+    try:
+        client.http_get("/version", max_retries=REACH_RETRIES)
+    except gl_errors.GitlabError:
+        pass
+    except OSError as e:  # requests' ConnectionError, Timeout, SSLError
+        raise GitLabError(f"{url}: cannot reach GitLab ({_network_reason(e)}); check --url "
+                          "(or $CI_SERVER_URL) and the network") from None
+    return client
+
+
+def _network_reason(error: OSError) -> str:
+    text = str(error)
+    for needle, reason in (("Connection refused", "connection refused"), ("timed out", "timed out"),
+                           ("Name or service not known", "unknown host"), ("CERTIFICATE_VERIFY_FAILED",
+                           "TLS certificate not trusted; set REQUESTS_CA_BUNDLE to its CA file")):
+        if needle in text:
+            return reason
+    return error.__class__.__name__
 
 
 class GitLabSource(Source):
