@@ -336,7 +336,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         max_file_size=args.max_file_size or DEFAULT_MAX_FILE_SIZE, exclude=tuple(args.exclude),
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
     )
-    _check_plan_mapping(args)
+    _check_outputs(args)
     key = FingerprintKey.load()
     started = now()
     scan = scan_directory
@@ -472,7 +472,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                   instance=args.instance, include_subgroups=args.include_subgroups,
                   skip_archived=args.skip_archived)
     options = ScanOptions(jobs=args.jobs or 0)
-    _check_plan_mapping(args)
+    _check_outputs(args)
     key = FingerprintKey.load()
     started = now()
     if sys.stderr.isatty():
@@ -576,11 +576,16 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 0 if plan.complete else EXIT_PLAN_INCOMPLETE
 
 
-def _check_plan_mapping(args: argparse.Namespace) -> None:
-    """Refuse a bad --mapping before a scan that may take minutes, not after it."""
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse a bad --output, --plan or --mapping before a scan that may take minutes, not after it."""
+    from radar.report.output import check_writable
+
+    if args.output:
+        check_writable(args.output)
     if args.plan:
         from radar.plan.mapping import load_mapping
 
+        check_writable(args.plan, "plan")
         load_mapping(args.mapping)
 
 

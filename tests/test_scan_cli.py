@@ -156,3 +156,30 @@ def test_no_planted_secret_or_its_base64_appears_in_any_output(tmp_path):
         for form in forms:
             for output in outputs:
                 assert form.encode() not in output, "a planted secret leaked into the output"
+
+
+@pytest.mark.parametrize("option, where, message", [
+    ("--output", "missing/report.json", "cannot write the report {p}: no directory {d}; create it first"),
+    ("--output", ".", "cannot write the report {p}: it is a directory; give a file name"),
+    ("--plan", "missing/plan.md", "cannot write the plan {p}: no directory {d}; create it first"),
+])
+def test_an_unwritable_report_is_refused_before_the_scan(tmp_path, option, where, message):
+    # The scan would find the planted secrets (exit 1); the refusal comes first (exit 2), so no
+    # scan's findings are lost to a report that cannot be written.
+    root = plant(tmp_path / "repo")
+    path = tmp_path / where
+    result = radar("scan", root, "--format", "json", option, path, env=ENV)
+    assert result.returncode == 2
+    assert assert_one_line_error(result, *[v.encode() for v in PLANTED]).rstrip("\n").endswith(
+        message.format(p=path, d=path.parent))
+    assert result.stdout == b""
+
+
+def test_the_output_file_is_written_whole_and_replaces_the_old_one(tmp_path):
+    root = plant(tmp_path / "repo")
+    report = tmp_path / "report.json"
+    report.write_text("old report\n")
+    result = radar("scan", root, "--format", "json", "--output", report, env=ENV)
+    assert result.returncode == 1 and result.stdout == b""
+    assert len(json.loads(report.read_text())["findings"]) == len(PLANTED)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.json")] == []  # no temporary left

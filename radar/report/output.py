@@ -9,6 +9,18 @@ from pathlib import Path
 from radar.errors import RadarError
 
 
+def check_writable(path: str | os.PathLike[str], what: str = "report") -> None:
+    """Refuse, before a scan that may take minutes, a report path that could not be written after it."""
+    target = Path(path)
+    directory = target.parent
+    if target.is_dir():
+        raise RadarError(f"cannot write the {what} {path}: it is a directory; give a file name")
+    if not directory.is_dir():
+        raise RadarError(f"cannot write the {what} {path}: no directory {directory}; create it first")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise RadarError(f"cannot write the {what} {path}: {directory} is not writable; choose another place")
+
+
 def write_report(path: str | os.PathLike[str], text: str) -> None:
     """Write `text` to `path` through a temporary file in the same directory and a rename.
 
