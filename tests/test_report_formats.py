@@ -493,3 +493,32 @@ def test_text_and_json_list_the_same_findings(scan):
     lines = scan.reports["text"].splitlines()
     assert len(lines) == len(scan.findings)
     assert [line.split("\t")[5] for line in lines] == [f["fingerprint"][:12] for f in scan.findings]
+
+
+def findings_schema_validator() -> jsonschema.protocols.Validator:
+    from radar.report.json import SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_json_follows_its_published_schema(scan):
+    document = json.loads(scan.reports["json"])
+    findings_schema_validator().validate(document)
+    assert document["scan"]["kind"] == scan.kind
+    if scan.kind == "history":  # the history fields the schema makes optional are all there
+        assert all({"first_seen", "in_head", "locations", "commit"} <= set(f) for f in document["findings"])
+
+
+@pytest.mark.parametrize("break_it, why", [
+    (lambda d: d["findings"][0].update(line=0), "lines are 1-based"),
+    (lambda d: d["findings"][0].update(value="x"), "no unknown key (least of all a value)"),
+    (lambda d: d["findings"][0].pop("fingerprint"), "every finding has a fingerprint"),
+    (lambda d: d["findings"][0].update(severity="urgent"), "severities are radar's four"),
+    (lambda d: d["scan"].update(started="2024-03-01 12:00"), "times are UTC, ISO 8601 with Z"),
+])
+def test_the_schema_refuses_what_radar_never_writes(directory_scan, break_it, why):
+    document = json.loads(directory_scan.reports["json"])
+    break_it(document)
+    assert list(findings_schema_validator().iter_errors(document)), why

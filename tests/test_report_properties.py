@@ -97,6 +97,11 @@ def sarif_schema():
     return _validator(SARIF_SCHEMA)
 
 
+@pytest.fixture(scope="module")
+def findings_schema():
+    return _validator(json_report.SCHEMA_PATH)
+
+
 # --- Markdown ------------------------------------------------------------------------------------
 
 def _markdown_rows(document: str) -> list[list[str]]:
@@ -232,3 +237,9 @@ def test_gitlab_report_is_schema_valid(gitlab_schema, items, context):
 def test_json_round_trips(items, context):
     document = json.loads(json_report.render(items, context))
     assert document["findings"] == [json.loads(json.dumps(f.as_dict())) for f in items]
+
+
+@PROPERTY
+@cases
+def test_json_follows_its_published_schema(findings_schema, items, context):
+    findings_schema.validate(json.loads(json_report.render(items, context)))

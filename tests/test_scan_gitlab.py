@@ -118,6 +118,17 @@ def test_group_scan_reports_variables_ci_files_and_skipped_projects(gitlab):
     assert token["preview"] == "glpa…"
 
 
+def test_the_json_report_follows_its_published_schema(gitlab):
+    from test_report_formats import findings_schema_validator
+
+    result = scan(gitlab, "--group", "acme", "--include-subgroups")
+    document = json.loads(result.stdout)
+    findings_schema_validator().validate(document)
+    assert document["scan"]["kind"] == "gitlab"
+    assert {f["project_id"] for f in document["findings"] if "project" in f and f["path"].startswith("variables/")} >= {10}
+    assert {f["namespace_id"] for f in document["findings"] if "group" in f} >= {1}
+
+
 def test_subgroups_included_and_archived_skipped(gitlab):
     result = scan(gitlab, "--group", "acme", "--include-subgroups", "--skip-archived")
     assert result.returncode == 1, result.stderr

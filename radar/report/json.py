@@ -8,16 +8,21 @@ project, project_id, group, namespace_id, environment_scope, ...) when a source 
 `--history` finding adds `first_seen` ({commit, author, date}), `in_head` and `locations` (path,
 line, commit, author, date), see `radar.scan.history`. `summary` holds the totals (findings,
 files, bytes, ...); `scan` says what was scanned (kind, target, root, started, finished,
-radar_version). `radar plan` reads this document back.
+radar_version). `radar plan` reads this document back. The schema, JSON Schema 2020-12, ships
+beside this module as `findings.schema.json` (`SCHEMA_PATH`); tests validate every kind of scan
+against it.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Sequence
 
 from radar.report.context import ReportContext
 from radar.scan.findings import Finding
+
+SCHEMA_PATH = Path(__file__).with_name("findings.schema.json")
 
 
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
