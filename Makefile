@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
+	$(PY) benchmarks/scan_gitlab.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)
