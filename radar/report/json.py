@@ -33,8 +33,11 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
     (benchmarks/scan_gitlab.py). Here only each finding's text is kept until the final join.
     """
     parts = ["{\n  \"findings\": ["]
+    for index, f in enumerate(findings):
+        parts.append(",\n" if index else "\n")
+        parts.append(_indented(f.as_dict(), "    "))
     if findings:
-        parts.append("\n" + ",\n".join(_indented(f.as_dict(), "    ") for f in findings) + "\n  ")
+        parts.append("\n  ")
     parts.append("],\n  \"summary\": " + _indented(dict(context.summary), "  ", first=False))
     parts.append(",\n  \"scan\": " + _indented(context.as_dict(), "  ", first=False) + "\n}\n")
     return "".join(parts)
