@@ -268,13 +268,13 @@ def render(rows: list, args: argparse.Namespace) -> str:
         "do not cause it: they are read a page at a time (python-gitlab's iterator), and requests grow "
         f"by about 2 per project ({big[6].requests:,} at {big[0]:,}: the variables and the CI file). What "
         "grows is what radar keeps until the report is written: a record per variable (flags and "
-        "fingerprint, for the duplicate and flag checks, which need them all) and every finding; then the "
-        "JSON renderer builds the whole document, and json.dumps the whole text from many small pieces, "
-        "which at this size is the largest part (profiled once with tracemalloc at 2,000 projects: about 25 MB "
-        "of Python "
-        "objects at the end of the scan, about 60 MB more while the 2,000-project JSON report is written). "
-        "So memory grows with the number of variables and findings, a few kB per finding, not with the "
-        "pages.",
+        "fingerprint, for the duplicate and flag checks, which need them all) and every finding (about "
+        "25 MB of Python objects at the end of a 2,000-project scan, traced once with tracemalloc); then "
+        "the report: the JSON text is held whole as one string while it is written (7 MB, stored 2 bytes "
+        "per character because previews hold '…'), plus its per-finding pieces and its UTF-8 encoding, "
+        "which is the difference to the 1 MB text report. (Dumping the whole document at once, as radar "
+        "did before, peaked at 47 MB in render alone instead of 27 MB.) So memory grows with the number "
+        "of variables and findings, a few kB per finding, not with the pages.",
     ]
     return "\n".join(lines)
 
