@@ -31,7 +31,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import sys
 import urllib.parse
 from bisect import bisect_left, bisect_right
@@ -45,7 +44,7 @@ from radar.scan import filters, generic, validators
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module
 from radar.scan.gate import gate
-from radar.scan.prefilter import KeywordIndex, cache_path
+from radar.scan.prefilter import KeywordIndex, cache_path, store_cached
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleSet
 
 DEFAULT_DECODE_DEPTH = 2
@@ -342,14 +341,8 @@ def _cached_plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none yet, or unreadable
         pass
     plan = _plan(rules, max_decode_depth)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"roles": plan.roles, "patterns": plan.patterns, "anchored": plan.anchored,
-                                         "gated": sorted(plan.gated)}))
-        temporary.replace(path)
-    except OSError:
-        pass
+    store_cached(path, json.dumps({"roles": plan.roles, "patterns": plan.patterns, "anchored": plan.anchored,
+                                   "gated": sorted(plan.gated)}).encode())
     return plan
 
 

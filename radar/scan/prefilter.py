@@ -130,13 +130,7 @@ def _cached_database(words: list[str], patterns: list[str] = []) -> "hyperscan.D
             expressions=[w.encode("utf-8") for w in words], ids=list(range(len(words))),
             flags=[hyperscan.HS_FLAG_CASELESS] * len(words), literal=True,
         )
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(hyperscan.dumpb(database))
-        temporary.replace(cache)
-    except OSError:
-        pass
+    store_cached(cache, hyperscan.dumpb(database))
     return database
 
 
@@ -147,3 +141,15 @@ def _escaped(word: str) -> bytes:
 def cache_path(name: str) -> Path:
     """Where radar keeps `name` between runs: $XDG_CACHE_HOME/radar (default ~/.cache/radar)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radar" / name
+
+
+def store_cached(path: Path, data: bytes) -> None:
+    """Write `data` to the cache file `path` whole (a reader never sees it half written), or not
+    at all: a cache that cannot be written only means working it out again next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        temporary.replace(path)
+    except OSError:
+        pass
