@@ -89,34 +89,27 @@ def test_long_form_kv_v1_and_generic_read_the_mount_path_directly(tmp_path, engi
     assert spec.read_path == "artifactory/production/jfrog"
 
 
-def test_long_form_needs_engine_path_and_field(tmp_path):
-    with pytest.raises(VaultConfigError, match="missing engine, field"):
-        only(tmp_path, "vault:\n  path: production/db\n")
-
-
-def test_unknown_engine_is_named(tmp_path):
-    with pytest.raises(VaultConfigError, match="unknown engine 'kv-v3'"):
-        only(tmp_path, "vault:\n  engine: {name: kv-v3, path: ops}\n  path: a\n  field: b\n")
-
-
 def test_file_defaults_to_true_and_can_be_turned_off(tmp_path):
     assert only(tmp_path, "vault: a/b@ops\n").file is True
     assert only(tmp_path, "vault: a/b@ops\nfile: false\n").file is False
 
 
-def test_file_must_be_a_boolean(tmp_path):
-    with pytest.raises(VaultConfigError, match="file: must be true or false"):
-        only(tmp_path, "vault: a/b@ops\nfile: 'no'\n")
-
-
-def test_unknown_keys_in_an_entry_are_named(tmp_path):
-    with pytest.raises(VaultConfigError, match="unknown key.*fiel"):
-        only(tmp_path, "vault: a/b@ops\nfiel: false\n")
+@pytest.mark.parametrize("entry, message", [
+    pytest.param("vault:\n  path: production/db\n", "missing engine, field",
+                 id="long form needs engine, path and field"),
+    pytest.param("vault:\n  engine: {name: kv-v3, path: ops}\n  path: a\n  field: b\n", "unknown engine 'kv-v3'",
+                 id="unknown engine is named"),
+    pytest.param("vault: a/b@ops\nfile: 'no'\n", "file: must be true or false", id="file must be a boolean"),
+    pytest.param("vault: a/b@ops\nfiel: false\n", "unknown key.*fiel", id="unknown keys in an entry are named"),
+])
+def test_malformed_entry_is_a_config_error(tmp_path, entry, message):
+    with pytest.raises(VaultConfigError, match=message):
+        only(tmp_path, entry)
 
 
 def test_path_field_and_mount_are_expanded_like_the_runner_does(tmp_path):
-    extra = "  variables:\n    ENV_NAME: production\n    MOUNT: ops\n"
-    spec = only(tmp_path, "vault: ${ENV_NAME}/db/$FIELD@$MOUNT\n", extra=extra.replace("MOUNT: ops", "MOUNT: ops\n    FIELD: password"))
+    extra = "  variables:\n    ENV_NAME: production\n    MOUNT: ops\n    FIELD: password\n"
+    spec = only(tmp_path, "vault: ${ENV_NAME}/db/$FIELD@$MOUNT\n", extra=extra)
     assert spec.read_path == "ops/data/production/db" and spec.field == "password"
 
 
