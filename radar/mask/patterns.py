@@ -49,6 +49,8 @@ class PrefixIndex:
             reach = max(reach, len(unique[self.MAX_LONG]))
         self._reach = reach
         self._long = [text for text in unique if len(text) > reach]
+        # The most a lookup can need of a block: lowering more of it (fold_case) is wasted work.
+        self._window = reach + (len(self._long[0]) if self._long else 0)
         self._by_gram: dict[bytes, list[bytes]] = {}
         self._short: set[bytes] = set()  # proper prefixes shorter than G
         for text in unique:
@@ -61,7 +63,7 @@ class PrefixIndex:
         if not self._reach:
             return n
         if self._fold:
-            data = data[-(self._reach + max(map(len, self._long), default=0)) :].lower()
+            data = data[-self._window :].lower()
             return n - len(data) + self._hold_in(data)
         return self._hold_in(data)
 
@@ -107,6 +109,8 @@ class PatternTable:
     """One compiled generation of a SecretSet."""
 
     needles: tuple[Needle, ...]
+    # Byte length of each literal needle: a hit ending at `end` starts at `end - lengths[ident]`.
+    lengths: tuple[int, ...]
     roles: tuple[tuple[int, ...], ...]
     chains: tuple[Chain, ...]
     matcher: Matcher
@@ -203,6 +207,7 @@ class SecretSet:
         literals = [n for n in needles if not n.regex]
         return PatternTable(
             needles=needles,
+            lengths=tuple(len(n.text) for n in needles),
             roles=tuple(tuple(roles[n]) for n in needles),
             chains=tuple(chains),
             matcher=compile_matcher(needles, self.options.engine),

@@ -113,12 +113,13 @@ class StreamMasker:
         for role, offset in runs:
             if base <= offset <= base + n:
                 self._extend_run(role, data, offset - base, final)
+        roles, lengths = table.roles, table.lengths
         for ident, end in self._scan(data):
-            for role in table.roles[ident]:
+            for role in roles[ident]:
                 if role == MASK:
-                    spans.append((base + end - len(table.needles[ident].text), base + end))
+                    spans.append((base + end - lengths[ident], base + end))
                 elif role >= 0:
-                    start = end - len(table.needles[ident].text)
+                    start = end - lengths[ident]
                     chain_end = table.chains[role].match(data, start, final)
                     if chain_end == PARTIAL:
                         hold = min(hold, start)
