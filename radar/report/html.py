@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Sequence
 
 from radar.report.context import ReportContext
-from radar.report.page import SEVERITY_ORDER, esc, page, severity_badge, severity_chart, table
+from radar.report.page import esc, ordered_severities, page, severity_badge, severity_chart, table
 from radar.report.text import location_label, notes
 from radar.scan.findings import Finding
 
@@ -41,8 +41,8 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
     body.append(severity_chart(by_type))
     if reported:
         by_severity = Counter(f.severity for f in reported)
-        order = [s for s in SEVERITY_ORDER if s in by_severity] + sorted(set(by_severity) - set(SEVERITY_ORDER))
-        body.append(table(["Severity", "Findings"], [[severity_badge(s), str(by_severity[s])] for s in order],
+        body.append(table(["Severity", "Findings"],
+                          [[severity_badge(s), str(by_severity[s])] for s in ordered_severities(by_severity)],
                           raw_columns=frozenset({0}), numeric_columns=frozenset({1}), table_class="summary"))
     body.append("<h2>Findings</h2>")
     if findings:

@@ -17,7 +17,7 @@ from collections import Counter
 from typing import Sequence
 
 from radar.report.context import ReportContext
-from radar.report.page import SEVERITY_ORDER
+from radar.report.page import ordered_severities
 from radar.report.text import location_label, notes
 from radar.scan.findings import Finding
 
@@ -41,11 +41,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: froze
     return "\n".join(lines)
 
 
-def _severities(findings: Sequence[Finding]) -> list[str]:
-    present = {f.severity for f in findings}
-    return [s for s in SEVERITY_ORDER if s in present] + sorted(present - set(SEVERITY_ORDER))
-
-
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
     reported = [f for f in findings if not f.ignored]
     scan = context.as_dict()
@@ -66,7 +61,7 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
         parts.append(f"\n> **Warning:** {cell(warning)}")
     parts += ["", "## Summary", ""]
     if reported:
-        severities = _severities(reported)
+        severities = ordered_severities(f.severity for f in reported)
         by_severity = Counter(f.severity for f in reported)
         parts += [table(["Severity", "Findings"], [[s, by_severity[s]] for s in severities], frozenset({1})), ""]
         by_type: dict[str, Counter[str]] = {}

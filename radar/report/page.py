@@ -12,13 +12,13 @@ every HTML file radar writes looks alike and follows the same rules:
 
 Stable API (other modules import it; add to it, do not change these signatures):
 `page(title, body_html)`, `severity_chart(counts)`, `table(headers, rows)`, `severity_badge(severity)`,
-`esc(text)`, `SEVERITY_ORDER`, `SEVERITY_COLOURS`.
+`esc(text)`, `ordered_severities(present)`, `SEVERITY_ORDER`, `SEVERITY_COLOURS`.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 # Most severe first: the order of chart segments, legends and summary columns.
 SEVERITY_ORDER: tuple[str, ...] = ("critical", "high", "medium", "low", "info", "unknown")
@@ -129,10 +129,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str
     return "\n".join(parts)
 
 
-def _ordered_severities(counts: Mapping[str, Mapping[str, int]]) -> list[str]:
-    present = {s for per_type in counts.values() for s, n in per_type.items() if n > 0}
-    known = [s for s in SEVERITY_ORDER if s in present]
-    return known + sorted(present - set(known))
+def ordered_severities(present: Iterable[str]) -> list[str]:
+    """The distinct severities in `present`, most severe first; names outside SEVERITY_ORDER last, sorted."""
+    found = set(present)
+    return [s for s in SEVERITY_ORDER if s in found] + sorted(found - set(SEVERITY_ORDER))
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -155,7 +155,7 @@ def severity_chart(counts: Mapping[str, Mapping[str, int]], *,
     rows = [(c, per) for c, per in rows if per]
     if not rows:
         return '<p class="empty">No findings to chart.</p>'
-    severities = _ordered_severities(counts)
+    severities = ordered_severities(s for per_type in counts.values() for s, n in per_type.items() if n > 0)
     label_width, bar_width, bar_height, gap, top, char_width = 250, 560, 22, 10, 40, 6.5
     width = label_width + bar_width + 60
     height = top + len(rows) * (bar_height + gap) + 10
