@@ -26,7 +26,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from radar_cli import RADAR, WAIT, read_until, wait_for_file
+from radar_cli import RADAR, WAIT, clean_env, read_until, wait_for_file
 from vault_fixtures import (
     AUDIENCE, NAMESPACE, ROLE, BaoServer, configure_gitlab_jwt, mint_id_token, new_signing_key, sha256,
     start_bao, stop_bao,
@@ -99,11 +99,8 @@ class Job:
         self.tmpdir.mkdir(exist_ok=True)
         self.report_path = tmp_path / "report.json"
         self.jwt = jwt
-        self.env = {
-            "PATH": os.environ["PATH"], "LANG": "C.UTF-8", "TMPDIR": str(self.tmpdir),
-            "VAULT_SERVER_URL": server.url, "VAULT_AUTH_ROLE": ROLE, "VAULT_ID_TOKEN": jwt,
-        }
-        self.env.update(env)
+        self.env = clean_env(**{"TMPDIR": str(self.tmpdir), "VAULT_SERVER_URL": server.url,
+                                "VAULT_AUTH_ROLE": ROLE, "VAULT_ID_TOKEN": jwt, **env})
 
     def argv(self, *args: str | Path, names: tuple[str, ...] = ()) -> list[str]:
         radar_args = [os.fspath(a) for a in args]
