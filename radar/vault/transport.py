@@ -27,7 +27,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 MAX_REDIRECTS = 3
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -82,7 +82,7 @@ class Transport:
         parts = urlsplit(base_url)
         self._scheme = parts.scheme
         self._host = parts.hostname or ""
-        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._port = _port(parts)
         self._prefix = parts.path.rstrip("/")
         self._cafile = cafile
         self._context: ssl.SSLContext | None = None
@@ -110,7 +110,7 @@ class Transport:
     def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
               timeout: float) -> tuple[Response, str | None]:
         parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        host, port = parts.hostname or "", _port(parts)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         ours = (parts.scheme, host, port) == (self._scheme, self._host, self._port)
         for attempt in (1, 2):
@@ -192,7 +192,12 @@ class Transport:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _proxy_for(scheme: str, host: str):  # -> SplitResult | None
+def _port(parts: SplitResult) -> int:
+    """The URL's port, or its scheme's default."""
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _proxy_for(scheme: str, host: str) -> SplitResult | None:
     if not any(name in os.environ for name in _PROXY_VARIABLES):
         return None
     import urllib.request  # only when a proxy is configured: it is slow to import
@@ -206,7 +211,7 @@ def _proxy_for(scheme: str, host: str):  # -> SplitResult | None
     return urlsplit(url if "://" in url else f"http://{url}")
 
 
-def _proxy_headers(proxy) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _proxy_headers(proxy: SplitResult) -> dict[str, str]:
     if proxy.username is None:
         return {}
     credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()
