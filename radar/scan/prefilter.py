@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import ahocorasick
 
@@ -101,7 +101,7 @@ class KeywordIndex:
         self.__dict__.update(state)
 
 
-def _cached_database(words: list[str], patterns: list[str] = []) -> "hyperscan.Database":
+def _cached_database(words: list[str], patterns: Sequence[str] = ()) -> "hyperscan.Database":
     """Compile the literals (ids from 0) and patterns (ids after them), or load the database
     compiled for the same ones last time.
 
@@ -109,8 +109,7 @@ def _cached_database(words: list[str], patterns: list[str] = []) -> "hyperscan.D
     is kept in $XDG_CACHE_HOME/radar (default ~/.cache/radar), named by a hash of the words,
     patterns and Hyperscan version. Any problem with the cache just means compiling again.
     """
-    key = [str(getattr(hyperscan, "__version__", "")), *words, "\1patterns", *patterns] if patterns else \
-        [str(getattr(hyperscan, "__version__", "")), *words]
+    key = [str(getattr(hyperscan, "__version__", "")), *words, *(["\1patterns", *patterns] if patterns else [])]
     digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:32]
     cache = cache_path(f"keywords-{digest}.hsdb")
     try:
