@@ -41,6 +41,10 @@ class Corpus:
         self.counter += 1
         return expand(template, f"{SEED}-{self.counter}")
 
+    def random_b64(self, size: int, prefix: bytes = b"") -> str:
+        """Base64 of `prefix` and `size` random bytes: keys, digests, images."""
+        return base64.b64encode(prefix + self.rng.randbytes(size)).decode()
+
     def file(self, path: str) -> CorpusFile:
         self.files.setdefault(path, [])
         return CorpusFile(self, path)
@@ -260,9 +264,9 @@ def build(c: Corpus) -> None:
     f.secret(f'credentials "app.terraform.io" {{\n  token = "{s["terraform-cloud-api-token"]()}"\n}}', "terraform-cloud-api-token", at=1)
 
     f = c.file("infra/storage.tf")
-    key = base64.b64encode(rng.randbytes(64)).decode()
+    key = c.random_b64(64)
     f.secret(f'locals {{\n  storage_conn = "DefaultEndpointsProtocol=https;AccountName=billingexports;AccountKey={key};EndpointSuffix=core.windows.net"\n}}', "azure-storage-connection-string", at=1)
-    sb = base64.b64encode(rng.randbytes(32)).decode()
+    sb = c.random_b64(32)
     f.secret(f'  # Endpoint=sb://orders-prod.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={sb}', "azure-service-bus-connection-string")
 
     # Docker
@@ -446,7 +450,7 @@ def build(c: Corpus) -> None:
     f = c.file("frontend/package-lock.json")
     f.text('{\n  "name": "frontend",\n  "lockfileVersion": 3,\n  "packages": {')
     for name in ("react", "react-dom", "scheduler", "loose-envify", "js-tokens", "token-stream", "secret-handshake", "password-validator"):
-        sha = base64.b64encode(rng.randbytes(64)).decode()
+        sha = c.random_b64(64)
         f.text(f'    "node_modules/{name}": {{\n      "version": "{rng.randrange(1, 19)}.{rng.randrange(10)}.{rng.randrange(10)}",\n'
                f'      "resolved": "https://registry.npmjs.org/{name}/-/{name}-1.0.0.tgz",\n      "integrity": "sha512-{sha}"\n    }},')
     f.text('    "": {}\n  }\n}')
@@ -454,16 +458,16 @@ def build(c: Corpus) -> None:
     f = c.file("frontend/yarn.lock")
     for name in ("lodash", "tokenizer", "auth-header"):
         f.text(f'{name}@^4.0.0:\n  version "4.17.21"\n  resolved "https://registry.yarnpkg.com/{name}/-/{name}-4.17.21.tgz#{c.mint("{hex:40}")}"\n'
-               f'  integrity sha512-{base64.b64encode(rng.randbytes(64)).decode()}\n')
+               f'  integrity sha512-{c.random_b64(64)}\n')
 
     f = c.file("tools/sync/go.sum")
     for mod in ("golang.org/x/crypto", "github.com/google/uuid", "github.com/hashicorp/vault/api"):
-        f.text(f"{mod} v0.{rng.randrange(30)}.0 h1:{base64.b64encode(rng.randbytes(32)).decode()}\n{mod} v0.{rng.randrange(30)}.0/go.mod h1:{base64.b64encode(rng.randbytes(32)).decode()}")
+        f.text(f"{mod} v0.{rng.randrange(30)}.0 h1:{c.random_b64(32)}\n{mod} v0.{rng.randrange(30)}.0/go.mod h1:{c.random_b64(32)}")
 
     f = c.file("frontend/src/styles/icons.css")
     png_header = b"\x89PNG\r\n\x1a\n"
     for name in ("logo", "spinner", "token-icon"):
-        image = base64.b64encode(png_header + rng.randbytes(300)).decode()
+        image = c.random_b64(300, png_header)
         f.text(f".{name} {{\n  background-image: url(data:image/png;base64,{image});\n}}")
 
     f = c.file("data/checksums.sha256")
@@ -562,7 +566,7 @@ def build_more(c: Corpus) -> None:
     f = c.file("scripts/vault-init.log")
     f.text("$ vault operator init -key-shares=3 -key-threshold=2")
     for i in range(1, 4):
-        f.secret(f"Unseal Key {i}: " + base64.b64encode(c.rng.randbytes(33)).decode(), "vault-unseal-key")
+        f.secret(f"Unseal Key {i}: " + c.random_b64(33), "vault-unseal-key")
     f.text("")
     f.secret("Initial Root Token: hvs." + m("{alnum:24}"), "vault-service-token")
     f.text("\nVault initialized with 3 key shares and a key threshold of 2.")
