@@ -151,15 +151,15 @@ def _pump(streams) -> str | None:
             for key, _ in selector.select():
                 out_fd, masker = key.data
                 chunk = os.read(key.fd, READ_SIZE)
+                parts = masker.feed_parts(chunk) if chunk else masker.finish_parts()
                 try:
+                    _write_output(out_fd, parts)
                     if chunk:
-                        _write_all(out_fd, masker.feed_parts(chunk))
                         continue
-                    _write_all(out_fd, masker.finish_parts())
                 except BrokenPipeError:
                     pass
-                except OSError as e:
-                    write_error = write_error or f"cannot write {_describe(out_fd)}: {e.strerror or e}"
+                except RadarError as e:  # only the write's: the masker ran outside the try
+                    write_error = write_error or str(e)
                 selector.unregister(key.fileobj)
                 key.fileobj.close()
     return write_error
