@@ -177,7 +177,7 @@ def test_extends_merges_hashes_and_the_job_wins(tmp_path):
 
 
 def test_extends_replaces_arrays_and_follows_several_levels_and_lists(tmp_path):
-    doc_path = write(tmp_path, """\
+    definition = job(tmp_path, """\
         .base:
           variables: {A: base, B: base}
           tags: [one, two]
@@ -191,22 +191,18 @@ def test_extends_replaces_arrays_and_follows_several_levels_and_lists(tmp_path):
           extends: [.middle, .other]
           secrets: {}
     """)
-    doc = load_ci_file(doc_path)
-    definition = job_definition(doc, "deploy", doc_path)
     values = {v.name: v.value for v in definition.variables}
     assert values == {"A": "base", "B": "middle", "C": "other"}
 
 
 def test_circular_extends_is_an_error(tmp_path):
-    path = write(tmp_path, "a: {extends: b}\nb: {extends: a}\ndeploy: {extends: a}\n")
     with pytest.raises(CIYamlError, match="circular extends: deploy -> a -> b -> a"):
-        job_definition(load_ci_file(path), "deploy", path)
+        job(tmp_path, "a: {extends: b}\nb: {extends: a}\ndeploy: {extends: a}\n")
 
 
 def test_extends_of_an_unknown_job_is_named(tmp_path):
-    path = write(tmp_path, "deploy: {extends: .nope}\n")
     with pytest.raises(CIYamlError, match="extends unknown job '.nope'"):
-        job_definition(load_ci_file(path), "deploy", path)
+        job(tmp_path, "deploy: {extends: .nope}\n")
 
 
 def test_default_id_tokens_are_inherited_but_default_secrets_are_not(tmp_path):
@@ -386,16 +382,14 @@ def test_unknown_tags_are_errors_with_a_line(tmp_path):
 
 
 def test_missing_job_hints_at_include(tmp_path):
-    path = write(tmp_path, "include: {local: ci/deploy.yml}\nbuild: {script: [make]}\n")
     with pytest.raises(CIYamlError, match="no job named 'deploy'.*include"):
-        job_definition(load_ci_file(path), "deploy", path)
+        job(tmp_path, "include: {local: ci/deploy.yml}\nbuild: {script: [make]}\n")
 
 
 @pytest.mark.parametrize("name, message", [(".hidden", "hidden job"), ("variables", "global keyword")])
 def test_hidden_jobs_and_keywords_are_not_jobs(tmp_path, name, message):
-    path = write(tmp_path, "variables: {A: b}\n.hidden: {secrets: {}}\n")
     with pytest.raises(CIYamlError, match=message):
-        job_definition(load_ci_file(path), name, path)
+        job(tmp_path, "variables: {A: b}\n.hidden: {secrets: {}}\n", name)
 
 
 def test_missing_ci_file_says_how_to_point_at_one(tmp_path):
