@@ -32,7 +32,7 @@ class Repo:
         self.git("config", "user.email", "dev@example.com")
 
     def git(self, *args: str) -> str:
-        date = f"2020-01-{self.day + 1:02d}T12:00:00+00:00"
+        date = self.date(self.day)
         env = dict(os.environ, GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
         result = subprocess.run(["git", "-C", str(self.path), *args], capture_output=True, env=env, check=True)
         return result.stdout.decode().strip()
@@ -49,6 +49,13 @@ class Repo:
         self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", message)
         return self.git("rev-parse", "HEAD")
+
+    def commit_on_branch(self, branch: str, message: str, **files: str | bytes) -> str:
+        """Commit on a new branch `branch` started from HEAD, then go back to main."""
+        self.git("checkout", "-q", "-b", branch)
+        commit = self.commit(message, **files)
+        self.git("checkout", "-q", "main")
+        return commit
 
     @staticmethod
     def date(day: int) -> str:
@@ -97,9 +104,7 @@ def test_the_same_secret_in_many_commits_and_two_branches_is_one_finding(tmp_pat
     repo = Repo(tmp_path / "r")
     first = repo.commit("one", **{"config.env": f"T={GITLAB}\n"})
     second = repo.commit("two", **{"config.env": f"A=1\nT={GITLAB}\n"})
-    repo.git("checkout", "-q", "-b", "feature")
-    on_branch = repo.commit("branch", **{"deploy.yml": f"token: {GITLAB}\n"})
-    repo.git("checkout", "-q", "main")
+    on_branch = repo.commit_on_branch("feature", "branch", **{"deploy.yml": f"token: {GITLAB}\n"})
     third = repo.commit("three", **{"config.env": f"A=1\nB=2\nT={GITLAB}\n"})
     _, report = scan(repo.path)
     finding = only(report)
@@ -122,9 +127,7 @@ def test_a_rename_is_a_second_location_of_the_same_blob(tmp_path):
 def test_a_merge_is_not_blamed_for_what_a_branch_introduced(tmp_path):
     repo = Repo(tmp_path / "r")
     repo.commit("base", **{"README.md": "hello\n"})
-    repo.git("checkout", "-q", "-b", "feature")
-    on_branch = repo.commit("branch", **{"ci.env": f"T={GITLAB}\n"})
-    repo.git("checkout", "-q", "main")
+    on_branch = repo.commit_on_branch("feature", "branch", **{"ci.env": f"T={GITLAB}\n"})
     repo.commit("main moves on", **{"README.md": "hello again\n"})
     repo.day += 1
     repo.git("merge", "-q", "--no-ff", "--no-edit", "feature")
@@ -136,9 +139,7 @@ def test_a_merge_is_not_blamed_for_what_a_branch_introduced(tmp_path):
 def test_content_written_by_a_merge_itself_is_attributed_to_the_merge(tmp_path):
     repo = Repo(tmp_path / "r")
     repo.commit("base", **{"ci.env": "T=none\n"})
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.commit("branch", **{"ci.env": "T=feature\n"})
-    repo.git("checkout", "-q", "main")
+    repo.commit_on_branch("feature", "branch", **{"ci.env": "T=feature\n"})
     repo.commit("main", **{"ci.env": "T=main\n"})
     repo.day += 1
     subprocess.run(["git", "-C", str(repo.path), "merge", "-q", "feature"], capture_output=True)
@@ -162,10 +163,8 @@ def test_a_deleted_file_is_still_found(tmp_path):
 def test_a_commit_reachable_only_from_a_tag_is_scanned(tmp_path):
     repo = Repo(tmp_path / "r")
     repo.commit("base", **{"README.md": "hello\n"})
-    repo.git("checkout", "-q", "-b", "release")
-    tagged = repo.commit("release build", **{"build.env": f"T={GITLAB}\n"})
-    repo.git("tag", "v1.0")
-    repo.git("checkout", "-q", "main")
+    tagged = repo.commit_on_branch("release", "release build", **{"build.env": f"T={GITLAB}\n"})
+    repo.git("tag", "v1.0", tagged)
     repo.git("branch", "-q", "-D", "release")
     finding = only(scan(repo.path)[1])
     assert finding["commit"] == tagged and finding["in_head"] is False
@@ -186,9 +185,7 @@ def test_since_commit_scans_only_what_came_after(tmp_path):
 def test_branch_limits_the_scan_to_one_branch(tmp_path):
     repo = Repo(tmp_path / "r")
     repo.commit("base", **{"README.md": "x\n"})
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.commit("feature secret", **{"f.env": f"T={GITLAB}\n"})
-    repo.git("checkout", "-q", "main")
+    repo.commit_on_branch("feature", "feature secret", **{"f.env": f"T={GITLAB}\n"})
     assert scan(repo.path, "--branch", "main")[1]["findings"] == []
     assert only(scan(repo.path, "--branch", "feature")[1])["path"] == "f.env"
     result = radar("scan", repo.path, "--history", "--branch", "nope", env=ENV)
@@ -329,9 +326,7 @@ def _clone(origin: Repo, target: Path) -> Repo:
 def test_remote_branches_are_scanned_only_with_all_refs(tmp_path):
     origin = Repo(tmp_path / "origin")
     origin.commit("base", **{"README.md": "x\n"})
-    origin.git("checkout", "-q", "-b", "feature")
-    origin.commit("feature secret", **{"f.env": f"T={GITLAB_2}\n"})
-    origin.git("checkout", "-q", "main")
+    origin.commit_on_branch("feature", "feature secret", **{"f.env": f"T={GITLAB_2}\n"})
     clone = _clone(origin, tmp_path / "clone")
     assert scan(clone.path)[1]["findings"] == []
     finding = only(scan(clone.path, "--all-refs")[1])
