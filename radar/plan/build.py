@@ -52,12 +52,13 @@ from radar.plan.model import (
     is_production,
 )
 from radar.scan.findings import Finding
+from radar.scan.rules import SEVERITIES
 
 CONFIG_RULES = frozenset({"gitlab-ci-job-jwt", "gitlab-ci-vault-skip-verify"})
 HYGIENE_PREFIX = "gitlab-variable-"
 UNMASKED_RULE = "gitlab-variable-unmasked"
 PROJECT_PLACEHOLDER = "<PROJECT_ID>"
-_SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+_SEVERITY_RANK = {s: n for n, s in enumerate(SEVERITIES)}  # critical first, as in the SARIF report
 _SKIP_TAGS = {
     "test-fixture": "in a test fixture", "placeholder-like": "reads like a placeholder or sample",
     "validation-failed": "its checksum or structure does not validate", "lock-file": "in a lock file",
@@ -222,7 +223,7 @@ def _entry(group: list[_Candidate], settings: Settings, mapping: Mapping, unmask
     path = naming.path(template.format(project=naming.path(home_project), environment=naming.segment(env),
                                        type=naming.segment(f.secret_type.lower())), "ci")
     file = rule.file if rule and rule.file is not None else _as_file(group)
-    severity = max((c.finding.severity for c in group), key=lambda s: _SEVERITY_RANK.get(s, 0))
+    severity = min((c.finding.severity for c in group), key=lambda s: _SEVERITY_RANK.get(s, len(SEVERITIES)))
     return Entry(
         fingerprint=f.fingerprint, secret_type=f.secret_type, severity=severity, mount=mount, path=path,
         field=field, project=home_project, environment=env, environment_inferred=inferred, file=file,
