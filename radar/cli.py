@@ -603,6 +603,8 @@ def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
     write_report(args.plan, render(plan, format))
 
 
+# --- argument types --------------------------------------------------------------------------
+
 def _byte_size(text: str) -> int:
     units = {"": 1, "K": 1000, "M": 1000**2, "G": 1000**3}
     number, unit = text.upper().rstrip("B"), ""
@@ -616,8 +618,6 @@ def _byte_size(text: str) -> int:
         raise argparse.ArgumentTypeError("must be at least 1 byte")
     return value
 
-
-# --- argument types --------------------------------------------------------------------------
 
 def _positive_int(text: str) -> int:
     try:
