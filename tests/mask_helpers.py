@@ -7,8 +7,6 @@ from typing import Iterable, Sequence
 from radar.mask.model import MaskOptions, Secret
 from radar.mask.stream import SecretSet, StreamMasker
 
-ENGINES = ("hyperscan", "ahocorasick")
-
 
 def secret_set(values: Iterable[bytes], engine: str = "hyperscan", **options) -> SecretSet:
     secrets = [Secret(value, f"test secret {i}") for i, value in enumerate(values)]

@@ -12,7 +12,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from mask_helpers import ENGINES, byte_by_byte, mask_reads, secret_set
+from mask_helpers import byte_by_byte, mask_reads, secret_set
+from radar.mask.engine import ENGINES
 from radar.mask.model import Secret
 from radar.mask.stream import StreamMasker
 
