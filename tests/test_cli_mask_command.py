@@ -126,21 +126,19 @@ def test_command_not_found_is_one_line_and_status_127(tmp_path):
     assert result.returncode == 127
 
 
-def test_command_that_is_not_executable_is_one_line_and_status_126(tmp_path):
+@pytest.mark.parametrize(
+    "content, mode, message",
+    [
+        pytest.param("echo hi\n", 0o644, "cannot execute", id="not-executable"),
+        pytest.param("#!/no/such/interpreter\necho hi\n", 0o755, "interpreter", id="missing-interpreter"),
+    ],
+)
+def test_script_that_cannot_run_is_one_line_and_status_126(tmp_path, content, mode, message):
     script = tmp_path / "deploy.sh"
-    script.write_text("echo hi\n")
-    script.chmod(0o644)
+    script.write_text(content)
+    script.chmod(mode)
     result = radar("mask", "--secret-file", secret_file(tmp_path), "--", str(script))
-    assert "cannot execute" in assert_one_line_error(result, SECRET)
-    assert result.returncode == 126
-
-
-def test_script_with_a_missing_interpreter_is_status_126(tmp_path):
-    script = tmp_path / "deploy.sh"
-    script.write_text("#!/no/such/interpreter\necho hi\n")
-    script.chmod(0o755)
-    result = radar("mask", "--secret-file", secret_file(tmp_path), "--", str(script))
-    assert "interpreter" in assert_one_line_error(result, SECRET)
+    assert message in assert_one_line_error(result, SECRET)
     assert result.returncode == 126
 
 
