@@ -37,7 +37,6 @@ import resource
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import results  # noqa: E402  benchmarks/results.py: the shared RESULTS.md writer
-from gitlab_fake import TOKEN, FakeGitLab, Group, Project, _Handler, _Server, variable  # noqa: E402
+from gitlab_fake import TOKEN, FakeGitLab, Group, Project, serving, variable  # noqa: E402
 from scan_benchmark import measure, tool  # noqa: E402
 
 from radar.scan.examples import expand  # noqa: E402
@@ -192,15 +191,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds at N projects (median time counts)")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
-    server = _Server(("127.0.0.1", 0), _Handler)
-    gl = server.gitlab = IndexedGitLab(url=f"http://127.0.0.1:{server.server_address[1]}", max_per_page=100)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark", GITLAB_TOKEN=TOKEN)
     for name in ("CI_JOB_TOKEN", "CI_SERVER_URL"):
         env.pop(name, None)
     rows = []
-    try:
+    with serving(IndexedGitLab(max_per_page=100)) as gl:
         with tempfile.TemporaryDirectory(prefix="radar-bench-gitlab-") as tmp:
             work = Path(tmp)
             small = max(1, args.projects // 10)
@@ -218,10 +213,6 @@ def main() -> None:
                       f"{projects / seconds:.0f} projects/s, {variables / seconds:.0f} variables/s, "
                       f"peak RSS {max(r.peak for r in runs) / 1e6:.0f} MB, {last.requests} requests, "
                       f"{sum(last.findings.values())} findings, exit {last.status}", flush=True)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
     table = render(rows, args)
     print(table)
     if args.write:

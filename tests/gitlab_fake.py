@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -231,16 +232,24 @@ class _Server(ThreadingHTTPServer):
     gitlab: FakeGitLab
 
 
-@pytest.fixture
-def gitlab_server() -> Iterator[FakeGitLab]:
-    """A fake GitLab on 127.0.0.1 with no data; a test fills in groups, projects and variables."""
+@contextmanager
+def serving(gitlab: FakeGitLab) -> Iterator[FakeGitLab]:
+    """`gitlab` answering on a free port of 127.0.0.1 (its `url` set) until the block ends."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.gitlab = FakeGitLab(url=f"http://127.0.0.1:{server.server_address[1]}")
+    gitlab.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server.gitlab = gitlab
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.gitlab
+        yield gitlab
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def gitlab_server() -> Iterator[FakeGitLab]:
+    """A fake GitLab on 127.0.0.1 with no data; a test fills in groups, projects and variables."""
+    with serving(FakeGitLab()) as gitlab:
+        yield gitlab
