@@ -560,14 +560,11 @@ def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.Sca
 
 def _run_plan(args: argparse.Namespace) -> int:
     from radar.plan import render
-    from radar.plan.build import build_plan
     from radar.plan.load import load_report
     from radar.report.output import write_report
 
     report = load_report(args.findings)
-    plan = build_plan(report.findings, report.scan, _plan_mapping(args, report.scan))
-    for warning in plan.warnings:
-        _say("warning", warning)
+    plan = _built_plan(args, report.findings, report.scan)
     text = render(plan, args.format)
     if args.output:
         write_report(args.output, text)
@@ -591,16 +588,22 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
     from radar.plan import format_for, render
-    from radar.plan.build import build_plan
     from radar.plan.load import ScanInfo
     from radar.report.output import write_report
 
     format = format_for(args.plan)
-    scan = ScanInfo(context.kind, context.target, context.root)
+    plan = _built_plan(args, findings, ScanInfo(context.kind, context.target, context.root))
+    write_report(args.plan, render(plan, format))
+
+
+def _built_plan(args: argparse.Namespace, findings, scan):  # -> radar.plan.model.Plan
+    """The plan of `findings` under the command line's mapping options, its warnings said on stderr."""
+    from radar.plan.build import build_plan
+
     plan = build_plan(findings, scan, _plan_mapping(args, scan))
     for warning in plan.warnings:
         _say("warning", warning)
-    write_report(args.plan, render(plan, format))
+    return plan
 
 
 # --- argument types --------------------------------------------------------------------------
