@@ -82,9 +82,14 @@ def git(repo: str, *args: str, input: bytes | None = None) -> bytes:
     except FileNotFoundError:
         raise GitSourceError("git is not installed (or not on PATH)") from None
     if result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitSourceError(f"git {args[0]} failed: {message[-1] if message else 'exit ' + str(result.returncode)}")
+        raise _failed(f"git {args[0]}", result.stderr, result.returncode)
     return result.stdout
+
+
+def _failed(command: str, stderr: bytes, returncode: int) -> GitSourceError:
+    """The error for a git command that failed: the last line of what git said, or its exit status."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return GitSourceError(f"{command} failed: {lines[-1] if lines else 'exit ' + str(returncode)}")
 
 
 def open_repository(path: str) -> str:
@@ -256,8 +261,7 @@ class GitHistorySource(Source):
         proc.wait()
         drain.join()
         if proc.returncode != 0:
-            lines = b"".join(errors).decode("utf-8", "replace").strip().splitlines()
-            raise GitSourceError(f"git log failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
+            raise _failed("git log", b"".join(errors), proc.returncode)
 
     # -- units --------------------------------------------------------------------------------
 
@@ -290,7 +294,6 @@ class GitHistorySource(Source):
             commit = self.commits[first.commit]
             yield GitBlobUnit(first.path, size, self.repo, blob,
                               Origin(commit=commit.id, author=commit.author, date=commit.date, blob=blob))
-
 
     def _listing(self, blobs: list[str]) -> Iterator[str]:
         """`git cat-file --batch-check` lines for `blobs`, in order, as git answers them.
@@ -325,8 +328,7 @@ class GitHistorySource(Source):
             errors = proc.stderr.read()  # type: ignore[union-attr]
             proc.wait()
         if proc.returncode != 0:
-            lines = errors.decode("utf-8", "replace").strip().splitlines()
-            raise GitSourceError(f"git cat-file failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
+            raise _failed("git cat-file", errors, proc.returncode)
 
 
 def _tokens(stream) -> Iterator[str]:
