@@ -10,6 +10,7 @@ from __future__ import annotations
 from radar.mask.model import Secret
 
 COMMAND = b"::add-mask::"
+_CANDIDATE = b"\n" + COMMAND[:1]
 # A registration line longer than this is dropped whole (never written) without registering it:
 # no secret is that long, and holding more would let one line exhaust memory.
 MAX_LINE = 1 << 20
@@ -28,6 +29,7 @@ class AddMaskFilter:
     def feed(self, chunk: bytes) -> list[bytes | Secret]:
         out: list[bytes | Secret] = []
         i, n = 0, len(chunk)
+        run = 0  # start of the ordinary bytes not yet in `out`: they leave as one piece
         while i < n:
             if self._line is not None:
                 newline = chunk.find(b"\n", i)
@@ -37,17 +39,19 @@ class AddMaskFilter:
                 else:
                     self._line += chunk[i:stop]
                 if newline < 0:
-                    break
+                    return out
                 out.extend(self._end_line())
-                i = newline + 1
+                i = run = newline + 1
                 self._at_line_start = True
                 continue
             if self._at_line_start:
                 wanted = COMMAND[len(self._partial) :]
                 piece = chunk[i : i + len(wanted)]
                 if wanted.startswith(piece):
+                    if run < i:
+                        out.append(chunk[run:i])
                     self._partial += piece
-                    i += len(piece)
+                    i = run = i + len(piece)
                     if self._partial == COMMAND:
                         self._partial, self._line, self._oversized = b"", bytearray(), False
                     continue
@@ -55,13 +59,15 @@ class AddMaskFilter:
                     out.append(self._partial)
                     self._partial = b""
                 self._at_line_start = False
-            newline = chunk.find(b"\n", i)
+            # Only a line that starts like COMMAND needs a closer look.
+            newline = chunk.find(_CANDIDATE, i)
             if newline < 0:
-                out.append(chunk[i:])
+                self._at_line_start = chunk.endswith(b"\n")
                 break
-            out.append(chunk[i : newline + 1])
             i = newline + 1
             self._at_line_start = True
+        if run < n:
+            out.append(chunk[run:])
         return out
 
     def finish(self) -> list[bytes | Secret]:
