@@ -73,7 +73,7 @@ class _Match:
 
 @dataclass
 class _Hits:
-    """A text's keyword hits (offsets of their last characters), by what they are for."""
+    """A text's keyword hits (offsets of their last characters, ascending), by what they are for."""
 
     rules: dict[int, list[int]]  # by rule index
     starts: dict[int, list[tuple[int, int]]]  # generic rule index: (offset, form) of start patterns
@@ -225,7 +225,6 @@ class Engine:
                  warnings: list[str]) -> list[_Match]:
         blobs: dict[tuple[int, int], str] = {}
         for pattern, positions, kind in ((_B64_RUN, b64_hits, "base64"), (_PCT_RUN, pct_hits, "percent")):
-            positions = sorted(positions)
             for start, stop in _windows(text, positions, None):
                 for m in pattern.finditer(text, start, stop):
                     if len(blobs) >= MAX_BLOBS_PER_TEXT:
@@ -364,11 +363,12 @@ def _anchored_matches(pattern: regex.Pattern[str], text: str, start: int, stop: 
 
 
 def _windows(text: str, positions: list[int], rule: Rule | None) -> list[tuple[int, int]]:
-    """The merged ranges of whole lines around keyword hits (multi-line rules reach further)."""
+    """The merged ranges of whole lines around keyword hits (`positions`, ascending; multi-line
+    rules reach further)."""
     ranges = []
     last_line = -1
     line_end = -1  # where the last single line ends: hits before it are on that line
-    for pos in sorted(positions):
+    for pos in positions:
         if pos < line_end:
             continue
         line_start = text.rfind("\n", 0, pos) + 1
