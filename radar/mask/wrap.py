@@ -172,19 +172,21 @@ def _write_all(fd: int, parts: list[Buffer]) -> None:
     them into one more copy of the block.
     """
     pending = [memoryview(p) for p in parts if len(p)]
-    while pending:
+    first = 0  # parts before this one are written (an index: popping the front would be quadratic)
+    while first < len(pending):
         try:
-            written = os.writev(fd, pending[:_IOV_MAX])
+            written = os.writev(fd, pending[first : first + _IOV_MAX])
         except BlockingIOError:
             # Our output was handed to us in non-blocking mode: wait until it drains.
             with selectors.DefaultSelector() as waiter:
                 waiter.register(fd, selectors.EVENT_WRITE)
                 waiter.select()
             continue
-        while written and written >= len(pending[0]):
-            written -= len(pending.pop(0))
+        while written and written >= len(pending[first]):
+            written -= len(pending[first])
+            first += 1
         if written:
-            pending[0] = pending[0][written:]
+            pending[first] = pending[first][written:]
 
 
 class _SignalForwarder:
