@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from radar.scan.prefilter import literal
+
 try:  # Python's own parser (3.11 on): private, so a Python without it just has no gates
     from re import _constants as C, _parser  # type: ignore[attr-defined]
 except ImportError:
@@ -56,7 +58,7 @@ def _prefix(items: list, parts: list[str]) -> int:
         if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
             continue
         if op is C.LITERAL and arg < 128:
-            parts.append(_byte(arg))
+            parts.append(literal(chr(arg)))
             length += 1
         elif op is C.IN and _ascii_class(arg) is not None:
             parts.append(_ascii_class(arg))  # type: ignore[arg-type]
@@ -91,7 +93,7 @@ def _single(items: list) -> str | None:
         return None
     op, arg = items[0]
     if op is C.LITERAL and arg < 128:
-        return _byte(arg)
+        return literal(chr(arg))
     if op is C.IN:
         return _ascii_class(arg)
     return None
@@ -101,13 +103,9 @@ def _ascii_class(items: list) -> str | None:
     members = []
     for op, arg in items:
         if op is C.LITERAL and arg < 128:
-            members.append(_byte(arg))
+            members.append(literal(chr(arg)))
         elif op is C.RANGE and arg[1] < 128:
-            members.append(f"{_byte(arg[0])}-{_byte(arg[1])}")
+            members.append(f"{literal(chr(arg[0]))}-{literal(chr(arg[1]))}")
         else:
             return None  # a negation, a category or a non-ASCII member
     return f"[{''.join(members)}]"
-
-
-def _byte(code: int) -> str:
-    return chr(code) if chr(code).isalnum() else f"\\x{code:02x}"

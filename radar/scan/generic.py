@@ -19,6 +19,7 @@ import math
 import regex
 
 from radar.scan import filters
+from radar.scan.prefilter import literal
 
 _KEY_CHARS = r"[\w.-]"
 # Secret words, as whole segments of a snake_/kebab-/camelCase name.
@@ -167,8 +168,7 @@ _HS_KEY = rf"[\w.\-]{{0,{KEY_REACH}}}"
 def start_patterns(spellings: tuple[str, ...]) -> tuple[str, str, str]:
     """Hyperscan expressions for START_FORMS: a name, the rest of its key and an operator (the
     hit is the operator); `<` and a key up to a name; an `ENV` line's key up to a name."""
-    names = "|".join("".join(c if c.isalnum() else f"\\x{ord(c):02x}" for c in s)
-                     for s in sorted(spellings, key=len, reverse=True))
+    names = "|".join(literal(s) for s in sorted(spellings, key=len, reverse=True))
     return (
         rf"(?i)(?:{names}){_HS_KEY}[\"'`\]]?[ \t]*(?:[:=]|!=)",
         rf"(?i)<{_HS_KEY}(?:{names})",

@@ -120,7 +120,7 @@ def _cached_database(words: list[str], patterns: Sequence[str] = ()) -> "hypersc
     if patterns:
         # One database cannot mix Hyperscan's literal and expression interfaces: the literals
         # become expressions, every byte escaped.
-        expressions = [_escaped(w) for w in words] + [p.encode("utf-8") for p in patterns]
+        expressions = [literal(w).encode() for w in words] + [p.encode("utf-8") for p in patterns]
         flags = [hyperscan.HS_FLAG_CASELESS] * len(words) + \
             [hyperscan.HS_FLAG_MULTILINE] * len(patterns)
         database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
@@ -133,8 +133,10 @@ def _cached_database(words: list[str], patterns: Sequence[str] = ()) -> "hypersc
     return database
 
 
-def _escaped(word: str) -> bytes:
-    return b"".join(bytes([c]) if chr(c).isalnum() and c < 128 else b"\\x%02x" % c for c in word.encode("utf-8"))
+def literal(text: str) -> str:
+    """A Hyperscan expression that matches `text` as it is: ASCII letters and digits stay, every
+    other byte of its UTF-8 is escaped (so no character can mean anything else)."""
+    return "".join(chr(b) if b < 128 and chr(b).isalnum() else f"\\x{b:02x}" for b in text.encode("utf-8"))
 
 
 def cache_path(name: str) -> Path:
