@@ -137,7 +137,9 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
     _refuse_overlaps(entries)
     writes = _writes(entries)
     targets = _targets(entries, findings, mapping, settings)
-    entries = [_with_steps(e, targets, writes) for e in entries]
+    readers = _readers(targets)
+    write_for = {(w.mount, w.path): w for w in writes}
+    entries = [_with_steps(e, readers.get(_value_key(e), []), write_for[(e.mount, e.path)]) for e in entries]
     warnings = _warnings(entries, targets)
     return Plan(settings=settings, source=scan.root or scan.target or "(not named in the report)",
                 entries=tuple(entries), writes=tuple(writes), targets=tuple(targets), skipped=tuple(skipped),
@@ -364,20 +366,31 @@ def _binding(project: str, ids: dict[str, tuple[str, int]], mapping: Mapping) ->
     return Binding("project_id", PROJECT_PLACEHOLDER, False)
 
 
-def _with_steps(e: Entry, targets: list[Target], writes: list[Write]) -> Entry:
+def _readers(targets: list[Target]) -> dict[tuple[str, str], list[tuple[Target, str]]]:
+    """Each value's readers, looked up once rather than by scanning every target for every entry
+    (quadratic: minutes for a large GitLab group): the targets in order, with the variable each
+    one gets the value as (its first use of it)."""
+    readers: dict[tuple[str, str], list[tuple[Target, str]]] = defaultdict(list)
+    for t in targets:
+        variables: dict[tuple[str, str], str] = {}
+        for u in t.uses:
+            variables.setdefault(_value_key(u.entry), u.variable)
+        for key, variable in variables.items():
+            readers[key].append((t, variable))
+    return readers
+
+
+def _with_steps(e: Entry, readers: list[tuple[Target, str]], write: Write) -> Entry:
     steps = []
     if e.rotate_reasons:
         steps.append(Step("rotate", "Rotate it at its provider first, because " + "; ".join(e.rotate_reasons)
                           + ". Store the new value, never the old one."))
-    write = next(w for w in writes if (w.mount, w.path) == (e.mount, e.path))
     steps.append(Step("store", f"Write it to {e.mount}/{e.path} field {e.field}: {write.command} "
                                f"(with the value in {write.file(e.field)}, mode 0600, deleted afterwards)"))
-    readers = [t for t in targets if any(_same(u.entry, e) for u in t.uses)]
-    for t in readers:
+    for t, _ in readers:
         steps.append(Step("grant", f"Write policy {t.policy_name} and JWT role {t.role_name} "
                                    f"({t.binding.claim} {t.binding.value})"))
-    for t in readers:
-        variable = next(u.variable for u in t.uses if _same(u.entry, e))
+    for t, variable in readers:
         steps.append(Step("ci", f"In {t.project}, let the jobs that need it (environment {t.environment}) "
                                 f"extend {t.ci_template}; they get it as {variable}"
                                 f"{' (a file path)' if e.file else ''}"))
@@ -392,8 +405,8 @@ def _with_steps(e: Entry, targets: list[Target], writes: list[Write]) -> Entry:
     return replace(e, steps=tuple(steps))
 
 
-def _same(a: Entry, b: Entry) -> bool:
-    return (a.api_path, a.field) == (b.api_path, b.field)  # unique once _unique_fields ran
+def _value_key(e: Entry) -> tuple[str, str]:
+    return (e.api_path, e.field)  # unique once _unique_fields ran
 
 
 def _warnings(entries: list[Entry], targets: list[Target]) -> list[str]:
