@@ -110,9 +110,9 @@ class StreamMasker:
                 hold = min(hold, detectors.open_authority(data))
         spans = self._spans
         runs, self._open_runs = self._open_runs, set()
+        # An open run ended the previous block, which the hold never passes: it lies in this one.
         for role, offset in runs:
-            if base <= offset <= base + n:
-                self._extend_run(role, data, offset - base, final)
+            self._extend_run(role, data, offset - base, final)
         roles, lengths = table.roles, table.lengths
         for ident, end in self._scan(data):
             for role in roles[ident]:
