@@ -268,10 +268,10 @@ def looks_random(value: str, floor: float = 3.0) -> bool:
         any(c.islower() for c in value), any(c.isupper() for c in value),
         any(c.isdigit() for c in value), any(not c.isalnum() for c in value),
     ))
-    needed = min(floor, 0.8 * math.log2(len(value)))
-    if classes < 2 and not (len(value) >= 16 and filters.entropy(value) >= 3.5):
+    entropy = filters.entropy(value)
+    if classes < 2 and not (len(value) >= 16 and entropy >= 3.5):
         return False
-    return filters.entropy(value) >= needed
+    return entropy >= min(floor, 0.8 * math.log2(len(value)))
 
 
 def judge(key: str, value: str, floor: float | None) -> bool:
