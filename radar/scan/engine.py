@@ -43,7 +43,6 @@ import regex
 from radar.scan import filters, generic, validators
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module
-from radar.scan.gate import gate
 from radar.scan.prefilter import KeywordIndex, cache_path, store_cached
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleSet
 
@@ -312,7 +311,7 @@ def _plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
             anchored[index] = max(map(len, spellings))
             for form, expression in enumerate(generic.start_patterns(spellings)):
                 patterns.setdefault(expression, set()).add(_REPORTED - (4 * index + form))
-        elif rule.kind != "generic" and (expression := gate(rule.expression)) is not None:
+        elif rule.kind != "generic" and (expression := gate_module.gate(rule.expression)) is not None:
             gated.add(index)
             patterns.setdefault(expression, set()).add(_REPORTED - (4 * index + _GATE))
     return _Plan({k: tuple(sorted(v)) for k, v in roles.items()}, {p: tuple(sorted(v)) for p, v in patterns.items()},
