@@ -140,7 +140,7 @@ def log_with_everything(draw):
         b"glpat-" + draw(st.binary(max_size=12)),
         b"https://" + draw(st.binary(max_size=8)) + b":" + draw(st.binary(max_size=8)) + b"@h/",
         b"?Private_Token=" + draw(st.binary(max_size=8)),
-        draw(st.sampled_from([b"\n", b"\r\n", b" ", b"\t \r\n"])).join(lines[i].encode() for i in range(len(lines))),
+        draw(st.sampled_from([b"\n", b"\r\n", b" ", b"\t \r\n"])).join(line.encode() for line in lines),
         draw(st.sampled_from(values)),
         draw(noise),
     ]
