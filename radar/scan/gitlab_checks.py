@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 import regex
 
 from radar.scan.findings import Finding, FingerprintKey, Origin, preview
-from radar.scan.scanner import ScanOptions, ScanReport, scan_units
+from radar.scan.scanner import ScanOptions, ScanReport, scan_source
 from radar.scan.sources.gitlab import GitLabSource, Scope, VariableRecord
 
 _JOB_JWT = regex.compile(r"(?<![A-Za-z0-9_])CI_JOB_JWT(?:_V[12])?(?![A-Za-z0-9_])")
@@ -45,7 +45,7 @@ def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
     source = GitLabSource(client, scope, key,
                           on_ci_file=lambda project, path, text: ci_findings.extend(ci_file_findings(text, project, path, key)),
                           on_project=on_project)
-    report = scan_units(source.units(), options, key)
+    report = scan_source(source, options, key)
     findings = [replace(f, remediation=_remediation(f.origin, f.path)) for f in report.findings]
     detected = {(f.origin.project, f.origin.group, f.origin.variable_key, f.origin.environment_scope)
                 for f in findings if f.origin.variable_key is not None and not f.ignored}
@@ -53,7 +53,6 @@ def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
     findings += ci_findings
     findings.sort(key=lambda f: ((f.origin.project or f.origin.group or ""), *f.sort_key))
     report.findings = findings
-    report.warnings[:0] = source.warnings
     return report
 
 

@@ -1,6 +1,6 @@
 """`radar scan REPO --history`: scan each unique blob once, then report one finding per secret value.
 
-The scan itself is the directory scan's (`scanner.scan_units`) over `sources.git` units. What
+The scan itself is the directory scan's (`scanner.scan_source`) over the `sources.git` source. What
 this module adds is attribution. Findings are grouped by fingerprint (equal values, wherever
 they are); each group becomes one finding:
 
@@ -25,7 +25,7 @@ from typing import Sequence
 
 from radar.scan.findings import Finding, FingerprintKey, History, Location, Origin
 from radar.scan.rules import RuleSet, load_default_rules
-from radar.scan.scanner import Progress, ScanOptions, ScanReport, scan_units
+from radar.scan.scanner import Progress, ScanOptions, ScanReport, scan_source
 from radar.scan.sources.git import GitHistorySource, RefSelection, close_readers
 
 _CONFIDENCE_RANK = {"high": 3, "medium": 2, "low": 1}
@@ -38,11 +38,9 @@ def scan_history(repo: str, selection: RefSelection = RefSelection(), options: S
     source = GitHistorySource(repo, selection, options.max_file_size, options.exclude)
     try:
         # The workers fork before units() reads the history, so only this process holds its index.
-        report = scan_units(source.units(), options, key, progress, ruleset, fork_first=True)
+        report = scan_source(source, options, key, progress, ruleset, fork_first=True)
     finally:
         close_readers()
-    report.warnings[:0] = source.warnings
-    report.stats.skipped += source.skipped
     priority = {rule.id: rule.priority for rule in ruleset.rules}
     report.findings = attribute(report.findings, source, priority)
     return report

@@ -22,7 +22,7 @@ from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
 from radar.scan.sources.directory import DirectorySource
-from radar.scan.sources.interface import TextUnit, UnitReadError
+from radar.scan.sources.interface import Source, TextUnit, UnitReadError
 
 DEFAULT_MAX_FILE_SIZE = 10_000_000
 BATCH_BYTES = 4_000_000
@@ -79,7 +79,15 @@ def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOpti
     if not (path.is_dir() or path.is_file()):
         raise ScanError(f"{root}: not a directory or a regular file")
     source = DirectorySource(path, options.exclude, options.max_file_size, options.follow_symlinks)
-    report = scan_units(source.units(), options, key, progress, ruleset)
+    return scan_source(source, options, key, progress, ruleset)
+
+
+def scan_source(source: Source, options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
+                progress: Progress | None = None, ruleset: RuleSet | None = None,
+                fork_first: bool = False) -> ScanReport:
+    """`scan_units` of what `source` yields; the source's warnings come first, and the units it
+    skipped are counted with the scan's."""
+    report = scan_units(source.units(), options, key, progress, ruleset, fork_first)
     report.warnings[:0] = source.warnings
     report.stats.skipped += source.skipped
     return report

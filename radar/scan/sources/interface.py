@@ -1,6 +1,6 @@
 """The contract between sources of text and the scanner.
 
-A source (a directory now; git history and GitLab variables later) yields `TextUnit`s: a path to
+A source (a directory, git history, GitLab variables) yields `TextUnit`s: a path to
 report, `Origin` extras (commit, author, variable key, ...) and a `read()` that returns the bytes.
 Units are pickled to worker processes, so they carry how to read their data, not the data itself
 (unless, like a GitLab variable, the data is all they are). `read()` raises `UnitReadError` with
@@ -53,6 +53,7 @@ class Source(abc.ABC):
     """Yields the units to scan; problems met on the way are appended to `warnings`."""
 
     warnings: list[str]
+    skipped: int = 0  # units left out (too large, unreadable), each with a warning
 
     @abc.abstractmethod
     def units(self) -> Iterator[TextUnit]: ...
