@@ -113,17 +113,21 @@ def _variable_finding(r: VariableRecord, rule_id: str, description: str, severit
     )
 
 
+# What a CI file is checked for: pattern, rule id, description, severity, fix.
+_CI_CHECKS = (
+    (_JOB_JWT, "gitlab-ci-job-jwt", "uses the deprecated CI_JOB_JWT (removed in GitLab 17.0)", "medium",
+     "use id_tokens: with an aud: for Vault, and secrets: with token: $VAULT_ID_TOKEN"),
+    (_SKIP_VERIFY, "gitlab-ci-vault-skip-verify", "sets VAULT_SKIP_VERIFY: TLS to Vault is not verified",
+     "high", "remove VAULT_SKIP_VERIFY and give Vault's CA certificate in VAULT_CACERT"),
+)
+
+
 def ci_file_findings(text: str, project: str, path: str, key: FingerprintKey) -> list[Finding]:
     findings = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("#"):
             continue
-        for pattern, rule_id, description, severity, fix in (
-            (_JOB_JWT, "gitlab-ci-job-jwt", "uses the deprecated CI_JOB_JWT (removed in GitLab 17.0)", "medium",
-             "use id_tokens: with an aud: for Vault, and secrets: with token: $VAULT_ID_TOKEN"),
-            (_SKIP_VERIFY, "gitlab-ci-vault-skip-verify", "sets VAULT_SKIP_VERIFY: TLS to Vault is not verified",
-             "high", "remove VAULT_SKIP_VERIFY and give Vault's CA certificate in VAULT_CACERT"),
-        ):
+        for pattern, rule_id, description, severity, fix in _CI_CHECKS:
             for m in pattern.finditer(line):
                 findings.append(Finding(
                     rule_id=rule_id, secret_type="gitlab-ci-config", description=description,
