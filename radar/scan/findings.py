@@ -35,7 +35,7 @@ PREVIEW_CHARS = 4
 REDACTED = "[redacted]"
 KEY_ENVIRONMENT = "RADAR_FINGERPRINT_KEY"
 KEY_FILE_ENVIRONMENT = "RADAR_FINGERPRINT_KEY_FILE"
-_CONFIDENCE_RANK = {"high": 3, "medium": 2, "low": 1}
+CONFIDENCE_RANK = {"high": 3, "medium": 2, "low": 1}  # higher is surer: de-duplication and history pick by it
 
 
 @dataclass(frozen=True)
@@ -243,5 +243,5 @@ def dedupe(candidates: Iterable[Candidate]) -> list[Finding]:
 
 
 def _rank(c: Candidate) -> tuple:
-    return (c.priority, c.validated, _CONFIDENCE_RANK[c.finding.confidence], c.end - c.start, c.finding.rule_id)
+    return (c.priority, c.validated, CONFIDENCE_RANK[c.finding.confidence], c.end - c.start, c.finding.rule_id)
 

@@ -23,12 +23,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
-from radar.scan.findings import Finding, FingerprintKey, History, Location, Origin
+from radar.scan.findings import CONFIDENCE_RANK, Finding, FingerprintKey, History, Location, Origin
 from radar.scan.rules import RuleSet, load_default_rules
 from radar.scan.scanner import Progress, ScanOptions, ScanReport, scan_source
 from radar.scan.sources.git import GitHistorySource, RefSelection, close_readers
-
-_CONFIDENCE_RANK = {"high": 3, "medium": 2, "low": 1}
 
 
 def scan_history(repo: str, selection: RefSelection = RefSelection(), options: ScanOptions = ScanOptions(),
@@ -62,9 +60,9 @@ def _merge(group: list[Finding], source: GitHistorySource, priority: dict[str, i
 
     live = [f for f in group if not f.ignored] or group
     best = max(priority.get(f.rule_id, 0) for f in live)
-    best_confidence = max(_CONFIDENCE_RANK[f.confidence] for f in live if priority.get(f.rule_id, 0) == best)
+    best_confidence = max(CONFIDENCE_RANK[f.confidence] for f in live if priority.get(f.rule_id, 0) == best)
     chosen = min((f for f in live if priority.get(f.rule_id, 0) == best
-                  and _CONFIDENCE_RANK[f.confidence] == best_confidence), key=age)
+                  and CONFIDENCE_RANK[f.confidence] == best_confidence), key=age)
 
     places: dict[tuple[str, int, int], None] = {}
     for finding in group:
