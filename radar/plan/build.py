@@ -300,12 +300,13 @@ def _writes(entries: list[Entry]) -> list[Write]:
 
 
 def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping, settings: Settings) -> list[Target]:
-    readers: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    # (project, environment) -> the entries found there, in order, by their unique _value_key
+    # (a list's `in` compared whole entries: quadratic in the values of one project).
+    readers: dict[tuple[str, str], dict[tuple[str, str], Entry]] = defaultdict(dict)
     scopes: dict[tuple[str, str], set[str]] = defaultdict(set)
     for e in entries:
         for p in e.places:
-            if e not in readers[(p.project, p.environment)]:
-                readers[(p.project, p.environment)].append(e)
+            readers[(p.project, p.environment)].setdefault(_value_key(e), e)
             if p.environment_source == "gitlab":
                 scopes[(p.project, p.environment)].add(p.environment)
     ids = _known_ids(findings)
@@ -314,11 +315,11 @@ def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping
         by_project[e.project].append(e)
 
     targets = []
-    for (project, env), used in sorted(readers.items()):
+    for (project, env), found in sorted(readers.items()):
         # A job logs in with one role, so a project's shared values (no environment known, or
         # several) must be readable by each of its environments' roles, not only by its own.
-        shared = [e for e in by_project[project] if e.environment == SHARED and e not in used]
-        used = sorted(used + (shared if env != SHARED else []), key=lambda e: (e.api_path, e.field))
+        shared = [e for e in by_project[project] if e.environment == SHARED and _value_key(e) not in found]
+        used = sorted([*found.values(), *(shared if env != SHARED else [])], key=lambda e: (e.api_path, e.field))
         variables = naming.unique(naming.variable_name(e.field) for e in used)
         uses = tuple(SecretUse(v, e) for v, e in zip(variables, used))
         read = tuple(sorted({e.api_path for e in used}))
