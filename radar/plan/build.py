@@ -303,12 +303,9 @@ def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping
     # (project, environment) -> the entries found there, in order, by their unique _value_key
     # (a list's `in` compared whole entries: quadratic in the values of one project).
     readers: dict[tuple[str, str], dict[tuple[str, str], Entry]] = defaultdict(dict)
-    scopes: dict[tuple[str, str], set[str]] = defaultdict(set)
     for e in entries:
         for p in e.places:
             readers[(p.project, p.environment)].setdefault(_value_key(e), e)
-            if p.environment_source == "gitlab":
-                scopes[(p.project, p.environment)].add(p.environment)
     ids = _known_ids(findings)
     by_project: dict[str, list[Entry]] = defaultdict(list)
     for e in entries:
@@ -331,7 +328,7 @@ def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping
                 project=naming.path(project), environment="production")))
         deny_paths = tuple(sorted(deny - set(read)))
         binding = _binding(project, ids, mapping)
-        environment_claim = None if env == environment.SHARED else env
+        environment_claim = None if env == SHARED else env
         glob = environment_claim is not None and any(ch in environment_claim for ch in "*?[")
         name = naming.role_name(project, env)
         policy = vault.policy_hcl(read, deny_paths)
