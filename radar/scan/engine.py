@@ -42,7 +42,7 @@ import regex
 
 from radar.scan import filters, generic, validators
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
-from radar.scan import gate as gate_module
+from radar.scan import gate as gate_module, prefilter
 from radar.scan.prefilter import KeywordIndex, cache_path, store_cached
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleSet
 
@@ -326,7 +326,8 @@ def _cached_plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
     made from: the rules' keywords, names and expressions, the decode depth and this code."""
     digest = hashlib.sha256(sys.version.encode())  # gates come from Python's own regex parser
     try:
-        for module in (__file__, generic.__file__, gate_module.__file__):
+        # prefilter: its `literal` writes the gates' and start patterns' literals.
+        for module in (__file__, generic.__file__, gate_module.__file__, prefilter.__file__):
             digest.update(Path(module).read_bytes())
     except (OSError, TypeError):  # no source to name the code by: no cache
         return _plan(rules, max_decode_depth)
