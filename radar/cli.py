@@ -372,12 +372,13 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     from radar.report import renderer, report_warnings
     from radar.report.context import ReportContext, now
     from radar.report.output import write_report
+    from radar.scan.rules import CONFIDENCES
 
     for warning in report.warnings:
         _say("warning", warning)
-    rank = {"low": 0, "medium": 1, "high": 2}
+    rank = {c: n for n, c in enumerate(CONFIDENCES)}  # most confident first
     shown = [f for f in report.findings
-             if rank[f.confidence] >= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
+             if rank[f.confidence] <= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
     reported = [f for f in shown if not f.ignored]
     summary = f"{len(reported)} finding(s) in {scanned}"
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts},

@@ -33,7 +33,7 @@ from urllib.parse import quote
 from radar.report import detector_rule
 from radar.report.context import PROJECT_URL, ReportContext, sarif_time
 from radar.scan.findings import Finding
-from radar.scan.rules import SEVERITIES
+from radar.scan.rules import CONFIDENCES, SEVERITIES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "radarSecretFingerprint/v1"
@@ -46,7 +46,7 @@ MAX_TAGS = 20
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 _SEVERITY_RANK = {s: n for n, s in enumerate(SEVERITIES)}  # critical first
-_CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2}
+_CONFIDENCE_RANK = {c: n for n, c in enumerate(CONFIDENCES)}  # most confident first
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class Selection:
 def select(findings: Sequence[Finding], limit: int = MAX_RESULTS) -> Selection:
     """Keep the `limit` most severe findings (then most confident, then by place)."""
     ranked = sorted(findings, key=lambda f: (_SEVERITY_RANK.get(f.severity, len(SEVERITIES)),
-                                            _CONFIDENCE_RANK.get(f.confidence, 3), f.sort_key))
+                                            _CONFIDENCE_RANK.get(f.confidence, len(CONFIDENCES)), f.sort_key))
     return Selection(tuple(ranked[:limit]), max(0, len(ranked) - limit))
 
 
