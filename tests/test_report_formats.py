@@ -24,10 +24,10 @@ from radar.report import FORMATS
 from radar.report.csv import COLUMNS
 from radar.scan.examples import expand
 from radar_cli import clean_env, radar
+from report_schemas import GITLAB_SCHEMA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV = clean_env(RADAR_FINGERPRINT_KEY="report-test-key")
-GITLAB_SCHEMA = REPO_ROOT / ".." / "shared" / "schemas" / "secret-detection-report-format-15.2.1.json"
 MULTITOOL = Path(os.environ.get(
     "RADAR_SARIF_MULTITOOL",
     REPO_ROOT / ".tools" / "node_modules" / "@microsoft" / "sarif-multitool-linux" / "Sarif.Multitool",
@@ -278,7 +278,7 @@ def test_sarif_history_results_keep_first_seen_and_other_places(history_scan):
 
 def gitlab_schema_validator() -> jsonschema.protocols.Validator:
     if not GITLAB_SCHEMA.is_file():
-        pytest.fail(f"GitLab's schema is missing: {GITLAB_SCHEMA} (../shared/schemas next to the repository)",
+        pytest.fail(f"GitLab's schema is missing: {GITLAB_SCHEMA} (see tests/schemas/README.md)",
                     pytrace=False)
     schema = json.loads(GITLAB_SCHEMA.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)

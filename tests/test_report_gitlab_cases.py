@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
-from pathlib import Path
 
 import jsonschema
 
 from radar.report import gitlab
 from radar.report.context import ReportContext
 from radar.scan.findings import Finding, Origin
+from report_schemas import GITLAB_SCHEMA as SCHEMA
 
-SCHEMA = Path(__file__).resolve().parents[1] / ".." / "shared" / "schemas" / "secret-detection-report-format-15.2.1.json"
 MOMENT = datetime(2024, 3, 1, 12, 0, 5, tzinfo=timezone.utc)
 CONTEXT = ReportContext(kind="gitlab", target="https://gitlab.example.com", root="https://gitlab.example.com",
                         started=MOMENT, finished=MOMENT, warnings=("project acme/old: 403 Forbidden",))

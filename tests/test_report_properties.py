@@ -26,9 +26,9 @@ from radar.report import gitlab, html as html_report, json as json_report, markd
 from radar.report.context import ReportContext
 from radar.report.text import location_label
 from radar.scan.findings import Finding, History, Location, Origin
+from report_schemas import GITLAB_SCHEMA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-GITLAB_SCHEMA = REPO_ROOT / ".." / "shared" / "schemas" / "secret-detection-report-format-15.2.1.json"
 SARIF_SCHEMA = REPO_ROOT / ".tools" / "node_modules" / "@microsoft" / "sarif-multitool-linux" / "sarif-2.1.0.json"
 
 # Any character a file name, a variable name or a description can hold (NUL cannot be in a path),
