@@ -8,7 +8,10 @@ subcommand as `args.command` (None when there is no `--`).
 Exit statuses: a subcommand's own status; 2 for usage errors and for RadarError (unless the
 error carries another status, like 127/126 for a command that cannot be started); 130 after
 Ctrl-C; 141 (128 + SIGPIPE, what a shell reports for `cat` in the same place) when the
-reader of our standard output went away.
+reader of our standard output went away; 70 (EX_SOFTWARE) for any other exception, which is a bug
+in radar: one `radar: internal error:` line names the exception's type and where it was raised,
+never its message (it could quote input), and never exit 1, which `radar scan` uses for "findings"
+(a CI job that allows exit 1 must not pass without a report). RADAR_DEBUG=1 adds the traceback.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from radar.mask.wrap import copy_masked, run_masked
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 EXIT_PLAN_INCOMPLETE = 3  # the plan was written, but a role binds a placeholder project id
+EXIT_INTERNAL_ERROR = 70  # sysexits.h's EX_SOFTWARE: a bug in radar, not a problem with the input
+DEBUG_VARIABLE = "RADAR_DEBUG"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +55,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so that nothing tries to write to the closed pipe at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except Exception as e:
+        return _internal_error(e)
+
+
+def _internal_error(e: Exception) -> int:
+    """One line that is enough to report the bug: the exception's type and the innermost place in
+    radar's code it passed through. Not its message: that may quote a file's or a variable's text."""
+    import traceback  # only on this path: every radar start would pay for it otherwise
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frames = traceback.extract_tb(e.__traceback__)
+    ours = [f for f in frames if os.path.abspath(f.filename).startswith(package + os.sep)]
+    where = ""
+    if ours:
+        path = os.path.relpath(os.path.abspath(ours[-1].filename), os.path.dirname(package))
+        where = f" in {path}:{ours[-1].lineno} ({ours[-1].name})"
+    elif frames:
+        where = f" in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno} ({frames[-1].name})"
+    _say("internal error", f"{type(e).__name__}{where}; this is a bug in radar {__version__}: please report it "
+                           f"with the command you ran ({DEBUG_VARIABLE}=1 shows the traceback, which may quote your input)")
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        traceback.print_exception(e, file=sys.stderr)
+    return EXIT_INTERNAL_ERROR
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:

@@ -44,9 +44,11 @@ def write_report(path: str | os.PathLike[str], text: str) -> None:
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, target)
-    except OSError as e:
+    except BaseException as e:  # whatever stops the write (a bug, Ctrl-C) must not leave the temporary file
         try:
             os.unlink(temporary)
         except OSError:
             pass
-        raise RadarError(f"cannot write the report {path}: {e.strerror}") from None
+        if isinstance(e, OSError):
+            raise RadarError(f"cannot write the report {path}: {e.strerror}") from None
+        raise
