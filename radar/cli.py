@@ -36,15 +36,15 @@ DEBUG_VARIABLE = "RADAR_DEBUG"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
-    parser = _build_parser()
-    if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
-        arguments[:2] = ["scan-gitlab"]
-    args = parser.parse_args(arguments)
-    if command is not None and not args.takes_command:
-        parser.error(f"'radar {args.subcommand}' does not run a command: remove '--' and what follows")
-    args.command = command
     try:
+        arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
+        parser = _build_parser()
+        if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
+            arguments[:2] = ["scan-gitlab"]
+        args = parser.parse_args(arguments)
+        if command is not None and not args.takes_command:
+            parser.error(f"'radar {args.subcommand}' does not run a command: remove '--' and what follows")
+        args.command = command
         return args.run(args)
     except RadarError as e:
         _say("error", str(e))
@@ -103,7 +103,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _say(level: str, message: str) -> None:
-    print(f"radar: {level}: {message}", file=sys.stderr, flush=True)
+    from radar.report.printable import printable  # messages quote paths, keys, Vault's words: keep them one line
+
+    print(f"radar: {level}: {printable(message)}", file=sys.stderr, flush=True)
 
 
 # --- radar mask ------------------------------------------------------------------------------

@@ -33,6 +33,10 @@ carries (fail closed), the plan is incomplete, and `warnings` says how to fix it
 Order of remediation per entry: rotate first when the value is in git history, was in an
 unmasked CI/CD variable, validated, or in a public project; then store, grant, switch CI to
 `secrets:`, and remove the hardcoded value.
+
+Text from the scan (paths, keys, names, projects) is taken in radar's escaped form
+(`radar.report.printable`), as the scan's reports show it, whichever way the findings came: a
+JSON report (already escaped; escaping is idempotent) or `radar scan --plan` directly.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from radar.plan.model import (
     SHARED, Binding, Entry, Fix, Place, Plan, SecretUse, Settings, Skipped, Step, Target, Write,
     is_production,
 )
+from radar.report.printable import printable_fields
 from radar.scan.findings import Finding
 from radar.scan.rules import SEVERITIES
 
@@ -85,6 +90,7 @@ class _Candidate:
 
 
 def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) -> Plan:
+    findings, scan = [printable_fields(f) for f in findings], printable_fields(scan)
     settings = mapping.settings
     default_project = mapping.default_project or project_from_scan(scan)
     skipped: list[Skipped] = []

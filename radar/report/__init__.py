@@ -5,6 +5,10 @@
 `csv`, `markdown` and `html` (for people). Every format shows a redacted preview and a
 fingerprint, never the secret. Adding a format is adding a module and its name below.
 
+`renderer()` hands a format the findings and context with every string in radar's escaped form
+(`radar.report.printable`: undecodable bytes as `\\xNN`, control characters made visible), so no
+format sees a file name it cannot encode or a line break, tab or escape sequence from the scan.
+
 A format module may also define `warnings(findings, context) -> tuple[str, ...]`: things the
 user must hear about the report itself (SARIF's cut to GitHub's 25,000-result limit);
 `report_warnings()` collects them and the CLI prints them with its other warnings.
@@ -39,7 +43,15 @@ def detector_rule(rule_id: str) -> Rule | None:
 
 
 def renderer(name: str) -> Renderer:
-    return _format(name).render
+    """Format `name`'s render function, given printable findings and context (see above)."""
+    from radar.report.printable import printable_fields
+
+    render = _format(name).render
+
+    def render_printable(findings: Sequence[Finding], context: ReportContext) -> str:
+        return render([printable_fields(f) for f in findings], printable_fields(context))
+
+    return render_printable
 
 
 def report_warnings(name: str, findings: Sequence[Finding], context: ReportContext) -> tuple[str, ...]:

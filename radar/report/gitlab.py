@@ -25,6 +25,7 @@ No `raw_source_code_extract`: the line would hold the secret. Times are `yyyy-mm
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 from typing import Sequence
@@ -97,10 +98,21 @@ def _solution(f: Finding) -> str:
             "Vault, read in CI jobs with `secrets:` (vault: path/field@mount).")
 
 
+def code_span(text: str) -> str:
+    """`text` as a Markdown code span, shown literally: GitLab renders `description` as Markdown,
+    and a backtick in a scanned file name would otherwise end the span and let the rest of the name
+    be read as links or images. Such a span's fence is one backtick longer than the longest run
+    inside, and padded with the one space on each side that CommonMark strips."""
+    if "`" not in text and text.strip() == text:
+        return f"`{text}`"
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence} {text} {fence}"
+
+
 def _description(f: Finding, where: str) -> str:
-    lines = [f"{f.description} in `{where}`"
-             + (f", assigned to `{f.name}`" if f.name else "") + ".",
-             "", f"Preview: `{f.preview}`; fingerprint `{f.fingerprint[:12]}`; confidence {f.confidence}."]
+    lines = [f"{f.description} in {code_span(where)}"
+             + (f", assigned to {code_span(f.name)}" if f.name else "") + ".",
+             "", f"Preview: {code_span(f.preview)}; fingerprint `{f.fingerprint[:12]}`; confidence {f.confidence}."]
     if f.history is not None:
         lines.append(f"First committed in {f.origin.commit} ({f.origin.date}); "
                      + ("still in HEAD." if f.history.in_head else "no longer in HEAD: only in history.")

@@ -2,7 +2,9 @@
 
 The plain form is one finding per line, `path:line:column`, rule, severity, confidence, preview
 and the first 12 hex digits of the fingerprint, so it greps and diffs well. Colour follows rich's
-rules (off when NO_COLOR is set or the output is not a terminal).
+rules (off when NO_COLOR is set or the output is not a terminal). Both forms show scanned text in
+radar's escaped form (`radar.report.printable`): a tab, line break or escape sequence in a file
+name is shown as `\t`, `\n`, `\x1b`, so it can add no column or line and reach no terminal.
 """
 
 from __future__ import annotations
@@ -40,17 +42,20 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
 
 def render_table(findings: Sequence[Finding], out: TextIO, title: str) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    from radar.report.printable import printable, printable_fields
+
+    # Cells are Text, not strings: rich reads a string as markup ("[link=...]") and emoji codes
+    # (":m:" becomes a symbol), and scanned text must be shown as it is.
+    table = Table(title=Text(printable(title), style="table.title"), title_justify="left")
     for name in ("Location", "Rule", "Severity", "Confidence", "Preview", "Fingerprint", "Notes"):
         table.add_column(name, overflow="fold")
-    for f in findings:
-        style = _SEVERITY_STYLE.get(f.severity, "")
+    for f in map(printable_fields, findings):  # like every format (radar.report.renderer)
         table.add_row(
-            escape(location_label(f)), f.rule_id, f"[{style}]{f.severity}[/{style}]" if style else f.severity,
-            f.confidence, escape(f.preview), f.fingerprint[:12], escape(notes(f)),
+            Text(location_label(f)), Text(f.rule_id), Text(f.severity, style=_SEVERITY_STYLE.get(f.severity, "")),
+            Text(f.confidence), Text(f.preview), Text(f.fingerprint[:12]), Text(notes(f)),
             style="dim" if f.ignored else None,
         )
     Console(file=out).print(table)
