@@ -400,8 +400,8 @@ def _run_scan(args: argparse.Namespace) -> int:
 
 def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict) -> int:
     from radar.report import renderer, report_warnings
+    from radar.files import write_file
     from radar.report.context import ReportContext, now
-    from radar.report.output import write_report
     from radar.scan.rules import CONFIDENCES
 
     for warning in report.warnings:
@@ -416,7 +416,7 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     for warning in report_warnings(args.format, shown, context):
         _say("warning", warning)
     if args.output:
-        write_report(args.output, renderer(args.format)(shown, context))
+        write_file(args.output, renderer(args.format)(shown, context))
         if sys.stderr.isatty():
             _say("info", f"{summary}; {args.format} report written to {args.output}")
     elif args.format == "text" and sys.stdout.isatty():
@@ -440,7 +440,8 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
                         "({\"findings\": [...]}); sarif: SARIF 2.1.0; gitlab: GitLab's secret-detection "
                         "report; csv, markdown, html: for people")
     p.add_argument("--output", metavar="FILE",
-                   help="write the report to FILE (replaced whole, never half-written) instead of standard output")
+                   help="write the report to FILE instead of standard output (a file is replaced whole, never "
+                        "half-written; a device or pipe is written in place; a link's target is written)")
     p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
     p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
                    help="report only findings of at least this confidence (default low: everything)")
@@ -590,15 +591,15 @@ def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.Sca
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    from radar.files import write_file
     from radar.plan import render
     from radar.plan.load import load_report
-    from radar.report.output import write_report
 
     report = load_report(args.findings)
     plan = _built_plan(args, report.findings, report.scan)
     text = render(plan, args.format)
     if args.output:
-        write_report(args.output, text)
+        write_file(args.output, text, "plan")
     else:
         sys.stdout.write(text)
     return 0 if plan.complete else EXIT_PLAN_INCOMPLETE
@@ -606,7 +607,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse a bad --output, --plan or --mapping before a scan that may take minutes, not after it."""
-    from radar.report.output import check_writable
+    from radar.files import check_writable
 
     if args.output:
         check_writable(args.output)
@@ -618,13 +619,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
+    from radar.files import write_file
     from radar.plan import format_for, render
     from radar.plan.load import ScanInfo
-    from radar.report.output import write_report
 
     format = format_for(args.plan)
     plan = _built_plan(args, findings, ScanInfo(context.kind, context.target, context.root))
-    write_report(args.plan, render(plan, format))
+    write_file(args.plan, render(plan, format), "plan")
 
 
 def _built_plan(args: argparse.Namespace, findings, scan):  # -> radar.plan.model.Plan

@@ -84,3 +84,17 @@ def without_file_access_override() -> list[str]:
     setpriv = shutil.which("setpriv")
     assert setpriv, "tests run as root need setpriv (util-linux) to drop CAP_DAC_OVERRIDE"
     return [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+NOBODY = 65534
+
+
+def as_nobody() -> list[str]:
+    """A command prefix that runs as an unprivileged user (nobody): a test that lets radar write
+    /dev/null or /dev/stdout must, so that a regression fails the test (nobody may not replace
+    anything in /dev) instead of replacing this machine's /dev/null."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "tests run as root need setpriv (util-linux) to run radar unprivileged"
+    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]

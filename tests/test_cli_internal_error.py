@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from radar.report.output import write_report
+from radar.files import write_file
 from radar_cli import clean_env, python
 
 # Stands for text from the user's input that an exception's message might quote.
@@ -67,6 +67,6 @@ def test_a_write_stopped_by_anything_leaves_the_old_report_and_no_temporary_file
 
     monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(failure):
-        write_report(target, "new report\n")
+        write_file(target, "new report\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
     assert target.read_text() == "old report\n"
