@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
+from radar import json_input
+
 # A whitespace run in a multi-line value that contains a line break; it matches any run of
 # whitespace in the log (CRLF logs, a key printed on one line with spaces, re-indented JSON).
 _LINE_BREAK_RUN = re.compile(rb"[ \t\x0b\x0c]*[\r\n][ \t\r\n\x0b\x0c]*")
@@ -180,7 +182,7 @@ def _json_secret_values(value: bytes, min_length: int) -> list[bytes]:
     if not value.startswith((b"{", b"[")):
         return []
     try:
-        document = json.loads(value)
+        document = json_input.loads(value)
     except ValueError:
         return []
     found: list[bytes] = []

@@ -122,6 +122,9 @@ def load_mapping(path: str | None) -> Mapping:
         raise MappingError(f"{path}: cannot read the mapping file: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise MappingError(f"{path}: not valid TOML: {e}; see the mapping format in the README") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise MappingError(f"{path}: arrays or tables nested too deeply (hundreds of levels); "
+                           "see the mapping format in the README") from None
     return parse_mapping(data, path)
 
 

@@ -40,6 +40,7 @@ from typing import Iterable, Iterator
 
 import regex
 
+from radar import json_input
 from radar.scan import filters, generic, validators
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module, prefilter
@@ -334,7 +335,7 @@ def _cached_plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
     digest.update(json.dumps([max_decode_depth, [[r.id, r.kind, r.keywords, r.names, r.expression] for r in rules]]).encode())
     path = cache_path(f"plan-{digest.hexdigest()[:32]}.json")
     try:
-        stored = json.loads(path.read_text())
+        stored = json_input.loads(path.read_text())
         return _Plan({k: tuple(v) for k, v in stored["roles"].items()}, {k: tuple(v) for k, v in stored["patterns"].items()},
                      {int(k): v for k, v in stored["anchored"].items()}, set(stored["gated"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none yet, or unreadable

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import string
 from typing import Callable
 
 import regex
+
+from radar import json_input
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -66,8 +67,8 @@ def _jwt(value: str) -> bool:
     if len(parts) != 3:
         return False
     try:
-        header = json.loads(_b64decode(parts[0], urlsafe=True) or b"")
-        payload = json.loads(_b64decode(parts[1], urlsafe=True) or b"")
+        header = json_input.loads(_b64decode(parts[0], urlsafe=True) or b"")
+        payload = json_input.loads(_b64decode(parts[1], urlsafe=True) or b"")
     except (ValueError, UnicodeDecodeError):
         return False
     return isinstance(header, dict) and "alg" in header and isinstance(payload, dict)

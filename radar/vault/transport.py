@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import os
 import socket
 import ssl
@@ -28,6 +27,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
+
+from radar import json_input
 
 MAX_REDIRECTS = 3
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -42,7 +43,7 @@ class Response:
 
     def json(self) -> Any:
         """The decoded JSON body; ValueError when it is not JSON."""
-        return json.loads(self.body) if self.body else {}
+        return json_input.loads(self.body) if self.body else {}
 
 
 @dataclass
