@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
 	$(PY) benchmarks/scan_gitlab.py --write
+	$(PY) benchmarks/plan_input.py --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)

@@ -16,9 +16,17 @@ PASSWORD = "Vq3#xL9pK2mW7zR4tY8n"
 
 def finding(**fields) -> dict:
     base = {"rule_id": "generic-password", "secret_type": "Password", "description": "Password", "path": ".env.staging",
-            "line": 1, "severity": "high", "confidence": "high", "fingerprint": "ab" * 32, "name": "DB_PASSWORD"}
+            "line": 1, "column": 13, "end_line": 1, "end_column": 32, "severity": "high", "confidence": "high",
+            "fingerprint": "ab" * 32, "preview": "Vq3#…", "tags": [], "ignored": False, "name": "DB_PASSWORD"}
     base.update(fields)
     return base
+
+
+def document(findings: list, **parts) -> dict:
+    """A whole report, as radar scan --format json writes it (the schema requires summary and scan)."""
+    scan = {"kind": "directory", "target": "app", "root": "/work/app", "started": "2024-03-01T12:00:00Z",
+            "finished": "2024-03-01T12:00:05Z", "radar_version": "0.1.0"}
+    return {"findings": findings, "summary": {"findings": len(findings)}, "scan": scan, **parts}
 
 
 def report(tmp_path: Path, document: object, name: str = "findings.json") -> Path:
@@ -38,7 +46,7 @@ def repo(tmp_path) -> Path:
 # --- plans --------------------------------------------------------------------------------------
 
 def test_plan_prints_markdown_and_exits_0_when_the_project_id_is_known(tmp_path):
-    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--project", "g/app", "--project-id", "42", env=ENV)
+    result = radar("plan", report(tmp_path, document([finding()])), "--project", "g/app", "--project-id", "42", env=ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(b"# Vault migration plan\n")
     assert b"vault: ci/g/app/staging/db_password@secret" in result.stdout
@@ -47,7 +55,7 @@ def test_plan_prints_markdown_and_exits_0_when_the_project_id_is_known(tmp_path)
 
 def test_an_unknown_project_id_writes_the_plan_warns_how_to_fix_it_and_exits_3(tmp_path):
     out = tmp_path / "plan.json"
-    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--format", "json", "--output", out, env=ENV)
+    result = radar("plan", report(tmp_path, document([finding()])), "--format", "json", "--output", out, env=ENV)
     assert result.returncode == 3
     assert b"radar: warning: no GitLab project id for" in result.stderr and b"--project-id N" in result.stderr
     plan = json.loads(out.read_text())
@@ -59,7 +67,7 @@ def test_the_mapping_file_sets_defaults_and_ids(tmp_path):
     mapping = tmp_path / "radar-plan.toml"
     mapping.write_text('[vault]\nmount = "kv"\naudience = "https://bao.internal"\ntoken_ttl = 120\n'
                        '[project]\npath = "g/app"\nid = 7\n')
-    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--mapping", mapping, "--format", "json", env=ENV)
+    result = radar("plan", report(tmp_path, document([finding()])), "--mapping", mapping, "--format", "json", env=ENV)
     assert result.returncode == 0, result.stderr
     target = json.loads(result.stdout)["targets"][0]
     assert target["role"]["bound_claims"]["project_id"] == "7"
@@ -90,18 +98,30 @@ def test_scan_names_the_project_after_the_directory_by_default(repo, tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     ("{not json", "not JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
-    ("[]", 'not a radar findings report (no top-level "findings")'),
-    ({"results": []}, 'not a radar findings report (no top-level "findings")'),
-    ({"findings": {}}, '"findings" must be a list, not an object'),
-    ({"findings": [17]}, "findings[0] must be an object, not a number"),
-    ({"findings": [finding(), {"rule_id": "x"}]}, "findings[1] lacks secret_type, description, path, line"),
-    ({"findings": [finding(line="3")]}, "findings[0].line must be a whole number, not a string"),
-    ({"findings": [finding(project_id=True)]}, "findings[0].project_id must be a whole number, not true/false"),
-    ({"findings": [finding(tags=[1])]}, "findings[0].tags must be a list of strings"),
-    ({"findings": [finding(in_head=False, locations=[{"path": "a"}])]}, "findings[0].locations[0] lacks line"),
-    ({"findings": [], "scan": []}, '"scan" must be an object, not a list'),
+    ("[]", "not a radar findings report: the document must be an object, not a list"),
+    ({"results": []}, "not a radar findings report: the document has an unexpected key results"),
+    (document({}), "findings must be a list, not an object"),
+    (document([17]), "findings[0] must be an object, not a number"),
+    (document([finding(), {"rule_id": "x"}]), "findings[1] lacks secret_type, description, path, line, column"),
+    (document([finding(line="3")]), "findings[0].line must be a whole number, not a string"),
+    (document([finding(project_id=True, project="g/app")]),
+     "findings[0].project_id must be a whole number, not true/false"),
+    (document([finding(tags=[1])]), "findings[0].tags[0] must be a string, not a number"),
+    (document([finding(in_head=False, locations=[{"path": "a"}])]), "findings[0].locations[0] lacks line"),
+    (document([], scan=[]), "scan must be an object, not a list"),
+    (document([finding(severity="apocalyptic")]), "findings[0].severity must be one of critical, high, medium, low"),
+    (document([finding(), finding(confidence=None)]), "findings[1].confidence must be one of high, medium, low"),
+    (document([finding(line=-5)]), "findings[0].line must be at least 1"),
+    (document([finding(fingerprint="xyz")]), "findings[0].fingerprint must match ^([0-9a-f]{64})?$"),
+    (document([finding(in_head=True)]), "findings[0] has in_head but lacks first_seen, locations"),
+    (document([finding(severty="high")]), "findings[0] has an unexpected key severty"),
+    (document([finding(**{"glpat-Abc123": 1})]), "findings[0] has an unexpected key (not shown: it is not a field name)"),
+    (document([], summary={"findings": 0, "Files\x1b": -1}), "summary.<key> must be at least 0"),
+    ('{"findings": ' + "[" * 100_000 + "]" * 100_000 + "}",
+     "not a report radar can read: arrays and objects nested too deeply"),
 ], ids=["not-json", "a-list", "another-report", "findings-object", "finding-number", "missing-fields",
-        "line-string", "id-boolean", "tags", "location", "scan-list"])
+        "line-string", "id-boolean", "tags", "location", "scan-list", "severity", "confidence-null", "line-negative",
+        "fingerprint", "history-half", "unknown-key", "unknown-key-not-shown", "summary-key-not-shown", "deep"])
 def test_a_bad_findings_file_is_one_line_naming_the_problem_and_the_fix(tmp_path, content, message):
     result = radar("plan", report(tmp_path, content), env=ENV)
     assert result.returncode == 2
@@ -127,7 +147,7 @@ def test_a_missing_findings_file_is_one_line(tmp_path):
 def test_a_bad_mapping_file_is_one_line_naming_the_key(tmp_path, toml, message):
     mapping = tmp_path / "m.toml"
     mapping.write_text(toml)
-    result = radar("plan", report(tmp_path, {"findings": [finding()]}), "--mapping", mapping, env=ENV)
+    result = radar("plan", report(tmp_path, document([finding()])), "--mapping", mapping, env=ENV)
     assert result.returncode == 2
     assert message in assert_one_line_error(result)
 
@@ -141,6 +161,6 @@ def test_a_plan_file_without_a_known_suffix_is_refused_before_scanning(repo, tmp
 
 def test_a_mapping_that_mixes_environments_in_one_secret_is_one_line(tmp_path):
     findings = [finding(path="config/production.yml", fingerprint="01" * 32), finding(fingerprint="02" * 32)]
-    result = radar("plan", report(tmp_path, {"findings": findings}), "--path-template", "ci/{project}", env=ENV)
+    result = radar("plan", report(tmp_path, document(findings)), "--path-template", "ci/{project}", env=ENV)
     assert result.returncode == 2
     assert "put {environment} in the path template" in assert_one_line_error(result)
