@@ -1,4 +1,4 @@
-"""`radar plan`: turn scan findings into a Vault migration plan (issue 6).
+"""`radar plan`: turn scan findings into a Vault migration plan.
 
 load (radar's JSON report) -> mapping (TOML rules and defaults) -> build (entries, targets) ->
 vault (policy HCL, JWT role) and ci (`.gitlab-ci.yml` stanza) -> renderers (`json`,
