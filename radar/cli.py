@@ -399,8 +399,8 @@ def _run_scan(args: argparse.Namespace) -> int:
 
 
 def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict) -> int:
-    from radar.report import renderer, report_warnings
     from radar.files import write_file
+    from radar.report import renderer, report_warnings
     from radar.report.context import ReportContext, now
     from radar.scan.rules import CONFIDENCES
 
