@@ -8,6 +8,8 @@
 - Unreachable, sealed (503) or overloaded (429, 502, 504) Vault: retried with exponential
   backoff. One budget (default 30 s) covers the whole run from the first failure, so twenty
   secrets against a dead server fail after 30 s, not after ten minutes.
+- Redirects are followed only as Vault uses them (see `transport`): never to another origin or
+  from https to http, so the JWT and the Vault token go nowhere but VAULT_SERVER_URL.
 - Messages carry Vault's own reason, the URL and the path; never the JWT or the Vault token
   (they are also scrubbed from Vault's text, in case a server ever echoes them).
 """
@@ -25,11 +27,20 @@ from radar.vault.errors import (
     LoginRejected,
     NamespaceNotFound,
     TLSVerificationError,
+    UnsafeRedirect,
     VaultError,
     VaultUnavailable,
 )
 from radar.vault.model import VaultSettings
-from radar.vault.transport import CAFileError, NetworkError, Response, TLSError, Transport
+from radar.vault.transport import (
+    MAX_REDIRECTS,
+    CAFileError,
+    NetworkError,
+    RedirectRefused,
+    Response,
+    TLSError,
+    Transport,
+)
 
 log = logging.getLogger("radar.vault")
 
@@ -209,12 +220,44 @@ class VaultClient:
                                            body=body, timeout=timeout)
         except NetworkError as exc:
             raise _Retryable(f"unreachable ({exc.reason})") from None
+        except RedirectRefused as exc:
+            raise self._redirect_error(exc, f"{method} {path}") from None
         except TLSError as exc:
             raise self._tls_error(exc) from None
         except CAFileError as exc:
             raise TLSVerificationError(
                 f"cannot load VAULT_CACERT={self.settings.cacert}: {exc}; it must be a PEM file of CA certificates"
             ) from None
+
+    def _redirect_error(self, exc: RedirectRefused, what: str) -> UnsafeRedirect:
+        url = self.settings.server_url
+        if exc.kind == "downgrade":
+            return UnsafeRedirect(
+                f"Vault at {url} redirected {what} to {exc.target}: refused, it would send the credentials "
+                f"unencrypted (https to http); set VAULT_SERVER_URL to the https:// address of the active Vault node"
+            )
+        if exc.kind == "origin":
+            return UnsafeRedirect(
+                f"Vault at {url} redirected {what} to {exc.target}: refused, radar sends credentials only to "
+                f"VAULT_SERVER_URL's origin; if {exc.target} is the active Vault node, set VAULT_SERVER_URL to it "
+                f"(standbys forward requests to the active node unless request forwarding is off)"
+            )
+        if exc.kind == "status":
+            return UnsafeRedirect(
+                f"Vault at {url} answered {what} with HTTP {exc.status}, a redirect to {exc.target}: refused, "
+                f"radar follows only the 307 and 308 redirects Vault sends; if Vault moved, set VAULT_SERVER_URL "
+                f"to its new address"
+            )
+        if exc.kind == "loop":
+            return UnsafeRedirect(
+                f"Vault at {url} redirected {what} more than {MAX_REDIRECTS} times in a row: refused; check "
+                f"the load balancer in front of Vault (a standby whose api_addr is the load balancer can "
+                f"send clients round in circles)"
+            )
+        return UnsafeRedirect(
+            f"Vault at {url} answered {what} with HTTP {exc.status} without a usable Location header; "
+            f"is VAULT_SERVER_URL a Vault server?"
+        )
 
     def _tls_error(self, exc: TLSError) -> TLSVerificationError:
         url = self.settings.server_url

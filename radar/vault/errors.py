@@ -59,3 +59,8 @@ class TLSVerificationError(VaultError):
 
 class VaultUnavailable(VaultError):
     """Vault stayed unreachable, sealed or overloaded for the whole retry budget."""
+
+
+class UnsafeRedirect(VaultError):
+    """Vault redirected radar where it will not send credentials (another origin, https to
+    http), with a status Vault never uses, or round in circles."""

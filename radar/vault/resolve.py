@@ -3,8 +3,8 @@
 One login per ID token variable, one read per distinct path (several fields of one secret
 cost one round trip), reads in parallel. Failures are per secret where Vault's answer is per
 secret (not found, permission denied, a rejected login for the secrets that use that token);
-a server-wide failure (unreachable, sealed, TLS, unknown namespace) fails every secret that
-was still waiting, without asking Vault again.
+a server-wide failure (unreachable, sealed, TLS, unknown namespace, a redirect radar will not
+follow) fails every secret that was still waiting, without asking Vault again.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from radar.vault.errors import (
     PermissionDenied,
     SecretNotFound,
     TLSVerificationError,
+    UnsafeRedirect,
     UnsupportedProviderError,
     VaultError,
     VaultUnavailable,
@@ -37,7 +38,7 @@ from radar.vault.model import (
 from radar.vault.variables import JobVariables
 
 Outcome = ResolvedSecret | SecretFailure
-SERVER_WIDE = (VaultUnavailable, TLSVerificationError, NamespaceNotFound)
+SERVER_WIDE = (VaultUnavailable, TLSVerificationError, NamespaceNotFound, UnsafeRedirect)
 MAX_PARALLEL_READS = 8
 
 

@@ -13,7 +13,16 @@ What it does, and nothing more:
   no part;
 - proxies from `https_proxy`/`http_proxy`/`all_proxy` and `no_proxy` (HTTPS through a CONNECT
   tunnel, HTTP in absolute form), looked up only when such a variable is set;
-- redirects (307/308 from a standby node to the active one), at most 3.
+- redirects as Vault uses them, and no further. A Vault or OpenBao standby that does not
+  forward a request itself (forwarding is on by default; it is off with
+  `X-Vault-No-Request-Forwarding`, or when forwarding fails) answers 307 with the active node's
+  `api_addr` and the same path and query; behind a load balancer that `api_addr` is the load
+  balancer, the same origin. radar follows 307 and 308 (which keep the method and body) to
+  the same origin as VAULT_SERVER_URL (scheme, host and port), at most MAX_REDIRECTS times.
+  Anything else is refused before a byte is sent there (RedirectRefused): https to http would
+  send the JWT and the Vault token in clear, another host or port would hand them to a server
+  the user never named, and 301/302/303 are never sent by Vault (clients turn them into a GET,
+  which would drop the login's body).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from radar import json_input
 
 MAX_REDIRECTS = 3
 REDIRECTS = (301, 302, 303, 307, 308)
+FOLLOWED_REDIRECTS = (307, 308)
 _PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
 
@@ -76,6 +86,19 @@ class CAFileError(Exception):
     """The CA file cannot be loaded."""
 
 
+class RedirectRefused(Exception):
+    """A redirect radar will not follow. `kind`: "downgrade" (https to http), "origin" (another
+    scheme, host or port), "status" (301, 302 or 303), "loop" (more than MAX_REDIRECTS) or
+    "location" (missing or invalid). `target`: the origin it pointed at, never its path or
+    query (they may carry anything), fit for a one-line message."""
+
+    def __init__(self, kind: str, status: int, target: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.status = status
+        self.target = target
+
+
 class Transport:
     """Requests to `base_url` (scheme://host:port); safe to use from several threads."""
 
@@ -91,6 +114,10 @@ class Transport:
         self._lock = threading.Lock()
         self._open: list[http.client.HTTPConnection] = []
 
+    @property
+    def origin(self) -> str:
+        return f"{self._scheme}://{self._netloc(self._host, self._port)}"
+
     def close(self) -> None:
         with self._lock:
             for conn in self._open:
@@ -99,23 +126,38 @@ class Transport:
 
     def request(self, method: str, path: str, *, headers: dict[str, str], body: bytes | None,
                 timeout: float) -> Response:
-        """Send one request to `/{path}` under the base URL, following redirects."""
-        url = f"{self._scheme}://{self._netloc(self._host, self._port)}{self._prefix}/{path}"
+        """Send one request to `/{path}` under the base URL, following the redirects Vault uses."""
+        url = f"{self.origin}{self._prefix}/{path}"
         for _ in range(MAX_REDIRECTS + 1):
             response, location = self._send(method, url, headers, body, timeout)
-            if response.status not in REDIRECTS or not location:
+            if response.status not in REDIRECTS:
                 return response
-            url = urljoin(url, location)
-        return response
+            url = self._redirect_target(response.status, url, location)
+        raise RedirectRefused("loop", response.status, self.origin)
+
+    def _redirect_target(self, status: int, url: str, location: str | None) -> str:
+        """The URL to follow a redirect to, or RedirectRefused (see the module's docstring)."""
+        if not location:
+            raise RedirectRefused("location", status, self.origin)
+        try:
+            target = urlsplit(urljoin(url, location.strip()))
+            host, port = target.hostname or "", _port(target)
+        except ValueError:  # a port that is not a number, or out of range
+            raise RedirectRefused("location", status, self.origin) from None
+        origin = _printable(f"{target.scheme}://{self._netloc(host, port)}")
+        if (target.scheme, host, port) != (self._scheme, self._host, self._port):
+            downgrade = self._scheme == "https" and target.scheme != "https"
+            raise RedirectRefused("downgrade" if downgrade else "origin", status, origin)
+        if status not in FOLLOWED_REDIRECTS:
+            raise RedirectRefused("status", status, origin)
+        return target.geturl()
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
               timeout: float) -> tuple[Response, str | None]:
         parts = urlsplit(url)
-        host, port = parts.hostname or "", _port(parts)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        ours = (parts.scheme, host, port) == (self._scheme, self._host, self._port)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         for attempt in (1, 2):
-            link, reused = self._connection(parts.scheme, host, port, timeout, keep=ours)
+            link, reused = self._connection(timeout)
             conn = link.conn
             try:
                 # Plain HTTP through a proxy asks the proxy for the absolute URL.
@@ -124,7 +166,7 @@ class Transport:
                 raw = conn.getresponse()
                 response = Response(raw.status, raw.read(), raw.getheader("Content-Type", ""))
                 location = raw.getheader("Location")
-                if raw.will_close or not ours:
+                if raw.will_close:
                     self._discard(link)
                 return response, location
             except ssl.SSLCertVerificationError as exc:
@@ -143,18 +185,17 @@ class Transport:
                 raise NetworkError(_describe(exc)) from None
         raise AssertionError("unreachable")
 
-    def _connection(self, scheme: str, host: str, port: int, timeout: float, keep: bool) -> tuple[_Link, bool]:
-        link = getattr(self._local, "link", None) if keep else None
+    def _connection(self, timeout: float) -> tuple[_Link, bool]:
+        link = getattr(self._local, "link", None)
         if link is not None:
             link.conn.timeout = timeout
             if link.conn.sock is not None:
                 link.conn.sock.settimeout(timeout)
             return link, True
-        link = self._new_link(scheme, host, port, timeout)
+        link = self._new_link(self._scheme, self._host, self._port, timeout)
         with self._lock:
             self._open.append(link.conn)
-        if keep:
-            self._local.link = link
+        self._local.link = link
         return link, False
 
     def _new_link(self, scheme: str, host: str, port: int, timeout: float) -> _Link:
@@ -191,6 +232,12 @@ class Transport:
     @staticmethod
     def _netloc(host: str, port: int) -> str:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """`text` fit for a one-line message: no control characters, bounded length."""
+    text = "".join(c if c.isprintable() and c.isascii() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _port(parts: SplitResult) -> int:

@@ -1,0 +1,161 @@
+"""radar's HTTP layer against Vaults that misbehave: redirects.
+
+Each test runs `radar exec` as users do against a real listener on 127.0.0.1 (TLS with a
+certificate made in the test where the case is about TLS), or a real OpenBao behind one, and
+checks the guarantee: credentials go only to VAULT_SERVER_URL's origin and never in clear.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from radar.vault.transport import RedirectRefused, Transport
+from test_vault_exec import Job, assert_nothing_leaked, deploy_job, error_line
+from vault_fakes import ScriptedServer, answer, forward_to, response, tls_certificate
+from vault_fixtures import mint_id_token, sha256
+
+ONE_SECRET = "DB: {vault: production/db/password@ops}\n"
+
+
+@pytest.fixture
+def jwt(id_token_key) -> str:
+    return mint_id_token(id_token_key)
+
+
+@pytest.fixture
+def serve():
+    """Start ScriptedServers for the test; all are closed afterwards."""
+    started: list[ScriptedServer] = []
+
+    def start(behaviour, **options) -> ScriptedServer:
+        server = ScriptedServer(behaviour, **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    return tls_certificate(tmp_path / "tls")
+
+
+# --- redirects -----------------------------------------------------------------------------------
+
+def _login_through(relay, read_answer: bytes):
+    """A behaviour: the login goes on to OpenBao through `relay`; every read gets `read_answer`."""
+    def behaviour(server, conn, request):
+        conn.sendall(relay(request, request.target) if request.method == "POST" else read_answer)
+        return True
+    return behaviour
+
+
+@pytest.mark.parametrize("phase", ["login", "read"])
+def test_a_redirect_from_https_to_http_is_refused_and_nothing_reaches_the_http_server(
+        tmp_path, bao_server, jwt, serve, certificate, phase):
+    plain = serve(answer(200, b'{"auth": {"client_token": "from-the-wrong-server"}, "data": {}}'))
+    location = {"Location": f"http://127.0.0.1:{plain.port}/v1/ops/data/production/db"}
+    if phase == "login":
+        behaviour = answer(307, b"", location)
+    else:  # log in for real, then have the read redirected: the Vault token is what is at stake
+        behaviour = _login_through(forward_to(bao_server.url), response(307, b"", location))
+    vault = serve(behaviour, tls=certificate)
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url, VAULT_CACERT=str(certificate.ca_file))
+    result = job.run("exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET), names=("DB",))
+    assert result.returncode == 1
+    line = error_line(result)
+    assert f"to http://127.0.0.1:{plain.port}: refused" in line and "unencrypted (https to http)" in line
+    assert plain.connections == 0, "radar connected to the http:// server it was redirected to"
+    assert [r.method for r in vault.requests] == (["POST"] if phase == "login" else ["POST", "GET"])
+    assert not job.report_path.exists()
+    assert_nothing_leaked(result, jwt)
+
+
+@pytest.mark.parametrize("elsewhere", ["another port", "another host name"])
+def test_a_redirect_to_another_origin_is_refused(tmp_path, bao_server, jwt, serve, certificate, elsewhere):
+    other = serve(answer(200, b'{"auth": {"client_token": "from-the-wrong-server"}}'), tls=certificate)
+    vault = serve(answer(307, b"", {}), tls=certificate)  # the Location is set below, once the port is known
+    target = f"https://127.0.0.1:{other.port}" if elsewhere == "another port" else f"https://localhost:{vault.port}"
+    vault.behaviour = answer(307, b"", {"Location": f"{target}/v1/auth/jwt/login"})
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url, VAULT_CACERT=str(certificate.ca_file))
+    result = job.run("exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET), names=("DB",))
+    assert result.returncode == 1
+    line = error_line(result)
+    assert f"redirected POST auth/jwt/login to {target}: refused, radar sends credentials only to" in line
+    # localhost is this very server: a followed redirect would have been a second request here
+    assert len(vault.requests) == 1 and other.connections == 0
+    assert_nothing_leaked(result, jwt)
+
+
+def test_307_and_308_to_the_same_origin_are_followed_with_method_body_and_token(
+        tmp_path, bao_server, jwt, serve, certificate):
+    """A standby behind a load balancer: the active node's api_addr is the same origin."""
+    relay = forward_to(bao_server.url)
+
+    def standby_then_active(server, conn, request):
+        path = request.target
+        if path.startswith("/standby/"):
+            if request.method == "POST":  # a relative Location, 307
+                conn.sendall(response(307, b"", {"Location": "/active" + path.removeprefix("/standby")}))
+            else:  # an absolute one, 308
+                conn.sendall(response(308, b"", {"Location": f"{server.url}/active{path.removeprefix('/standby')}"}))
+        else:
+            conn.sendall(relay(request, path.removeprefix("/active")))
+        return True
+
+    vault = serve(standby_then_active, tls=certificate)
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=f"{vault.url}/standby", VAULT_CACERT=str(certificate.ca_file))
+    result = job.run("exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET), names=("DB",))
+    assert result.returncode == 0, job.explain(result)
+    assert job.report()["DB"]["sha256"] == sha256(bao_server.value("ops/production/db", "password"))
+    assert [(r.method, r.target) for r in vault.requests] == [
+        ("POST", "/standby/v1/auth/jwt/login"), ("POST", "/active/v1/auth/jwt/login"),
+        ("GET", "/standby/v1/ops/data/production/db"), ("GET", "/active/v1/ops/data/production/db"),
+    ]
+    assert vault.requests[1].body == vault.requests[0].body  # the login's body went along
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_redirects_vault_never_sends_are_refused_even_to_the_same_origin(tmp_path, bao_server, jwt, serve, status):
+    vault = serve(answer(status, b"", {"Location": "/v1/auth/jwt/login-moved"}))
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url)
+    result = job.run("exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET), names=("DB",))
+    assert result.returncode == 1
+    assert f"answered POST auth/jwt/login with HTTP {status}, a redirect to {vault.url}: refused" in error_line(result)
+    assert len(vault.requests) == 1
+
+
+def test_redirects_in_circles_stop_after_three(tmp_path, bao_server, jwt, serve):
+    vault = serve(answer(307, b"", {"Location": "/v1/auth/jwt/login"}))
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url)
+    result = job.run("exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET), names=("DB",))
+    assert result.returncode == 1
+    assert "redirected POST auth/jwt/login more than 3 times in a row: refused" in error_line(result)
+    assert len(vault.requests) == 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(status=st.sampled_from([301, 302, 303, 307, 308]), location=st.one_of(
+    st.text(max_size=80),
+    st.builds(lambda scheme, host, port, path: f"{scheme}://{host}:{port}{path}",
+              st.sampled_from(["http", "https", "HTTPS", "ftp", ""]),
+              st.sampled_from(["vault.example.com", "VAULT.example.com", "localhost", "[::1]", "vault.example.com.",
+                               "user:pw@vault.example.com", "x\u202e", "\x1b[31m"]),
+              st.sampled_from(["8200", "443", "99999", "-1", "x", ""]), st.text(max_size=20)),
+))
+def test_a_redirect_is_followed_only_to_the_same_origin_whatever_its_location(status, location):
+    transport = Transport("https://vault.example.com:8200")
+    try:
+        target = transport._redirect_target(status, "https://vault.example.com:8200/v1/auth/jwt/login", location)
+    except RedirectRefused as refused:
+        assert refused.kind in ("downgrade", "origin", "status", "location")
+        assert refused.target.isprintable() and refused.target.isascii() and len(refused.target) <= 200
+        return
+    assert status in (307, 308)
+    followed = urlsplit(target)
+    assert (followed.scheme, followed.hostname, followed.port) == ("https", "vault.example.com", 8200)
