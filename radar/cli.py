@@ -189,7 +189,8 @@ def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--secrets-file", metavar="PATH",
                    help="a YAML file with a secrets: mapping (and optional id_tokens:, variables:) instead of a job")
     p.add_argument("--vault-timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                   help="how long to keep retrying an unreachable or sealed Vault (default 30)")
+                   help="the most time radar spends on Vault in one run: connecting, waiting for answers "
+                        "and retrying an unreachable or sealed Vault, all together (default 30)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="log each Vault request (never a token, JWT or secret value)")
 

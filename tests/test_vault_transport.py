@@ -1,20 +1,29 @@
-"""radar's HTTP layer against Vaults that misbehave: redirects.
+"""radar's HTTP layer against Vaults that misbehave: redirects, stalls and floods.
 
 Each test runs `radar exec` as users do against a real listener on 127.0.0.1 (TLS with a
 certificate made in the test where the case is about TLS), or a real OpenBao behind one, and
-checks the guarantee: credentials go only to VAULT_SERVER_URL's origin and never in clear.
+checks the guarantee: credentials go only to VAULT_SERVER_URL's origin and never in clear,
+`--vault-timeout` ends the run however the server paces its bytes, and an answer too large is
+one `radar: error:` line, not a flood of memory.
+
+Deadline tests bound radar's run generously against the deadline under test (several times
+longer) and never time it closely: the bound is one a radar without a deadline for the whole
+run could not meet (it waited 10 s per attempt, or for ever for a server trickling bytes).
 """
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from radar.vault.transport import RedirectRefused, Transport
-from test_vault_exec import Job, assert_nothing_leaked, deploy_job, error_line
-from vault_fakes import ScriptedServer, answer, forward_to, response, tls_certificate
+from radar_cli import WAIT
+from test_vault_exec import Job, Run, assert_nothing_leaked, deploy_job, error_line
+from vault_fakes import ScriptedServer, answer, forward_to, never_answer, response, stream, tls_certificate, trickle
 from vault_fixtures import mint_id_token, sha256
 
 ONE_SECRET = "DB: {vault: production/db/password@ops}\n"
@@ -43,6 +52,16 @@ def serve():
 @pytest.fixture
 def certificate(tmp_path):
     return tls_certificate(tmp_path / "tls")
+
+
+def run_within(job: Job, bound: float, *args: str | Path, names: tuple[str, ...] = ("DB",)) -> Run:
+    """Run radar, failing the test if it is still running after `bound` seconds."""
+    try:
+        done = subprocess.run(job.argv(*args, names=names), capture_output=True, timeout=bound,
+                              env=job.env, cwd=job.tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"radar was still running after {bound} s")
+    return Run(done.args, done.returncode, done.stdout, done.stderr)
 
 
 # --- redirects -----------------------------------------------------------------------------------
@@ -159,3 +178,55 @@ def test_a_redirect_is_followed_only_to_the_same_origin_whatever_its_location(st
     assert status in (307, 308)
     followed = urlsplit(target)
     assert (followed.scheme, followed.hostname, followed.port) == ("https", "vault.example.com", 8200)
+
+
+# --- one deadline for everything -----------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["http, after the request", "https, before the handshake"])
+def test_a_server_that_accepts_and_never_answers_is_given_up_at_the_deadline(
+        tmp_path, bao_server, jwt, serve, certificate, where):
+    if where.startswith("https"):
+        vault = serve(never_answer, tls=certificate, handshake=False)
+        job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url, VAULT_CACERT=str(certificate.ca_file))
+        reason = "unreachable (timed out connecting)"
+    else:
+        vault = serve(never_answer)
+        job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url)
+        reason = "no answer (timed out waiting for the answer)"
+    result = run_within(job, 9, "exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET),
+                        "--vault-timeout", "1")
+    assert result.returncode == 1
+    line = error_line(result)
+    assert f"is unavailable: {reason}" in line and "within --vault-timeout (1 s)" in line
+    assert vault.connections >= 1 and not job.report_path.exists()
+
+
+@pytest.mark.parametrize("part", ["status line and headers", "body"])
+def test_a_server_that_trickles_its_answer_is_given_up_at_the_deadline(tmp_path, bao_server, jwt, serve, part):
+    whole = response(200, b'{"auth": {"client_token": "' + b"t" * 10_000 + b'"}}')
+    head, body = whole.split(b"\r\n\r\n", 1)
+    if part == "body":
+        vault = serve(trickle(body, every=0.2, head=head + b"\r\n\r\n"))
+    else:
+        vault = serve(trickle(whole, every=0.2))
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url)
+    result = run_within(job, 12, "exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET),
+                        "--vault-timeout", "2")
+    assert result.returncode == 1
+    line = error_line(result)
+    assert "is unavailable: no answer (timed out waiting for the answer)" in line and "--vault-timeout (2 s)" in line
+
+
+@pytest.mark.parametrize("length", ["announced", "unannounced"])
+def test_an_answer_larger_than_8_mib_is_refused_without_reading_it_all(tmp_path, bao_server, jwt, serve, length):
+    total = 64 * 1024 * 1024
+    headers = [b"HTTP/1.1 200 OK", b"Content-Type: application/json"]
+    headers += [f"Content-Length: {total}".encode()] if length == "announced" else [b"Connection: close"]
+    vault = serve(stream(b"\r\n".join(headers) + b"\r\n\r\n", total))
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url)
+    result = run_within(job, WAIT, "exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET))
+    assert result.returncode == 1
+    assert "answered POST with more than 8 MiB" in error_line(result)
+    vault.close()  # waits for the streaming thread to count what it got out
+    # radar read at most 8 MiB and 1 byte; the rest that left the server sat in socket buffers.
+    assert vault.bytes_sent < total / 2, f"radar took {vault.bytes_sent} of {total} bytes"

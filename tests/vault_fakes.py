@@ -2,8 +2,10 @@
 
 OpenBao behaves; these do not, on purpose. A `ScriptedServer` accepts connections (plain TCP,
 or TLS with a certificate made here by `tls_certificate`), reads each HTTP request and hands
-it to a behaviour: answer, redirect, or forward to a real OpenBao. It records the requests and
-connections that arrived, so a test can tell whether radar reached a server it must not.
+it to a behaviour: answer, redirect, forward to a real OpenBao, stall, trickle one byte at a
+time, or stream an endless body. It records the requests and connections that arrived, so a
+test can tell whether radar reached a server it must not. Every stall ends when the server
+is closed.
 """
 
 from __future__ import annotations
@@ -88,17 +90,19 @@ Behaviour = Callable[["ScriptedServer", socket.socket, Request], bool]
 class ScriptedServer:
     """A listener on 127.0.0.1 that serves every request with `behaviour`.
 
-    `tls`: serve HTTPS with that certificate.
+    `tls`: serve HTTPS with that certificate; `handshake=False` accepts TCP connections and
+    never even starts TLS (a server that hangs before the handshake).
     """
 
-    def __init__(self, behaviour: Behaviour, *, tls: Certificate | None = None) -> None:
+    def __init__(self, behaviour: Behaviour, *, tls: Certificate | None = None, handshake: bool = True) -> None:
         self.behaviour = behaviour
         self.stopped = threading.Event()
         self.requests: list[Request] = []
         self.connections = 0
+        self.bytes_sent = 0  # body bytes a streaming behaviour got out before the client left
         self._lock = threading.Lock()
         self._context: ssl.SSLContext | None = None
-        if tls is not None:
+        if tls is not None and handshake:
             self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self._context.load_cert_chain(tls.cert_file, tls.key_file)
         self.scheme = "https" if tls is not None else "http"
@@ -139,6 +143,9 @@ class ScriptedServer:
             conn.settimeout(WAIT)
             if self._context is not None:
                 conn = self._context.wrap_socket(conn, server_side=True)
+            elif self.scheme == "https":  # handshake=False: never answer the ClientHello
+                self.stopped.wait(WAIT)
+                return
             reader = conn.makefile("rb")
             while not self.stopped.is_set():
                 request = _read_request(reader)
@@ -149,7 +156,7 @@ class ScriptedServer:
                 if not self.behaviour(self, conn, request):
                     return
         except (OSError, ssl.SSLError):
-            return  # the client went away, or refused our certificate
+            return  # the client went away, gave up on us (what stalls wait for) or refused our certificate
         finally:
             conn.close()
 
@@ -186,6 +193,42 @@ def answer(status: int, body: bytes = b"{}", headers: dict[str, str] | None = No
     def behave(server: ScriptedServer, conn: socket.socket, request: Request) -> bool:
         conn.sendall(response(status, body, headers))
         return True
+    return behave
+
+
+def never_answer(server: ScriptedServer, conn: socket.socket, request: Request) -> bool:
+    """Read the request, then say nothing until the client leaves or the test ends."""
+    server.stopped.wait(WAIT)
+    return False
+
+
+def trickle(data: bytes, every: float = 0.5, head: bytes = b"") -> Behaviour:
+    """Send `head` at once, then `data` one byte every `every` seconds (never done before the
+    client gives up)."""
+    def behave(server: ScriptedServer, conn: socket.socket, request: Request) -> bool:
+        conn.sendall(head)
+        for i in range(len(data)):
+            conn.sendall(data[i:i + 1])
+            if server.stopped.wait(every):
+                break
+        return False
+    return behave
+
+
+def stream(head: bytes, total: int, chunk: bytes = b"a" * 65536) -> Behaviour:
+    """Send `head`, then `total` bytes of body as fast as the client takes them, counting
+    in `server.bytes_sent` how many it took before it closed the connection."""
+    def behave(server: ScriptedServer, conn: socket.socket, request: Request) -> bool:
+        conn.sendall(head)
+        sent = 0
+        try:
+            while sent < total and not server.stopped.is_set():
+                part = chunk[: total - sent]
+                conn.sendall(part)
+                sent += len(part)
+        finally:
+            server.bytes_sent += sent
+        return False
     return behave
 
 

@@ -6,8 +6,12 @@
 - TLS: `VAULT_CACERT` when set (it replaces the system trust store), else the system store;
   see `transport` (standard-library HTTP, chosen for start-up time).
 - Unreachable, sealed (503) or overloaded (429, 502, 504) Vault: retried with exponential
-  backoff. One budget (default 30 s) covers the whole run from the first failure, so twenty
-  secrets against a dead server fail after 30 s, not after ten minutes.
+  backoff. One deadline (`--vault-timeout`, default 30 s) covers all of a run's traffic with
+  Vault, from the client's creation: every connection, handshake, request, answer, wait and
+  retry of the login and the reads. Each attempt also ends after `request_timeout` (10 s), so
+  a connection that hangs is given up and retried on a new one while time remains. Twenty
+  secrets against a dead or stalling server fail after 30 s, not after ten minutes or never.
+- Answers are read up to 8 MiB (see `transport`).
 - Redirects are followed only as Vault uses them (see `transport`): never to another origin or
   from https to http, so the JWT and the Vault token go nowhere but VAULT_SERVER_URL.
 - Messages carry Vault's own reason, the URL and the path; never the JWT or the Vault token
@@ -33,7 +37,9 @@ from radar.vault.errors import (
 )
 from radar.vault.model import VaultSettings
 from radar.vault.transport import (
+    MAX_ANSWER_BYTES,
     MAX_REDIRECTS,
+    AnswerTooLarge,
     CAFileError,
     NetworkError,
     RedirectRefused,
@@ -50,8 +56,9 @@ DEFAULT_RETRY_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Backoff for an unreachable or sealed Vault: `first_delay` doubling up to `max_delay`,
-    for at most `total_seconds` from the first failure of the run."""
+    """`total_seconds`: the deadline for all of a run's Vault traffic, retries included
+    (`--vault-timeout`). Backoff for an unreachable or sealed Vault: `first_delay` doubling up
+    to `max_delay`. `request_timeout`: the longest one attempt may take."""
 
     total_seconds: float = DEFAULT_RETRY_SECONDS
     first_delay: float = 0.1
@@ -105,7 +112,7 @@ class VaultClient:
         self.settings = settings
         self.retry = retry
         self._sleep = sleep
-        self._deadline: float | None = None
+        self._deadline = time.monotonic() + retry.total_seconds
         self._transport = Transport(settings.server_url, settings.cacert)
         self._headers = {"User-Agent": f"radar/{__version__}", "X-Vault-Request": "true"}
         if settings.namespace:
@@ -195,33 +202,31 @@ class VaultClient:
                     reason += f": {vault_reason}"
                 raise _Retryable(reason)
             except _Retryable as failure:
-                now = time.monotonic()
-                if self._deadline is None:
-                    self._deadline = now + self.retry.total_seconds
-                remaining = self._deadline - now
-                if remaining <= 0:
+                remaining = self._deadline - time.monotonic()
+                if remaining <= delay:  # the next attempt could not even start before the deadline
                     raise VaultUnavailable(
                         f"Vault at {self.settings.server_url} is unavailable: {failure.reason}; gave up after "
-                        f"{attempts} attempt(s) within the {self.retry.total_seconds:g} s retry budget "
-                        f"(--vault-timeout)"
+                        f"{attempts} attempt(s) within --vault-timeout ({self.retry.total_seconds:g} s)"
                     ) from None
-                wait = min(delay, remaining)
-                log.warning("%s %s: %s; retrying in %.1f s (%.1f s of retry budget left)", method, path, failure.reason, wait, remaining)
-                self._sleep(wait)
+                log.warning("%s %s: %s; retrying in %.1f s (%.1f s of --vault-timeout left)", method, path, failure.reason, delay, remaining)
+                self._sleep(delay)
                 delay = min(delay * 2, self.retry.max_delay)
 
     def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Response:
-        """One request; network failures become `_Retryable`, TLS failures a final error."""
-        timeout = self.retry.request_timeout
-        if self._deadline is not None:
-            timeout = max(0.5, min(timeout, self._deadline - time.monotonic()))
+        """One attempt; network failures become `_Retryable`, anything else a final error."""
+        deadline = min(time.monotonic() + self.retry.request_timeout, self._deadline)
         try:
             return self._transport.request(method, f"v1/{path}", headers={**self._headers, **headers},
-                                           body=body, timeout=timeout)
+                                           body=body, deadline=deadline)
         except NetworkError as exc:
-            raise _Retryable(f"unreachable ({exc.reason})") from None
+            raise _Retryable(f"{'no answer' if exc.connected else 'unreachable'} ({exc.reason})") from None
         except RedirectRefused as exc:
             raise self._redirect_error(exc, f"{method} {path}") from None
+        except AnswerTooLarge:
+            raise VaultError(
+                f"{self.settings.server_url}/v1/{path} answered {method} with more than "
+                f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB, more than any Vault secret; is VAULT_SERVER_URL a Vault server?"
+            ) from None
         except TLSError as exc:
             raise self._tls_error(exc) from None
         except CAFileError as exc:

@@ -2,7 +2,9 @@
 
 Why not `requests`: importing it costs about 100 ms on the machines we measure, twenty times
 a login plus a read on loopback (benchmarks/RESULTS.md); `http.client` and `ssl` cost a
-fraction of that, and `radar exec` sits in front of every job.
+fraction of that, and `radar exec` sits in front of every job. No HTTP library would spare us
+the deadline sockets below either: urllib3's and requests' timeouts apply to each socket call,
+so a server that sends a byte now and then keeps them waiting for ever.
 
 What it does, and nothing more:
 - one keep-alive connection per thread (reads run in parallel), reopened once if the server
@@ -13,6 +15,12 @@ What it does, and nothing more:
   no part;
 - proxies from `https_proxy`/`http_proxy`/`all_proxy` and `no_proxy` (HTTPS through a CONNECT
   tunnel, HTTP in absolute form), looked up only when such a variable is set;
+- a deadline for each request (a `time.monotonic()` instant) that covers connecting, the TLS
+  handshake, the proxy's CONNECT, sending and every byte of the answer: before each blocking
+  socket call the timeout is set to the time left, so a server that trickles its answer cannot
+  stretch it. Resolving the host name is left to the system resolver and its own timeout;
+- answers of at most MAX_ANSWER_BYTES, refused unread beyond that (AnswerTooLarge), so a
+  hostile or broken server cannot fill memory;
 - redirects as Vault uses them, and no further. A Vault or OpenBao standby that does not
   forward a request itself (forwarding is on by default; it is off with
   `X-Vault-No-Request-Forwarding`, or when forwarding fails) answers 307 with the active node's
@@ -33,6 +41,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
@@ -42,6 +51,10 @@ from radar import json_input
 MAX_REDIRECTS = 3
 REDIRECTS = (301, 302, 303, 307, 308)
 FOLLOWED_REDIRECTS = (307, 308)
+# A KV secret is at most 1 MiB in Vault's default integrated storage (raft's max_entry_size)
+# and 512 KiB in Consul; Go's JSON encoder may spell a byte as six (`\u003c`). 8 MiB holds any
+# of them with room to spare, and stops a broken or hostile server from filling memory.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 _PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
 
@@ -66,11 +79,13 @@ class _Link:
 
 
 class NetworkError(Exception):
-    """The server could not be reached or dropped the connection (worth retrying)."""
+    """The server could not be reached, dropped the connection or ran out of time (worth
+    retrying). `connected`: whether the connection (and TLS handshake) was made."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, connected: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.connected = connected
 
 
 class TLSError(Exception):
@@ -99,6 +114,10 @@ class RedirectRefused(Exception):
         self.target = target
 
 
+class AnswerTooLarge(Exception):
+    """The answer's body is longer than MAX_ANSWER_BYTES."""
+
+
 class Transport:
     """Requests to `base_url` (scheme://host:port); safe to use from several threads."""
 
@@ -125,14 +144,19 @@ class Transport:
             self._open.clear()
 
     def request(self, method: str, path: str, *, headers: dict[str, str], body: bytes | None,
-                timeout: float) -> Response:
-        """Send one request to `/{path}` under the base URL, following the redirects Vault uses."""
+                deadline: float) -> Response:
+        """Send one request to `/{path}` under the base URL, following the redirects Vault
+        uses; the answer, redirects included, must be complete by `deadline`."""
         url = f"{self.origin}{self._prefix}/{path}"
-        for _ in range(MAX_REDIRECTS + 1):
-            response, location = self._send(method, url, headers, body, timeout)
-            if response.status not in REDIRECTS:
-                return response
-            url = self._redirect_target(response.status, url, location)
+        _deadline.at = deadline
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                response, location = self._send(method, url, headers, body)
+                if response.status not in REDIRECTS:
+                    return response
+                url = self._redirect_target(response.status, url, location)
+        finally:
+            _deadline.at = None
         raise RedirectRefused("loop", response.status, self.origin)
 
     def _redirect_target(self, status: int, url: str, location: str | None) -> str:
@@ -152,23 +176,29 @@ class Transport:
             raise RedirectRefused("status", status, origin)
         return target.geturl()
 
-    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
-              timeout: float) -> tuple[Response, str | None]:
+    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[Response, str | None]:
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         for attempt in (1, 2):
-            link, reused = self._connection(timeout)
+            link, reused = self._connection()
             conn = link.conn
+            connected = False
             try:
+                if conn.sock is None:
+                    conn.connect()  # here, not inside request(), to tell connecting from waiting
+                connected = True
                 # Plain HTTP through a proxy asks the proxy for the absolute URL.
                 conn.request(method, url if link.absolute_form else target, body=body,
                              headers={**headers, **link.proxy_headers})
                 raw = conn.getresponse()
-                response = Response(raw.status, raw.read(), raw.getheader("Content-Type", ""))
+                response = Response(raw.status, _read_body(raw), raw.getheader("Content-Type", ""))
                 location = raw.getheader("Location")
                 if raw.will_close:
                     self._discard(link)
                 return response, location
+            except AnswerTooLarge:
+                self._discard(link)  # the rest of the answer is still on the connection
+                raise
             except ssl.SSLCertVerificationError as exc:
                 self._discard(link)
                 raise TLSError(exc.verify_message or str(exc), verify_failed=True) from None
@@ -179,46 +209,47 @@ class Transport:
                 self._discard(link)
                 if reused and attempt == 1:
                     continue  # the server closed an idle keep-alive connection: reconnect once
-                raise NetworkError(_describe(exc)) from None
+                raise NetworkError(_describe(exc, connected), connected=connected) from None
             except (OSError, http.client.HTTPException) as exc:
                 self._discard(link)
-                raise NetworkError(_describe(exc)) from None
+                raise NetworkError(_describe(exc, connected), connected=connected) from None
         raise AssertionError("unreachable")
 
-    def _connection(self, timeout: float) -> tuple[_Link, bool]:
+    def _connection(self) -> tuple[_Link, bool]:
         link = getattr(self._local, "link", None)
         if link is not None:
-            link.conn.timeout = timeout
-            if link.conn.sock is not None:
-                link.conn.sock.settimeout(timeout)
             return link, True
-        link = self._new_link(self._scheme, self._host, self._port, timeout)
+        link = self._new_link(self._scheme, self._host, self._port)
+        # http.client's hook for opening the TCP connection: ours keeps the request's deadline.
+        link.conn._create_connection = _open_socket  # type: ignore[attr-defined]
         with self._lock:
             self._open.append(link.conn)
         self._local.link = link
         return link, False
 
-    def _new_link(self, scheme: str, host: str, port: int, timeout: float) -> _Link:
+    def _new_link(self, scheme: str, host: str, port: int) -> _Link:
         proxy = _proxy_for(scheme, host)
         if scheme == "https":
             context = self._tls_context()
             if proxy is None:
-                return _Link(http.client.HTTPSConnection(host, port, timeout=timeout, context=context))
-            conn = http.client.HTTPSConnection(proxy.hostname or "", proxy.port or 8080, timeout=timeout, context=context)
+                return _Link(http.client.HTTPSConnection(host, port, context=context))
+            conn = http.client.HTTPSConnection(proxy.hostname or "", proxy.port or 8080, context=context)
             conn.set_tunnel(host, port, headers=_proxy_headers(proxy))
             return _Link(conn)
         if proxy is None:
-            return _Link(http.client.HTTPConnection(host, port, timeout=timeout))
-        conn = http.client.HTTPConnection(proxy.hostname or "", proxy.port or 8080, timeout=timeout)
+            return _Link(http.client.HTTPConnection(host, port))
+        conn = http.client.HTTPConnection(proxy.hostname or "", proxy.port or 8080)
         return _Link(conn, absolute_form=True, proxy_headers=_proxy_headers(proxy))
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._context is None:
             try:
-                self._context = ssl.create_default_context(cafile=self._cafile)
+                context = ssl.create_default_context(cafile=self._cafile)
             except (ssl.SSLError, OSError) as exc:
                 reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
                 raise CAFileError(str(reason)) from None
+            context.sslsocket_class = _DeadlineSSLSocket
+            self._context = context
         return self._context
 
     def _discard(self, link: _Link) -> None:
@@ -232,6 +263,88 @@ class Transport:
     @staticmethod
     def _netloc(host: str, port: int) -> str:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+# The deadline of the request this thread is making (`at`, a time.monotonic() instant, or None).
+# Each thread has its own connection and makes one request at a time, so the sockets below can
+# look it up here instead of every layer of http.client and ssl passing it down.
+_deadline = threading.local()
+
+
+def _arm(sock: socket.socket) -> None:
+    """Give the next blocking call on `sock` only the time left before the deadline."""
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return
+    left = at - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    sock.settimeout(left)
+
+
+class _DeadlineSocket(socket.socket):
+    """A TCP socket that keeps the request's deadline on every call, not a timeout per call."""
+
+    def connect(self, address: Any) -> None:
+        _arm(self)
+        super().connect(address)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        _arm(self)
+        return super().send(data, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        _arm(self)
+        super().sendall(data, flags)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        _arm(self)
+        return super().recv(bufsize, flags)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        _arm(self)
+        return super().recv_into(buffer, nbytes, flags)
+
+
+class _DeadlineSSLSocket(ssl.SSLSocket):
+    """The TLS side of _DeadlineSocket (`recv`, `recv_into` and `sendall` go through these)."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        _arm(self)
+        super().do_handshake(block)
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:  # noqa: A002 (ssl's own names)
+        _arm(self)
+        return super().read(len, buffer)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        _arm(self)
+        return super().send(data, flags)
+
+
+def _open_socket(address: tuple[str, int], timeout: object = None, source_address: object = None) -> socket.socket:
+    """socket.create_connection's job with a _DeadlineSocket (the timeout is the deadline's)."""
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = _DeadlineSocket(family, kind, proto)
+        try:
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError(f"no address for {host}")
+
+
+def _read_body(raw: http.client.HTTPResponse) -> bytes:
+    """The whole body, or AnswerTooLarge without reading more than MAX_ANSWER_BYTES + 1."""
+    if raw.length is not None and raw.length > MAX_ANSWER_BYTES:
+        raise AnswerTooLarge()
+    body = raw.read(MAX_ANSWER_BYTES + 1)
+    if len(body) > MAX_ANSWER_BYTES:
+        raise AnswerTooLarge()
+    return body
 
 
 def _printable(text: str, limit: int = 200) -> str:
@@ -266,13 +379,13 @@ def _proxy_headers(proxy: SplitResult) -> dict[str, str]:
     return {"Proxy-Authorization": "Basic " + base64.b64encode(credentials).decode()}
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, connected: bool) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, socket.gaierror):
         return "cannot resolve the host name"
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timed out"
+        return "timed out waiting for the answer" if connected else "timed out connecting"
     if isinstance(exc, ConnectionResetError):
         return "connection reset"
     if isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError)):
