@@ -1,10 +1,10 @@
-"""radar's HTTP layer against Vaults that misbehave: redirects, stalls and floods.
+"""radar's HTTP layer against Vaults that misbehave: redirects, stalls, floods, deep answers.
 
 Each test runs `radar exec` as users do against a real listener on 127.0.0.1 (TLS with a
 certificate made in the test where the case is about TLS), or a real OpenBao behind one, and
 checks the guarantee: credentials go only to VAULT_SERVER_URL's origin and never in clear,
-`--vault-timeout` ends the run however the server paces its bytes, and an answer too large is
-one `radar: error:` line, not a flood of memory.
+`--vault-timeout` ends the run however the server paces its bytes, and an answer too large
+or too deep is one `radar: error:` line, not a flood of memory or a traceback.
 
 Deadline tests bound radar's run generously against the deadline under test (several times
 longer) and never time it closely: the bound is one a radar without a deadline for the whole
@@ -13,6 +13,7 @@ run could not meet (it waited 10 s per attempt, or for ever for a server trickli
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from radar.vault.transport import RedirectRefused, Transport
+from radar.vault.transport import MAX_JSON_DEPTH, AnswerTooDeep, RedirectRefused, Response, Transport
 from radar_cli import WAIT
 from test_vault_exec import Job, Run, assert_nothing_leaked, deploy_job, error_line
 from vault_fakes import ScriptedServer, answer, forward_to, never_answer, response, stream, tls_certificate, trickle
@@ -230,3 +231,69 @@ def test_an_answer_larger_than_8_mib_is_refused_without_reading_it_all(tmp_path,
     vault.close()  # waits for the streaming thread to count what it got out
     # radar read at most 8 MiB and 1 byte; the rest that left the server sat in socket buffers.
     assert vault.bytes_sent < total / 2, f"radar took {vault.bytes_sent} of {total} bytes"
+
+
+# --- nesting -------------------------------------------------------------------------------------
+
+def test_a_login_answer_nested_100000_deep_is_one_error_line(tmp_path, bao_server, jwt, serve):
+    vault = serve(answer(200, b"[" * 100_000 + b"]" * 100_000))
+    job = Job(tmp_path, bao_server, jwt, VAULT_SERVER_URL=vault.url)
+    result = job.run("exec", "--job", "deploy", "--ci-file", deploy_job(tmp_path, ONE_SECRET), names=("DB",))
+    assert result.returncode == 1
+    assert f"answered POST with JSON nested more than {MAX_JSON_DEPTH} levels deep" in error_line(result)
+
+
+def _nested(levels: int) -> object:
+    value: object = "leaf"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_a_json_field_as_deep_as_radar_reads_is_delivered_and_one_level_more_is_refused(tmp_path, bao_server, jwt):
+    # KV v2 answers {"data": {"data": {FIELD: value}}}: three levels above the field's value.
+    deepest = _nested(MAX_JSON_DEPTH - 3)
+    bao_server.api("POST", "ops/data/production/deep-enough", {"data": {"doc": deepest}})
+    bao_server.api("POST", "ops/data/production/too-deep", {"data": {"doc": _nested(MAX_JSON_DEPTH - 2)}})
+    job = Job(tmp_path, bao_server, jwt)
+    ok = job.run("exec", "--job", "deploy", "--ci-file",
+                 deploy_job(tmp_path, "DOC: {vault: production/deep-enough/doc@ops}\n"), names=("DOC",))
+    assert ok.returncode == 0, job.explain(ok)
+    compact = json.dumps(deepest, separators=(",", ":")).encode()
+    assert job.report()["DOC"]["sha256"] == sha256(compact)
+
+    refused = job.run("exec", "--job", "deploy", "--ci-file",
+                      deploy_job(tmp_path, "DOC: {vault: production/too-deep/doc@ops}\n"), names=("DOC",))
+    assert refused.returncode == 1
+    line = error_line(refused)
+    assert f"ops/data/production/too-deep answered GET with JSON nested more than {MAX_JSON_DEPTH} levels" in line
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.one_of(
+    st.binary(max_size=200),
+    st.text(alphabet='[]{}":,0123456789.e-tfnrule \\', max_size=300).map(str.encode),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                 max_leaves=30).map(lambda v: json.dumps(v).encode()),
+))
+def test_any_answer_parses_or_fails_as_not_json_or_too_deep(body):
+    try:
+        Response(200, body).json()
+    except (ValueError, AnswerTooDeep):
+        pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(depth=st.integers(min_value=0, max_value=3 * MAX_JSON_DEPTH), kind=st.sampled_from(["list", "dict", "mixed"]))
+def test_an_answer_is_accepted_exactly_when_it_nests_at_most_the_limit(depth, kind):
+    value: object = 1
+    for level in range(depth):
+        use_list = kind == "list" or (kind == "mixed" and level % 2)
+        value = [0, value] if use_list else {"k": value, "n": 0}
+    body = json.dumps(value).encode()
+    if depth <= MAX_JSON_DEPTH:
+        assert Response(200, body).json() == value
+    else:
+        with pytest.raises(AnswerTooDeep):
+            Response(200, body).json()

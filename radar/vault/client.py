@@ -11,9 +11,9 @@
   retry of the login and the reads. Each attempt also ends after `request_timeout` (10 s), so
   a connection that hangs is given up and retried on a new one while time remains. Twenty
   secrets against a dead or stalling server fail after 30 s, not after ten minutes or never.
-- Answers are read up to 8 MiB (see `transport`).
-- Redirects are followed only as Vault uses them (see `transport`): never to another origin or
-  from https to http, so the JWT and the Vault token go nowhere but VAULT_SERVER_URL.
+- Answers are read up to 8 MiB and parsed up to 128 levels of nesting (see `transport`);
+  redirects are followed only as Vault uses them, never to another origin or from https to
+  http, so the JWT and the Vault token go nowhere but VAULT_SERVER_URL.
 - Messages carry Vault's own reason, the URL and the path; never the JWT or the Vault token
   (they are also scrubbed from Vault's text, in case a server ever echoes them).
 """
@@ -38,7 +38,9 @@ from radar.vault.errors import (
 from radar.vault.model import VaultSettings
 from radar.vault.transport import (
     MAX_ANSWER_BYTES,
+    MAX_JSON_DEPTH,
     MAX_REDIRECTS,
+    AnswerTooDeep,
     AnswerTooLarge,
     CAFileError,
     NetworkError,
@@ -137,7 +139,7 @@ class VaultClient:
         log.info("logging in: POST %s/v1/%s with the ID token in %s (%s)", self.settings.server_url, path, token_var, role)
         response = self._request("POST", path, body=json.dumps(body).encode(), secrets=(jwt,),
                                  headers={"Content-Type": "application/json"})
-        payload = _json(response, self.settings.server_url, path)
+        payload = _json(response, self.settings.server_url, "POST", path)
         if response.status == 200:
             auth = payload.get("auth") or {}
             token = auth.get("client_token")
@@ -165,7 +167,7 @@ class VaultClient:
     def read(self, token: VaultToken, path: str) -> dict[str, Any]:
         """The `data` object of `GET /v1/{path}` (KV v2 callers look inside `data.data`)."""
         response = self._request("GET", path, headers={"X-Vault-Token": token.value}, secrets=(token.value,))
-        payload = _json(response, self.settings.server_url, path)
+        payload = _json(response, self.settings.server_url, "GET", path)
         status = response.status
         log.info("read %s: HTTP %s", path, status)
         if status == 200:
@@ -295,11 +297,16 @@ class VaultClient:
         )
 
 
-def _json(response: Response, server: str, path: str) -> dict[str, Any]:
+def _json(response: Response, server: str, method: str, path: str) -> dict[str, Any]:
     if response.status == 204:
         return {}
     try:
         payload = response.json()
+    except AnswerTooDeep:
+        raise VaultError(
+            f"{server}/v1/{path} answered {method} with JSON nested more than {MAX_JSON_DEPTH} levels deep, "
+            f"deeper than radar reads; is VAULT_SERVER_URL a Vault server, and is the secret's value sane?"
+        ) from None
     except ValueError:
         kind = response.content_type or "no content type"
         raise VaultError(
@@ -312,7 +319,7 @@ def _json(response: Response, server: str, path: str) -> dict[str, Any]:
 def _json_or_empty(response: Response) -> dict[str, Any]:
     try:
         payload = response.json()
-    except ValueError:
+    except (ValueError, AnswerTooDeep):
         return {}
     return payload if isinstance(payload, dict) else {}
 

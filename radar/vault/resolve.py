@@ -133,7 +133,10 @@ def _outcome(spec: VaultSecretSpec, result: dict[str, Any] | Exception) -> Outco
 
 
 def _as_bytes(value: Any) -> bytes:
-    """Strings as they are; other JSON values as compact JSON (`true`, `42`, `{"a":1}`)."""
+    """Strings as they are; other JSON values as compact JSON (`true`, `42`, `{"a":1}`).
+
+    The value comes from an answer the client parsed, which nests at most MAX_JSON_DEPTH deep
+    (transport), so serialising it stays far from Python's recursion limit, in any thread."""
     if isinstance(value, str):
         return value.encode("utf-8")
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -19,8 +19,9 @@ What it does, and nothing more:
   handshake, the proxy's CONNECT, sending and every byte of the answer: before each blocking
   socket call the timeout is set to the time left, so a server that trickles its answer cannot
   stretch it. Resolving the host name is left to the system resolver and its own timeout;
-- answers of at most MAX_ANSWER_BYTES, refused unread beyond that (AnswerTooLarge), so a
-  hostile or broken server cannot fill memory;
+- answers of at most MAX_ANSWER_BYTES, refused unread beyond that (AnswerTooLarge), and JSON
+  nested at most MAX_JSON_DEPTH deep (AnswerTooDeep), so a hostile or broken server can cost
+  neither unbounded memory nor a RecursionError;
 - redirects as Vault uses them, and no further. A Vault or OpenBao standby that does not
   forward a request itself (forwarding is on by default; it is off with
   `X-Vault-No-Request-Forwarding`, or when forwarding fails) answers 307 with the active node's
@@ -55,6 +56,10 @@ FOLLOWED_REDIRECTS = (307, 308)
 # and 512 KiB in Consul; Go's JSON encoder may spell a byte as six (`\u003c`). 8 MiB holds any
 # of them with room to spare, and stops a broken or hostile server from filling memory.
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
+# Vault's answers nest a few levels (`data.data.field`); a field holding JSON adds its own.
+# 128 is serde_json's default recursion limit: far beyond real secrets, far below Python's
+# recursion limit, so neither parsing nor re-serialising a value can overflow the stack.
+MAX_JSON_DEPTH = 128
 _PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
 
@@ -65,8 +70,17 @@ class Response:
     content_type: str = ""
 
     def json(self) -> Any:
-        """The decoded JSON body; ValueError when it is not JSON."""
-        return json_input.loads(self.body) if self.body else {}
+        """The decoded JSON body; ValueError when it is not JSON, AnswerTooDeep when its
+        arrays and objects nest more than MAX_JSON_DEPTH deep."""
+        if not self.body:
+            return {}
+        try:
+            value = json_input.loads(self.body)
+        except json_input.JSONNestingError:  # nested far deeper than MAX_JSON_DEPTH: the parser gave up
+            raise AnswerTooDeep() from None
+        if _nested_deeper_than(value, MAX_JSON_DEPTH):
+            raise AnswerTooDeep()
+        return value
 
 
 @dataclass
@@ -116,6 +130,10 @@ class RedirectRefused(Exception):
 
 class AnswerTooLarge(Exception):
     """The answer's body is longer than MAX_ANSWER_BYTES."""
+
+
+class AnswerTooDeep(Exception):
+    """The answer's JSON nests deeper than MAX_JSON_DEPTH."""
 
 
 class Transport:
@@ -345,6 +363,20 @@ def _read_body(raw: http.client.HTTPResponse) -> bytes:
     if len(body) > MAX_ANSWER_BYTES:
         raise AnswerTooLarge()
     return body
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in `value` nest more than `limit` deep (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _printable(text: str, limit: int = 200) -> str:
