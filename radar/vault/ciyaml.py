@@ -14,6 +14,15 @@ Resolved the way GitLab resolves them, in GitLab's order:
    `variables:` override them.
 
 `include:` is not followed: a job defined in an included file is reported as missing.
+
+Every expansion is bounded, so a hostile file costs little time and memory: YAML aliases (a
+"billion laughs" file of nine levels of ten aliases each would expand to a billion values),
+`!reference` and `extends:`. Before anything is built, one pass over the parser's events
+counts what the aliases would expand to, and refuses more than MAX_VALUES values, nesting
+deeper than MAX_DEPTH, or an alias inside its own anchor; the same limits then hold for what
+`!reference` brings in, and for the merges of `extends:`. The limits are GitLab's or beyond:
+GitLab refuses a configuration over 2 MB in memory (`max_yaml_size_bytes`, about 400 KB of
+YAML) or nested more than 150 levels (`max_yaml_depth`).
 """
 
 from __future__ import annotations
@@ -29,6 +38,10 @@ from radar.vault.model import JobDefinition, Variable
 
 MAX_REFERENCE_DEPTH = 10
 MAX_EXTENDS_DEPTH = 11
+# Values (scalars, sequences, mappings, keys) in the file once aliases, !reference and the
+# merges of extends: are expanded: far more than GitLab's default limit admits.
+MAX_VALUES = 500_000
+MAX_DEPTH = 150  # GitLab's default max_yaml_depth
 
 # Top-level keys that are not jobs.
 GLOBAL_KEYWORDS = frozenset(
@@ -49,6 +62,24 @@ class _Reference:
 
 class _CILoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when built in: faster
     """SafeLoader that also knows GitLab's `!reference` tag."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML's constructors let Python's own errors through for some values (`2001-02-30`
+        # as a date, `!!int 0x`): make them YAML errors that name the place. Python's message
+        # is left out, as it may quote the value.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value ({type(exc).__name__})", node.start_mark
+            ) from None
+
+
+class _TooLarge(yaml.MarkedYAMLError):
+    """The file would expand beyond MAX_VALUES or MAX_DEPTH, or an alias repeats for ever."""
+
+    def __init__(self, problem: str, mark: yaml.Mark) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
 
 
 def _construct_reference(loader: _CILoader, node: yaml.Node) -> _Reference:
@@ -76,6 +107,7 @@ def load_ci_file(path: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CIYamlError(f"{path}: cannot read: {exc}") from None
     try:
+        _check_expansion(text)
         documents = [d for d in yaml.load_all(text, Loader=_CILoader) if d is not None]
     except yaml.MarkedYAMLError as exc:
         # problem/context only: str(exc) would quote the offending lines, which may hold values.
@@ -98,23 +130,110 @@ def load_ci_file(path: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise CIYamlError(f"{path}: the top level must be a mapping of keywords and jobs")
     try:
-        return _resolve_references(doc, doc, 0)
+        return _References(doc).resolve(doc, 0, 0, None)
     except CIYamlError as exc:
         raise CIYamlError(f"{path}: {exc}") from None
 
 
-def _resolve_references(value: Any, doc: dict[str, Any], depth: int) -> Any:
-    if isinstance(value, _Reference):
-        if depth >= MAX_REFERENCE_DEPTH:
-            raise CIYamlError(
-                f"line {value.line}: !reference nested more than {MAX_REFERENCE_DEPTH} levels deep"
-            )
-        return _resolve_references(_follow(value, doc), doc, depth + 1)
-    if isinstance(value, dict):
-        return {k: _resolve_references(v, doc, depth) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve_references(v, doc, depth) for v in value]
-    return value
+def _check_expansion(text: str) -> None:
+    """Raise _TooLarge, at the event where it happens, if loading `text` would build more than
+    MAX_VALUES values or nest deeper than MAX_DEPTH, counting each alias as what it repeats.
+
+    One pass over the parser's events, before the composer or constructor runs: an anchor's
+    size and height are known when its node ends, so an alias adds them in constant time.
+    Scalars, most of any file, take the shortest path: the pass costs little more than
+    libyaml's parsing alone, about a tenth of a load (benchmarks/RESULTS.md).
+    """
+    values = 0
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (values, height) of its finished node
+    # The collections still open: [anchor, values before it began, height of its tallest child].
+    open_nodes: list[list[Any]] = []
+    for event in yaml.parse(text, Loader=_CILoader):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            values += 1
+            if event.anchor is not None:
+                anchors[event.anchor] = (1, 0)
+            if values > MAX_VALUES:
+                raise _too_many(event)
+            continue
+        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            values += 1
+            open_nodes.append([event.anchor, values - 1, 0])
+            if len(open_nodes) > MAX_DEPTH:
+                raise _too_deep(event)
+            if values > MAX_VALUES:
+                raise _too_many(event)
+            continue
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            anchor, before, tallest = open_nodes.pop()
+            height = tallest + 1
+            if anchor is not None:
+                anchors[anchor] = (values - before, height)
+        elif kind is yaml.AliasEvent:
+            if any(node[0] == event.anchor for node in open_nodes):
+                raise _TooLarge(f"the alias *{event.anchor} is inside its own anchor, so it repeats for ever",
+                                event.start_mark)
+            if event.anchor not in anchors:
+                continue  # an undefined alias: the composer reports it
+            size, height = anchors[event.anchor]
+            values += size
+            if values > MAX_VALUES:
+                raise _too_many(event)
+            if len(open_nodes) + height > MAX_DEPTH:
+                raise _too_deep(event)
+        elif kind is yaml.DocumentStartEvent:
+            anchors.clear()  # anchors belong to one document
+            continue
+        else:
+            continue
+        if open_nodes and open_nodes[-1][2] < height:
+            open_nodes[-1][2] = height
+
+
+def _too_many(event: yaml.Event) -> _TooLarge:
+    return _TooLarge(f"with its aliases expanded the file holds more than {MAX_VALUES} values; radar "
+                     f"(like GitLab) refuses a configuration that large", event.start_mark)
+
+
+def _too_deep(event: yaml.Event) -> _TooLarge:
+    return _TooLarge(f"nested more than {MAX_DEPTH} levels deep (GitLab's limit)", event.start_mark)
+
+
+class _References:
+    """`!reference` tags replaced by what they point at, within MAX_VALUES and MAX_DEPTH.
+
+    The result is a tree, however often the file's aliases share a value; `left` counts the
+    values it may still hold, so a chain of references that multiplies a value is refused as
+    soon as the total passes MAX_VALUES, instead of being built first.
+    """
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.left = MAX_VALUES
+
+    def resolve(self, value: Any, refs: int, depth: int, line: int | None) -> Any:
+        """`value` with references resolved; `refs` references were followed to reach it, it
+        sits `depth` collections deep, and `line` is the reference that brought it in."""
+        if isinstance(value, _Reference):
+            if refs >= MAX_REFERENCE_DEPTH:
+                raise CIYamlError(
+                    f"line {value.line}: !reference nested more than {MAX_REFERENCE_DEPTH} levels deep"
+                )
+            return self.resolve(_follow(value, self.doc), refs + 1, depth, line or value.line)
+        self.left -= 1
+        if self.left < 0:
+            where = f"line {line}: " if line else ""
+            raise CIYamlError(f"{where}!reference expands the file to more than {MAX_VALUES} values")
+        if isinstance(value, (dict, list)) and depth >= MAX_DEPTH:
+            where = f"line {line}: " if line else ""
+            raise CIYamlError(f"{where}!reference nests values more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            self.left -= len(value)  # the keys
+            return {k: self.resolve(v, refs, depth + 1, line) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, refs, depth + 1, line) for v in value]
+        return value
 
 
 def _follow(ref: _Reference, doc: dict[str, Any]) -> Any:
@@ -137,7 +256,7 @@ def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
         raise CIYamlError(f"{path}: {job!r} is a global keyword, not a job")
     if job.startswith("."):
         raise CIYamlError(f"{path}: {job!r} is a hidden job (its name starts with a dot); GitLab never runs it")
-    config = _extended(doc, job, path, ())
+    config = _Extends(doc, path).job(job)
     inherit = config.get("inherit") or {}
     if not isinstance(inherit, dict):
         raise CIYamlError(f"{path}: job {job!r}: inherit: must be a mapping")
@@ -190,42 +309,69 @@ def secrets_file_definition(doc: dict[str, Any], path: str) -> JobDefinition:
     )
 
 
-def _extended(doc: dict[str, Any], name: str, path: str, chain: tuple[str, ...]) -> dict[str, Any]:
-    """`name`'s configuration with its `extends:` parents merged in, as GitLab merges them."""
-    if name in chain:
-        cycle = " -> ".join((*chain, name))
-        raise CIYamlError(f"{path}: circular extends: {cycle}")
-    if len(chain) > MAX_EXTENDS_DEPTH:
-        raise CIYamlError(f"{path}: extends: nested more than {MAX_EXTENDS_DEPTH} levels deep at {name!r}")
-    config = doc.get(name)
-    if not isinstance(config, dict):
-        if chain:
-            raise CIYamlError(f"{path}: job {chain[-1]!r} extends {name!r}, which is not defined as a mapping")
-        raise CIYamlError(f"{path}: job {name!r} must be a mapping")
-    parents = config.get("extends")
-    if parents is None:
-        return dict(config)
-    if isinstance(parents, str):
-        parents = [parents]
-    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
-        raise CIYamlError(f"{path}: job {name!r}: extends: must be a name or a list of names")
-    merged: dict[str, Any] = {}
-    for parent in parents:
-        if parent not in doc:
-            raise CIYamlError(f"{path}: job {name!r} extends unknown job {parent!r}")
-        merged = _deep_merge(merged, _extended(doc, parent, path, (*chain, name)))
-    own = {k: v for k, v in config.items() if k != "extends"}
-    return _deep_merge(merged, own)
+class _Extends:
+    """Jobs with their `extends:` parents merged in, as GitLab merges them.
 
+    Each job is merged once however many jobs extend it (a diamond of eleven levels would
+    otherwise be merged 2^11 times), and `left` counts the keys merging may still copy, so a
+    long list of large parents is refused instead of merged for minutes.
+    """
 
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    def __init__(self, doc: dict[str, Any], path: str) -> None:
+        self.doc = doc
+        self.path = path
+        self.left = MAX_VALUES
+        # name -> (its merged configuration, the length of its longest chain of parents)
+        self.merged: dict[str, tuple[dict[str, Any], int]] = {}
+
+    def job(self, name: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
+        """`name`'s configuration with its parents merged in; `chain`: the jobs extending it."""
+        if name in chain:
+            cycle = " -> ".join((*chain, name))
+            raise CIYamlError(f"{self.path}: circular extends: {cycle}")
+        if len(chain) > MAX_EXTENDS_DEPTH:
+            raise CIYamlError(f"{self.path}: extends: nested more than {MAX_EXTENDS_DEPTH} levels deep at {name!r}")
+        known = self.merged.get(name)
+        if known is None or len(chain) + known[1] > MAX_EXTENDS_DEPTH:
+            # Merged afresh when this chain is too long for it, to name the job where it is.
+            known = self.merged[name] = self._merged(name, chain)
+        return known[0]
+
+    def _merged(self, name: str, chain: tuple[str, ...]) -> tuple[dict[str, Any], int]:
+        config = self.doc.get(name)
+        if not isinstance(config, dict):
+            if chain:
+                raise CIYamlError(f"{self.path}: job {chain[-1]!r} extends {name!r}, which is not defined as a mapping")
+            raise CIYamlError(f"{self.path}: job {name!r} must be a mapping")
+        parents = config.get("extends")
+        if parents is None:
+            return dict(config), 0
+        if isinstance(parents, str):
+            parents = [parents]
+        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+            raise CIYamlError(f"{self.path}: job {name!r}: extends: must be a name or a list of names")
+        merged: dict[str, Any] = {}
+        height = 0
+        for parent in parents:
+            if parent not in self.doc:
+                raise CIYamlError(f"{self.path}: job {name!r} extends unknown job {parent!r}")
+            merged = self._merge(merged, self.job(parent, (*chain, name)), name)
+            height = max(height, self.merged[parent][1] + 1)
+        own = {k: v for k, v in config.items() if k != "extends"}
+        return self._merge(merged, own, name), height
+
+    def _merge(self, base: dict[str, Any], top: dict[str, Any], name: str) -> dict[str, Any]:
+        """Hashes merged key by key, every other value (arrays included) replaced whole."""
+        self.left -= len(base) + len(top)
+        if self.left < 0:
+            raise CIYamlError(f"{self.path}: job {name!r}: extends: merges more than {MAX_VALUES} values")
+        merged = dict(base)
+        for key, value in top.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = self._merge(merged[key], value, name)
+            else:
+                merged[key] = value
+        return merged
 
 
 def _inherits(inherit: dict[str, Any], kind: str, key: str) -> bool:
