@@ -1,11 +1,11 @@
 """Hostile CI YAML: every expansion radar makes while reading a job is bounded.
 
-Aliases ("billion laughs"), `!reference` and `extends:` can each turn a small file into an
-enormous one; radar refuses with one `FILE:LINE:COL: malformed YAML`-style
-line (exit 2) instead of spinning. Files that used to spin are run through the real command
-line with a time bound, so a regression fails instead of hanging the suite; the rest are
-checked in-process. A property test feeds the reader arbitrary YAML-ish text: it returns or
-raises RadarError, nothing else.
+Aliases ("billion laughs"), `!reference`, `extends:` and `$VAR` expansion can each turn a
+small file into an enormous one; radar refuses with one line (`FILE:LINE:COL: malformed
+YAML: ...` where the file has a place for it), exit 2, instead of spinning. Files that used to
+spin are run through the real command line with a time bound, so a regression fails instead
+of hanging the suite; the rest are checked in-process. A property test feeds the reader
+arbitrary YAML-ish text: it returns or raises RadarError, nothing else.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from radar.errors import RadarError
 from radar.vault.ciyaml import MAX_DEPTH, MAX_VALUES, job_definition, load_ci_file, secrets_file_definition
-from radar.vault.errors import CIYamlError
+from radar.vault.errors import CIYamlError, VaultConfigError
 from radar.vault.spec import secret_specs
-from radar.vault.variables import JobVariables
+from radar.vault.variables import MAX_EXPANDED_LENGTH, JobVariables
 from radar_cli import WAIT, assert_one_line_error, radar
 
 
@@ -62,6 +62,14 @@ def extends_diamond(levels: int = 11) -> str:
     return "\n".join(lines) + "\n"
 
 
+def variable_bomb(levels: int = 7) -> str:
+    """Each variable names the next ten times: 10^7 characters from a few hundred bytes."""
+    lines = ["variables:", "  V0: xxxxxxxxxx"]
+    lines += [f"  V{i}: '{f'$V{i - 1}' * 10}'" for i in range(1, levels + 1)]
+    lines += [f"deploy: {{id_tokens: {{T: {{aud: a}}}}, secrets: {{DB: {{vault: '$V{levels}/db/password@ops'}}}}}}"]
+    return "\n".join(lines) + "\n"
+
+
 # --- through the command line: what used to spin now ends ------------------------------------
 
 @pytest.mark.parametrize("command", ["secrets check --job", "exec --secrets-file"])
@@ -90,6 +98,13 @@ def test_an_extends_diamond_is_merged_once_per_template(tmp_path):
     # The job resolved (its secret came through eleven levels of extends:); Vault is not there.
     assert "FAILED\tDB\tvault ops/data/production/db field password" in result.stdout.decode()
     assert result.returncode == 1
+
+
+def test_variables_that_expand_to_millions_of_characters_are_refused(tmp_path):
+    path = write(tmp_path, variable_bomb(), "vars.yml")
+    result = radar("secrets", "check", "--job", "deploy", "--ci-file", path, timeout=WAIT)
+    assert result.returncode == 2
+    assert f"variable V6 expands to more than {MAX_EXPANDED_LENGTH} characters" in assert_one_line_error(result)
 
 
 # --- in-process: shapes that used to crash or that sit at the limits -------------------------
@@ -147,6 +162,14 @@ def test_an_extends_chain_too_long_by_another_path_is_still_refused(tmp_path):
     text += "deploy: {extends: [.x, .l1]}\n"
     with pytest.raises(CIYamlError, match=r"extends: nested more than 11 levels deep at '.y'"):
         definition(tmp_path, text)
+
+
+def test_a_secret_path_may_not_expand_beyond_the_limit():
+    big = "x" * (MAX_EXPANDED_LENGTH // 4 + 1)
+    variables = JobVariables((), {"BIG": big})
+    assert variables.expand("$BIG$BIG$BIG") == big * 3
+    with pytest.raises(VaultConfigError, match="a secret's path or field expands to more than"):
+        variables.expand("$BIG$BIG$BIG$BIG")
 
 
 # --- any input: a definition or a RadarError --------------------------------------------------

@@ -9,6 +9,9 @@ Expansion follows GitLab Runner (Go's `os.Expand`): `$NAME` and `${NAME}` are re
 variable's value, unknown names by the empty string, and `$$` by a literal `$`. YAML variables
 are expanded recursively (a reference cycle is an error, as in GitLab); `expand: false`
 variables and values taken from the environment are used as they are.
+
+An expanded value may hold at most MAX_EXPANDED_LENGTH characters: nine variables that each
+name the next ten times would otherwise expand to a billion.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from radar.vault.errors import VaultConfigError
 from radar.vault.model import Variable
 
 _REFERENCE = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+# Far beyond a real value: Linux refuses an environment string over 128 KiB anyway.
+MAX_EXPANDED_LENGTH = 1024 * 1024
 
 
 class JobVariables:
@@ -57,14 +62,25 @@ class JobVariables:
         return value
 
     def _expand(self, text: str, chain: tuple[str, ...]) -> str:
+        produced = len(text)
+
         def substitute(match: re.Match[str]) -> str:
+            nonlocal produced
             if match.group(1):
                 return "$"
             name = match.group(2) or match.group(3)
+            value = ""
             if name in self._environ:
-                return self._environ[name]
-            if name in self._yaml:
-                return self._expand_variable(name, chain)
-            return ""
+                value = self._environ[name]
+            elif name in self._yaml:
+                value = self._expand_variable(name, chain)
+            produced += len(value)
+            if produced > MAX_EXPANDED_LENGTH:
+                what = f"variable {chain[-1]}" if chain else "a secret's path or field"
+                raise VaultConfigError(
+                    f"{what} expands to more than {MAX_EXPANDED_LENGTH} characters; do variables "
+                    f"refer to each other over and over?"
+                )
+            return value
 
         return _REFERENCE.sub(substitute, text)
