@@ -26,7 +26,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from radar_cli import RADAR, WAIT, clean_env, read_until, wait_for_file
+from radar_cli import RADAR, WAIT, clean_env, read_until, wait_for_file, without_file_access_override
 from vault_fixtures import (
     AUDIENCE, NAMESPACE, ROLE, BaoServer, configure_gitlab_jwt, mint_id_token, new_signing_key, sha256,
     start_bao, stop_bao,
@@ -236,6 +236,43 @@ def test_several_fields_and_the_id_token_are_masked_and_yaml_variables_exported(
     assert b"stdout DB_USER [MASKED]" in result.stdout
     assert b"stdout DEPLOY_TARGET production-eu" in result.stdout
     assert_nothing_leaked(result, job.jwt, bao_server.value("ops/production/db", "user"))
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("missing", "no such directory for file secrets"),
+    ("a file", "not a directory, so it cannot hold file secrets"),
+    ("world-writable", "anyone may write to it and it lacks the sticky bit"),
+    ("read-only", "not writable, so it cannot hold file secrets"),
+])
+def test_an_unusable_tmpdir_is_refused_before_vault_is_asked(tmp_path, bao_server, jwt, case, reason):
+    target = tmp_path / "secrets-go-here"
+    if case == "a file":
+        target.write_text("")
+    elif case != "missing":
+        target.mkdir(mode=0o777 if case == "world-writable" else 0o500)
+        target.chmod(0o777 if case == "world-writable" else 0o500)
+    # Vault is not there: a radar that asked it first would fail differently (exit 1).
+    job = Job(tmp_path, bao_server, jwt, TMPDIR=str(target), VAULT_SERVER_URL=f"http://127.0.0.1:{_closed_port()}")
+    ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops}\n")
+    done = subprocess.run([*without_file_access_override(), *job.argv("exec", "--job", "deploy", "--ci-file", ci,
+                                                                       "--vault-timeout", "2", names=("DB",))],
+                          capture_output=True, timeout=WAIT, env=job.env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"radar: error: TMPDIR={target}: {reason}" in error_line(done)
+    assert not job.report_path.exists()
+
+
+def test_tmpdir_is_not_needed_when_no_secret_is_a_file(job, bao_server, tmp_path):
+    ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops, file: false}\n")
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",), TMPDIR=str(tmp_path / "missing"))
+    assert result.returncode == 0, job.explain(result)
+
+
+def test_without_tmpdir_secret_files_go_to_tmp(job, tmp_path):
+    ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops}\n")
+    result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DB",), unset=("TMPDIR",))
+    assert result.returncode == 0, job.explain(result)
+    assert Path(job.report()["DB"]["path"]).parent.parent == Path("/tmp")
 
 
 def test_radar_exits_with_the_commands_status(job, tmp_path):

@@ -4,6 +4,13 @@
 variable, mode 0600, inside a private directory (mode 0700, created with `mkdtemp` under
 `$TMPDIR`), and the variable holds the file's path. The directory exists only while the
 `SecretFiles` context is open: it is removed on exit, whatever ended the job.
+
+Secrets go only where the user said: `$TMPDIR`, or `/tmp` when TMPDIR is unset or empty. Where
+Python's `tempfile` would quietly fall back to another directory (`/tmp`, `/var/tmp`, the
+current one) when TMPDIR is missing or unwritable, `parent_directory` refuses instead (and
+`radar exec` asks it before Vault is asked for anything); so does a directory anyone may
+write to without the sticky bit, where another user could swap radar's private directory for
+one of their own.
 """
 
 from __future__ import annotations
@@ -13,13 +20,38 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from radar.vault.errors import VaultConfigError
+from radar.vault.errors import SecretFilesError, VaultConfigError
 from radar.vault.model import ResolvedSecret
 
 DIR_PREFIX = "radar-secrets-"
 HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+
+
+def parent_directory(environ: Mapping[str, str]) -> str:
+    """The directory for the secret files' private directory: `$TMPDIR`, else `/tmp`, if it
+    can keep them; SecretFilesError otherwise."""
+    tmpdir = environ.get("TMPDIR", "")
+    path = tmpdir or "/tmp"
+    what = f"TMPDIR={tmpdir}" if tmpdir else "/tmp (TMPDIR is not set)"
+    fix = "point TMPDIR at a directory of your own (a tmpfs such as /dev/shm keeps secrets off disk)"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise SecretFilesError(f"{what}: no such directory for file secrets; create it, or {fix}") from None
+    except OSError as exc:
+        raise SecretFilesError(f"{what}: cannot use it for file secrets ({exc.strerror}); {fix}") from None
+    if not stat.S_ISDIR(mode):
+        raise SecretFilesError(f"{what}: not a directory, so it cannot hold file secrets; {fix}")
+    if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+        raise SecretFilesError(
+            f"{what}: anyone may write to it and it lacks the sticky bit, so another user could swap "
+            f"radar's secret directory; chmod +t it, or {fix}"
+        )
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SecretFilesError(f"{what}: not writable, so it cannot hold file secrets; {fix}")
+    return path
 
 
 class SecretFiles:
@@ -52,7 +84,12 @@ class SecretFiles:
 
     def _write(self, name: str, value: bytes) -> str:
         if self.directory is None:
-            self.directory = tempfile.mkdtemp(prefix=DIR_PREFIX, dir=self._parent)
+            try:
+                self.directory = tempfile.mkdtemp(prefix=DIR_PREFIX, dir=self._parent)
+            except OSError as exc:
+                raise SecretFilesError(
+                    f"cannot create a private directory for file secrets in {self._parent}: {exc.strerror}"
+                ) from None
         path = os.path.join(self.directory, name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:

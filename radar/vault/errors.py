@@ -21,6 +21,10 @@ class UnsupportedProviderError(VaultConfigError):
     """A secret comes from a provider radar does not fetch from yet (Azure Key Vault, GCP)."""
 
 
+class SecretFilesError(RadarError):
+    """The directory for `file: true` secrets (`$TMPDIR`) cannot hold them safely (exit 2)."""
+
+
 class SecretError(RadarError):
     """One secret could not be resolved; the other secrets may still resolve."""
 

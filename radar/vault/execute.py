@@ -24,7 +24,7 @@ from radar.mask.stream import SecretSet
 from radar.mask.wrap import run_masked
 from radar.vault.ciyaml import default_ci_file, job_definition, load_ci_file, secrets_file_definition
 from radar.vault.client import RetryPolicy, VaultClient
-from radar.vault.deliver import SecretFiles
+from radar.vault.deliver import SecretFiles, parent_directory
 from radar.vault.errors import VaultConfigError
 from radar.vault.model import JobDefinition, ResolvedSecret, SecretFailure, SecretSpec, VaultSecretSpec, VaultSettings
 from radar.vault.resolve import Outcome, resolve
@@ -107,6 +107,8 @@ def run_with_secrets(
     unsupported = [s for s in plan.specs if not isinstance(s, VaultSecretSpec)]
     if unsupported:  # fail before asking Vault for anything, as the job cannot run anyway
         raise _first_failure([o for o in resolve(unsupported, plan.variables, None) if isinstance(o, SecretFailure)])
+    if files_parent is None and any(isinstance(s, VaultSecretSpec) and s.file for s in plan.specs):
+        files_parent = parent_directory(environ)  # checked before Vault is asked, like the above
     with _terminate_on_signals(), SecretFiles(files_parent) as files:
         with _client(plan, retry) as client:
             outcomes = resolve(plan.specs, plan.variables, client)
