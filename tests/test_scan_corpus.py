@@ -33,3 +33,24 @@ def test_the_corpus_generator_is_deterministic(tmp_path):
         c = pending.pop()
         assert not (c.left_only or c.right_only or c.diff_files), (c.left_only, c.right_only, c.diff_files)
         pending.extend(c.subdirs.values())
+
+
+RECORDED = Path(__file__).resolve().parent / "corpus_findings.json"
+
+
+def corpus_findings() -> str:
+    """The corpus scan's findings as JSON (fixed fingerprint key), as recorded in RECORDED."""
+    findings = scan_directory(CORPUS / "files", ScanOptions(jobs=1), FingerprintKey(b"k")).findings
+    return json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_corpus_findings_are_the_recorded_ones_byte_for_byte():
+    # Changes meant to leave detection alone (speed, memory, hostile input) must leave every
+    # finding as it was: rule, place, confidence, tags, name, fingerprint. A change that means to
+    # alter findings records them again: `python tests/test_scan_corpus.py`, and the diff shows
+    # what moved.
+    assert corpus_findings() == RECORDED.read_text(), "corpus findings differ from tests/corpus_findings.json"
+
+
+if __name__ == "__main__":
+    RECORDED.write_text(corpus_findings())
