@@ -20,6 +20,13 @@ Base64 and percent-encoded runs around a decode trigger are decoded and scanned 
 blob's place. Overlapping candidates are de-duplicated (`findings.dedupe`), and inline
 suppressions mark findings as ignored.
 
+Cost stays linear in a text's length, however it is shaped (a 3 MB line of 100,000 assignments,
+a million keyword hits): a line is looked up once however many hits and findings it holds, each
+rule searches a line at most once, and a finding reads at most generic.NAME_CONTEXT characters of
+its line. Decoding is bounded too: the runs of one kind in a text do not overlap, so a layer reads
+the text above it at most twice (base64 runs inside a percent run) and yields at most 1.75 times
+as much, for at most `max_decode_depth` (3) layers.
+
 Invariants: a rule is compiled at most once per process, when first needed (`Rule.pattern`); the
 secret value lives only in local variables of this module, never in a Finding, a warning or an
 exception.
@@ -36,7 +43,7 @@ import urllib.parse
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import regex
 
@@ -268,7 +275,7 @@ class Engine:
             end_line=end_line, end_column=end_column, fingerprint=self.key.fingerprint(m.value),
             preview=preview(m.value), tags=tuple(tags), ignored=reason is not None,
             ignore_reason=reason, origin=origin,
-            name=origin.variable_key or generic.assigned_name(lines.line_text(line)[: column - 1]),
+            name=origin.variable_key or lines.assigned_name(line, m.start),
         )
         return Candidate(finding, m.start, m.end, rule.priority, m.validated is True)
 
@@ -363,24 +370,24 @@ def _anchored_matches(pattern: regex.Pattern[str], text: str, start: int, stop: 
             yield m
 
 
-def _windows(text: str, positions: list[int], rule: Rule | None) -> list[tuple[int, int]]:
-    """The merged ranges of whole lines around keyword hits (`positions`, ascending; multi-line
-    rules reach further)."""
-    ranges = []
-    last_line = -1
-    line_end = -1  # where the last single line ends: hits before it are on that line
+def _windows(text: str, positions: Sequence[int], rule: Rule | None) -> list[tuple[int, int]]:
+    """The merged ranges of whole lines around keyword hits (`positions`, ascending); a multi-line
+    rule's range runs from its hit's line start to `span` characters past the hit.
+
+    Each line is looked up once, however many hits it holds: a one-line text with a million hits
+    costs one pass over the line, not one per hit."""
+    ranges: list[tuple[int, int]] = []
+    line_start = 0
+    line_end = -1  # the current line is text[line_start:line_end]; hits before line_end are on it
     for pos in positions:
-        if pos < line_end:
-            continue
-        line_start = text.rfind("\n", 0, pos) + 1
-        if line_start == last_line:
-            continue
-        last_line = line_start
-        if rule is not None and rule.multiline:
-            stop = min(len(text), line_start + rule.span)
-        else:
-            stop = text.find("\n", pos)
-            stop = line_end = len(text) if stop < 0 else stop
+        if pos >= line_end:
+            line_start = text.rfind("\n", 0, pos) + 1
+            line_end = text.find("\n", pos)
+            if line_end < 0:
+                line_end = len(text)
+        elif rule is None or not rule.multiline:
+            continue  # the range already holds the whole line
+        stop = min(len(text), pos + rule.span) if rule is not None and rule.multiline else line_end
         if ranges and line_start <= ranges[-1][1] + 1:
             ranges[-1] = (ranges[-1][0], max(ranges[-1][1], stop))
         else:
@@ -429,11 +436,19 @@ def base64_fragments(keyword: str, variants: bool = True) -> set[str]:
 
 
 class _LineIndex:
-    """1-based line and column of offsets in a text, and the suppression marker of a line."""
+    """1-based line and column of offsets in a text, and what a line says about the values on it
+    (its suppression marker, the names they are assigned to).
+
+    One line can hold every finding of a text (minified JSON, a hostile one-line file): what
+    depends on the whole line is worked out once per line, and per value only what lies within
+    generic.NAME_CONTEXT characters before it, so the cost stays linear in the line's length.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts: list[int] | None = None
+        self._suppressions: dict[int, str | None] = {}
+        self._openings: dict[int, regex.Match[str] | None] = {}
 
     def _line_starts(self) -> list[int]:
         if self._starts is None:
@@ -451,14 +466,23 @@ class _LineIndex:
         index = bisect_right(starts, offset) - 1
         return index + 1, offset - starts[index] + 1
 
-    def line_text(self, line: int) -> str:
+    def _bounds(self, line: int) -> tuple[int, int]:
         starts = self._line_starts()
-        if not 1 <= line <= len(starts):
-            return ""
         end = starts[line] - 1 if line < len(starts) else len(self.text)
-        return self.text[starts[line - 1] : end]
+        return starts[line - 1], end
+
+    def line_text(self, line: int) -> str:
+        if not 1 <= line <= len(self._line_starts()):
+            return ""
+        start, end = self._bounds(line)
+        return self.text[start:end]
 
     def suppression(self, line: int) -> str | None:
+        if line not in self._suppressions:
+            self._suppressions[line] = self._suppression(line)
+        return self._suppressions[line]
+
+    def _suppression(self, line: int) -> str | None:
         current = self.line_text(line)
         for marker in SUPPRESSIONS:
             if marker in current:
@@ -468,3 +492,10 @@ class _LineIndex:
             if marker in previous:
                 return f"inline {marker} on the line before"
         return None
+
+    def assigned_name(self, line: int, offset: int) -> str | None:
+        """The name the value at `offset`, on `line`, is assigned to (`generic.assigned_name`)."""
+        start, end = self._bounds(line)
+        if line not in self._openings:
+            self._openings[line] = generic.line_assignment(self.text, start, end)
+        return generic.assigned_name_in(self.text, start, offset, self._openings[line])

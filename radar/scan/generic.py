@@ -15,6 +15,7 @@ one: not a reference or placeholder, not code, not a path, a UUID or a number, a
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 import regex
 
@@ -137,13 +138,21 @@ def assignment_starts(text: str, name_ends: list[int], longest: int) -> list[int
     """
     starts: set[int] = set()
     reach = KEY_REACH + longest
-    size = len(text)
+    line = 0
+    line_end = -1  # names before line_end are on the line starting at `line`
+    env: regex.Match[str] | None = None
     for end in name_ends:
+        if end >= line_end:
+            # Once per line, not per name: a line can hold a million names.
+            line = text.rfind("\n", 0, end) + 1
+            line_end = text.find("\n", end)
+            if line_end < 0:
+                line_end = len(text)
+            env = _ENV_LINE.match(text, line, line_end)
         # Every search has an end bound: without one the regex module first looks for the
         # expression's literals through the rest of the text. The cheap tests come first: most
         # names are mentioned, not assigned.
-        line_end = text.find("\n", end)
-        operator = _OPERATOR_AFTER_NAME.match(text, end + 1, size if line_end < 0 else line_end) is not None
+        operator = _OPERATOR_AFTER_NAME.match(text, end + 1, line_end) is not None
         low = max(0, end + 1 - reach)
         if operator or text.rfind("<", max(0, low - 1), end) >= 0:
             run = _KEY_RUN_BEFORE.match(text, low, end + 1).start()
@@ -153,8 +162,7 @@ def assignment_starts(text: str, name_ends: list[int], longest: int) -> list[int
                 starts.add(run)
             if run and text[run - 1] == "<":
                 starts.add(run - 1)
-        line = text.rfind("\n", 0, end) + 1
-        if _ENV_LINE.match(text, line, end):
+        if env is not None and env.end() <= end:  # the line's `ENV ` comes before this name
             starts.add(line)
     return sorted(starts)
 
@@ -211,12 +219,11 @@ def starts_suffice(text: str, start: int, stop: int, name_ends: list[int], longe
     if any(c in window for c in _FOLDED_TO_ASCII):
         return False
     reach = KEY_REACH + longest
-    for end in name_ends:
-        if start <= end < stop:
-            run = _KEY_RUN_BEFORE.match(text, max(start, end + 1 - reach), end + 1).start()
-            run_end = _KEY_RUN_AFTER.match(text, end + 1, min(stop, end + KEY_REACH + 2)).end()
-            if not text[run:run_end].isascii():
-                return False
+    for end in name_ends[bisect_left(name_ends, start):bisect_left(name_ends, stop)]:
+        run = _KEY_RUN_BEFORE.match(text, max(start, end + 1 - reach), end + 1).start()
+        run_end = _KEY_RUN_AFTER.match(text, end + 1, min(stop, end + KEY_REACH + 2)).end()
+        if not text[run:run_end].isascii():
+            return False
     return True
 
 
@@ -290,15 +297,33 @@ _NAME_BEFORE_VALUE = regex.compile(
     r"|<([A-Za-z_][\w.-]{0,127})>$"
     r"|^\s*(?:ENV|ARG)\s+([A-Za-z_]\w{0,127})\s+[\"']?$"
 )
+# Tried with `match` from a line's start: no `^`, which would not match at a position after 0.
 _LINE_ASSIGNMENT = regex.compile(
-    r"^\s*(?:export\s+|set\s+)?[\"']?([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::=|=>|=|:)"
+    r"\s*(?:export\s+|set\s+)?[\"']?([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::=|=>|=|:)"
 )
+NAME_CONTEXT = 256  # characters before a value in which its own assignment is looked for
 
 
 def assigned_name(before: str) -> str | None:
     """The variable or key the value after `before` (the start of its line) is assigned to."""
-    m = _NAME_BEFORE_VALUE.search(before[-256:])
+    return assigned_name_in(before, 0, len(before), line_assignment(before, 0, len(before)))
+
+
+def line_assignment(text: str, line_start: int, line_end: int) -> regex.Match[str] | None:
+    """The assignment a line opens with (`export NAME=`, `key:`), for `assigned_name_in`: worked
+    out once per line, not once per value on it (a line can hold a hundred thousand values)."""
+    return _LINE_ASSIGNMENT.match(text, line_start, line_end)
+
+
+def assigned_name_in(text: str, line_start: int, offset: int, opening: regex.Match[str] | None) -> str | None:
+    """`assigned_name(text[line_start:offset])`, reading at most NAME_CONTEXT characters before
+    `offset` (plus the line's opening assignment when it ends after `offset`); `opening` is
+    `line_assignment` of the whole line."""
+    m = _NAME_BEFORE_VALUE.search(text[max(line_start, offset - NAME_CONTEXT):offset])
     if m:
         return next(name for name in m.groups() if name)
-    m = _LINE_ASSIGNMENT.match(before)
-    return m.group(1) if m else None
+    # The expression has no anchor or look-ahead at its end, so cutting the line short can only
+    # take matches away: the whole line's match answers for `offset` unless it runs past it.
+    if opening is not None and opening.end() > offset:
+        opening = _LINE_ASSIGNMENT.match(text, line_start, offset)
+    return opening.group(1) if opening else None
