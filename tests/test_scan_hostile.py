@@ -171,6 +171,21 @@ def test_a_suppressed_line_suppresses_every_finding_on_it():
     assert len(findings) == 500 and all(f.ignored for f in findings)
 
 
+# --- rules that look ahead for an option -------------------------------------------------------
+
+@pytest.mark.parametrize("rule_id, repeat, line", [
+    ("jdbc-connection-password", "jdbc:a:", "jdbc:mysql://db/app;user=app;password={alnum:18}"),
+    ("docker-login-password", "docker login ", "docker login -u ci -p {alnum:24} registry.example.com"),
+])
+def test_a_line_repeating_a_rule_prefix_is_searched_once_and_the_secret_found(rule_id, repeat, line):
+    # Before, each repeat searched the rest of its line for `password=` or `-p`: 200,000 repeats
+    # ran the rule into its timeout, and the real secret on the next line went unreported.
+    text = repeat * 200_000 + "\n" + expand(line, "hostile")
+    result = Engine(load_default_rules(), KEY).scan(text, "run.sh")
+    assert result.warnings == []
+    assert [f.rule_id for f in result.findings] == [rule_id]
+
+
 # --- decoding ----------------------------------------------------------------------------------
 
 def test_a_line_of_broken_percent_escapes_is_looked_through_once():
