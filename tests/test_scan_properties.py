@@ -82,7 +82,7 @@ if prefilter.hyperscan is not None:
 @given(st.lists(st.sampled_from(["token", "TOKEN", "ghp_", "glpat-", "Password", "-----BEGIN", "é", "ü", "\n", " ", "x", "日本"]),
                 max_size=40).map("".join))
 def test_both_prefilter_engines_report_the_same_hits(text):
-    answers = [p.hits(text) for p in _PREFILTERS]
+    answers = [list(p.hits(text)) for p in _PREFILTERS]
     assert all(a == answers[0] for a in answers)
     for end, _ in answers[0]:
         assert 0 <= end < len(text)

@@ -22,10 +22,10 @@ suppressions mark findings as ignored.
 
 Cost stays linear in a text's length, however it is shaped (a 3 MB line of 100,000 assignments,
 a million keyword hits): a line is looked up once however many hits and findings it holds, each
-rule searches a line at most once, and a finding reads at most generic.NAME_CONTEXT characters of
-its line. Decoding is bounded too: the runs of one kind in a text do not overlap, so a layer reads
-the text above it at most twice (base64 runs inside a percent run) and yields at most 1.75 times
-as much, for at most `max_decode_depth` (3) layers.
+rule searches a line at most once, a finding reads at most generic.NAME_CONTEXT characters of its
+line, and hits are kept as 8-byte offsets. Decoding is bounded too: the runs of one kind in a text
+do not overlap, so a layer reads the text above it at most twice (base64 runs inside a percent
+run) and yields at most 1.75 times as much, for at most `max_decode_depth` (3) layers.
 
 Invariants: a rule is compiled at most once per process, when first needed (`Rule.pattern`); the
 secret value lives only in local variables of this module, never in a Finding, a warning or an
@@ -40,10 +40,11 @@ import hashlib
 import json
 import sys
 import urllib.parse
+from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import regex
 
@@ -72,6 +73,12 @@ SUPPRESSIONS = ("radar:ignore", "gitleaks:allow", "pragma: allowlist secret")
 NEXT_LINE_SUPPRESSIONS = ("radar:ignore-next-line", "pragma: allowlist nextline secret")
 
 
+def _offsets(values: Iterable[int] = ()) -> array[int]:
+    """Offsets (of hits, of line starts) in a typed array: a text can hold millions of them, at
+    8 bytes each where a list spends 36 (a pointer and an integer object)."""
+    return array("q", values)
+
+
 @dataclass
 class _Match:
     rule: Rule
@@ -86,11 +93,26 @@ class _Match:
 class _Hits:
     """A text's keyword hits (offsets of their last characters, ascending), by what they are for."""
 
-    rules: dict[int, list[int]]  # by rule index
+    rules: dict[int, array[int]]  # by rule index
     starts: dict[int, list[tuple[int, int]]]  # generic rule index: (offset, form) of start patterns
-    gates: dict[int, list[int]]  # rule index: offsets of its gate's hits
-    base64: list[int]
-    percent: list[int]
+    gates: dict[int, array[int]]  # rule index: offsets of its gate's hits
+    base64: array[int]
+    percent: array[int]
+
+
+def _sink(hits: _Hits, index: int) -> Callable[[int], None]:
+    """What records a hit (its offset) of the role `index` in `hits`."""
+    if index >= 0:
+        return hits.rules.setdefault(index, _offsets()).append
+    if index == _B64_TRIGGER:
+        return hits.base64.append
+    if index == _PCT_TRIGGER:
+        return hits.percent.append
+    rule_index, form = divmod(_REPORTED - index, 4)
+    if form == _GATE:
+        return hits.gates.setdefault(rule_index, _offsets()).append
+    starts = hits.starts.setdefault(rule_index, [])
+    return lambda end: starts.append((end, form))
 
 
 @dataclass
@@ -135,29 +157,24 @@ class Engine:
     # --- matching ----------------------------------------------------------------------------
 
     def _hits(self, text: str, data: bytes | None = None) -> _Hits:
-        hits = _Hits({}, {}, {}, [], [])
+        hits = _Hits({}, {}, {}, _offsets(), _offsets())
+        # Where a hit goes is worked out once per set of roles, not once per hit: a text can hold
+        # millions of hits of a few keywords.
+        sinks: dict[tuple[int, ...], list[Callable[[int], None]]] = {}
         for end, indices in self._keywords.hits(text, data):
-            for index in indices:
-                if index >= 0:
-                    hits.rules.setdefault(index, []).append(end)
-                elif index == _B64_TRIGGER:
-                    hits.base64.append(end)
-                elif index == _PCT_TRIGGER:
-                    hits.percent.append(end)
-                else:
-                    rule_index, form = divmod(_REPORTED - index, 4)
-                    if form == _GATE:
-                        hits.gates.setdefault(rule_index, []).append(end)
-                    else:
-                        hits.starts.setdefault(rule_index, []).append((end, form))
+            adds = sinks.get(indices)
+            if adds is None:
+                adds = sinks[indices] = [_sink(hits, index) for index in indices]
+            for add in adds:
+                add(end)
         if hits.gates and self._gated_keywords is not None:
             extended = set()
             for end, indices in self._gated_keywords.hits(text, data):
                 for index in indices:
-                    hits.rules.setdefault(index, []).append(end)
+                    hits.rules.setdefault(index, _offsets()).append(end)
                     extended.add(index)
             for index in extended:
-                hits.rules[index].sort()
+                hits.rules[index] = _offsets(sorted(hits.rules[index]))
         return hits
 
     def _matches(self, text: str, depth: int, path: str, warnings: list[str],
@@ -176,7 +193,7 @@ class Engine:
             found.extend(self._decoded(text, b64_hits, pct_hits, depth, path, warnings))
         return found
 
-    def _rule_matches(self, text: str, index: int, positions: list[int], hits: _Hits,
+    def _rule_matches(self, text: str, index: int, positions: Sequence[int], hits: _Hits,
                       path: str, warnings: list[str], ascii_text: bool) -> Iterator[regex.Match[str]]:
         """A rule's matches on the lines around its keyword hits (`positions`)."""
         rule = self.rules[index]
@@ -232,7 +249,7 @@ class Engine:
             return None
         return _Match(rule, start, end, value, validated)
 
-    def _decoded(self, text: str, b64_hits: list[int], pct_hits: list[int], depth: int, path: str,
+    def _decoded(self, text: str, b64_hits: Sequence[int], pct_hits: Sequence[int], depth: int, path: str,
                  warnings: list[str]) -> list[_Match]:
         blobs: dict[tuple[int, int], str] = {}
         for positions, kind in ((b64_hits, "base64"), (pct_hits, "percent")):
@@ -460,13 +477,13 @@ class _LineIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._starts: list[int] | None = None
+        self._starts: array[int] | None = None
         self._suppressions: dict[int, str | None] = {}
         self._openings: dict[int, regex.Match[str] | None] = {}
 
-    def _line_starts(self) -> list[int]:
+    def _line_starts(self) -> array[int]:
         if self._starts is None:
-            starts = [0]
+            starts = _offsets([0])
             find = self.text.find
             pos = find("\n")
             while pos >= 0:

@@ -19,9 +19,12 @@ keywords alone.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 import os
+from array import array
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import ahocorasick
 
@@ -57,35 +60,51 @@ class KeywordIndex:
                 self._automaton.add_word(word, i)
             self._automaton.make_automaton()
 
-    def hits(self, text: str, data: bytes | None = None) -> list[Hit]:
-        """`data`, when given, is `text` encoded as UTF-8: the bytes it was decoded from, which
-        Hyperscan then scans without encoding the text again."""
+    def hits(self, text: str, data: bytes | None = None) -> Iterator[Hit]:
+        """The hits, in text order, as they are read: a text can hold millions of them, which are
+        not kept in a list here as well as in the caller's tables. `data`, when given, is `text`
+        encoded as UTF-8: the bytes it was decoded from, which Hyperscan then scans without
+        encoding the text again."""
         if self.engine == "hyperscan":
             return self._hyperscan_hits(text, data)
         lowered = text.lower() if text.isascii() else text.translate(_LOWER)
-        return [(end, self._roles[i]) for end, i in self._automaton.iter(lowered)]
+        roles = self._roles
+        return ((end, roles[i]) for end, i in self._automaton.iter(lowered))
 
-    def _hyperscan_hits(self, text: str, data: bytes | None) -> list[Hit]:
+    def _hyperscan_hits(self, text: str, data: bytes | None) -> Iterator[Hit]:
         if data is None:
             data = text.encode("utf-8", "surrogatepass")
-        found: list[tuple[int, int]] = []
+        # Each report is one integer, end offset then id, in a typed array: 8 bytes a hit where a
+        # tuple of two integers took 90.
+        shift = len(self._roles).bit_length()
+        found = array("q")
+        report = found.append
 
         def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
-            found.append((end, ident))
+            report(end << shift | ident)
 
         if self._scratch is None:  # per process: a forked worker must not share its parent's
             self._scratch = hyperscan.Scratch(self._database)
         self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        found.sort()
+        # Hyperscan does not promise to report in order of end offset (it nearly always does).
+        if not all(map(operator.le, found, itertools.islice(found, 1, None))):
+            found = array("q", sorted(found))
+        return self._decoded_offsets(found, shift, text, data)
+
+    def _decoded_offsets(self, found: array, shift: int, text: str, data: bytes) -> Iterator[Hit]:
+        """Hyperscan's hits with byte offsets turned into offsets in `text`."""
+        roles = self._roles
+        mask = (1 << shift) - 1
         if len(data) == len(text):
-            return [(end - 1, self._roles[i]) for end, i in found]
-        hits: list[Hit] = []
+            for code in found:
+                yield (code >> shift) - 1, roles[code & mask]
+            return
         byte_pos = char_pos = 0
-        for end, i in found:
+        for code in found:
+            end = code >> shift
             char_pos += len(data[byte_pos:end].decode("utf-8", "surrogatepass"))
             byte_pos = end
-            hits.append((char_pos - 1, self._roles[i]))
-        return hits
+            yield char_pos - 1, roles[code & mask]
 
     def __getstate__(self) -> dict:
         # Hyperscan's scratch space cannot cross a process boundary; the database can.
