@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from radar.scan import validators
 from radar.scan.examples import expand
@@ -112,3 +113,41 @@ def test_unknown_validator_names_are_refused():
     assert not validators.known_validator("crc64")
     assert not validators.known_validator("base64-bytes:many")
     assert validators.known_validator("base64-bytes:32")
+
+
+def _b64url(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _nested_jwt(depth: int, opener: str = "[") -> str:
+    """A JWT whose claims hold arrays (`[`) or objects (`{`) nested `depth` levels deep."""
+    inner = "[" * depth + "1" + "]" * depth if opener == "[" else '{"a":' * depth + "1" + "}" * depth
+    header = _b64url('{"alg":"HS256"}')
+    claims = _b64url('{"sub":' + inner + "}")
+    return f"{header}.{claims}.S1gnatureS1gnatureS1gnature"
+
+
+@pytest.mark.parametrize("opener", ["[", "{"])
+def test_a_jwt_whose_claims_nest_100000_deep_fails_instead_of_crashing(opener):
+    # json.loads recursed once per level and raised RecursionError out of the scan.
+    assert validators.validate("jwt", _nested_jwt(100_000, opener)) is False
+
+
+def test_a_scan_holding_a_deeply_nested_jwt_reports_the_rest_of_the_file():
+    from radar.scan.engine import Engine
+    from radar.scan.findings import FingerprintKey
+    from radar.scan.rules import load_default_rules
+
+    token = "glpat-" + expand("{b64url:20}", "nested-jwt")
+    text = f"id_token: {_nested_jwt(100_000)}\nGITLAB_TOKEN={token}\n"
+    findings = Engine(load_default_rules(), FingerprintKey(b"k")).scan(text, "ci.yaml").findings
+    assert [f.rule_id for f in findings if not f.rule_id.startswith("generic")] == ["gitlab-personal-access-token"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 5000), st.sampled_from(["[", "{"]))
+def test_a_jwt_with_claims_nested_to_any_depth_validates_or_fails_but_never_raises(depth, opener):
+    # Real tokens nest a few levels and validate; past the parser's recursion guard (hundreds of
+    # levels) the claims are malformed JSON, which fails validation like any other.
+    result = validators.validate("jwt", _nested_jwt(depth, opener))
+    assert result is True if depth <= 100 else isinstance(result, bool)
