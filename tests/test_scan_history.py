@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -312,6 +313,36 @@ def test_a_missing_blob_is_a_warning_naming_it(tmp_path):
     result, report = scan(repo.path)
     assert result.returncode == 0 and report["findings"] == []
     assert f"blob {blob} (ci.env): missing or corrupt object, skipped".encode() in result.stderr
+
+
+def _corrupt_loose_object(repo: Repo, blob: str) -> None:
+    """Damage the end of a loose object's compressed data: its header still reads, so `cat-file
+    --batch-check` answers, but `cat-file --batch` stops at it (`unable to stream`)."""
+    path = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    data = zlib.compress(zlib.decompress(path.read_bytes()))
+    path.chmod(0o644)
+    path.write_bytes(data[:-6] + bytes(b ^ 0xFF for b in data[-6:]))
+
+
+def test_the_blob_reader_goes_on_after_git_stops_at_a_corrupt_blob(tmp_path):
+    from radar.scan.sources.git import BlobReader
+    from radar.scan.sources.interface import UnitReadError
+
+    repo = Repo(tmp_path / "r")
+    repo.commit("files", **{"a.txt": "alpha\n", "b.txt": "beta\n", "c.txt": "gamma\n"})
+    ids = {name: repo.git("rev-parse", f"HEAD:{name}") for name in ("a.txt", "b.txt", "c.txt")}
+    _corrupt_loose_object(repo, ids["b.txt"])
+    reader = BlobReader(str(repo.path))
+    try:
+        for name in ("a.txt", "b.txt", "c.txt"):
+            reader.request(ids[name])
+        assert reader.read(ids["a.txt"]) == b"alpha\n"
+        assert reader.read(ids["c.txt"]) == b"gamma\n"  # past the corrupt one, pending before it
+        with pytest.raises(UnitReadError, match="is corrupt"):
+            reader.read(ids["b.txt"])
+        assert reader.read(ids["a.txt"]) == b"alpha\n"
+    finally:
+        reader.close()
 
 
 def _clone(origin: Repo, target: Path) -> Repo:

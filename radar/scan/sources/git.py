@@ -364,25 +364,58 @@ class GitBlobUnit(TextUnit):
             pass  # read() meets the same failure and reports it
 
 
+class _ReaderStopped(UnitReadError):
+    """The `cat-file` process ended while answering: it is gone, and what was pending with it."""
+
+
 class BlobReader:
     """One `git cat-file --batch` process: blob ids in, contents out, for as long as it is needed.
 
     Requests are pipelined: a batch's ids are written before its first blob is read, so git
     inflates the next blob while this process scans the current one. Answers come in request
     order; `pending` is that order.
+
+    git stops (`fatal: unable to stream ...`) at an object it cannot inflate, a corrupt loose
+    object or pack entry whose header still reads. That blob is reported unreadable, and a new
+    process is asked again for the blobs that were pending: the rest of the scan reads on.
     """
 
     def __init__(self, repo: str) -> None:
-        self.proc = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.repo = repo
         self.pending: collections.deque[str] = collections.deque()
+        self._start()
 
-    def request(self, blob: str) -> None:
-        assert self.proc.stdin
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(["git", "-C", self.repo, "cat-file", "--batch"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def _restart(self) -> None:
+        pending = list(self.pending)
+        self.pending.clear()
+        self.proc.kill()
+        self.close()
+        self._start()
         try:
-            self.proc.stdin.write(f"{blob}\n".encode())
+            for blob in pending:
+                self._write(blob)
+                self.pending.append(blob)
+            self.proc.stdin.flush()  # type: ignore[union-attr]
         except OSError as e:
             raise UnitReadError(f"git cat-file stopped: {e.strerror}") from None
+
+    def _write(self, blob: str) -> None:
+        assert self.proc.stdin
+        self.proc.stdin.write(f"{blob}\n".encode())
+
+    def request(self, blob: str) -> None:
+        try:
+            self._write(blob)
+        except OSError:  # the process died (after a corrupt object): once more, with a new one
+            self._restart()
+            try:
+                self._write(blob)
+            except OSError as e:
+                raise UnitReadError(f"git cat-file stopped: {e.strerror}") from None
         self.pending.append(blob)
 
     def read(self, blob: str) -> bytes:
@@ -391,29 +424,45 @@ class BlobReader:
             self.request(blob)
         try:
             self.proc.stdin.flush()
-        except OSError as e:
-            raise UnitReadError(f"git cat-file stopped: {e.strerror}") from None
+        except OSError:  # the process died: a new one, asked again for all that is pending
+            self._restart()
         while True:
             answered = self.pending.popleft()
-            data = self._answer(answered)
+            try:
+                data = self._answer(answered)
+            except _ReaderStopped:
+                self._restart()
+                if answered == blob:
+                    raise
+                continue  # that blob's own read() asks again, and reports it
+            except UnitReadError:
+                if answered == blob:
+                    raise
+                continue
             if answered == blob:
                 return data
 
     def _answer(self, blob: str) -> bytes:
         assert self.proc.stdout
-        header = self.proc.stdout.readline().split()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise _ReaderStopped(f"blob {blob}: git cat-file stopped before it (a corrupt object: `git fsck` names it)")
+        header = line.split()
         if len(header) != 3 or header[1] != b"blob":
             raise UnitReadError(f"blob {blob} is missing or corrupt")
         size = int(header[2])
         data = self.proc.stdout.read(size)
         # The trailing newline is read on its own: cutting it off would copy the content.
         if len(data) != size or self.proc.stdout.read(1) != b"\n":
-            raise UnitReadError(f"blob {blob}: git cat-file ended early")
+            raise _ReaderStopped(f"blob {blob} is corrupt: git could not inflate it (`git fsck` says more)")
         return data
 
     def close(self) -> None:
         if self.proc.stdin:
-            self.proc.stdin.close()
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
         self.proc.wait()
 
 
