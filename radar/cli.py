@@ -329,7 +329,8 @@ def _add_scan_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Scan the files under PATH for hardcoded credentials with radar's detector suite. "
             "Findings show a redacted preview and a fingerprint (an HMAC of the value), never the "
-            "secret. Exit 0 when nothing is found, 1 when something is, 2 on errors. Lines marked "
+            "secret. Exit 0 when nothing is found, 1 when something is, 2 on errors and when something "
+            "could not be read (the report still holds all that was). Lines marked "
             "radar:ignore, gitleaks:allow or 'pragma: allowlist secret' are not reported."
         ),
         epilog="Globs in PATH/.radarignore are excluded too; .git/ is always skipped. Fingerprints "
@@ -412,7 +413,8 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
              if rank[f.confidence] <= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
     reported = [f for f in shown if not f.ignored]
     summary = f"{len(reported)} finding(s) in {scanned}"
-    context = ReportContext(finished=now(), summary={"findings": len(reported), **counts},
+    context = ReportContext(finished=now(), summary={"findings": len(reported), **counts,
+                                                     "unreadable": sum(report.stats.unreadable.values())},
                             warnings=tuple(report.warnings), **context_fields)
     for warning in report_warnings(args.format, shown, context):
         _say("warning", warning)
@@ -430,6 +432,10 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
             _say("info", summary)
     if args.plan:  # after the report, so that a plan that cannot be made loses no findings
         _write_scan_plan(args, report.findings, context)
+    incomplete = report.incomplete()
+    if incomplete:  # after the report: it holds everything that was read; but this run is not a pass
+        _say("error", f"scan incomplete: {incomplete} (each named in a warning above)")
+        return 2
     return 1 if reported else 0
 
 
@@ -463,7 +469,8 @@ def _add_scan_gitlab_parser(sub: argparse._SubParsersAction) -> None:
             "default branch for credentials, and report credentials in variables that are unmasked, "
             "unprotected, not hidden, scoped to all environments or duplicated, and CI files that use "
             "CI_JOB_JWT or set VAULT_SKIP_VERIFY. Never prints a value. Exit 0 when nothing is found, "
-            "1 when something is, 2 on errors. (`radar scan ./gitlab` scans a directory named gitlab.)"
+            "1 when something is, 2 on errors and when a project, group or CI file could not be read "
+            "(the report still holds all that was). (`radar scan ./gitlab` scans a directory named gitlab.)"
         ),
         epilog="The token comes from $GITLAB_TOKEN (or --token-env NAME); inside a CI job, $CI_SERVER_URL "
                "and $CI_JOB_TOKEN are used when --url or the token are missing. Reading variables needs "

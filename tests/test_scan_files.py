@@ -125,17 +125,25 @@ def test_parallel_scan_finds_the_same_as_a_serial_one(tmp_path):
 # Permission failures only show for a process without CAP_DAC_OVERRIDE: tests run as root drop it
 # with setpriv (see radar_cli.without_file_access_override), so the kernel really refuses.
 
-def test_unreadable_file_is_a_warning_and_the_rest_is_scanned(tmp_path):
+INCOMPLETE = "radar: error: scan incomplete: {} could not be read (each named in a warning above)"
+
+
+def test_unreadable_file_is_a_warning_the_rest_is_reported_and_the_scan_fails(tmp_path):
+    # A scan that could not read what it was asked to read must not pass as clean, or as "found
+    # something" either (a CI job's `|| test $? -eq 1` would then let it through): exit 2, after
+    # the whole report.
     (tmp_path / "locked.env").write_text(f"TOKEN={TOKEN}\n")
     (tmp_path / "locked.env").chmod(0)
     (tmp_path / "open.env").write_text(f"TOKEN={TOKEN}\n")
     result = radar("scan", tmp_path, "--format", "json", env=ENV, prefix=without_file_access_override())
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert b"locked.env: cannot read: permission denied" in result.stderr
+    assert result.stderr.decode().splitlines()[-1] == INCOMPLETE.format("1 file")
     assert b'"path": "open.env"' in result.stdout and b"locked.env" not in result.stdout
+    assert b'"unreadable": 1' in result.stdout
 
 
-def test_unlistable_directory_is_a_warning(tmp_path):
+def test_unlistable_directory_is_a_warning_and_the_scan_fails(tmp_path):
     (tmp_path / "sealed").mkdir()
     (tmp_path / "sealed" / "x.env").write_text(f"TOKEN={TOKEN}\n")
     (tmp_path / "sealed").chmod(0)
@@ -143,5 +151,43 @@ def test_unlistable_directory_is_a_warning(tmp_path):
         result = radar("scan", tmp_path, env=ENV, prefix=without_file_access_override())
     finally:
         (tmp_path / "sealed").chmod(0o755)
-    assert result.returncode == 0
+    assert result.returncode == 2
     assert b"sealed: cannot list directory: permission denied" in result.stderr
+    assert result.stderr.decode().splitlines()[-1] == INCOMPLETE.format("1 directory")
+
+
+def test_entries_that_cannot_be_looked_at_are_counted_each(tmp_path):
+    # A directory that may be listed but not entered (r--): its entries cannot be looked at.
+    (tmp_path / "dim").mkdir()
+    for name in ("a.env", "b.env"):
+        (tmp_path / "dim" / name).write_text(f"TOKEN={TOKEN}\n")
+    (tmp_path / "dim").chmod(0o444)
+    try:
+        result = radar("scan", tmp_path, env=ENV, prefix=without_file_access_override())
+    finally:
+        (tmp_path / "dim").chmod(0o755)
+    assert result.returncode == 2
+    assert b"dim/a.env: cannot stat: permission denied" in result.stderr
+    assert result.stderr.decode().splitlines()[-1] == INCOMPLETE.format("2 files")
+
+
+def test_what_a_documented_policy_leaves_out_is_not_a_failure(tmp_path):
+    (tmp_path / "big.env").write_text(f"TOKEN={TOKEN}\n" + "x" * 2000)
+    (tmp_path / "blob.bin").write_bytes(b"\x00" + TOKEN.encode())
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "lib.env").write_text(f"TOKEN={TOKEN}\n")
+    (tmp_path / "link.env").symlink_to(tmp_path / "big.env")
+    os.mkfifo(tmp_path / "pipe")
+    result = radar("scan", tmp_path, "--max-file-size", "1000", "--exclude", "vendor", env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert b"big.env: skipped" in result.stderr and b"error" not in result.stderr
+
+
+def test_a_file_that_grows_over_the_limit_while_read_is_skipped_not_a_failure(tmp_path):
+    from radar.scan.sources.directory import FileUnit
+    from radar.scan.sources.interface import UnitSkipped
+
+    (tmp_path / "log.txt").write_text("x" * 50)
+    unit = FileUnit("log.txt", str(tmp_path / "log.txt"), size=10, max_size=20)
+    with pytest.raises(UnitSkipped, match="grew over"):
+        unit.read()

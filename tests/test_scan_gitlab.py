@@ -74,7 +74,11 @@ def assert_no_value(result) -> None:
 
 def test_group_scan_reports_variables_ci_files_and_skipped_projects(gitlab):
     result = scan(gitlab, "--group", "acme")
-    assert result.returncode == 1, result.stderr
+    # Three projects could not be read: the report holds everything else, and the run fails.
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().splitlines()[-1] == \
+        "radar: error: scan incomplete: 3 projects could not be read (each named in a warning above)"
+    assert json.loads(result.stdout)["summary"]["unreadable"] == 3
     assert_no_value(result)
     found = findings(result)
     owners = {f.get("project") or f.get("group") for f in found}
@@ -131,25 +135,26 @@ def test_the_json_report_follows_its_published_schema(gitlab):
 
 def test_subgroups_included_and_archived_skipped(gitlab):
     result = scan(gitlab, "--group", "acme", "--include-subgroups", "--skip-archived")
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr  # acme/locked, acme/vanished, acme/expired
     owners = {f.get("project") or f.get("group") for f in findings(result)}
     assert {"acme/platform/core", "acme/platform"} <= owners  # subgroups' projects and variables
     assert "acme/legacy" not in owners
     assert_no_value(result)
 
 
-def test_group_variables_the_token_may_not_read_are_a_warning(gitlab):
+def test_group_variables_the_token_may_not_read_are_a_warning_and_an_incomplete_scan(gitlab):
     gitlab.groups[0].variables_error = 403
     result = scan(gitlab, "--group", "acme")
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr
     assert "radar: warning: group acme: variables skipped: access denied (403 Forbidden" in result.stderr.decode()
+    assert "scan incomplete: 1 group and 3 projects could not be read" in result.stderr.decode()
     assert "acme/api" in {f.get("project") for f in findings(result)}
 
 
 def test_listed_projects_with_a_rate_limit_retried(gitlab):
     gitlab.rate_limited_once.add("/api/v4/projects/13/variables")
     result = scan(gitlab, "--project", "acme/platform/core", "acme/vanished")
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr  # acme/vanished could not be read
     assert [r for r in gitlab.requests if r.startswith("/api/v4/projects/13/variables")].__len__() == 2
     assert {f["rule_id"] for f in findings(result)} >= {"gitlab-personal-access-token", "gitlab-variable-unmasked"}
     assert "project acme/vanished: skipped" in result.stderr.decode()

@@ -3,6 +3,7 @@ every place it was committed, the commit that first introduced it, and whether H
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -305,14 +306,18 @@ def test_a_tag_on_a_blob_is_reported_and_does_not_stop_the_scan(tmp_path):
     assert b"refs/tags/key-blob: points at a blob, not a commit" in result.stderr
 
 
-def test_a_missing_blob_is_a_warning_naming_it(tmp_path):
+INCOMPLETE = "radar: error: scan incomplete: {} could not be read (each named in a warning above)"
+
+
+def test_a_missing_blob_is_a_warning_naming_it_and_the_scan_fails(tmp_path):
     repo = Repo(tmp_path / "r")
     repo.commit("add", **{"ci.env": f"T={GITLAB}\n", "ok.txt": "fine\n"})
     blob = repo.git("rev-parse", "HEAD:ci.env")
     (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     result, report = scan(repo.path)
-    assert result.returncode == 0 and report["findings"] == []
+    assert result.returncode == 2 and report["findings"] == []
     assert f"blob {blob} (ci.env): missing or corrupt object, skipped".encode() in result.stderr
+    assert result.stderr.decode().splitlines()[-1] == INCOMPLETE.format("1 blob")
 
 
 def _corrupt_loose_object(repo: Repo, blob: str) -> None:
@@ -322,6 +327,44 @@ def _corrupt_loose_object(repo: Repo, blob: str) -> None:
     data = zlib.compress(zlib.decompress(path.read_bytes()))
     path.chmod(0o644)
     path.write_bytes(data[:-6] + bytes(b ^ 0xFF for b in data[-6:]))
+
+
+def test_a_corrupt_blob_is_named_the_others_are_still_read_and_the_scan_fails(tmp_path):
+    # git stops at an object it cannot inflate. It used to take the rest of the scan with it (every
+    # later blob "missing or corrupt", its secrets unreported) and the scan exited 0 or 1.
+    repo = Repo(tmp_path / "r")
+    secrets = {f"f{i}.env": "glpat-" + expand("{b64url:20}", f"corrupt-{i}") for i in range(5)}
+    repo.commit("add", **{name: f"TOKEN={value}\n" for name, value in secrets.items()})
+    broken = repo.git("rev-parse", "HEAD:f1.env")
+    _corrupt_loose_object(repo, broken)
+    result = radar("scan", repo.path, "--history", "--format", "json", "--jobs", "1", env=ENV)
+    for value in secrets.values():
+        assert value.encode() not in result.stdout + result.stderr, "a planted secret leaked into the output"
+    assert result.returncode == 2
+    found = sorted(f["path"] for f in json.loads(result.stdout)["findings"])
+    assert found == ["f0.env", "f2.env", "f3.env", "f4.env"]
+    stderr = result.stderr.decode()
+    assert f"f1.env: cannot read: blob {broken} is corrupt" in stderr
+    assert stderr.splitlines()[-1] == INCOMPLETE.format("1 blob")
+
+
+def test_a_corrupt_pack_is_named_and_the_scan_fails(tmp_path):
+    repo = Repo(tmp_path / "r")
+    for i in range(4):  # incompressible enough that the damage lands inside one blob's data
+        repo.write(f"f{i}.txt", "\n".join(hashlib.sha256(f"{i} {j}".encode()).hexdigest() for j in range(300)))
+    repo.commit("add", **{"token.env": f"T={GITLAB}\n"})
+    repo.git("repack", "-q", "-a", "-d")
+    [pack] = (repo.path / ".git" / "objects" / "pack").glob("*.pack")
+    pack.chmod(0o644)
+    data = bytearray(pack.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 32):
+        data[i] ^= 0x5A
+    pack.write_bytes(bytes(data))
+    result, report = scan(repo.path)
+    assert result.returncode == 2
+    assert [f["path"] for f in report["findings"]] == ["token.env"]
+    assert "is corrupt" in result.stderr.decode()
+    assert result.stderr.decode().splitlines()[-1] == INCOMPLETE.format("1 blob")
 
 
 def test_the_blob_reader_goes_on_after_git_stops_at_a_corrupt_blob(tmp_path):

@@ -6,13 +6,16 @@ gets its engine once (with `fork`, the parent's compiled rules are
 inherited). Small scans run in this process, where starting workers would cost more than it
 saves. A unit that cannot be read, is binary (a NUL byte, or over 30 % control bytes, in its first
 8 KiB) or is not UTF-8 never stops a scan: it becomes a warning (binary files are only counted),
-and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found.
+and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found. What could not be read
+is counted too (`ScanStats.unreadable`): the scan is then incomplete (`ScanReport.incomplete`),
+which the CLI reports after the findings, with exit status 2.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -22,7 +25,7 @@ from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
 from radar.scan.sources.directory import DirectorySource
-from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
 
 DEFAULT_MAX_FILE_SIZE = 10_000_000
 BATCH_BYTES = 4_000_000
@@ -54,12 +57,18 @@ class ScanStats:
     bytes: int = 0
     binary: int = 0
     skipped: int = 0
+    unreadable: Counter[str] = field(default_factory=Counter)  # by noun: file, directory, blob, ...
 
     def add(self, other: ScanStats) -> None:
         self.files += other.files
         self.bytes += other.bytes
         self.binary += other.binary
         self.skipped += other.skipped
+        self.unreadable.update(other.unreadable)
+
+
+# How "scan incomplete" counts what could not be read.
+_PLURALS = {"directory": "directories"}
 
 
 @dataclass
@@ -67,6 +76,15 @@ class ScanReport:
     findings: list[Finding]
     warnings: list[str] = field(default_factory=list)
     stats: ScanStats = field(default_factory=ScanStats)
+
+    def incomplete(self) -> str | None:
+        """`2 files and 1 directory could not be read`, or None when everything asked for was read."""
+        counts = [f"{n} {noun if n == 1 else _PLURALS.get(noun, noun + 's')}"
+                  for noun, n in sorted(self.stats.unreadable.items()) if n]
+        if not counts:
+            return None
+        listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
+        return f"{listed} could not be read"
 
 
 def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOptions(),
@@ -90,6 +108,7 @@ def scan_source(source: Source, options: ScanOptions = ScanOptions(), key: Finge
     report = scan_units(source.units(), options, key, progress, ruleset, fork_first)
     report.warnings[:0] = source.warnings
     report.stats.skipped += source.skipped
+    report.stats.unreadable.update(source.unreadable)
     return report
 
 
@@ -194,9 +213,14 @@ def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
     for unit in batch:
         try:
             data = unit.read()
+        except UnitSkipped as e:
+            result.warnings.append(f"{unit.path}: skipped: {e}")
+            result.stats.skipped += 1
+            continue
         except UnitReadError as e:
             result.warnings.append(f"{unit.path}: cannot read: {e}")
             result.stats.skipped += 1
+            result.stats.unreadable[unit.noun] += 1
             continue
         if is_binary(data):
             result.stats.binary += 1

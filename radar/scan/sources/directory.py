@@ -4,8 +4,10 @@ The walk skips `.git/`, paths matched by `--exclude` globs or by the root's `.ra
 glob a line, `#` comments; a glob without `/` matches a name at any depth, one with `/` the path
 from the root, a trailing `/` only directories), special files (FIFOs, sockets, devices) and, by
 default, symbolic links. With `follow_symlinks`, a directory reached twice (a symlink loop) is
-walked once, with a warning. Files over `max_file_size` are skipped with a warning; so are
-directories that cannot be listed. Reading happens later, in the worker that scans the file.
+walked once, with a warning. Files over `max_file_size` are skipped with a warning. A directory
+that cannot be listed, or an entry that cannot be looked at, is a warning that makes the scan
+incomplete (`Source.could_not_read`), as is a file that cannot be read. Reading happens later, in
+the worker that scans the file.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import errno
 import fnmatch
 import os
 import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from radar.scan.findings import Origin
-from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
 
 IGNORE_FILE = ".radarignore"
 ALWAYS_SKIPPED = frozenset({".git"})
@@ -39,10 +42,12 @@ class FileUnit(TextUnit):
         try:
             fd = os.open(self.absolute, flags)
         except OSError as e:
+            if e.errno == errno.ELOOP and not self.follow_symlinks:  # became a link: skipped as links are
+                raise UnitSkipped("now a symbolic link") from None
             raise UnitReadError(_reason(e)) from None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise UnitReadError("no longer a regular file")
+                raise UnitSkipped("no longer a regular file")
             with os.fdopen(fd, "rb", closefd=False) as f:
                 data = f.read(self.max_size + 1)
         except OSError as e:
@@ -50,13 +55,11 @@ class FileUnit(TextUnit):
         finally:
             os.close(fd)
         if len(data) > self.max_size:
-            raise UnitReadError(f"grew over the {_megabytes(self.max_size)} limit while being read")
+            raise UnitSkipped(f"grew over the {_megabytes(self.max_size)} limit while being read")
         return data
 
 
 def _reason(e: OSError) -> str:
-    if e.errno == errno.ELOOP:
-        return "is a symbolic link"
     return (e.strerror or str(e)).lower()
 
 
@@ -71,6 +74,7 @@ class DirectorySource(Source):
         self.max_file_size = max_file_size
         self.follow_symlinks = follow_symlinks
         self.warnings: list[str] = []
+        self.unreadable: Counter[str] = Counter()
         self.skipped = 0
         self._globs = list(exclude) + read_ignore_file(self.root / IGNORE_FILE)
 
@@ -91,7 +95,7 @@ class DirectorySource(Source):
                 with os.scandir(directory) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as e:
-                self.warnings.append(f"{relative or '.'}: cannot list directory: {_reason(e)}")
+                self.could_not_read("directory", f"{relative or '.'}: cannot list directory: {_reason(e)}")
                 continue
             subdirs = []
             for entry in entries:
@@ -103,7 +107,7 @@ class DirectorySource(Source):
                         continue
                     st = entry.stat(follow_symlinks=True)
                 except OSError as e:
-                    self.warnings.append(f"{rel}: cannot stat: {_reason(e)}")
+                    self.could_not_read("file", f"{rel}: cannot stat: {_reason(e)}")
                     continue
                 if stat.S_ISDIR(st.st_mode):
                     if entry.name in ALWAYS_SKIPPED or self._excluded(rel, True):

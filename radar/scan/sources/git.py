@@ -117,6 +117,7 @@ class GitHistorySource(Source):
         self._globs: list[str] = []
         self._excluded: dict[str, bool] = {}
         self.warnings: list[str] = []
+        self.unreadable: collections.Counter[str] = collections.Counter()
         self.skipped = 0
         self.commits: list[Commit] = []
         self.introductions: dict[str, list[Introduction]] = {}
@@ -280,7 +281,7 @@ class GitHistorySource(Source):
             parts = line.split()
             first = self.first_introduction(blob)
             if len(parts) != 3 or parts[1] != "blob":
-                self.warnings.append(f"blob {blob} ({first.path}): missing or corrupt object, skipped")
+                self.could_not_read("blob", f"blob {blob} ({first.path}): missing or corrupt object, skipped")
                 self.skipped += 1
                 continue
             size = int(parts[2])
@@ -353,6 +354,7 @@ class GitBlobUnit(TextUnit):
     repo: str
     blob: str
     origin: Origin = field(default_factory=Origin)
+    noun = "blob"
 
     def read(self) -> bytes:
         return _reader(self.repo).read(self.blob)

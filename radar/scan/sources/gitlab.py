@@ -11,11 +11,14 @@ redacted preview) is kept as a `VariableRecord`, never the value.
 An address where nothing answers is one error before anything starts (`connect`). Listings use
 `iterator=True`, so one page is in memory at a time; python-gitlab follows the
 `Link` header and retries 429 after `Retry-After`. A project that answers 401/403/404 becomes one
-warning and the scan goes on; a token refused for the whole scope is a `GitLabError`.
+warning and the scan goes on, incomplete (so are a group's variables, or a CI file, that cannot be
+read): its variables may hold credentials, so the scan cannot call it clean. A token refused for
+the whole scope is a `GitLabError`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -127,6 +130,7 @@ class GitLabSource(Source):
         self.on_ci_file = on_ci_file
         self.on_project = on_project
         self.warnings: list[str] = []
+        self.unreadable: Counter[str] = Counter()
         self.variables: list[VariableRecord] = []
         self.projects = 0
 
@@ -196,8 +200,8 @@ class GitLabSource(Source):
         try:
             data = project.files.raw(file_path=ci_path, ref=default_branch)
         except gl_errors.GitlabError as e:
-            if e.response_code != 404:
-                self.warnings.append(f"project {path}: cannot read {ci_path}: {_why(e)}")
+            if e.response_code != 404:  # 404: the project has no CI file there
+                self.could_not_read("CI file", f"project {path}: cannot read {ci_path}: {_why(e)}")
             return
         if self.on_ci_file:
             self.on_ci_file(path, ci_path, data.decode("utf-8", "replace"))
@@ -207,7 +211,7 @@ class GitLabSource(Source):
         try:
             units = list(self._variables("group", path, group_id, manager))
         except gl_errors.GitlabError as e:
-            self.warnings.append(f"group {path}: variables skipped: {_why(e)}")
+            self.could_not_read("group", f"group {path}: variables skipped: {_why(e)}")
             return
         yield from units
 
@@ -230,7 +234,7 @@ class GitLabSource(Source):
                 yield MemoryUnit(path, data, variable_origin(owner_kind, owner, key, scope, owner_id))
 
     def _warn_project(self, path: str, error: gl_errors.GitlabError) -> None:
-        self.warnings.append(f"project {path}: skipped: {_why(error)}")
+        self.could_not_read("project", f"project {path}: skipped: {_why(error)}")
 
 
 def _why(error: gl_errors.GitlabError) -> str:
