@@ -66,10 +66,16 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS of the process tree in bytes, exit status."""
+def measure(command: list[str], env: dict[str, str] | None = None, timeout: float | None = None,
+            cwd: str | os.PathLike[str] | None = None) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS of the process tree in bytes, exit status (negative: killed by that
+    signal, -9 when `timeout` seconds passed first)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+    timer = threading.Timer(timeout, proc.kill) if timeout is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     peak = 0
     done = threading.Event()
 
@@ -83,6 +89,8 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     sampler.start()
     status = proc.wait()
     elapsed = time.perf_counter() - start
+    if timer is not None:
+        timer.cancel()
     done.set()
     sampler.join()
     return elapsed, peak, status

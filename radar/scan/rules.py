@@ -16,8 +16,8 @@ A rule file holds `[[rules]]` tables. Fields:
 - optional `entropy` (Shannon bits per character the secret must reach), `validator` (a name in
   `radar.scan.validators`; with `requires_validation = true` a value that fails it is dropped
   rather than kept at low confidence, for formats defined by their structure), `confidence` (before validation; default `high` for provider rules,
-  `medium` otherwise), `multiline` (the match may span lines; it is searched from the keyword's
-  line up to `span` characters on).
+  `medium` otherwise), `multiline` (the match may span lines; it is searched from the start of
+  the keyword's line up to `span` characters past the keyword).
 - `examples.true` / `examples.false`: strings the rule must and must not report. True examples are
   templates (see `radar.scan.examples`) so that no real-looking credential sits in the repository.
 """
