@@ -128,8 +128,8 @@ def _cell(result: dict, timeout: float) -> tuple[str, str, str]:
     if result["status"] == -9:
         return f"> {timeout:.0f} (killed)", "", "killed"
     status = str(result["status"]) if result["status"] >= 0 else f"signal {-result['status']}"
-    if result["status"] not in (0, 1, 2):
-        status += " (crashed)"
+    if result["findings"] is None:
+        status += " (crashed: no report)"
     return f"{result['seconds']:.2f}", f"{result['rss_mb']:.0f}", status
 
 
@@ -147,13 +147,24 @@ def render(rows: list[tuple[str, str, dict, dict]], old: str, new: str, timeout:
                 else "yes" if old_result["findings"] == new_result["findings"] else "no")
         lines.append(f"| {label} | {size} | {old_s} | {new_s} | {old_rss} | {new_rss} | {old_status} | {new_status} "
                      f"| {counts} | {same} |")
-    return "\n".join(lines)
+    notes = [f"- {label}: old found {_rules(old_result)}, new found {_rules(new_result)}."
+             for label, _, old_result, new_result in rows
+             if None not in (old_result["findings"], new_result["findings"])
+             and old_result["findings"] != new_result["findings"]]
+    return "\n".join(lines + (["", "Where the findings differ:", *notes] if notes else []))
+
+
+def _rules(result: dict) -> str:
+    counts: dict[str, int] = {}
+    for finding in result["findings"]:
+        counts[finding["rule_id"]] = counts.get(finding["rule_id"], 0) + 1
+    return ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items())) or "nothing"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--old", default="main", help="the revision to compare with (default main)")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds before a run is killed (default 600)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds before a run is killed (default 300)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="radar-hostile-"))
