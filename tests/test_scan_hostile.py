@@ -1,7 +1,7 @@
 """Hostile input: the engine's work grows with the length of a text, never with its square.
 
-A red team put 100,000 `password=...` pairs on one line (3 MB): every finding then re-read its
-whole line (suppression marker, assigned name), and the scan took minutes. Speed is measured in
+With 100,000 `password=...` pairs on one line (2.6 MB) every finding used to re-read its whole
+line (suppression marker, assigned name), and the scan took minutes. Speed is measured in
 benchmarks/scan_hostile.py; here the work is counted, which does not depend on the machine: the
 characters the engine's own string operations look at (`CountingText`), the characters handed to
 rules' searches and the match attempts (`CountingPattern`), and the Python lines it runs in
