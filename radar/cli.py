@@ -413,9 +413,10 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
              if rank[f.confidence] <= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
     reported = [f for f in shown if not f.ignored]
     summary = f"{len(reported)} finding(s) in {scanned}"
+    incomplete = report.incomplete()
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts,
                                                      "unreadable": sum(report.stats.unreadable.values())},
-                            warnings=tuple(report.warnings), **context_fields)
+                            warnings=tuple(report.warnings), incomplete=incomplete, **context_fields)
     for warning in report_warnings(args.format, shown, context):
         _say("warning", warning)
     if args.output:
@@ -432,7 +433,6 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
             _say("info", summary)
     if args.plan:  # after the report, so that a plan that cannot be made loses no findings
         _write_scan_plan(args, report.findings, context)
-    incomplete = report.incomplete()
     if incomplete:  # after the report: it holds everything that was read; but this run is not a pass
         _say("error", f"scan incomplete: {incomplete} (each named in a warning above)")
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -141,6 +142,30 @@ def test_unreadable_file_is_a_warning_the_rest_is_reported_and_the_scan_fails(tm
     assert result.stderr.decode().splitlines()[-1] == INCOMPLETE.format("1 file")
     assert b'"path": "open.env"' in result.stdout and b"locked.env" not in result.stdout
     assert b'"unreadable": 1' in result.stdout
+
+
+@pytest.mark.parametrize("format", ["json", "sarif", "gitlab"])
+def test_the_machine_read_reports_of_an_incomplete_scan_say_it_is_incomplete(tmp_path, format):
+    # A dashboard reading only the report (not radar's exit status) must not take a partial scan
+    # for a complete one: SARIF's executionSuccessful, GitLab's scan status, radar's scan.complete.
+    (tmp_path / "locked.env").write_text(f"TOKEN={TOKEN}\n")
+    (tmp_path / "locked.env").chmod(0)
+    (tmp_path / "open.env").write_text(f"TOKEN={TOKEN}\n")
+    partial = radar("scan", tmp_path, "--format", format, env=ENV, prefix=without_file_access_override())
+    (tmp_path / "locked.env").chmod(0o644)
+    whole = radar("scan", tmp_path, "--format", format, env=ENV, prefix=without_file_access_override())
+    assert (partial.returncode, whole.returncode) == (2, 1)
+    said = {"json": lambda d: d["scan"]["complete"],
+            "sarif": lambda d: d["runs"][0]["invocations"][0]["executionSuccessful"],
+            "gitlab": lambda d: d["scan"]["status"] == "success"}[format]
+    assert said(json.loads(partial.stdout)) is False and said(json.loads(whole.stdout)) is True
+    if format == "sarif":
+        partial_notifications = json.loads(partial.stdout)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        assert {"level": "error", "message": {"text": "scan incomplete: 1 file could not be read."}} in partial_notifications
+        assert len(partial_notifications) == 2  # the file's own warning, and the run's verdict
+    if format == "gitlab":
+        messages = json.loads(partial.stdout)["scan"]["messages"]
+        assert messages[-1] == {"level": "warn", "value": "scan incomplete: 1 file could not be read"}
 
 
 def test_unlistable_directory_is_a_warning_and_the_scan_fails(tmp_path):

@@ -22,11 +22,14 @@ class ReportContext:
     summary: Mapping[str, int] = field(default_factory=dict)  # findings, files, bytes, ...
     warnings: tuple[str, ...] = ()
     tool_version: str = __version__
+    # What the scan could not read (`2 files could not be read`), None when it read everything:
+    # the report then describes part of what was asked for, and its format must say so.
+    incomplete: str | None = None
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "target": self.target, "root": self.root,
                 "started": _iso(self.started), "finished": _iso(self.finished),
-                "radar_version": self.tool_version}
+                "radar_version": self.tool_version, "complete": self.incomplete is None}
 
 
 def now() -> datetime:

@@ -57,10 +57,15 @@ def document(findings: Sequence[Finding], context: ReportContext) -> dict:
         "type": "secret_detection",
         "start_time": gitlab_time(context.started),
         "end_time": gitlab_time(context.finished),
-        "status": "success",
+        # A scan that could not read everything is a failure for GitLab too (radar exits 2); the
+        # schema's `warn` level is for "a partial error", which is what each unreadable item is.
+        "status": "failure" if context.incomplete else "success",
     }
-    if context.warnings:
-        scan["messages"] = [{"level": "warn", "value": w} for w in context.warnings if w]
+    messages = [w for w in context.warnings if w]
+    if context.incomplete:
+        messages.append(f"scan incomplete: {context.incomplete}")
+    if messages:
+        scan["messages"] = [{"level": "warn", "value": w} for w in messages]
     return {
         "version": SCHEMA_VERSION,
         "schema": SCHEMA_URL,

@@ -86,16 +86,19 @@ def document(findings: Sequence[Finding], context: ReportContext, limit: int = M
     rule_ids = sorted({f.rule_id for f in selection.kept})
     index = {rule_id: n for n, rule_id in enumerate(rule_ids)}
     invocation: dict = {
-        "executionSuccessful": True,
+        # SARIF: false when the tool could not analyse everything it was asked to.
+        "executionSuccessful": context.incomplete is None,
         "startTimeUtc": sarif_time(context.started),
         "endTimeUtc": sarif_time(context.finished),
     }
-    notices = [_sentence(w) for w in context.warnings]
+    notices = [("warning", _sentence(w)) for w in context.warnings]
     if selection.notice:
-        notices.append(selection.notice)
+        notices.append(("warning", selection.notice))
+    if context.incomplete:
+        notices.append(("error", _sentence(f"scan incomplete: {context.incomplete}")))
     if notices:
         invocation["toolExecutionNotifications"] = [
-            {"level": "warning", "message": {"text": text}} for text in notices
+            {"level": level, "message": {"text": text}} for level, text in notices
         ]
     run = {
         "tool": {"driver": {
