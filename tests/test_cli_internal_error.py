@@ -44,7 +44,7 @@ def _assert_not_quoted(output: bytes) -> None:
 def test_an_unexpected_exception_is_one_line_with_its_type_and_place_and_exit_70():
     result = _run(clean_env())
     assert result.returncode == 70
-    assert result.stderr.startswith(b"radar: internal error: ValueError in radar/cli.py:")
+    assert result.stderr.startswith(b"radar: internal error: ValueError in radar/cli/plan.py:")
     assert b"(_run_plan); this is a bug in radar" in result.stderr and b"RADAR_DEBUG=1" in result.stderr
     assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
     _assert_not_quoted(result.stdout + result.stderr)

@@ -1,0 +1,100 @@
+"""radar's command line: parse arguments, wire the pieces, turn errors into one line and a status.
+
+One module per subcommand (`mask`, `vault` for exec and secrets check, `scan`, `plan`), each
+with an `add_*parser(sub)` that declares its options and sets `run` to the function that carries
+it out; `_build_parser` lists them. `common` holds the message and argument-type helpers. `-- CMD ARGS...` is split off
+before argparse sees it (so CMD's own options are never parsed as radar's) and handed to the
+subcommand as `args.command` (None when there is no `--`).
+
+Exit statuses: a subcommand's own status; 2 for usage errors and for RadarError (unless the
+error carries another status, like 127/126 for a command that cannot be started); 130 after
+Ctrl-C; 141 (128 + SIGPIPE, what a shell reports for `cat` in the same place) when the
+reader of our standard output went away; 70 (EX_SOFTWARE) for any other exception, which is a bug
+in radar: one `radar: internal error:` line names the exception's type and where it was raised,
+never its message (it could quote input), and never exit 1, which `radar scan` uses for "findings"
+(a CI job that allows exit 1 must not pass without a report). RADAR_DEBUG=1 adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from radar import __version__
+from radar.cli import mask, plan, scan, vault
+from radar.cli.common import say
+from radar.errors import RadarError
+
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+EXIT_INTERNAL_ERROR = 70  # sysexits.h's EX_SOFTWARE: a bug in radar, not a problem with the input
+DEBUG_VARIABLE = "RADAR_DEBUG"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
+        parser = _build_parser()
+        if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
+            arguments[:2] = ["scan-gitlab"]
+        args = parser.parse_args(arguments)
+        if command is not None and not args.takes_command:
+            parser.error(f"'radar {args.subcommand}' does not run a command: remove '--' and what follows")
+        args.command = command
+        return args.run(args)
+    except RadarError as e:
+        say("error", str(e))
+        return e.exit_status
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that nothing tries to write to the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as e:
+        return _internal_error(e)
+
+
+def _internal_error(e: Exception) -> int:
+    """One line that is enough to report the bug: the exception's type and the innermost place in
+    radar's code it passed through. Not its message: that may quote a file's or a variable's text."""
+    import traceback  # only on this path: every radar start would pay for it otherwise
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # radar/, above radar/cli/
+    frames = traceback.extract_tb(e.__traceback__)
+    ours = [f for f in frames if os.path.abspath(f.filename).startswith(package + os.sep)]
+    where = ""
+    if ours:
+        path = os.path.relpath(os.path.abspath(ours[-1].filename), os.path.dirname(package))
+        where = f" in {path}:{ours[-1].lineno} ({ours[-1].name})"
+    elif frames:
+        where = f" in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno} ({frames[-1].name})"
+    say("internal error", f"{type(e).__name__}{where}; this is a bug in radar {__version__}: please report it "
+                           f"with the command you ran ({DEBUG_VARIABLE}=1 shows the traceback, which may quote your input)")
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        traceback.print_exception(e, file=sys.stderr)
+    return EXIT_INTERNAL_ERROR
+
+
+def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    if "--" not in argv:
+        return argv, None
+    i = argv.index("--")
+    return argv[:i], argv[i + 1 :]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radar", description="Keeps CI secrets where they belong."
+    )
+    parser.add_argument("--version", action="version", version=f"radar {__version__}")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+    mask.add_parser(sub)
+    vault.add_exec_parser(sub)
+    vault.add_secrets_parser(sub)
+    scan.add_parser(sub)
+    scan.add_gitlab_parser(sub)
+    plan.add_parser(sub)
+    return parser

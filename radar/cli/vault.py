@@ -1,0 +1,128 @@
+"""`radar exec` and `radar secrets check`: a job's secrets: resolved from Vault (imported lazily,
+so that `radar mask` does not pay for the Vault client)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from radar.cli.common import log_to_stderr, positive_float, positive_int, say, warn_refused
+from radar.errors import RadarError
+from radar.mask.model import DEFAULT_MIN_LENGTH, MaskOptions
+
+
+def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--job", metavar="NAME", help="the job whose secrets: to resolve")
+    p.add_argument("--ci-file", metavar="PATH",
+                   help="the CI file that defines --job (default: $CI_CONFIG_PATH, else .gitlab-ci.yml)")
+    p.add_argument("--secrets-file", metavar="PATH",
+                   help="a YAML file with a secrets: mapping (and optional id_tokens:, variables:) instead of a job")
+    p.add_argument("--vault-timeout", type=positive_float, default=30.0, metavar="SECONDS",
+                   help="the most time radar spends on Vault in one run: connecting, waiting for answers "
+                        "and retrying an unreachable or sealed Vault, all together (default 30)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log each Vault request (never a token, JWT or secret value)")
+
+
+def add_exec_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "exec",
+        usage="radar exec (--job NAME [--ci-file PATH] | --secrets-file PATH) [--vault-timeout SECONDS] "
+              "[--min-length N] [-v] -- CMD ARGS...",
+        help="fetch a job's secrets: from Vault and run CMD with them, its output masked",
+        description=(
+            "Resolve the secrets: of a GitLab CI job (or of a secrets file) the way GitLab Runner does: "
+            "log in to Vault with the job's ID token (JWT auth), read each secret, hand it to CMD as a "
+            "file (file: true, the default; the variable holds the path) or as a variable, and mask "
+            "every value in CMD's stdout and stderr. Secret files are removed when CMD ends. radar "
+            "exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
+            "fetched (CMD is not run), 2 on configuration errors."
+        ),
+        epilog="Vault settings come from VAULT_SERVER_URL, VAULT_AUTH_ROLE, VAULT_AUTH_PATH, "
+               "VAULT_NAMESPACE and VAULT_CACERT, in the environment or the job's variables:.",
+    )
+    _add_job_source_arguments(p)
+    p.add_argument("--min-length", type=positive_int, default=DEFAULT_MIN_LENGTH, metavar="N",
+                   help=f"secrets shorter than N characters are not masked, with a warning (default {DEFAULT_MIN_LENGTH})")
+    p.set_defaults(run=_run_exec, takes_command=True)
+
+
+def add_secrets_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("secrets", help="work with a job's secrets: (see: radar secrets check)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser(
+        "check",
+        usage="radar secrets check (--job NAME [--ci-file PATH] | --secrets-file PATH) [--vault-timeout SECONDS] [-v]",
+        help="log in and resolve every secret without running anything or printing a value",
+        description="Log in to Vault and resolve every secret of the job; print OK or FAILED and the "
+                    "reason for each, never a value. Exit 0 when all resolve, 1 when any fails, "
+                    "2 on configuration errors.",
+    )
+    _add_job_source_arguments(check)
+    check.set_defaults(run=_run_secrets_check, takes_command=False)
+
+
+def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan; lazy: keeps `radar mask` fast
+    from radar.vault import execute
+
+    log_to_stderr(args.verbose)
+    definition = execute.load_definition(
+        job=args.job, ci_file=args.ci_file, secrets_file=args.secrets_file, environ=os.environ
+    )
+    return execute.make_plan(definition, os.environ)
+
+
+def _run_exec(args: argparse.Namespace) -> int:
+    from radar.vault.client import RetryPolicy
+    from radar.vault.execute import Terminated, run_with_secrets
+
+    if not args.command:
+        raise RadarError("name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
+    plan = _vault_plan(args)
+    if not plan.specs:
+        # Wrapping every job the same way must work for jobs without secrets too.
+        say("warning", f"{plan.definition.origin} defines no secrets: running the command with masking only")
+    try:
+        return run_with_secrets(
+            plan, args.command, RetryPolicy(total_seconds=args.vault_timeout), environ=os.environ,
+            options=MaskOptions(min_length=args.min_length), on_refusal=warn_refused,
+        )
+    except Terminated as stop:
+        raise stop.as_error() from None
+
+
+def _run_secrets_check(args: argparse.Namespace) -> int:
+    from radar.vault.client import RetryPolicy
+    from radar.vault.execute import Terminated, check_secrets
+    from radar.vault.model import SecretFailure
+
+    plan = _vault_plan(args)
+    try:
+        outcomes = check_secrets(plan, RetryPolicy(total_seconds=args.vault_timeout))
+    except Terminated as stop:
+        raise stop.as_error() from None
+    rows = [
+        (o.spec.name, "FAILED" if isinstance(o, SecretFailure) else "OK", o.spec.source,
+         ("file" if getattr(o.spec, "file", True) else "variable"),
+         o.reason if isinstance(o, SecretFailure) else "")
+        for o in outcomes
+    ]
+    failed = sum(1 for row in rows if row[1] == "FAILED")
+    summary = f"{len(rows) - failed} of {len(rows)} secret(s) of {plan.definition.origin} resolve"
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=summary)
+        for column in ("Variable", "Status", "Source", "As", "Reason"):
+            table.add_column(column, overflow="fold")
+        for name, status, source, kind, reason in rows:
+            style = "red" if status == "FAILED" else "green"
+            table.add_row(name, f"[{style}]{status}[/{style}]", source, kind, reason)
+        Console().print(table)
+    else:
+        for name, status, source, kind, reason in rows:
+            print("\t".join((status, name, source, kind, reason)).rstrip("\t"))
+        print(summary)
+    return 1 if failed else 0
