@@ -15,7 +15,7 @@ import pytest
 
 from radar.json_input import JSONNestingError, loads
 from radar.scan.examples import expand
-from radar.vault.transport import Response
+from radar.vault.transport import AnswerTooDeep, Response
 from radar_cli import assert_one_line_error, clean_env, radar
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -67,8 +67,9 @@ def test_a_secret_holding_deeply_nested_json_is_still_masked():
         pytest.fail("the secret was not masked as a whole")
 
 
-def test_a_deeply_nested_vault_response_is_not_json_to_the_client():
-    with pytest.raises(ValueError):
+def test_a_deeply_nested_vault_response_is_refused_by_the_client():
+    # The client's own limit (far below the parser's) refuses it before anything reads it.
+    with pytest.raises(AnswerTooDeep):
         Response(200, DEEP.encode(), "application/json").json()
 
 
