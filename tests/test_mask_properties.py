@@ -21,7 +21,7 @@ NO_DETECTORS = {"token_prefixes": (), "query_keys": (), "mask_url_passwords": Fa
 
 # Secrets never contain `[`, so a secret's form can never be made up of a marker's bytes.
 secret_text = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_characters="[\x00\r\n", exclude_categories=("Cs",)),
+    alphabet=st.characters(codec="utf-8", exclude_characters="[\r\n", exclude_categories=("Cs",)),
     min_size=8,
     max_size=24,
 ).map(str.strip).filter(lambda s: len(s) >= 8)

@@ -24,12 +24,23 @@ def _database(needles: list[tuple[int, Needle]], literal: bool) -> hyperscan.Dat
     return database
 
 
+def _as_expression(needle: Needle) -> Needle:
+    """A literal as an expression matching exactly its bytes, each one escaped."""
+    return Needle(b"".join(b"\\x%02x" % byte for byte in needle.text), needle.caseless, regex=True, gate=b"\0")
+
+
 class HyperscanMatcher:
     name = "hyperscan"
 
     def __init__(self, needles: Sequence[Needle]) -> None:
-        self._literals = _database([(i, n) for i, n in enumerate(needles) if not n.regex], literal=True)
+        # The binding measures pure literals with strlen(): one with a NUL byte would be cut at it
+        # (matching its head alone, with the whole length). Those few go to the expression
+        # database instead, escaped, gated on the NUL they can only match at.
+        self._literals = _database(
+            [(i, n) for i, n in enumerate(needles) if not n.regex and b"\0" not in n.text], literal=True
+        )
         expressions = [(i, n) for i, n in enumerate(needles) if n.regex]
+        expressions += [(i, _as_expression(n)) for i, n in enumerate(needles) if not n.regex and b"\0" in n.text]
         self._expressions = _database(expressions, literal=False)
         gates = {n.gate for _, n in expressions}
         # Any ungated expression means the expression pass always runs.
