@@ -14,7 +14,8 @@ alignment. `user:` before a password in a Basic auth header, or the newline that
 `echo $S | base64` appends, then cannot break the match. The complete standalone encodings are
 registered as well, so a value encoded on its own is masked to its last character, and so are the
 lines of that encoding wrapped the way `base64` (76 columns) and `openssl base64` (64) wrap it, so
-`base64 key.pem` is masked line by line.
+`base64 key.pem` is masked line by line. Cores and standalone encodings are also found where the
+line breaks of wrapped base64 cut them at any column (`base64 .env`): see radar.mask.wrapped.
 
 Multi-line values (PEM keys, JSON files) are not literals: a newline in the value matches any
 run of whitespace in the log, so they become a `Chain` of segments, and every line long enough
@@ -87,6 +88,9 @@ class ValueForms:
     # Pieces that are secrets on their own (masked in every form too): long-enough lines of a
     # multi-line value, and the values of secret-named keys of a JSON document.
     parts: tuple[bytes, ...]
+    # The literals that are base64 stable cores or standalone encodings: these are also found
+    # when line breaks of wrapped base64 cut them (radar.mask.wrapped).
+    wrappable: frozenset[bytes] = frozenset()
 
 
 def char_length(value: bytes) -> int:
@@ -105,14 +109,19 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     """All forms of one (already trimmed, non-empty) value, none shorter than `min_length`."""
     json_parts = tuple(_json_secret_values(value, min_length))
     if not is_multiline(value):
-        return ValueForms(_keep_long(encoded_forms(value), min_length), None, json_parts)
+        wrappable = _keep_long(base64_wrappable(value), min_length)
+        return ValueForms(_keep_long(encoded_forms(value), min_length), None, json_parts, wrappable)
     literals: set[bytes] = set()
+    wrappable: set[bytes] = set()
     normalised = value.replace(b"\r\n", b"\n")
     for variant in {value, normalised}:
         literals |= encoded_forms(variant, include_raw=False)
+        wrappable |= base64_wrappable(variant)
     segments = tuple(_LINE_BREAK_RUN.split(value))
     lines = tuple(line for line in segments if _is_secret_line(line, min_length))
-    return ValueForms(_keep_long(literals, min_length), Chain(segments), lines + json_parts)
+    return ValueForms(
+        _keep_long(literals, min_length), Chain(segments), lines + json_parts, _keep_long(wrappable, min_length)
+    )
 
 
 def encoded_forms(value: bytes, include_raw: bool = True) -> set[bytes]:
@@ -126,7 +135,21 @@ def encoded_forms(value: bytes, include_raw: bool = True) -> set[bytes]:
 
 
 def base64_forms(value: bytes) -> set[bytes]:
-    """Stable cores at the three alignments, plus standalone encodings, standard and URL-safe."""
+    """Stable cores at the three alignments, standalone encodings and the lines of their wrapped
+    output, standard and URL-safe."""
+    forms = base64_wrappable(value)
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for standalone in (value, value + b"\n"):
+            encoded = encode(standalone)
+            for width in _WRAP_WIDTHS:
+                if len(encoded) > width:
+                    forms.update(encoded[i : i + width] for i in range(0, len(encoded), width))
+    return forms
+
+
+def base64_wrappable(value: bytes) -> set[bytes]:
+    """Stable cores at the three alignments and standalone encodings, standard and URL-safe: the
+    forms that are also matched across the line breaks of wrapped base64."""
     forms: set[bytes] = set()
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         for offset in range(3):
@@ -135,9 +158,6 @@ def base64_forms(value: bytes) -> set[bytes]:
             encoded = encode(standalone)
             forms.add(encoded)
             forms.add(encoded.rstrip(b"="))
-            for width in _WRAP_WIDTHS:
-                if len(encoded) > width:
-                    forms.update(encoded[i : i + width] for i in range(0, len(encoded), width))
     forms.discard(b"")
     return forms
 

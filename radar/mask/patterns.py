@@ -16,12 +16,15 @@ from radar.mask import detectors
 from radar.mask.engine import Matcher, Needle, compile_matcher
 from radar.mask.forms import Chain, char_length, forms_of
 from radar.mask.model import MaskOptions, Refusal, Secret
+from radar.mask.wrapped import MIN_ANCHOR, WrappedForm, anchor_length
 
 # Roles of a literal. A non-negative role is the index of the multi-line chain it starts.
 MASK = -1  # the literal itself is masked
 TOKEN = -2  # a token prefix: the body after it is masked
 QUERY = -3  # `?key=` / `&key=`: the parameter value after it is masked
 URL = -4  # a URL with user-info (detectors.USERINFO_NEEDLE): its password is masked
+# An anchor of a base64 form that wraps may cut: role WRAP - i names PatternTable.wrapped[i].
+WRAP = -5
 
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
@@ -116,6 +119,11 @@ class PatternTable:
     matcher: Matcher
     exact_prefixes: PrefixIndex
     folded_prefixes: PrefixIndex
+    # (form, True for its second anchor) for each WRAP role, and what a block that ends inside
+    # wrapped base64 is checked against (joined tails up to the longest form).
+    wrapped: tuple[tuple[WrappedForm, bool], ...]
+    wrapped_prefixes: PrefixIndex
+    wrapped_reach: int
 
 
 class SecretSet:
@@ -175,6 +183,7 @@ class SecretSet:
     def _compile(self) -> PatternTable:
         roles: dict[Needle, list[int]] = {}
         chains: list[Chain] = []
+        wrapped: list[tuple[WrappedForm, bool]] = []
 
         def give(needle: Needle, role: int) -> None:
             roles.setdefault(needle, []).append(role)
@@ -183,8 +192,16 @@ class SecretSet:
 
         def add_value(value: bytes, depth: int) -> None:
             value_forms = forms_of(value, min_length)
-            for form in value_forms.literals:
+            anchored = [f for f in value_forms.wrappable if len(f) >= 2 * MIN_ANCHOR]
+            for form in value_forms.literals.difference(anchored):
                 give(Needle(form), MASK)
+            if anchored:
+                half = anchor_length(anchored)
+                for text in anchored:
+                    form = WrappedForm(text, half)
+                    for second, anchor in enumerate(form.anchors):
+                        wrapped.append((form, bool(second)))
+                        give(Needle(anchor), WRAP - (len(wrapped) - 1))
             if value_forms.chain is not None:
                 chains.append(value_forms.chain)
                 give(Needle(value_forms.chain.segments[0]), len(chains) - 1)
@@ -204,7 +221,9 @@ class SecretSet:
             give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
 
         needles = tuple(roles)
-        literals = [n for n in needles if not n.regex]
+        # A second anchor is only looked for where a wrap cut the head anchor, and a block that
+        # ends there is held by the joined-tail check: its prefixes need not be held on their own.
+        literals = [n for n in needles if not n.regex and not all(_is_second(r, wrapped) for r in roles[n])]
         return PatternTable(
             needles=needles,
             lengths=tuple(len(n.text) for n in needles),
@@ -213,4 +232,11 @@ class SecretSet:
             matcher=compile_matcher(needles, self.options.engine),
             exact_prefixes=PrefixIndex(n.text for n in literals if not n.caseless),
             folded_prefixes=PrefixIndex((n.text for n in literals if n.caseless), fold_case=True),
+            wrapped=tuple(wrapped),
+            wrapped_prefixes=PrefixIndex(form.text for form, second in wrapped if not second),
+            wrapped_reach=max((len(form.text) for form, _ in wrapped), default=0),
         )
+
+
+def _is_second(role: int, wrapped: list[tuple[WrappedForm, bool]]) -> bool:
+    return role <= WRAP and wrapped[WRAP - role][1]

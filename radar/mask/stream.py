@@ -3,16 +3,20 @@
 Algorithm. Each read is appended to the bytes still held from earlier reads (the tail) and the
 block is scanned once by the matcher, which reports every occurrence of every literal, overlaps
 included. A hit becomes a span to mask: the literal itself (a form of a registered secret), a
-whole multi-line secret verified from its first segment, or what follows a token prefix, a
-sensitive query key or a URL's `://`. Spans are kept in absolute stream offsets, sorted, and
-merged when they overlap *or touch*: the output has one marker per contiguous masked region, so
-`abcd`+`cdef` over `abcdef` and two secrets written back to back both give one `[MASKED]`, and
-the marker never tells how many secrets or how long they were.
+whole multi-line secret verified from its first segment, a base64 form verified from one of its
+anchors across the wraps of wrapped base64 (radar.mask.wrapped; one span per line, the line
+breaks stay), or what follows a token prefix, a sensitive query key or a URL's `://`. Spans are
+kept in absolute stream offsets, sorted, and merged when they overlap *or touch*: the output has
+one marker per contiguous masked region, so `abcd`+`cdef` over `abcdef` and two secrets written
+back to back both give one `[MASKED]`, and the marker never tells how many secrets or how long
+they were.
 
 Release. After the scan, the block splits at R, the start of the earliest thing that could still
 become a match:
 - the longest tail that is a proper prefix of some literal (PrefixIndex);
 - a multi-line secret matched up to the end of the block (partial chain);
+- a base64 form matched up to the end of the block across wraps, or a block that ends after a
+  wrap with a proper prefix of a form (wrapped.joined_tail);
 - a `://` whose user-info has not ended yet (bounded by detectors.USERINFO_LIMIT).
 Everything before R is written now, masked spans replaced; everything from R on is the new tail
 and is scanned again with the next read. Invariants that make this correct:
@@ -31,11 +35,11 @@ secret), and open spans end where the input ends.
 
 from __future__ import annotations
 
-from radar.mask import detectors
+from radar.mask import detectors, wrapped
 from radar.mask.forms import PARTIAL
 from radar.mask.inband import AddMaskFilter
 from radar.mask.model import Secret
-from radar.mask.patterns import MASK, QUERY, TOKEN, URL, PatternTable, SecretSet
+from radar.mask.patterns import MASK, QUERY, TOKEN, URL, WRAP, PatternTable, SecretSet
 
 _RUNS = {TOKEN: detectors.TOKEN_BODY, QUERY: detectors.QUERY_VALUE}
 # Released pieces: slices of the block that was read (no copy), and markers.
@@ -55,6 +59,7 @@ class StreamMasker:
         self._spans: list[tuple[int, int]] = []  # masked spans not yet fully released
         self._masked_until = -1  # end of the last masked region whose marker was written
         self._open_runs: set[tuple[int, int]] = set()  # (role, stream offset) of bodies still open
+        self._run_before = 0  # base64 characters that end the bytes before _tail (wrapped.run_after)
         self._filter = AddMaskFilter() if allow_add_mask else None
 
     def feed(self, chunk: bytes) -> bytes:
@@ -96,6 +101,7 @@ class StreamMasker:
             return []
         hold = self._scan_block(data, final)
         out = self._release(data, hold)
+        self._run_before = wrapped.run_after(data, hold, self._run_before)
         self._base += hold
         self._tail = data[hold:]
         return out
@@ -108,6 +114,8 @@ class StreamMasker:
             hold = min(table.exact_prefixes.hold_start(data), table.folded_prefixes.hold_start(data))
             if self._set.options.mask_url_passwords:
                 hold = min(hold, detectors.open_authority(data))
+            if table.wrapped:
+                hold = min(hold, self._wrapped_hold(data))
         spans = self._spans
         runs, self._open_runs = self._open_runs, set()
         # An open run ended the previous block, which the hold never passes: it lies in this one.
@@ -125,6 +133,17 @@ class StreamMasker:
                         hold = min(hold, start)
                     elif chain_end is not None:
                         spans.append((base + start, base + chain_end))
+                elif role <= WRAP:
+                    form, second = table.wrapped[WRAP - role]
+                    start = end - lengths[ident]
+                    match = form.match_second if second else form.match_head
+                    found = match(data, start, final, self._run_before)
+                    if found is None:
+                        continue
+                    if found[1] == PARTIAL:
+                        hold = min(hold, found[0])
+                    else:
+                        spans.extend((base + a, base + b) for a, b in wrapped.text_spans(data, *found))
                 elif role == URL:
                     authority = detectors.authority_start(data, end)
                     found = detectors.url_password(data, authority, final)
@@ -135,6 +154,16 @@ class StreamMasker:
                 else:
                     self._extend_run(role, data, end, final)
         return hold
+
+    def _wrapped_hold(self, data: bytes) -> int:
+        """Where a base64 form cut by a wrap at the end of the block may start (len(data) if none)."""
+        table = self._table
+        tail = wrapped.joined_tail(data, self._run_before, table.wrapped_reach)
+        if tail is None:
+            return len(data)
+        joined, pieces = tail
+        index = table.wrapped_prefixes.hold_start(joined)
+        return wrapped.offset_in(pieces, index) if index < len(joined) else len(data)
 
     def _extend_run(self, role: int, data: bytes, start: int, final: bool) -> None:
         """Mask a token body or query value from `start`; keep it open if it reaches the end."""
