@@ -36,6 +36,7 @@ secret), and open spans end where the input ends.
 from __future__ import annotations
 
 from radar.mask import detectors, wrapped
+from radar.mask.engine import Scan
 from radar.mask.forms import PARTIAL
 from radar.mask.inband import AddMaskFilter
 from radar.mask.model import Secret
@@ -52,8 +53,8 @@ class StreamMasker:
     def __init__(self, secret_set: SecretSet, allow_add_mask: bool = False) -> None:
         self._set = secret_set
         self._marker = secret_set.options.marker
-        self._table: PatternTable | None = None
-        self._scan = None
+        self._tables: tuple[PatternTable, ...] = ()
+        self._scans: tuple[Scan, ...] = ()  # one per table: Hyperscan needs per-stream scratch
         self._tail = b""
         self._base = 0  # stream offset of _tail[0]
         self._spans: list[tuple[int, int]] = []  # masked spans not yet fully released
@@ -93,13 +94,17 @@ class StreamMasker:
         return self._process(piece, final=False)
 
     def _process(self, chunk: bytes, final: bool) -> list[Buffer]:
-        table = self._set.table
-        if table is not self._table:
-            self._table, self._scan = table, table.matcher.scanner()
+        tables = self._set.tables
+        if tables is not self._tables:
+            known = {id(table): scan for table, scan in zip(self._tables, self._scans)}
+            self._scans = tuple(known.get(id(table)) or table.matcher.scanner() for table in tables)
+            self._tables = tables
         data = self._tail + chunk if self._tail else chunk
         if not data:
             return []
         hold = self._scan_block(data, final)
+        if len(tables) > 1:
+            self._set.scanned(len(data))
         out = self._release(data, hold)
         self._run_before = wrapped.run_after(data, hold, self._run_before)
         self._base += hold
@@ -108,21 +113,28 @@ class StreamMasker:
 
     def _scan_block(self, data: bytes, final: bool) -> int:
         """Record the block's spans; return R, where the bytes still needed start."""
-        table, base, n = self._table, self._base, len(data)
+        base, n = self._base, len(data)
         hold = n
         if not final:
-            hold = min(table.exact_prefixes.hold_start(data), table.folded_prefixes.hold_start(data))
+            for table in self._tables:
+                hold = min(hold, table.exact_prefixes.hold_start(data), table.folded_prefixes.hold_start(data))
             if self._set.options.mask_url_passwords:
                 hold = min(hold, detectors.open_authority(data))
-            if table.wrapped:
+            if any(table.wrapped for table in self._tables):
                 hold = min(hold, self._wrapped_hold(data))
-        spans = self._spans
         runs, self._open_runs = self._open_runs, set()
         # An open run ended the previous block, which the hold never passes: it lies in this one.
         for role, offset in runs:
             self._extend_run(role, data, offset - base, final)
+        for table, scan in zip(self._tables, self._scans):
+            hold = self._scan_table(table, scan, data, final, hold)
+        return hold
+
+    def _scan_table(self, table: PatternTable, scan: Scan, data: bytes, final: bool, hold: int) -> int:
+        """Record the spans of one table's hits; return `hold`, lowered by its partial matches."""
+        base, spans = self._base, self._spans
         roles, lengths = table.roles, table.lengths
-        for ident, end in self._scan(data):
+        for ident, end in scan(data):
             for role in roles[ident]:
                 if role == MASK:
                     spans.append((base + end - lengths[ident], base + end))
@@ -157,12 +169,12 @@ class StreamMasker:
 
     def _wrapped_hold(self, data: bytes) -> int:
         """Where a base64 form cut by a wrap at the end of the block may start (len(data) if none)."""
-        table = self._table
-        tail = wrapped.joined_tail(data, self._run_before, table.wrapped_reach)
+        reach = max(table.wrapped_reach for table in self._tables)
+        tail = wrapped.joined_tail(data, self._run_before, reach)
         if tail is None:
             return len(data)
         joined, pieces = tail
-        index = table.wrapped_prefixes.hold_start(joined)
+        index = min(table.wrapped_prefixes.hold_start(joined) for table in self._tables)
         return wrapped.offset_in(pieces, index) if index < len(joined) else len(data)
 
     def _extend_run(self, role: int, data: bytes, start: int, final: bool) -> None:
