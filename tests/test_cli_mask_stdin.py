@@ -115,6 +115,13 @@ def test_allow_add_mask_registers_the_value_and_hides_the_line():
     assert result.stdout == b"start\nuse [MASKED] here\n"
 
 
+def test_a_value_longer_than_hyperscan_takes_registered_mid_stream_is_masked():
+    value = bytes(range(48, 58)) * 900  # its hex form (18,000 characters) is over Hyperscan's limit
+    stream = b"before\n::add-mask::" + value + b"\nafter " + value + b" end\n"
+    result = radar("mask", "--engine", "hyperscan", "--allow-add-mask", input=stream)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"before\nafter [MASKED] end\n", b"")
+
+
 def test_add_mask_lines_are_ordinary_output_without_the_option():
     stream = b"::add-mask::added-value-9\n"
     assert radar("mask", input=stream).stdout == stream

@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from mask_helpers import byte_by_byte, mask_reads, secret_set
+from mask_helpers import byte_by_byte, mask_reads, secret_set, split_at
 from radar.mask.engine import ENGINES
 from radar.mask.model import Secret
 from radar.mask.stream import StreamMasker
@@ -178,6 +178,22 @@ def test_case_as_read(case: Case, engine: str) -> None:
 def test_case_one_byte_per_read(case: Case, engine: str) -> None:
     secrets = secret_set(case.secrets, engine, **case.options)
     assert mask_reads(secrets, byte_by_byte(b"".join(case.reads))) == case.expected
+
+
+# Longer than Hyperscan takes a literal (16 KiB in hex), or an escaped one (a NUL byte inside).
+LONG_SECRET = bytes(range(33, 127)) * 100
+LONG_NUL_SECRET = (bytes(range(14, 127)) + b"\0") * 40  # one line: no CR or LF
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("secret", [LONG_SECRET, LONG_NUL_SECRET], ids=["printable", "with-NUL"])
+@pytest.mark.parametrize("form", [lambda v: v, lambda v: v.hex().encode()], ids=["raw", "hex"])
+def test_forms_longer_than_hyperscan_takes_are_masked(secret, form, engine) -> None:
+    secrets = secret_set([secret], engine)
+    data = b"x " + form(secret) + b" y " + form(secret)[:-1] + b" z"
+    expected = b"x [MASKED] y " + form(secret)[:-1] + b" z"
+    assert mask_reads(secrets, [data]) == expected
+    assert mask_reads(secrets, split_at(data, range(997, len(data), 997))) == expected
 
 
 def test_bytes_that_cannot_start_a_secret_are_written_at_once() -> None:
