@@ -122,6 +122,15 @@ def test_a_value_longer_than_hyperscan_takes_registered_mid_stream_is_masked():
     assert (result.returncode, result.stdout, result.stderr) == (0, b"before\nafter [MASKED] end\n", b"")
 
 
+def test_an_add_mask_line_too_long_is_refused_with_a_warning_that_names_no_value():
+    value = b"0123456789" * 7000  # 70,000 bytes: over the 64 KiB a registration line may have
+    stream = b"before\n::add-mask::" + value + b"\nafter\n"
+    result = radar("mask", "--allow-add-mask", input=stream)
+    assert (result.returncode, result.stdout) == (0, b"before\nafter\n")
+    assert result.stderr == (b"radar: warning: ::add-mask:: line 1 of the stream is longer than 64 KiB "
+                             b"and was not registered (nor written)\n")
+
+
 def test_add_mask_lines_are_ordinary_output_without_the_option():
     stream = b"::add-mask::added-value-9\n"
     assert radar("mask", input=stream).stdout == stream

@@ -145,6 +145,12 @@ class _Segment:
 # pyahocorasick builds one in ~0.15 ms and scans ~50 MB/s).
 _CONSOLIDATE_AFTER = {"hyperscan": 512 << 10, "ahocorasick": 8 << 10}
 
+# Values added while streams run (`::add-mask::` lines) are bounded, so that a command's output
+# cannot exhaust memory: the matcher holds every form of every value, several hundred bytes per
+# byte of value (and a few KiB for the shortest). Values given before the streams start are not.
+MAX_ADDED_VALUES = 10_000
+MAX_ADDED_BYTES = 1 << 20
+
 
 class SecretSet:
     """Registered secrets and the detectors of unregistered ones, compiled for masking.
@@ -180,6 +186,8 @@ class SecretSet:
         self._tables: tuple[PatternTable, ...] = ()
         self._extra_scanned = 0  # bytes scanned through all but one table since the last merge
         self._needles: dict[bytes, _ValueNeedles] = {}  # what each value registers, computed once
+        self._added_values = 0
+        self._added_bytes = 0
         self._lock = threading.Lock()
         for secret in secrets:
             self._register(secret)
@@ -201,8 +209,27 @@ class SecretSet:
         return self._tables
 
     def add(self, secret: Secret) -> Refusal | None:
+        """Register a value while streams run (within MAX_ADDED_VALUES and MAX_ADDED_BYTES)."""
         with self._lock:
-            return self._register(secret)
+            known = len(self._values)
+            if self._added_values >= MAX_ADDED_VALUES or self._added_bytes >= MAX_ADDED_BYTES:
+                value = secret.value.strip(_WHITESPACE)
+                if value and value not in self._values and char_length(value) >= self.options.min_length:
+                    return self._refuse(Refusal(
+                        secret.source,
+                        f"was not registered: at most {MAX_ADDED_VALUES:,} values ({MAX_ADDED_BYTES >> 20} MiB) "
+                        "are registered while masking; pass more with --secret-file or --secret-env",
+                    ))
+            refusal = self._register(secret)
+            if len(self._values) > known:
+                self._added_values += 1
+                self._added_bytes += len(self._pending[-1])
+            return refusal
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Record a value that was not registered (an in-band line too long), and report it."""
+        with self._lock:
+            self._refuse(refusal)
 
     def scanned(self, size: int) -> None:
         """A stream scanned `size` bytes through every table: merge the tables into one once that
@@ -248,10 +275,12 @@ class SecretSet:
         elif value not in self._values:
             self._values[value] = secret.source
             self._pending.append(value)
-        if refusal is not None:
-            self.refused.append(refusal)
-            if self._on_refusal is not None:
-                self._on_refusal(refusal)
+        return None if refusal is None else self._refuse(refusal)
+
+    def _refuse(self, refusal: Refusal) -> Refusal:
+        self.refused.append(refusal)
+        if self._on_refusal is not None:
+            self._on_refusal(refusal)
         return refusal
 
     def _compile(self, values: Iterable[bytes], with_detectors: bool) -> PatternTable:

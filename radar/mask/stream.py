@@ -39,7 +39,7 @@ from radar.mask import detectors, wrapped
 from radar.mask.engine import Scan
 from radar.mask.forms import PARTIAL
 from radar.mask.inband import AddMaskFilter
-from radar.mask.model import Secret
+from radar.mask.model import Refusal, Secret
 from radar.mask.patterns import MASK, QUERY, TOKEN, URL, WRAP, PatternTable, SecretSet
 
 _RUNS = {TOKEN: detectors.TOKEN_BODY, QUERY: detectors.QUERY_VALUE}
@@ -87,9 +87,12 @@ class StreamMasker:
                 out += self._handle(piece)
         return out + self._process(b"", final=True)
 
-    def _handle(self, piece: bytes | Secret) -> list[Buffer]:
+    def _handle(self, piece: bytes | Secret | Refusal) -> list[Buffer]:
         if isinstance(piece, Secret):
             self._set.add(piece)
+            return []
+        if isinstance(piece, Refusal):
+            self._set.refuse(piece)
             return []
         return self._process(piece, final=False)
 
