@@ -1,10 +1,14 @@
-"""Every form in which a secret value can show up in a job log.
+r"""Every form in which a secret value can show up in a job log.
 
 A value is masked raw and in the encodings that tools apply on the way to a log: base64
 (standard and URL-safe, at each of the three byte alignments it can have inside a longer
 encoded string), percent-encoding (both the "escape every reserved character" style and the
 `encodeURIComponent` style, upper- and lower-case hex, `%20` or `+` for a space), JSON string
-escaping, and hex.
+escaping, and hex. A one-line value is also masked the way shells and markup quote it: bash
+`set -x` and `${v@Q}` (a `'` written `'\''`), backslashes for a double-quoted shell string
+(`\\ \" \$ \``) and for `printf %q`, and HTML/XML entities (`&amp; &lt; &gt;`, quotes as
+`&quot; &#34; &#x22;` and `&#39; &#x27; &#039; &apos;`, or left as they are). These forms exist
+only for values with such characters, so most secrets cost nothing more.
 
 Base64 inside a longer string: when the value sits at byte offset k (mod 3) of the encoded
 data, the first characters of its encoding also carry bits of the bytes before it, and the last
@@ -45,6 +49,20 @@ _SECRET_KEY = re.compile(r"private|secret|token|passw|pwd|credential|api_?key|ac
 _WRAP_WIDTHS = (76, 64)
 # Characters `encodeURIComponent` leaves alone on top of Python's always-safe `_.-~`.
 _URI_COMPONENT_SAFE = "!*'()"
+# What a shell or markup would escape; a value without any of these has no quoted forms.
+_QUOTED = re.compile(rb"""[ !"#$&'()*,;<>?\[\\\]^`{|}~]""")
+# Inside "...": backslash, double quote, dollar and backquote are backslashed.
+_SHELL_DOUBLE_QUOTED = re.compile(rb'([\\"$`])')
+# bash's printf %q (checked against bash 5.2) backslashes these anywhere, a # that starts the
+# value, and a ~ that starts it or follows : or = (where tilde expansion would happen); a value
+# with control characters it prints as $'...' instead (not covered).
+_PRINTF_Q = re.compile(rb"""([ !"$&'()*,;<>?\[\\\]^`{|}])""")
+_PRINTF_Q_WORD_START = re.compile(rb"^#|(?:^|(?<=[:=]))~")
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+# Entities for quotes used by common escapers (Python's html, Go, Jinja, PHP, XML attributes);
+# each variant also leaves them as they are (XML text).
+_HTML_DOUBLE = (b'"', b"&quot;", b"&#34;", b"&#x22;")
+_HTML_SINGLE = (b"'", b"&#39;", b"&#x27;", b"&#039;", b"&apos;")
 
 
 # A line break in a multi-line secret matches a whitespace run of at most this many bytes, so a
@@ -110,7 +128,8 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     json_parts = tuple(_json_secret_values(value, min_length))
     if not is_multiline(value):
         wrappable = _keep_long(base64_wrappable(value), min_length)
-        return ValueForms(_keep_long(encoded_forms(value), min_length), None, json_parts, wrappable)
+        literals = encoded_forms(value) | quoted_forms(value)
+        return ValueForms(_keep_long(literals, min_length), None, json_parts, wrappable)
     literals: set[bytes] = set()
     wrappable: set[bytes] = set()
     normalised = value.replace(b"\r\n", b"\n")
@@ -170,6 +189,25 @@ def _stable_core(encode, value: bytes, offset: int) -> bytes:
     # Each character holds 6 bits; those past the value's last full 6-bit group mix in what follows.
     full = (len(value) + offset) * 8 // 6
     return encoded[skip:full]
+
+
+def quoted_forms(value: bytes) -> set[bytes]:
+    """How shells (`set -x`, a double-quoted string, `printf %q`) and HTML/XML write a one-line
+    value; empty for a value with none of the characters they escape."""
+    if _QUOTED.search(value) is None:
+        return set()
+    forms = {
+        value.replace(b"'", b"'\\''"),
+        _SHELL_DOUBLE_QUOTED.sub(rb"\\\1", value),
+    }
+    if _CONTROL.search(value) is None:
+        forms.add(_PRINTF_Q_WORD_START.sub(rb"\\\g<0>", _PRINTF_Q.sub(rb"\\\1", value)))
+    markup = value.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    doubles = _HTML_DOUBLE if b'"' in value else _HTML_DOUBLE[:1]
+    singles = _HTML_SINGLE if b"'" in value else _HTML_SINGLE[:1]
+    forms.update(markup.replace(b'"', double).replace(b"'", single) for double in doubles for single in singles)
+    forms.discard(value)
+    return forms
 
 
 def _json_forms(value: bytes) -> set[bytes]:
