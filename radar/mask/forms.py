@@ -132,15 +132,16 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     """All forms of one (already trimmed, non-empty) value, none shorter than `min_length`."""
     json_parts = tuple(_json_secret_values(value, min_length))
     if not is_multiline(value):
-        wrappable = _keep_long(base64_wrappable(value), min_length)
-        literals = encoded_forms(value) | quoted_forms(value)
-        return ValueForms(_keep_long(literals, min_length), None, json_parts, wrappable)
+        wrappable = base64_wrappable(value)
+        literals = _encodings(value, wrappable) | quoted_forms(value) | {value}
+        return ValueForms(_keep_long(literals, min_length), None, json_parts, _keep_long(wrappable, min_length))
     literals: set[bytes] = set()
-    wrappable: set[bytes] = set()
+    wrappable = set()
     normalised = value.replace(b"\r\n", b"\n")
     for variant in {value, normalised}:
-        literals |= encoded_forms(variant, include_raw=False)
-        wrappable |= base64_wrappable(variant)
+        variant_wrappable = base64_wrappable(variant)
+        literals |= _encodings(variant, variant_wrappable)
+        wrappable |= variant_wrappable
     segments = tuple(_LINE_BREAK_RUN.split(value))
     lines = tuple(line for line in segments if _is_secret_line(line, min_length))
     return ValueForms(
@@ -148,20 +149,25 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     )
 
 
-def encoded_forms(value: bytes, include_raw: bool = True) -> set[bytes]:
-    """Raw, JSON, percent, hex and base64 forms of `value` (duplicates collapse in the set)."""
-    forms: set[bytes] = {value} if include_raw else set()
-    forms |= _json_forms(value)
+def _encodings(value: bytes, wrappable: set[bytes]) -> set[bytes]:
+    """JSON, percent, hex and base64 forms, given the base64 cores and standalone encodings."""
+    forms = _json_forms(value)
     forms |= _percent_forms(value)
     forms |= {value.hex().encode(), value.hex().upper().encode()}
-    forms |= base64_forms(value)
+    forms |= wrappable
+    forms |= _wrapped_lines(value)
     return forms
 
 
 def base64_forms(value: bytes) -> set[bytes]:
     """Stable cores at the three alignments, standalone encodings and the lines of their wrapped
     output, standard and URL-safe."""
-    forms = base64_wrappable(value)
+    return base64_wrappable(value) | _wrapped_lines(value)
+
+
+def _wrapped_lines(value: bytes) -> set[bytes]:
+    """The lines of the standalone encodings as `base64` and `openssl base64` wrap them."""
+    forms: set[bytes] = set()
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         for standalone in (value, value + b"\n"):
             encoded = encode(standalone)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable
 
 from radar.mask import detectors
@@ -119,11 +120,15 @@ class PatternTable:
     matcher: Matcher
     exact_prefixes: PrefixIndex
     folded_prefixes: PrefixIndex
-    # (form, True for its second anchor) for each WRAP role, and what a block that ends inside
-    # wrapped base64 is checked against (joined tails up to the longest form).
-    wrapped: tuple[tuple[WrappedForm, bool], ...]
-    wrapped_prefixes: PrefixIndex
+    # For each WRAP role, the forms its anchor starts (or is the second anchor of: True), and the
+    # longest form: a block that ends inside wrapped base64 is checked that far back.
+    wrapped: tuple[tuple[tuple[WrappedForm, ...], bool], ...]
     wrapped_reach: int
+
+    @cached_property
+    def wrapped_prefixes(self) -> PrefixIndex:
+        """The base64 forms, for a block that ends after a wrap (rare: built on first use)."""
+        return PrefixIndex(form.text for forms, second in self.wrapped if not second for form in forms)
 
 
 @dataclass(frozen=True)
@@ -286,7 +291,11 @@ class SecretSet:
     def _compile(self, values: Iterable[bytes], with_detectors: bool) -> PatternTable:
         roles: dict[Needle, list[int]] = {}
         chains: list[Chain] = []
-        wrapped: list[tuple[WrappedForm, bool]] = []
+        wrapped: list[tuple[tuple[WrappedForm, ...], bool]] = []
+        # What a tail of a block is held for: every literal but second anchors (a block ending
+        # inside one is held by the joined-tail check instead).
+        exact: list[bytes] = []
+        folded: list[bytes] = []
 
         def give(needle: Needle, role: int) -> None:
             roles.setdefault(needle, []).append(role)
@@ -297,38 +306,35 @@ class SecretSet:
                 registers = self._needles[value] = _needles_of(value, self.options.min_length)
             for needle in registers.masks:
                 give(needle, MASK)
-            for form, head, second in registers.anchors:
-                wrapped.append((form, False))
-                give(head, WRAP - (len(wrapped) - 1))
-                wrapped.append((form, True))
-                give(second, WRAP - (len(wrapped) - 1))
+            for anchor, forms, second in registers.anchors:
+                wrapped.append((forms, second))
+                give(anchor, WRAP - (len(wrapped) - 1))
             for chain, first in registers.chains:
                 chains.append(chain)
                 give(first, len(chains) - 1)
+            exact.extend(registers.held)
         if with_detectors:
             for prefix in self.options.token_prefixes:
                 give(Needle(prefix), TOKEN)
+                exact.append(prefix)
             for key in self.options.query_keys:
                 for separator in (b"?", b"&"):
                     give(Needle(separator + key.lower() + b"=", caseless=True), QUERY)
+                    folded.append(separator + key.lower() + b"=")
             if self.options.mask_url_passwords:
                 give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
 
         needles = tuple(roles)
-        # A second anchor is only looked for where a wrap cut the head anchor, and a block that
-        # ends there is held by the joined-tail check: its prefixes need not be held on their own.
-        literals = [n for n in needles if not n.regex and not all(_is_second(r, wrapped) for r in roles[n])]
         return PatternTable(
             needles=needles,
             lengths=tuple(len(n.text) for n in needles),
             roles=tuple(tuple(roles[n]) for n in needles),
             chains=tuple(chains),
             matcher=compile_matcher(needles, self.options.engine),
-            exact_prefixes=PrefixIndex(n.text for n in literals if not n.caseless),
-            folded_prefixes=PrefixIndex((n.text for n in literals if n.caseless), fold_case=True),
+            exact_prefixes=PrefixIndex(exact),
+            folded_prefixes=PrefixIndex(folded, fold_case=True),
             wrapped=tuple(wrapped),
-            wrapped_prefixes=PrefixIndex(form.text for form, second in wrapped if not second),
-            wrapped_reach=max((len(form.text) for form, _ in wrapped), default=0),
+            wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
         )
 
 
@@ -338,13 +344,21 @@ class _ValueNeedles:
     and second) and the first segments of multi-line chains."""
 
     masks: tuple[Needle, ...]
-    anchors: tuple[tuple[WrappedForm, Needle, Needle], ...]
+    # (anchor, the forms it anchors, whether it is their second anchor): forms that share their
+    # first characters (a core and the standalone encodings that start with it) share anchors.
+    anchors: tuple[tuple[Needle, tuple[WrappedForm, ...], bool], ...]
     chains: tuple[tuple[Chain, Needle], ...]
+
+    @property
+    def held(self) -> list[bytes]:
+        """The literals whose proper prefixes ending a block are held back."""
+        heads = [anchor.text for anchor, _, second in self.anchors if not second]
+        return [n.text for n in self.masks] + heads + [first.text for _, first in self.chains]
 
 
 def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
     masks: list[Needle] = []
-    anchors: list[tuple[WrappedForm, Needle, Needle]] = []
+    anchors: dict[tuple[bytes, bool], list[WrappedForm]] = {}
     chains: list[tuple[Chain, Needle]] = []
 
     def add_value(value: bytes, depth: int) -> None:
@@ -355,8 +369,8 @@ def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
             half = anchor_length(anchored)
             for text in anchored:
                 form = WrappedForm(text, half)
-                head, second = form.anchors
-                anchors.append((form, Needle(head), Needle(second)))
+                for second, anchor in enumerate(form.anchors):
+                    anchors.setdefault((anchor, bool(second)), []).append(form)
         if value_forms.chain is not None:
             chains.append((value_forms.chain, Needle(value_forms.chain.segments[0])))
         # A JSON file's private_key is a part, and that key's lines are parts of it.
@@ -365,8 +379,5 @@ def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
                 add_value(part, depth + 1)
 
     add_value(value, 0)
-    return _ValueNeedles(tuple(masks), tuple(anchors), tuple(chains))
-
-
-def _is_second(role: int, wrapped: list[tuple[WrappedForm, bool]]) -> bool:
-    return role <= WRAP and wrapped[WRAP - role][1]
+    grouped = tuple((Needle(anchor), tuple(forms), second) for (anchor, second), forms in anchors.items())
+    return _ValueNeedles(tuple(masks), grouped, tuple(chains))

@@ -149,16 +149,17 @@ class StreamMasker:
                     elif chain_end is not None:
                         spans.append((base + start, base + chain_end))
                 elif role <= WRAP:
-                    form, second = table.wrapped[WRAP - role]
+                    forms, second = table.wrapped[WRAP - role]
                     start = end - lengths[ident]
-                    match = form.match_second if second else form.match_head
-                    found = match(data, start, final, self._run_before)
-                    if found is None:
-                        continue
-                    if found[1] == PARTIAL:
-                        hold = min(hold, found[0])
-                    else:
-                        spans.extend((base + a, base + b) for a, b in wrapped.text_spans(data, *found))
+                    for form in forms:
+                        match = form.match_second if second else form.match_head
+                        found = match(data, start, final, self._run_before)
+                        if found is None:
+                            continue
+                        if found[1] == PARTIAL:
+                            hold = min(hold, found[0])
+                        else:
+                            spans.extend((base + a, base + b) for a, b in wrapped.text_spans(data, *found))
                 elif role == URL:
                     authority = detectors.authority_start(data, end)
                     found = detectors.url_password(data, authority, final)
