@@ -63,8 +63,9 @@ CASES = [
     Case("base64", (b"Password123!",), (b"UGFzc3dvcmQxMjMh",), b"[MASKED]"),
     Case("percent-encoding with %20", (b"Pass word 123!",), (b"123Pass%20word%20123%21123",), b"123[MASKED]123"),
     Case("binary passes through", (b"secret-bin-1",), (b"a\xffsecret-bin-1\xfe",), b"a\xff[MASKED]\xfe"),
-    Case("secret with a NUL byte", (b"abcd\x00efghij",), (b"abcd xyz abcd\x00efghij!",), b"abcd xyz [MASKED]!"),
-    Case("secret starting with NUL bytes", (b"\x00" * 8,), (b"a\x00\x00\x00\x00\x00\x00\x00\x00\x00b",), b"a[MASKED]b"),
+    Case("secret with a NUL byte", (b"abcd\x00efghij",), (b"abcd xyz abcd\x00efghij!",),
+         b"abcd xyz [MASKED]!"),
+    Case("secret starting with NUL bytes", (b"\x00" * 8,), (b"a" + b"\x00" * 9 + b"b",), b"a[MASKED]b"),
     Case("unregistered GitLab token", (), (b"see glpat-abcdef1234567890 now",), b"see glpat-[MASKED] now"),
     # Our own.
     Case("overlap split between reads", (b"abcd", b"cdef"), (b"ab", b"cd", b"ef"), b"[MASKED]", {"min_length": 4}),

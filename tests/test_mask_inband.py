@@ -50,7 +50,8 @@ def coalesce(pieces: list[object]) -> list[object]:
 
 lines = st.lists(
     st.one_of(
-        st.builds(lambda body, end: COMMAND + body + end, st.binary(max_size=40), st.sampled_from([b"\n", b"\r\n", b""])),
+        st.builds(lambda body, end: COMMAND + body + end, st.binary(max_size=40),
+                  st.sampled_from([b"\n", b"\r\n", b""])),
         st.sampled_from([b":", b"::add", b"::add-mask:", COMMAND, b"x::add-mask::v\n", b"\n", b" ::add-mask::v\n"]),
         st.binary(max_size=30),
     ),

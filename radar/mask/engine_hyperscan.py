@@ -88,7 +88,9 @@ class HyperscanMatcher:
         return scan
 
 
-def _whole_hits(hits: list[tuple[int, int]], heads: dict[int, tuple[int, Needle]], data: bytes) -> list[tuple[int, int]]:
+def _whole_hits(
+    hits: list[tuple[int, int]], heads: dict[int, tuple[int, Needle]], data: bytes
+) -> list[tuple[int, int]]:
     """The hits with each head hit of a long literal replaced by the literal's end, or dropped."""
     found = []
     for ident, end in hits:

@@ -52,6 +52,7 @@ MAX_JSON_DEPTH = 64
 _JSON_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
 # Line widths of wrapped base64: coreutils `base64` and `openssl base64`.
 _WRAP_WIDTHS = (76, 64)
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 # Characters `encodeURIComponent` leaves alone on top of Python's always-safe `_.-~`.
 _URI_COMPONENT_SAFE = "!*'()"
 # What a shell or markup would escape; a value without any of these has no quoted forms.
@@ -132,15 +133,15 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     """All forms of one (already trimmed, non-empty) value, none shorter than `min_length`."""
     json_parts = tuple(_json_secret_values(value, min_length))
     if not is_multiline(value):
-        wrappable = base64_wrappable(value)
-        literals = _encodings(value, wrappable) | quoted_forms(value) | {value}
+        wrappable, lines = _base64(value)
+        literals = _encodings(value) | wrappable | lines | quoted_forms(value) | {value}
         return ValueForms(_keep_long(literals, min_length), None, json_parts, _keep_long(wrappable, min_length))
     literals: set[bytes] = set()
     wrappable = set()
     normalised = value.replace(b"\r\n", b"\n")
     for variant in {value, normalised}:
-        variant_wrappable = base64_wrappable(variant)
-        literals |= _encodings(variant, variant_wrappable)
+        variant_wrappable, lines = _base64(variant)
+        literals |= _encodings(variant) | variant_wrappable | lines
         wrappable |= variant_wrappable
     segments = tuple(_LINE_BREAK_RUN.split(value))
     lines = tuple(line for line in segments if _is_secret_line(line, min_length))
@@ -149,52 +150,50 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     )
 
 
-def _encodings(value: bytes, wrappable: set[bytes]) -> set[bytes]:
-    """JSON, percent, hex and base64 forms, given the base64 cores and standalone encodings."""
+def _encodings(value: bytes) -> set[bytes]:
+    """JSON, percent and hex forms."""
     forms = _json_forms(value)
     forms |= _percent_forms(value)
     forms |= {value.hex().encode(), value.hex().upper().encode()}
-    forms |= wrappable
-    forms |= _wrapped_lines(value)
     return forms
 
 
 def base64_forms(value: bytes) -> set[bytes]:
     """Stable cores at the three alignments, standalone encodings and the lines of their wrapped
     output, standard and URL-safe."""
-    return base64_wrappable(value) | _wrapped_lines(value)
-
-
-def _wrapped_lines(value: bytes) -> set[bytes]:
-    """The lines of the standalone encodings as `base64` and `openssl base64` wrap them."""
-    forms: set[bytes] = set()
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        for standalone in (value, value + b"\n"):
-            encoded = encode(standalone)
-            for width in _WRAP_WIDTHS:
-                if len(encoded) > width:
-                    forms.update(encoded[i : i + width] for i in range(0, len(encoded), width))
-    return forms
+    wrappable, lines = _base64(value)
+    return wrappable | lines
 
 
 def base64_wrappable(value: bytes) -> set[bytes]:
     """Stable cores at the three alignments and standalone encodings, standard and URL-safe: the
     forms that are also matched across the line breaks of wrapped base64."""
-    forms: set[bytes] = set()
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        for offset in range(3):
-            forms.add(_stable_core(encode, value, offset))
-        for standalone in (value, value + b"\n"):
-            encoded = encode(standalone)
-            forms.add(encoded)
-            forms.add(encoded.rstrip(b"="))
-    forms.discard(b"")
-    return forms
+    return _base64(value)[0]
 
 
-def _stable_core(encode, value: bytes, offset: int) -> bytes:
+def _base64(value: bytes) -> tuple[set[bytes], set[bytes]]:
+    """(stable cores and standalone encodings, lines of the standalone encodings wrapped the way
+    `base64` and `openssl base64` wrap them), standard and URL-safe. The URL-safe alphabet only
+    swaps + and / for - and _, so it is the standard encoding translated."""
+    standard = [_stable_core(value, offset) for offset in range(3)]
+    for standalone in (value, value + b"\n"):
+        encoded = base64.b64encode(standalone)
+        standard += [encoded, encoded.rstrip(b"=")]
+    lines: set[bytes] = set()
+    for encoded in standard[3::2]:
+        for width in _WRAP_WIDTHS:
+            if len(encoded) > width:
+                lines.update(encoded[i : i + width] for i in range(0, len(encoded), width))
+    wrappable = set(standard)
+    wrappable.update(form.translate(_URL_SAFE) for form in standard)
+    lines.update([line.translate(_URL_SAFE) for line in lines])
+    wrappable.discard(b"")
+    return wrappable, lines
+
+
+def _stable_core(value: bytes, offset: int) -> bytes:
     """The base64 characters that depend only on `value` when it starts `offset` bytes into a block."""
-    encoded = encode(b"\0" * offset + value)
+    encoded = base64.b64encode(b"\0" * offset + value)
     # Characters 0..(4*offset/3) mix in the preceding bytes: skip 0, 2 or 3 of them.
     skip = (0, 2, 3)[offset]
     # Each character holds 6 bits; those past the value's last full 6-bit group mix in what follows.
@@ -292,4 +291,5 @@ def _is_secret_line(line: bytes, min_length: int) -> bool:
 
 
 def _keep_long(forms: set[bytes], min_length: int) -> frozenset[bytes]:
-    return frozenset(f for f in forms if char_length(f) >= min_length)
+    # An ASCII form has as many characters as bytes: most forms are, and skip decoding.
+    return frozenset(f for f in forms if len(f) >= min_length and (f.isascii() or char_length(f) >= min_length))

@@ -358,19 +358,20 @@ class _ValueNeedles:
 
 def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
     masks: list[Needle] = []
-    anchors: dict[tuple[bytes, bool], list[WrappedForm]] = {}
+    heads: dict[bytes, list[WrappedForm]] = {}
+    seconds: dict[bytes, list[WrappedForm]] = {}
     chains: list[tuple[Chain, Needle]] = []
 
     def add_value(value: bytes, depth: int) -> None:
         value_forms = forms_of(value, min_length)
         anchored = [f for f in value_forms.wrappable if len(f) >= 2 * MIN_ANCHOR]
-        masks.extend(Needle(form) for form in value_forms.literals.difference(anchored))
+        masks.extend(map(Needle, value_forms.literals.difference(anchored)))
         if anchored:
             half = anchor_length(anchored)
             for text in anchored:
                 form = WrappedForm(text, half)
-                for second, anchor in enumerate(form.anchors):
-                    anchors.setdefault((anchor, bool(second)), []).append(form)
+                heads.setdefault(text[:half], []).append(form)
+                seconds.setdefault(text[half : 2 * half], []).append(form)
         if value_forms.chain is not None:
             chains.append((value_forms.chain, Needle(value_forms.chain.segments[0])))
         # A JSON file's private_key is a part, and that key's lines are parts of it.
@@ -379,5 +380,6 @@ def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
                 add_value(part, depth + 1)
 
     add_value(value, 0)
-    grouped = tuple((Needle(anchor), tuple(forms), second) for (anchor, second), forms in anchors.items())
-    return _ValueNeedles(tuple(masks), grouped, tuple(chains))
+    grouped = [(Needle(anchor), tuple(forms), False) for anchor, forms in heads.items()]
+    grouped += [(Needle(anchor), tuple(forms), True) for anchor, forms in seconds.items()]
+    return _ValueNeedles(tuple(masks), tuple(grouped), tuple(chains))
