@@ -378,6 +378,10 @@ def table(cases: list[Case], rounds: int, size_mb: int) -> str:
     return "\n".join(rows)
 
 
+BASELINE_NOTE = (" Rows marked *baseline* ran the radar of another checkout (--baseline) in the same "
+                 "rounds, alternating with this one's, so both met the same machine load.")
+
+
 def machine() -> str:
     try:
         import hyperscan
@@ -433,7 +437,8 @@ def main() -> int:
         f"({'/usr/bin/time' if TIME else 'getrusage of a small parent'}). radar registers every form of "
         f"every secret (raw, base64 in three alignments and two alphabets, percent-encodings, JSON, "
         f"hex); sed replaces the raw form only, one `s/VALUE/[MASKED]/g` per secret. Targets from the "
-        f"issue are judged on the wall-time median.\n\nMachine: {machine()}.\n\n"
+        f"issue are judged on the wall-time median."
+        f"{BASELINE_NOTE if args.baseline else ''}\n\nMachine: {machine()}.\n\n"
         f"{table(cases, args.rounds, size_mb)}\n"
     )
     results.write_section(SECTION, section)
