@@ -35,7 +35,9 @@ test: $(STAMP) $(TOOLS_STAMP)
 # peers (betterleaks, kingfisher) are installed here, not as radar's dependencies.
 bench: $(STAMP)
 	$(PY) benchmarks/mask_throughput.py
+	$(PY) benchmarks/mask_add_mask.py
 	$(PY) benchmarks/exec_startup.py
+	$(PY) benchmarks/vault_limits.py --write
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
