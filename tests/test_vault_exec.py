@@ -632,6 +632,17 @@ def test_check_config_error_exits_2(job, tmp_path):
     assert result.returncode == 2 and "no job named 'nope'" in error_line(result)
 
 
+def test_check_shows_hostile_paths_from_the_ci_file_escaped_one_row_each(job, tmp_path):
+    # A secret's path is the CI file author's text: a tab or a line break in it must not add a
+    # column or a row to the tab-separated lines, nor an escape sequence reach the terminal.
+    ci = deploy_job(tmp_path, 'DB: {vault: "prod\\tuction/g\\none/x\\x1b[2J@ops", file: false}\n')
+    result = job.run("secrets", "check", "--job", "deploy", "--ci-file", ci)
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 1 and len(lines) == 2
+    assert lines[0].startswith("FAILED\tDB\tvault ops/data/prod\\tuction/g\\none field x\\x1b[2J\tvariable\t")
+    assert "\x1b" not in result.stdout.decode()
+
+
 def test_check_on_a_terminal_prints_a_table(job, bao_server, tmp_path):
     import pty
 

@@ -102,10 +102,13 @@ def _run_secrets_check(args: argparse.Namespace) -> int:
         outcomes = check_secrets(plan, RetryPolicy(total_seconds=args.vault_timeout))
     except Terminated as stop:
         raise stop.as_error() from None
+    from radar.report.printable import printable
+
+    # Names and sources come from the CI file, reasons from Vault: shown escaped, one row each.
     rows = [
-        (o.spec.name, "FAILED" if isinstance(o, SecretFailure) else "OK", o.spec.source,
-         ("file" if getattr(o.spec, "file", True) else "variable"),
-         o.reason if isinstance(o, SecretFailure) else "")
+        tuple(map(printable, (o.spec.name, "FAILED" if isinstance(o, SecretFailure) else "OK", o.spec.source,
+                              ("file" if getattr(o.spec, "file", True) else "variable"),
+                              o.reason if isinstance(o, SecretFailure) else "")))
         for o in outcomes
     ]
     failed = sum(1 for row in rows if row[1] == "FAILED")
@@ -113,16 +116,17 @@ def _run_secrets_check(args: argparse.Namespace) -> int:
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=summary)
+        table = Table(title=Text(printable(summary)))
         for column in ("Variable", "Status", "Source", "As", "Reason"):
             table.add_column(column, overflow="fold")
-        for name, status, source, kind, reason in rows:
+        for name, status, source, kind, reason in rows:  # Text: a `[red]` in a name is not markup
             style = "red" if status == "FAILED" else "green"
-            table.add_row(name, f"[{style}]{status}[/{style}]", source, kind, reason)
+            table.add_row(Text(name), Text(status, style=style), Text(source), Text(kind), Text(reason))
         Console().print(table)
     else:
         for name, status, source, kind, reason in rows:
             print("\t".join((status, name, source, kind, reason)).rstrip("\t"))
-        print(summary)
+        print(printable(summary))
     return 1 if failed else 0
