@@ -45,6 +45,11 @@ def test_without_sources_variables_named_like_secrets_are_masked():
     assert result.stdout == MASKED_LOG
 
 
+def test_without_sources_a_bare_api_key_variable_is_masked():
+    result = radar("mask", input=LOG, env=clean_env(API_KEY=SECRET.decode()))
+    assert result.stdout == MASKED_LOG
+
+
 def test_without_sources_radar_mask_vars_adds_variables():
     env = clean_env(RADAR_MASK_VARS="LICENSE_ID", LICENSE_ID=SECRET.decode())
     assert radar("mask", input=LOG, env=env).stdout == MASKED_LOG
