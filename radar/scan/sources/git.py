@@ -93,18 +93,38 @@ def _failed(command: str, stderr: bytes, returncode: int) -> GitSourceError:
 
 
 def open_repository(path: str) -> str:
-    """The top of the repository at `path` (a work tree or a bare repository), or a GitSourceError."""
+    """The top of the repository at `path` (a work tree or a bare repository), or a GitSourceError.
+
+    `path` must be that top (or the git directory itself), not a directory inside it: a history
+    scan reads the whole repository, so a scan of `repo/docs` is not silently widened to it."""
     if not os.path.exists(path):
         raise GitSourceError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         raise GitSourceError(f"{path}: not a directory (--history needs a git repository)")
-    from git import InvalidGitRepositoryError, NoSuchPathError, Repo
+    answer = _rev_parse(path, "--is-inside-git-dir", "--is-bare-repository", "--absolute-git-dir")
+    inside_git_dir, bare, git_dir = answer.split(b"\n", 2)
+    git_dir = git_dir.removesuffix(b"\n")
+    if inside_git_dir == b"true":
+        top = git_dir
+        if not os.path.samefile(path, top):
+            raise GitSourceError(f"{path}: inside the git directory {os.fsdecode(top)}; give the repository's top")
+        # A work tree's `.git` given itself: the work tree is its parent, where .radarignore is.
+        return os.fsdecode(top if bare == b"true" else os.path.dirname(top))
+    top = _rev_parse(path, "--show-toplevel").removesuffix(b"\n")
+    if not os.path.samefile(path, top):
+        raise GitSourceError(f"{path}: not the top of its git repository; --history scans whole "
+                             f"repositories: give {os.fsdecode(top)}")
+    return os.fsdecode(top)
 
+
+def _rev_parse(path: str, *args: str) -> bytes:
+    """`git rev-parse ARGS` in `path`; a directory outside any repository is one clear error."""
     try:
-        repo = Repo(path, search_parent_directories=False)
-    except (InvalidGitRepositoryError, NoSuchPathError):
-        raise GitSourceError(f"{path}: not a git repository (--history needs one)") from None
-    return repo.working_tree_dir or repo.git_dir
+        return git(path, "rev-parse", *args)
+    except GitSourceError as e:
+        if "not a git repository" in str(e):
+            raise GitSourceError(f"{path}: not a git repository (--history needs one)") from None
+        raise
 
 
 class GitHistorySource(Source):
