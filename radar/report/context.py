@@ -9,7 +9,7 @@ from typing import Mapping
 from radar import __version__
 
 # Where people learn about radar (SARIF's tool.driver.informationUri, GitLab's analyzer url).
-PROJECT_URL = "https://pypi.org/project/radar/"
+PROJECT_URL = "https://pypi.org/project/radar-ci/"
 
 
 @dataclass(frozen=True)
