@@ -1,6 +1,6 @@
 """radar as a newcomer gets it: the sdist and wheel built from this tree, installed with pipx into
 a fresh environment without the test extras, and run; what they hold; what radar imports against
-what it declares."""
+what it declares; what `make demo` installs."""
 
 from __future__ import annotations
 
@@ -89,6 +89,29 @@ def test_reports_link_to_radar_on_pypi_not_to_another_project(tmp_path, fmt):
     else:
         links = [report["scan"]["analyzer"]["url"], report["scan"]["scanner"]["url"]]
     assert links == [HOME_PAGE] * len(links)
+
+
+# --- make demo -----------------------------------------------------------------------------------
+
+def make_dry_run(target: str, venv: Path) -> list[str]:
+    """The commands `make TARGET` would run (and echo) with no virtual environment yet."""
+    result = checked(["make", "--no-print-directory", "-n", "-C", str(ROOT), target, f"VENV={venv}"])
+    return result.stdout.decode().splitlines()
+
+
+def test_make_demo_installs_radar_alone_and_echoes_no_makefile_comment(tmp_path):
+    commands = make_dry_run("demo", tmp_path / "venv")
+    installs = [c for c in commands if " -m pip install " in c]
+    assert installs and all("[test]" not in c for c in installs), installs
+    assert any(c.endswith(" -e .") for c in installs), installs
+    assert [c for c in commands if c.lstrip().startswith("#")] == []
+    assert commands[-1] == "bash demo/run.sh"
+
+
+def test_make_test_installs_the_test_extras(tmp_path):
+    commands = make_dry_run("test", tmp_path / "venv")
+    assert any("pip install" in c and "'.[test]'" in c for c in commands), commands
+    assert commands[-1].endswith("-m pytest -q -p no:cacheprovider")
 
 
 # --- the sdist and wheel, installed with pipx -------------------------------------------------------
