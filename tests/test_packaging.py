@@ -1,6 +1,9 @@
 """radar as a newcomer gets it: the sdist and wheel built from this tree, installed with pipx into
-a fresh environment without the test extras, and run; what they hold; what radar imports against
-what it declares; what `make demo` installs."""
+a fresh environment without the test extras, and run; what they hold; the wheel the Dockerfile
+builds from its context; what radar imports against what it declares; what `make demo` installs.
+
+No Docker engine runs where these tests run, so the image itself is not built here: its first
+stage is the wheel checked below, its second installs that wheel as the pipx test does."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from docker.utils.build import exclude_paths
 
 import radar
 from radar.scan.examples import expand
@@ -212,3 +216,26 @@ def test_the_installed_radar_masks_a_bare_api_key(installed):
                             capture_output=True, env=clean_env(API_KEY=value))
     fail_if_leaked(result, value)
     assert (result.returncode, result.stdout) == (0, b"key=[MASKED] ok\n")
+
+
+def test_the_image_build_context_makes_the_same_wheel(wheel, tmp_path):
+    """The Dockerfile copies its whole context, which .dockerignore cuts down to what the wheel is
+    made of, and runs `pip wheel` there: that must give the wheel built from the full tree."""
+    lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    context = tmp_path / "context"
+    for name in exclude_paths(str(ROOT), patterns, dockerfile="Dockerfile"):
+        origin = ROOT / name
+        if origin.is_file():
+            (context / name).parent.mkdir(parents=True, exist_ok=True)
+            (context / name).write_bytes(origin.read_bytes())
+    assert not (context / "tests").exists() and not (context / ".git").exists()
+    checked([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path / "dist"),
+             str(context)])
+    [built] = (tmp_path / "dist").glob("radar_ci-*.whl")
+
+    def contents(path: Path) -> dict[str, int]:
+        with zipfile.ZipFile(path) as archive:
+            return {i.filename: i.CRC for i in archive.infolist() if not i.filename.endswith("/RECORD")}
+
+    assert contents(built) == contents(wheel)
