@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 
+from radar.cli import baseline
 from radar.cli.common import byte_size, non_empty, positive_int, say
 from radar.cli.plan import add_plan_options, built_plan, plan_file
 from radar.errors import RadarError
@@ -19,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "scan",
         usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
-              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
+              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] [--baseline FILE] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
@@ -57,7 +58,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from radar.report.context import now
-    from radar.scan.findings import FingerprintKey
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
 
     options = ScanOptions(
@@ -65,7 +65,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
     )
     _check_outputs(args)
-    key = FingerprintKey.load()
+    key = baseline.start(args)
     started = now()
     scan = scan_directory
     if args.history:
@@ -90,7 +90,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         report = scan(args.path, options, key)
     stats = report.stats
     context = {"kind": "history" if args.history else "directory", "target": args.path,
-               "root": os.path.abspath(args.path), "started": started}
+               "root": os.path.abspath(args.path), "started": started, "fingerprint_key_id": key.key_id}
     return _print_scan_report(args, report, context, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
@@ -105,10 +105,21 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     for warning in report.warnings:
         say("warning", warning)
     rank = {c: n for n, c in enumerate(CONFIDENCES)}  # most confident first
-    shown = [f for f in report.findings
+    if baseline.writes(args):  # radar baseline create|update: the baseline is this scan's output
+        return baseline.write(args, report, {c for c in CONFIDENCES if rank[c] <= rank[args.min_confidence]})
+    comparison = baseline.compared(args, report.findings)  # known findings marked ignored; None without one
+    findings = comparison.findings if comparison else report.findings
+    shown = [f for f in findings
              if rank[f.confidence] <= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
     reported = [f for f in shown if not f.ignored]
     summary = f"{len(reported)} finding(s) in {scanned}"
+    if comparison:
+        known = sum(rank[f.confidence] <= rank[args.min_confidence] for f in comparison.known)
+        summary = f"{len(reported)} new finding(s) ({known} in the baseline) in {scanned}"
+        counts = {**counts, "baselined": known, "baseline_resolved": len(comparison.resolved)}
+        if comparison.resolved and sys.stderr.isatty():
+            say("info", f"{len(comparison.resolved)} baseline entr{'y is' if len(comparison.resolved) == 1 else 'ies are'} "
+                        f"no longer found: radar baseline update {args.baseline} ... drops them")
     incomplete = report.incomplete()
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts,
                                                      "unreadable": sum(report.stats.unreadable.values())},
@@ -148,6 +159,9 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
     p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
     p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
                    help="report only findings of at least this confidence (default low: everything)")
+    p.add_argument("--baseline", metavar="FILE",
+                   help="report only findings not in FILE (made by radar baseline create): the others are "
+                        "hidden like ignored ones (see --show-ignored), and exit status 1 counts new ones only")
     p.add_argument("--plan", type=plan_file, metavar="FILE",
                    help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
                         "follows the suffix); the plan options are radar plan's (see radar plan --help)")
@@ -159,7 +173,8 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
-              "[--show-ignored] [--min-confidence low|medium|high] [--jobs N] [--plan FILE [--mapping FILE] ...]",
+              "[--show-ignored] [--min-confidence low|medium|high] [--baseline FILE] [--jobs N] "
+              "[--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -189,7 +204,6 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run_scan_gitlab(args: argparse.Namespace) -> int:
     from radar.report.context import now
-    from radar.scan.findings import FingerprintKey
     from radar.scan.gitlab_checks import scan_gitlab
     from radar.scan.scanner import ScanOptions
     from radar.scan.sources.gitlab import Scope, connect
@@ -209,7 +223,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                   skip_archived=args.skip_archived)
     options = ScanOptions(jobs=args.jobs or 0)
     _check_outputs(args)
-    key = FingerprintKey.load()
+    key = baseline.start(args)
     started = now()
     if sys.stderr.isatty():
         from rich.console import Console
@@ -222,7 +236,8 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                                  on_project=lambda path: bar.update(task, advance=1, description=path))
     else:
         report = scan_gitlab(client, scope, options, key)
-    context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started}
+    context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
+               "fingerprint_key_id": key.key_id}
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
 

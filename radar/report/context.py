@@ -25,11 +25,17 @@ class ReportContext:
     # What the scan could not read (`2 files could not be read`), None when it read everything:
     # the report then describes part of what was asked for, and its format must say so.
     incomplete: str | None = None
+    # Names the key the fingerprints were made with (FingerprintKey.key_id): reports whose ids
+    # differ cannot be compared by fingerprint.
+    fingerprint_key_id: str | None = None
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "target": self.target, "root": self.root,
+        data = {"kind": self.kind, "target": self.target, "root": self.root,
                 "started": _iso(self.started), "finished": _iso(self.finished),
                 "radar_version": self.tool_version, "complete": self.incomplete is None}
+        if self.fingerprint_key_id:
+            data["fingerprint_key_id"] = self.fingerprint_key_id
+        return data
 
 
 def now() -> datetime:
