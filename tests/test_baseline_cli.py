@@ -396,3 +396,13 @@ def test_a_bad_scan_argument_is_the_scan_commands_usage_error(tmp_path):
     result = run("baseline", "create", tmp_path / "b.toml", tmp_path, "--no-such-option")
     assert result.returncode == 2
     assert result.stderr.decode().splitlines()[-1] == "radar scan: error: unrecognized arguments: --no-such-option"
+
+
+def test_a_baseline_committed_in_the_repository_is_no_finding_itself(repo):
+    baseline = repo.path / ".radar-baseline.toml"
+    assert run("baseline", "create", baseline, repo.path).returncode == 0
+    repo.commit("the baseline")
+    for extra in ((), ("--history",)):
+        result, data = report(repo.path, *extra, "--baseline", baseline, "--show-ignored")
+        assert result.returncode == 0
+        assert all(f["path"] != ".radar-baseline.toml" for f in data["findings"]) and len(data["findings"]) == 2
