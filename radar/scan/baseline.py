@@ -50,7 +50,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import tomli_w
 
@@ -236,7 +236,7 @@ def read(path: str) -> Baseline:
 
 def loads(text: str, name: str) -> Baseline:
     """Parse and check baseline text; `name` (the file) is what errors are about."""
-    def fail(problem: str) -> BaselineError:
+    def fail(problem: str) -> BaselineError:  # raised by the caller, so tracebacks end where it was found
         return BaselineError(f"baseline {name}: {problem}")
 
     try:
@@ -271,7 +271,7 @@ def loads(text: str, name: str) -> Baseline:
     return Baseline(key_id, tuple(entries.values()))
 
 
-def _entry(table: object, where: str, fail) -> Entry:
+def _entry(table: object, where: str, fail: Callable[[str], BaselineError]) -> Entry:
     if not isinstance(table, dict):
         raise fail(f"{where} must be a table")
     for name in table:
