@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "scan",
         usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
-              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] [--baseline FILE] "
+              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
+              "[--baseline FILE] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
@@ -117,9 +118,10 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
         known = sum(rank[f.confidence] <= rank[args.min_confidence] for f in comparison.known)
         summary = f"{len(reported)} new finding(s) ({known} in the baseline) in {scanned}"
         counts = {**counts, "baselined": known, "baseline_resolved": len(comparison.resolved)}
-        if comparison.resolved and sys.stderr.isatty():
-            say("info", f"{len(comparison.resolved)} baseline entr{'y is' if len(comparison.resolved) == 1 else 'ies are'} "
-                        f"no longer found: radar baseline update {args.baseline} ... drops them")
+        resolved = len(comparison.resolved)
+        if resolved and sys.stderr.isatty():
+            say("info", f"{resolved} baseline entr{'y is' if resolved == 1 else 'ies are'} no longer found: "
+                        f"radar baseline update {args.baseline} ... drops them")
     incomplete = report.incomplete()
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts,
                                                      "unreadable": sum(report.stats.unreadable.values())},
