@@ -81,6 +81,20 @@ class History:
 
 
 @dataclass(frozen=True)
+class VaultPlace:
+    """Where Vault stores a finding's value, from a Vault index (`radar index vault`): the field of
+    one version of a KV secret. `version` is KV v2's (None for KV v1, which keeps one); `latest`
+    says it is the secret's current version, the one applications read."""
+
+    namespace: str  # "" for the root namespace, else its path with a trailing "/"
+    mount: str
+    path: str
+    field: str
+    version: int | None
+    latest: bool
+
+
+@dataclass(frozen=True)
 class Finding:
     rule_id: str
     secret_type: str
@@ -101,6 +115,7 @@ class Finding:
     history: History | None = None
     remediation: str | None = None  # where the secret should move (GitLab findings)
     name: str | None = None  # the variable or key the value is assigned to, when the text says
+    in_vault: tuple[VaultPlace, ...] = ()  # where Vault holds the same value (--vault-index), latest first
 
     def as_dict(self) -> dict:
         data = {
