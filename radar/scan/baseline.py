@@ -215,23 +215,31 @@ def dumps(baseline: Baseline) -> str:
 
 def read(path: str) -> Baseline:
     """Read and check the baseline file at `path`."""
+    text = read_text(path, "baseline", BaselineError)
+    if text is None:
+        raise BaselineError(f"no baseline {path}: create it with radar baseline create {path} PATH")
+    return loads(text, path)
+
+
+def read_text(path: str, what: str, error: type[RadarError]) -> str | None:
+    """The text of a file radar wrote (a baseline, a monitor state) at `path`, None when there is
+    none; at most MAX_BYTES. Problems raise `error`, naming the file as `what`."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise BaselineError(f"no baseline {path}: create it with radar baseline create {path} PATH") from None
+        return None
     except IsADirectoryError:
-        raise BaselineError(f"baseline {path} is a directory; give the baseline file") from None
+        raise error(f"{what} {path} is a directory; give the {what} file") from None
     except OSError as e:
-        raise BaselineError(f"cannot read the baseline {path}: {e.strerror or e}") from None
+        raise error(f"cannot read the {what} {path}: {e.strerror or e}") from None
     if len(data) > MAX_BYTES:
-        raise BaselineError(f"baseline {path} is larger than {MAX_BYTES // (1024 * 1024)} MiB: "
-                            "not a baseline radar wrote; recreate it")
+        raise error(f"{what} {path} is larger than {MAX_BYTES // (1024 * 1024)} MiB: "
+                    f"not a {what} radar wrote; recreate it")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise BaselineError(f"baseline {path} is not UTF-8 text (byte {e.start + 1}); recreate it") from None
-    return loads(text, path)
+        raise error(f"{what} {path} is not UTF-8 text (byte {e.start + 1}); recreate it") from None
 
 
 def loads(text: str, name: str) -> Baseline:
@@ -239,29 +247,7 @@ def loads(text: str, name: str) -> Baseline:
     def fail(problem: str) -> BaselineError:  # raised by the caller, so tracebacks end where it was found
         return BaselineError(f"baseline {name}: {problem}")
 
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise fail(f"not valid TOML: {e}; fix it or recreate the baseline") from None
-    except RecursionError:
-        raise fail("arrays or tables nested too deeply: not a radar baseline") from None
-    unknown = [k for k in document if k not in _TOP_LEVEL]
-    if unknown:
-        raise fail(f"unknown key {_named(unknown[0])} (a baseline has {', '.join(_TOP_LEVEL)})")
-    version = document.get("version")
-    if version is None:
-        raise fail("no version: not a radar baseline")
-    if type(version) is not int:
-        raise fail("version must be a whole number")
-    if version != FORMAT_VERSION:
-        raise fail(f"is version {version}; this radar reads version {FORMAT_VERSION}: "
-                   "use the radar that wrote it, or recreate the baseline")
-    key_id = document.get("fingerprint_key_id")
-    if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
-        raise fail(f"fingerprint_key_id must be {KEY_ID_LENGTH} lowercase hex digits")
-    tables = document.get(TABLE, [])
-    if not isinstance(tables, list):
-        raise fail(f"{TABLE} must be an array of tables ([[{TABLE}]] blocks)")
+    key_id, tables = document(text, "baseline", _TOP_LEVEL, fail)
     entries: dict[tuple[str, str], Entry] = {}
     for index, table in enumerate(tables):
         entry = _entry(table, f"{TABLE}[{index}]", fail)
@@ -269,6 +255,36 @@ def loads(text: str, name: str) -> Baseline:
             raise fail(f"{TABLE}[{index}] repeats the rule_id and fingerprint of an earlier entry; keep one")
         entries[entry.key] = entry
     return Baseline(key_id, tuple(entries.values()))
+
+
+def document(text: str, what: str, top_level: Sequence[str], fail: Callable[[str], RadarError]) -> tuple[str, list]:
+    """The fingerprint key id and the [[finding]] tables of TOML `text` in the layout radar's
+    files share (a baseline, a monitor state): version, fingerprint_key_id, entries. Only the keys
+    `top_level` may be there; problems are `fail(problem)`, raised, naming the file as `what`."""
+    try:
+        parsed = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise fail(f"not valid TOML: {e}; fix it or recreate the {what}") from None
+    except RecursionError:
+        raise fail(f"arrays or tables nested too deeply: not a radar {what}") from None
+    unknown = [k for k in parsed if k not in top_level]
+    if unknown:
+        raise fail(f"unknown key {_named(unknown[0])} (a {what} has {', '.join(top_level)})")
+    version = parsed.get("version")
+    if version is None:
+        raise fail(f"no version: not a radar {what}")
+    if type(version) is not int:
+        raise fail("version must be a whole number")
+    if version != FORMAT_VERSION:
+        raise fail(f"is version {version}; this radar reads version {FORMAT_VERSION}: "
+                   f"use the radar that wrote it, or recreate the {what}")
+    key_id = parsed.get("fingerprint_key_id")
+    if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+        raise fail(f"fingerprint_key_id must be {KEY_ID_LENGTH} lowercase hex digits")
+    tables = parsed.get(TABLE, [])
+    if not isinstance(tables, list):
+        raise fail(f"{TABLE} must be an array of tables ([[{TABLE}]] blocks)")
+    return key_id, tables
 
 
 def _entry(table: object, where: str, fail: Callable[[str], BaselineError]) -> Entry:
@@ -283,11 +299,16 @@ def _entry(table: object, where: str, fail: Callable[[str], BaselineError]) -> E
     for name, value in table.items():
         if not isinstance(value, str):
             raise fail(f"{where}.{name} must be a string")
-    if not _RULE_ID.fullmatch(table["rule_id"]):
-        raise fail(f"{where}.rule_id must be a rule id (lowercase letters, digits and single dashes)")
-    if not _FINGERPRINT.fullmatch(table["fingerprint"]):
-        raise fail(f"{where}.fingerprint must be 64 lowercase hex digits")
+    check_match_key(table["rule_id"], table["fingerprint"], where, fail)
     return Entry(**table)
+
+
+def check_match_key(rule_id: str, fingerprint: str, where: str, fail: Callable[[str], RadarError]) -> None:
+    """Refuse an entry's rule_id or fingerprint that is not of the form radar writes."""
+    if not _RULE_ID.fullmatch(rule_id):
+        raise fail(f"{where}.rule_id must be a rule id (lowercase letters, digits and single dashes)")
+    if not _FINGERPRINT.fullmatch(fingerprint):
+        raise fail(f"{where}.fingerprint must be 64 lowercase hex digits")
 
 
 def _named(key: str) -> str:
