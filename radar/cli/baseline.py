@@ -77,12 +77,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.scan:
         raise RadarError(f"nothing to scan: give radar baseline {action} FILE PATH [scan options], "
                          f"or radar baseline {action} FILE gitlab --url URL ...")
-    sub = argparse.ArgumentParser(prog="radar").add_subparsers()
-    scan.add_parser(sub)
-    scan.add_gitlab_parser(sub)
-    # The scan command's own parser, so that a usage error shows its usage and options.
-    name, argv = ("scan-gitlab", args.scan[1:]) if args.scan[0] == "gitlab" else ("scan", args.scan)
-    scan_args = sub.choices[name].parse_args(argv)
+    scan_args = scan.parse_scan_arguments(args.scan)
     for option, given in (("--baseline", scan_args.baseline), ("--format", scan_args.format != "text"),
                           ("--output", scan_args.output), ("--plan", scan_args.plan),
                           ("--show-ignored", scan_args.show_ignored)):

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from radar.cli import baseline
+from radar.cli import baseline, monitor
 from radar.cli.common import byte_size, non_empty, positive_int, say
 from radar.cli.plan import add_plan_options, built_plan, plan_file
 from radar.errors import RadarError
@@ -57,6 +57,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_scan, takes_command=False)
 
 
+def parse_scan_arguments(argv: list[str]) -> argparse.Namespace:
+    """`radar scan`'s arguments (or `radar scan gitlab`'s, after `gitlab`) for commands that run a
+    scan of their own (baseline, monitor); the scan command's own parser, so that a usage error
+    shows its usage and options."""
+    sub = argparse.ArgumentParser(prog="radar").add_subparsers()
+    add_parser(sub)
+    add_gitlab_parser(sub)
+    name, argv = ("scan-gitlab", argv[1:]) if argv[:1] == ["gitlab"] else ("scan", argv)
+    return sub.choices[name].parse_args(argv)
+
+
 def _run_scan(args: argparse.Namespace) -> int:
     from radar.report.context import now
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
@@ -67,6 +78,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     )
     _check_outputs(args)
     key = baseline.start(args)
+    monitor.start(args, key)
     started = now()
     scan = scan_directory
     if args.history:
@@ -106,10 +118,16 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     for warning in report.warnings:
         say("warning", warning)
     rank = {c: n for n, c in enumerate(CONFIDENCES)}  # most confident first
+    confident = {c for c in CONFIDENCES if rank[c] <= rank[args.min_confidence]}
     if baseline.writes(args):  # radar baseline create|update: the baseline is this scan's output
-        return baseline.write(args, report, {c for c in CONFIDENCES if rank[c] <= rank[args.min_confidence]})
+        return baseline.write(args, report, confident)
     comparison = baseline.compared(args, report.findings)  # known findings marked ignored; None without one
     findings = comparison.findings if comparison else report.findings
+    incomplete = report.incomplete()
+    watch = monitor.compared(args, findings, context_fields["kind"], confident,
+                             incomplete is None)  # radar monitor: levels, known ones marked; else None
+    if watch:
+        findings = watch.findings
     shown = [f for f in findings
              if rank[f.confidence] <= rank[args.min_confidence] and (args.show_ignored or not f.ignored)]
     reported = [f for f in shown if not f.ignored]
@@ -122,10 +140,13 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
         if resolved and sys.stderr.isatty():
             say("info", f"{resolved} baseline entr{'y is' if resolved == 1 else 'ies are'} no longer found: "
                         f"radar baseline update {args.baseline} ... drops them")
-    incomplete = report.incomplete()
+    if watch:
+        summary = f"{len(reported)} new finding(s) ({len(watch.known)} seen before) in {scanned}"
+        counts = {**counts, "monitor_known": len(watch.known), "monitor_resolved": len(watch.resolved)}
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts,
                                                      "unreadable": sum(report.stats.unreadable.values())},
-                            warnings=tuple(report.warnings), incomplete=incomplete, **context_fields)
+                            warnings=tuple(report.warnings), incomplete=incomplete,
+                            monitor=monitor.summary(watch) if watch else None, **context_fields)
     for warning in report_warnings(args.format, shown, context):
         say("warning", warning)
     if args.output:
@@ -142,10 +163,11 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
             say("info", summary)
     if args.plan:  # after the report, so that a plan that cannot be made loses no findings
         _write_scan_plan(args, report.findings, context)
+    status = monitor.finish(args, watch) if watch else 1 if reported else 0  # the state after the report
     if incomplete:  # after the report: it holds everything that was read; but this run is not a pass
         say("error", f"scan incomplete: {incomplete} (each named in a warning above)")
         return 2
-    return 1 if reported else 0
+    return status
 
 
 def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = True) -> None:
@@ -226,6 +248,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     options = ScanOptions(jobs=args.jobs or 0)
     _check_outputs(args)
     key = baseline.start(args)
+    monitor.start(args, key)
     started = now()
     if sys.stderr.isatty():
         from rich.console import Console

@@ -28,6 +28,8 @@ class ReportContext:
     # Names the key the fingerprints were made with (FingerprintKey.key_id): reports whose ids
     # differ cannot be compared by fingerprint.
     fingerprint_key_id: str | None = None
+    # radar monitor's comparison with its last run (counts, resolved entries), None for scans.
+    monitor: Mapping | None = None
 
     def as_dict(self) -> dict:
         data = {"kind": self.kind, "target": self.target, "root": self.root,

@@ -8,7 +8,9 @@ project, project_id, group, namespace_id, environment_scope, ...) when a source 
 `--history` finding adds `first_seen` ({commit, author, date}), `in_head` and `locations` (path,
 line, commit, author, date), see `radar.scan.history`. `summary` holds the totals (findings,
 files, bytes, ...); `scan` says what was scanned (kind, target, root, started, finished,
-radar_version). `radar plan` reads this document back. The schema, JSON Schema 2020-12, ships
+radar_version). `radar monitor` adds `monitor`: new, known (counts), resolved (the state
+entries no longer found: rule_id, fingerprint, secret_type, path, severity, first_seen), and
+first_run when there was no state. `radar plan` reads this document back. The schema, JSON Schema 2020-12, ships
 beside this module as `findings.schema.json` (`SCHEMA_PATH`); tests validate every kind of scan
 against it.
 """
@@ -39,7 +41,10 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
     if findings:
         parts.append("\n  ")
     parts.append("],\n  \"summary\": " + _indented(dict(context.summary), "  ", first=False))
-    parts.append(",\n  \"scan\": " + _indented(context.as_dict(), "  ", first=False) + "\n}\n")
+    parts.append(",\n  \"scan\": " + _indented(context.as_dict(), "  ", first=False))
+    if context.monitor is not None:
+        parts.append(",\n  \"monitor\": " + _indented(dict(context.monitor), "  ", first=False))
+    parts.append("\n}\n")
     return "".join(parts)
 
 

@@ -132,7 +132,7 @@ def match_key(finding: Finding, key: FingerprintKey) -> tuple[str, str]:
     for a finding without a value (GitLab hides it), a keyed hash of its place."""
     if finding.fingerprint:
         return (finding.rule_id, finding.fingerprint)
-    return (finding.rule_id, key.fingerprint(f"\0radar place\0{_place(finding)}"))
+    return (finding.rule_id, key.fingerprint(f"\0radar place\0{place(finding)}"))
 
 
 def compare(baseline: Baseline, findings: Sequence[Finding], key: FingerprintKey) -> Comparison:
@@ -182,7 +182,7 @@ def updated(baseline: Baseline, accepted: Iterable[Finding], found: Iterable[Fin
         seen.add(k)
         if k in entries:
             continue
-        candidate = Entry(k[0], k[1], printable(f.secret_type), printable(_place(f)))
+        candidate = Entry(k[0], k[1], printable(f.secret_type), printable(place(f)))
         previous = additions.get(k)
         if previous is None or (candidate.path or "") < (previous.path or ""):  # the same on every run
             additions[k] = candidate
@@ -269,7 +269,7 @@ def document(text: str, what: str, top_level: Sequence[str], fail: Callable[[str
         raise fail(f"arrays or tables nested too deeply: not a radar {what}") from None
     unknown = [k for k in parsed if k not in top_level]
     if unknown:
-        raise fail(f"unknown key {_named(unknown[0])} (a {what} has {', '.join(top_level)})")
+        raise fail(f"unknown key {quoted_key(unknown[0])} (a {what} has {', '.join(top_level)})")
     version = parsed.get("version")
     if version is None:
         raise fail(f"no version: not a radar {what}")
@@ -292,7 +292,7 @@ def _entry(table: object, where: str, fail: Callable[[str], BaselineError]) -> E
         raise fail(f"{where} must be a table")
     for name in table:
         if name not in _FIELDS:
-            raise fail(f"{where}: unknown key {_named(name)} (an entry has {', '.join(_FIELDS)})")
+            raise fail(f"{where}: unknown key {quoted_key(name)} (an entry has {', '.join(_FIELDS)})")
     for name in _REQUIRED:
         if name not in table:
             raise fail(f"{where}: {name} is missing")
@@ -311,11 +311,11 @@ def check_match_key(rule_id: str, fingerprint: str, where: str, fail: Callable[[
         raise fail(f"{where}.fingerprint must be 64 lowercase hex digits")
 
 
-def _named(key: str) -> str:
+def quoted_key(key: str) -> str:
     """A key from the file, quoted and cut short: it is hostile text like the rest of the file."""
     return repr(key if len(key) <= 40 else key[:40] + "…")
 
 
-def _place(finding: Finding) -> str:
+def place(finding: Finding) -> str:
     owner = finding.origin.project or finding.origin.group  # GitLab findings: the path is inside it
     return f"{owner}:{finding.path}" if owner else finding.path
