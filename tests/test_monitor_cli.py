@@ -15,7 +15,7 @@ from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server, variable  # n
 from radar.report.json import SCHEMA_PATH
 from radar.scan.examples import expand
 from radar_cli import assert_one_line_error, clean_env, radar, without_file_access_override
-from report_schemas import validator
+from report_schemas import GITLAB_SCHEMA, SARIF_SCHEMA, validator
 
 KEY = "a-shared-fingerprint-key-for-the-monitor-tests"
 ENV = clean_env(RADAR_FINGERPRINT_KEY=KEY)
@@ -23,7 +23,8 @@ GITLAB = "glpat-" + expand("{b64url:20}", "monitor-gitlab")
 GITHUB = "ghp_" + expand("{ghcrc:30}", "monitor-github")
 GITHUB_2 = "ghp_" + expand("{ghcrc:30}", "monitor-github-2")
 GITLAB_2 = "glpat-" + expand("{b64url:20}", "monitor-gitlab-2")
-PLANTED = (GITLAB, GITHUB, GITHUB_2, GITLAB_2)
+GITLAB_3 = "glpat-" + expand("{b64url:20}", "monitor-gitlab-3")
+PLANTED = (GITLAB, GITHUB, GITHUB_2, GITLAB_2, GITLAB_3)
 LEVELS = ("critical", "high", "medium", "low", "info")
 
 
@@ -79,7 +80,8 @@ def monitor(state: Path, *args, env: dict[str, str] = ENV, prefix: list[str] = (
     return result
 
 
-def report(state: Path, *args, env: dict[str, str] = ENV, prefix: list[str] = ()) -> tuple[subprocess.CompletedProcess, dict]:
+def report(state: Path, *args, env: dict[str, str] = ENV,
+           prefix: list[str] = ()) -> tuple[subprocess.CompletedProcess, dict]:
     result = monitor(state, *args, "--format", "json", env=env, prefix=prefix)
     assert result.stdout, result.stderr
     data = json.loads(result.stdout)
@@ -353,8 +355,11 @@ def test_a_state_made_with_another_key_is_refused_naming_both_key_ids(repo, stat
 @pytest.mark.parametrize("args, message", [
     ((), "radar: error: nothing to scan: give radar monitor --state FILE PATH [scan options], "
          "or radar monitor --state FILE gitlab --url URL ...\n"),
+    ((".", "--history", "--fail-severity=high"),
+     "radar: error: --fail-severity is radar monitor's option: give it before what to scan "
+     "(radar monitor --state FILE [--fail-severity LEVEL] PATH [scan options])\n"),
 ])
-def test_a_monitor_without_anything_to_scan_says_what_to_give(state, args, message):
+def test_a_monitor_without_anything_to_scan_or_with_its_options_misplaced_says_what_to_give(state, args, message):
     result = monitor(state, *args)
     assert (result.returncode, assert_one_line_error(result)) == (2, message)
 
@@ -364,3 +369,20 @@ def test_an_unknown_level_is_a_usage_error_naming_the_levels(repo, state):
     assert result.returncode == 2
     assert "not a level: 'urgent' (choose from critical, high, medium, low, info)" in result.stderr.decode()
     assert not state.exists()
+
+
+@pytest.mark.parametrize("format", ["text", "json", "sarif", "gitlab", "csv", "markdown", "html"])
+def test_every_format_renders_a_monitor_report_with_every_level(ladder_repo, state, format):
+    monitor(state, ladder_repo.path, "--history")
+    ladder_repo.write("deploy.env", f"TOKEN={GITLAB_3}\n")  # a new one among the known and the ignored
+    ladder_repo.commit("a new token")
+    result = monitor(state, ladder_repo.path, "--history", "--show-ignored", "--format", format)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout
+    if format == "sarif":
+        validator(SARIF_SCHEMA).validate(json.loads(result.stdout))
+    elif format == "gitlab":
+        data = json.loads(result.stdout)
+        validator(GITLAB_SCHEMA).validate(data)
+        assert sorted(v["severity"] for v in data["vulnerabilities"]) == ["Critical", "Critical", "Info", "Low",
+                                                                          "Medium"]

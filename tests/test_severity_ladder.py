@@ -32,7 +32,8 @@ def in_head(head: bool) -> History:
 CASES = {
     # info: ignored, whatever else is true
     "ignored inline": (finding(ignored=True, ignore_reason="inline"), DIRECTORY, "info"),
-    "ignored but live in Vault": (finding(ignored=True, ignore_reason="baseline", in_vault=(LATEST,)), DIRECTORY, "info"),
+    "ignored but live in Vault": (
+        finding(ignored=True, ignore_reason="baseline", in_vault=(LATEST,)), DIRECTORY, "info"),
     # critical: Vault's latest version, even where the ladder would say low
     "latest in Vault, history only": (finding(history=in_head(False), in_vault=(LATEST,)), HISTORY, "critical"),
     "latest in Vault, a test fixture": (finding(tags=("test-fixture",), in_vault=(LATEST,)), DIRECTORY, "critical"),
@@ -46,8 +47,10 @@ CASES = {
     # critical: HEAD of the default branch
     "a directory scan's tree": (finding(), DIRECTORY, "critical"),
     "history, still in HEAD": (finding(history=in_head(True)), HISTORY, "critical"),
-    "history, in HEAD and an older Vault version": (finding(history=in_head(True), in_vault=(OLDER,)), HISTORY, "critical"),
-    "a GitLab project's CI file": (finding(origin=Origin(project="acme/api"), path=".gitlab-ci.yml"), GITLAB, "critical"),
+    "history, in HEAD and an older Vault version": (
+        finding(history=in_head(True), in_vault=(OLDER,)), HISTORY, "critical"),
+    "a GitLab project's CI file": (
+        finding(origin=Origin(project="acme/api"), path=".gitlab-ci.yml"), GITLAB, "critical"),
     "medium confidence in HEAD": (finding(confidence="medium"), DIRECTORY, "critical"),
     # high: only in history (or not in a tree) but Vault still holds it
     "history only, an older Vault version": (finding(history=in_head(False), in_vault=(OLDER,)), HISTORY, "high"),
@@ -58,7 +61,8 @@ CASES = {
     "history only": (finding(history=in_head(False)), HISTORY, "medium"),
     "a GitLab variable": (finding(origin=Origin(variable_key="TOKEN", project="acme/api")), GITLAB, "medium"),
     "a CI setting, not a value": (
-        finding(secret_type="gitlab-ci-config", origin=Origin(project="acme/api"), path=".gitlab-ci.yml"), GITLAB, "medium"),
+        finding(secret_type="gitlab-ci-config", origin=Origin(project="acme/api"), path=".gitlab-ci.yml"),
+        GITLAB, "medium"),
 }
 
 

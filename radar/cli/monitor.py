@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the scan and monitor modules load only when a scan runs (se
 LEVEL_NAMES = "critical|high|medium|low|info"  # radar.scan.severity.LEVELS, which parsing must not load
 DEFAULT_FAIL_SEVERITY = "medium"
 PIPELINE_VARIABLE = "CI_PIPELINE_ID"
+_OWN_OPTIONS = ("--state", "--fail-severity")
 _RESOLVED_LINES = 20  # resolved entries named on stderr; the JSON report lists them all
 
 
@@ -83,6 +84,10 @@ def _run(args: argparse.Namespace) -> int:
     if not args.scan:
         raise RadarError("nothing to scan: give radar monitor --state FILE PATH [scan options], "
                          "or radar monitor --state FILE gitlab --url URL ...")
+    misplaced = [a for a in args.scan if a.split("=", 1)[0] in _OWN_OPTIONS]
+    if misplaced:  # the scan's parser would call it unknown, which it is not
+        raise RadarError(f"{misplaced[0].split('=', 1)[0]} is radar monitor's option: give it before what to scan "
+                         "(radar monitor --state FILE [--fail-severity LEVEL] PATH [scan options])")
     scan_args = scan.parse_scan_arguments(args.scan)
     scan_args.command = None
     scan_args.monitor_run = MonitorRun(args.state, args.fail_severity)
