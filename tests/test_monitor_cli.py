@@ -126,6 +126,18 @@ def test_identical_runs_leave_the_state_byte_for_byte_and_untouched(repo, state)
     assert "line" not in text and "preview" not in text  # nothing that moves with every edit, no part of a value
 
 
+@pytest.mark.parametrize("pipeline, noted", [("4711", "first_seen_pipeline = 4711\n"), ("47x", None),
+                                              ("99999999999999999999", None)])
+def test_a_gitlab_jobs_pipeline_is_noted_where_entries_are_first_seen(repo, state, pipeline, noted):
+    env = clean_env(RADAR_FINGERPRINT_KEY=KEY, CI_PIPELINE_ID=pipeline)
+    assert monitor(state, repo.path, env=env).returncode == 1
+    text = state.read_text()
+    assert text.count("first_seen_pipeline") == (2 if noted else 0) and (noted is None or noted in text)
+    _, data = report(state, repo.path, "--show-ignored")
+    [reason] = {f["ignore_reason"] for f in data["findings"]}
+    assert reason.startswith("monitor: first seen ") and ("pipeline" in reason) == (noted is not None)
+
+
 def test_a_secret_added_after_the_first_run_is_the_one_new_finding(repo, state):
     monitor(state, repo.path)
     repo.write("deploy/ci.env", f"TOKEN={GITLAB_2}\n")
