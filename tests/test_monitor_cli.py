@@ -398,3 +398,20 @@ def test_every_format_renders_a_monitor_report_with_every_level(ladder_repo, sta
         validator(GITLAB_SCHEMA).validate(data)
         assert sorted(v["severity"] for v in data["vulnerabilities"]) == ["Critical", "Critical", "Info", "Low",
                                                                           "Medium"]
+
+
+def test_radar_plan_reads_a_monitor_report_back(ladder_repo, state, tmp_path):
+    monitor(state, ladder_repo.path, "--history")
+    (ladder_repo.path / "app.py").unlink()
+    ladder_repo.commit("remove a token")
+    first_run = tmp_path / "first.json"
+    _, data = report(tmp_path / "fresh-state.toml", ladder_repo.path, "--show-ignored")
+    first_run.write_text(json.dumps(data))
+    later = tmp_path / "later.json"
+    _, data = report(state, ladder_repo.path, "--show-ignored")  # a directory scan: what left HEAD is resolved
+    assert data["monitor"]["resolved"] and "first_run" in json.loads(first_run.read_text())["monitor"]
+    later.write_text(json.dumps(data))
+    for document in (first_run, later):
+        result = radar("plan", document, "--format", "json", env=ENV)
+        assert result.returncode == 0, result.stderr
+        assert_no_secret(result.stdout, result.stderr)
