@@ -107,6 +107,37 @@ def open_repository(path: str) -> str:
     return repo.working_tree_dir or repo.git_dir
 
 
+def is_bare(repo: str) -> bool:
+    return git(repo, "rev-parse", "--is-bare-repository").strip() == b"true"
+
+
+def _resolves(repo: str, rev: str) -> bool:
+    result = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                            capture_output=True)
+    return result.returncode == 0
+
+
+def default_tip(repo: str) -> str | None:
+    """The default branch's tip: origin/HEAD when the clone has it, else HEAD."""
+    for rev in ("refs/remotes/origin/HEAD", "HEAD"):
+        if _resolves(repo, rev):
+            return rev
+    return None
+
+
+def tip_file(repo: str, name: str) -> tuple[str, bytes] | None:
+    """The file `name` as committed at the default branch's tip, with its name as git spells it
+    (`HEAD:.radarignore`), or None: the settings a bare repository holds for a scan of itself."""
+    tip = default_tip(repo)
+    if tip is None:
+        return None
+    spec = f"{tip}:{name}"
+    result = subprocess.run(["git", "-C", repo, "cat-file", "blob", spec], capture_output=True)
+    if result.returncode != 0:  # no such file at the tip
+        return None
+    return spec.removeprefix("refs/remotes/"), result.stdout
+
+
 class GitHistorySource(Source):
     def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000,
                  exclude: tuple[str, ...] = ()) -> None:
@@ -152,9 +183,7 @@ class GitHistorySource(Source):
         return [ref for ref in listed if not ref.endswith("/HEAD") or ref == "HEAD"]
 
     def _resolves(self, rev: str) -> bool:
-        result = subprocess.run(["git", "-C", self.repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                                capture_output=True)
-        return result.returncode == 0
+        return _resolves(self.repo, rev)
 
     def _check_shallow(self) -> None:
         if git(self.repo, "rev-parse", "--is-shallow-repository").strip() == b"true":
@@ -164,11 +193,7 @@ class GitHistorySource(Source):
             )
 
     def _default_tip(self) -> str | None:
-        """The default branch's tip: origin/HEAD when the clone has it, else HEAD."""
-        for rev in ("refs/remotes/origin/HEAD", "HEAD"):
-            if self._resolves(rev):
-                return rev
-        return None
+        return default_tip(self.repo)
 
     # -- walking history ----------------------------------------------------------------------
 
@@ -193,15 +218,10 @@ class GitHistorySource(Source):
 
     def _ignore_file(self) -> list[str]:
         """The globs of the working tree's .radarignore, or of the default tip's in a bare repository."""
-        if git(self.repo, "rev-parse", "--is-bare-repository").strip() != b"true":
+        if not is_bare(self.repo):
             return read_ignore_file(Path(self.repo) / IGNORE_FILE)
-        if self.head_ref is None:
-            return []
-        result = subprocess.run(["git", "-C", self.repo, "cat-file", "blob", f"{self.head_ref}:{IGNORE_FILE}"],
-                                capture_output=True)
-        if result.returncode != 0:  # no such file at the tip
-            return []
-        return parse_ignore_file(result.stdout.decode("utf-8", "replace"))
+        found = tip_file(self.repo, IGNORE_FILE)
+        return [] if found is None else parse_ignore_file(found[1].decode("utf-8", "replace"))
 
     def excluded(self, path: str) -> bool:
         """`path` (as committed) is excluded by --exclude or .radarignore; remembered per path."""
