@@ -121,6 +121,9 @@ _CI_CHECKS = (
      "high", "remove VAULT_SKIP_VERIFY and give Vault's CA certificate in VAULT_CACERT"),
 )
 
+# Every check's rule id: what a scan configuration may disable or allowlist besides the detectors.
+CHECK_IDS = (*(rule[0] for rule in _FLAG_RULES), "gitlab-variable-duplicated", *(check[1] for check in _CI_CHECKS))
+
 
 def ci_file_findings(text: str, project: str, path: str, key: FingerprintKey) -> list[Finding]:
     findings = []

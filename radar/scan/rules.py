@@ -242,7 +242,7 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
         from radar.scan.validators import known_validator
 
         if not known_validator(validator):
-            raise fail("validator", f"unknown validator {validator!r}")
+            raise fail("validator", "unknown validator; radar.scan.validators lists them")
     examples = entry.get("examples", {})
     for key, value in examples.items():
         if key not in ("true", "false"):
