@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from radar import __version__
+
+if TYPE_CHECKING:
+    from radar.scan.rules import Rule
 
 # Where people learn about radar (SARIF's tool.driver.informationUri, GitLab's analyzer url).
 PROJECT_URL = "https://pypi.org/project/radar/"
@@ -25,11 +28,20 @@ class ReportContext:
     # What the scan could not read (`2 files could not be read`), None when it read everything:
     # the report then describes part of what was asked for, and its format must say so.
     incomplete: str | None = None
+    # The scan configuration (.radar.toml) in effect, as the user named it, None without one; the
+    # rules it added (reports describe them as they describe shipped ones) and the ids it disabled.
+    config: str | None = None
+    added_rules: tuple[Rule, ...] = ()
+    disabled_rules: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "target": self.target, "root": self.root,
+        scan = {"kind": self.kind, "target": self.target, "root": self.root,
                 "started": _iso(self.started), "finished": _iso(self.finished),
                 "radar_version": self.tool_version, "complete": self.incomplete is None}
+        if self.config is not None:
+            scan["config"] = {"path": self.config, "added_rules": [r.id for r in self.added_rules],
+                              "disabled_rules": sorted(self.disabled_rules)}
+        return scan
 
 
 def now() -> datetime:
