@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "scan",
         usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
-              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
+              "[--decode-depth N] [--jobs N] [--config FILE | --no-config] "
+              "[--history [--all-refs] [--branch NAME] [--since-commit REV]] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
@@ -27,9 +28,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "Findings show a redacted preview and a fingerprint (an HMAC of the value), never the "
             "secret. Exit 0 when nothing is found, 1 when something is, 2 on errors and when something "
             "could not be read (the report still holds all that was). Lines marked "
-            "radar:ignore, gitleaks:allow or 'pragma: allowlist secret' are not reported."
+            "radar:ignore, gitleaks:allow or 'pragma: allowlist secret' are not reported, nor what "
+            ".radar.toml allowlists."
         ),
-        epilog="Globs in PATH/.radarignore are excluded too; .git/ is always skipped. Fingerprints "
+        epilog="Globs in PATH/.radarignore are excluded too; .git/ is always skipped. PATH/.radar.toml "
+               "(or --config FILE) adds and disables rules and allowlists findings. Fingerprints "
                "use $RADAR_FINGERPRINT_KEY when set, else a per-installation key.",
     )
     p.add_argument("path", metavar="PATH", help="directory (or file) to scan")
@@ -44,6 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how many layers of base64/percent encoding to look through (0-3, default 2)")
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
+    config = p.add_mutually_exclusive_group()
+    config.add_argument("--config", type=non_empty, metavar="FILE",
+                        help="the scan configuration (rules to add and disable, allowlists) instead of "
+                             "PATH/.radar.toml")
+    config.add_argument("--no-config", action="store_true",
+                        help="ignore PATH/.radar.toml (to audit a tree whose configuration you do not trust)")
     history = p.add_argument_group("git history (PATH is a repository)")
     history.add_argument("--history", action="store_true",
                          help="scan every blob reachable from branches and tags, once; one finding per secret "
@@ -58,11 +67,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run_scan(args: argparse.Namespace) -> int:
     from radar.report.context import now
     from radar.scan.findings import FingerprintKey
+    from radar.scan.config import find_config
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
 
+    if not args.history and (args.all_refs or args.branch or args.since_commit):
+        raise RadarError("--all-refs, --branch and --since-commit need --history")
+    config = find_config(args.path, history=args.history, explicit=args.config, ignore_found=args.no_config)
     options = ScanOptions(
         max_file_size=args.max_file_size or DEFAULT_MAX_FILE_SIZE, exclude=tuple(args.exclude),
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
+        config=config,
     )
     _check_outputs(args)
     key = FingerprintKey.load()
@@ -76,8 +90,6 @@ def _run_scan(args: argparse.Namespace) -> int:
 
         def scan(path, options, key, progress=None):
             return scan_history(path, selection, options, key, progress)
-    elif args.all_refs or args.branch or args.since_commit:
-        raise RadarError("--all-refs, --branch and --since-commit need --history")
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress
@@ -90,7 +102,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         report = scan(args.path, options, key)
     stats = report.stats
     context = {"kind": "history" if args.history else "directory", "target": args.path,
-               "root": os.path.abspath(args.path), "started": started}
+               "root": os.path.abspath(args.path), "started": started, **_config_context(config)}
     return _print_scan_report(args, report, context, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
@@ -159,7 +171,8 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
-              "[--show-ignored] [--min-confidence low|medium|high] [--jobs N] [--plan FILE [--mapping FILE] ...]",
+              "[--show-ignored] [--min-confidence low|medium|high] [--jobs N] [--config FILE] "
+              "[--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -184,16 +197,21 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     _add_report_arguments(p, project_option=False)
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
+    p.add_argument("--config", type=non_empty, metavar="FILE",
+                   help="a scan configuration (.radar.toml: rules to add and disable, allowlists; paths are "
+                        "variables/KEY[scope] and the CI file's path)")
     p.set_defaults(run=_run_scan_gitlab, takes_command=False)
 
 
 def _run_scan_gitlab(args: argparse.Namespace) -> int:
     from radar.report.context import now
     from radar.scan.findings import FingerprintKey
+    from radar.scan.config import find_config
     from radar.scan.gitlab_checks import scan_gitlab
     from radar.scan.scanner import ScanOptions
     from radar.scan.sources.gitlab import Scope, connect
 
+    config = find_config(None, explicit=args.config)  # before GitLab is asked anything
     if (args.include_subgroups or args.skip_archived) and not args.group:
         raise RadarError("--include-subgroups and --skip-archived apply to --group only")
     url = args.url or os.environ.get("CI_SERVER_URL")
@@ -207,7 +225,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     scope = Scope(groups=(args.group,) if args.group else (), projects=tuple(args.project or ()),
                   instance=args.instance, include_subgroups=args.include_subgroups,
                   skip_archived=args.skip_archived)
-    options = ScanOptions(jobs=args.jobs or 0)
+    options = ScanOptions(jobs=args.jobs or 0, config=config)
     _check_outputs(args)
     key = FingerprintKey.load()
     started = now()
@@ -222,9 +240,17 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                                  on_project=lambda path: bar.update(task, advance=1, description=path))
     else:
         report = scan_gitlab(client, scope, options, key)
-    context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started}
+    context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
+               **_config_context(config)}
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
+
+
+def _config_context(config) -> dict:
+    """What the report says about the scan configuration (ReportContext's config fields)."""
+    if config.source is None:
+        return {}
+    return {"config": config.source, "added_rules": config.added, "disabled_rules": tuple(sorted(config.disabled))}
 
 
 def _check_outputs(args: argparse.Namespace) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from radar.errors import RadarError
+from radar.scan.config import NO_CONFIG, ScanConfig
 from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
@@ -49,6 +50,7 @@ class ScanOptions:
     follow_symlinks: bool = False
     jobs: int = 0  # 0: one per core
     decode_depth: int = DEFAULT_DECODE_DEPTH
+    config: ScanConfig = NO_CONFIG  # .radar.toml: rules added and disabled, allowlists
 
 
 @dataclass
@@ -90,14 +92,17 @@ class ScanReport:
 def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOptions(),
                    key: FingerprintKey | None = None, progress: Progress | None = None,
                    ruleset: RuleSet | None = None) -> ScanReport:
-    """Scan a directory tree (or a single file); paths in findings are relative to `root`."""
+    """Scan a directory tree (or a single file); paths in findings are relative to `root`, and
+    the configuration's path allowlists apply to them."""
     path = Path(root)
     if not path.exists():
         raise ScanError(f"{root}: no such file or directory")
     if not (path.is_dir() or path.is_file()):
         raise ScanError(f"{root}: not a directory or a regular file")
     source = DirectorySource(path, options.exclude, options.max_file_size, options.follow_symlinks)
-    return scan_source(source, options, key, progress, ruleset)
+    report = scan_source(source, options, key, progress, ruleset)
+    report.findings = options.config.allowlists.apply_paths(report.findings)
+    return report
 
 
 def scan_source(source: Source, options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
@@ -117,12 +122,15 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
                ruleset: RuleSet | None = None, fork_first: bool = False) -> ScanReport:
     """Scan units as a source yields them; the walk overlaps with the workers' scanning.
 
-    `progress(done, total)` is called after each batch; `total` counts the bytes of the units
+    `options.config` adds rules to `ruleset` (the shipped rules by default) and disables some, and
+    its value allowlists apply; its path allowlists are the caller's to apply, who knows what a
+    path stands for. `progress(done, total)` is called after each batch; `total` counts the bytes of the units
     seen so far, so it grows until the source is exhausted. `fork_first` starts the workers
     before the first unit is asked for: a source that builds a large index on its first step
     (git history) then builds it only in the parent, instead of every forked worker inheriting it.
     """
-    engine = Engine(ruleset or load_default_rules(), key or FingerprintKey.load(), options.decode_depth)
+    engine = Engine(options.config.ruleset(ruleset or load_default_rules()), key or FingerprintKey.load(),
+                    options.decode_depth, allowlists=options.config.allowlists)
     jobs = options.jobs or os.cpu_count() or 1
     pool = _start_pool(jobs, engine) if fork_first and jobs > 1 else None
     try:
