@@ -7,7 +7,7 @@ import os
 import pickle
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from radar.scan.config import (
     MAX_CONFIG_BYTES, NO_CONFIG, Allowlist, ConfigError, gitignore_spec, load_config, read_config_file,
@@ -258,7 +258,12 @@ FRAGMENTS = st.sampled_from(["a", "b", "A", "ab", "^", "$", ".", "[a-c]", "\\d",
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(FRAGMENTS, min_size=1, max_size=3).map("".join), min_size=1, max_size=6),
+# Cases where one alternation of all would miss a match: (*SKIP) abandons the other branches, a
+# verbose flag reads the other branches' spaces as nothing, a numbered reference counts groups.
+@example(["aa", "a(*SKIP)(*FAIL)", "a"], "a")
+@example(["a b", "(?x) c"], "a b")
+@example(["(b)", "(a)\\1"], "aa")
+@given(st.lists(st.lists(FRAGMENTS, min_size=1, max_size=3).map("".join), min_size=1, max_size=12),
        st.text(st.sampled_from("abAB1 \n_é"), max_size=8))
 def test_the_regexes_searched_as_one_name_the_first_that_matches_alone(expressions, value):
     """Searching the combinable regexes as one alternation first is only a shortcut: the entry named
@@ -280,3 +285,42 @@ def _compiles(expression: str) -> bool:
     except regex.error:
         return False
     return True
+
+
+class _CountingRegex:
+    """The `regex` module as radar.scan.config uses it, counting the searches of what it compiles."""
+
+    error = __import__("regex").error
+
+    def __init__(self) -> None:
+        self.searches = 0
+
+    def compile(self, expression: str):
+        import regex
+
+        pattern, counter = regex.compile(expression), self
+
+        class Counted:
+            def search(self, *args, **kwargs):
+                counter.searches += 1
+                return pattern.search(*args, **kwargs)
+
+        return Counted()
+
+
+@pytest.mark.parametrize("count", [2, 7, 100, 1000])
+def test_finding_which_of_many_regexes_matches_costs_searches_logarithmic_in_their_number(monkeypatch, count):
+    """Each timed search costs alike however simple the expression, so a value allowlisted by the
+    last of n regexes must not be searched n times (a count of work done, not a timing)."""
+    import math
+
+    import radar.scan.config as config_module
+
+    counting = _CountingRegex()
+    monkeypatch.setattr(config_module, "regex", counting)
+    allowlist = Allowlist("allowlist", regexes=tuple(f"^nomatch{i}$" for i in range(count - 1)) + ("b",))
+    assert allowlist.value_reason("abc") == f"config: allowlist.regexes[{count - 1}]"
+    assert counting.searches <= 2 * math.ceil(math.log2(count)) + 1
+    counting.searches = 0
+    assert allowlist.value_reason("xyz") is None
+    assert counting.searches == 1  # one alternation of all says that none matches
