@@ -159,6 +159,14 @@ CASES = [
      "tighten its regex, or fix the example"),
     (RULE + "[rules.examples]\ntrue = ['acme_{lowernum}']\n",
      ".radar.toml:10: rules[0].examples.true[0]: not a valid example template: {lowernum:N} needs a length"),
+    (RULE + "[rules.examples]\ntrue = ['acme_{lowernum:\u00b2}']\n",  # a digit to isdigit(), not to int()
+     ".radar.toml:10: rules[0].examples.true[0]: not a valid example template: {lowernum:N} needs a length"),
+    (RULE + "[rules.examples]\ntrue = ['acme_{lowernum:99999999999999}']\n",
+     ".radar.toml:10: rules[0].examples.true[0]: the examples expand to over 1 MiB together: keep fewer or "
+     "shorter ones"),
+    (RULE + "[rules.examples]\nfalse = [\n  '{lowernum:600000}',\n  '{lowernum:600000}',\n]\n",
+     ".radar.toml:12: rules[0].examples.false[1]: the examples expand to over 1 MiB together: keep fewer or "
+     "shorter ones"),
     (RULE + "[rules.examples]\nmaybe = []\n",
      ".radar.toml:10: rules[0].examples.maybe: unknown field; examples has `true` and `false` lists"),
     ("disable = [", ".radar.toml:1: not valid TOML: invalid value (at the end of the file)"),

@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 CONFIG_FILE = ".radar.toml"
 # A configuration is a page of settings; more is not one, and would cost memory to read.
 MAX_CONFIG_BYTES = 1 << 20
+# What added rules' examples may expand to, all together: `{alnum:N}` makes N characters.
+MAX_EXAMPLES_TEXT = 1 << 20
 _TOP_KEYS = ("disable", "rules", "allowlist")
 # What an expression may not hold to be searched as one branch of an alternation with the others:
 # inline flags (in the `regex` module's version 0 they apply to the whole pattern), references to
@@ -403,18 +405,23 @@ class _Loader:
         """Each added rule finds its true examples and none of its false ones, as the test suite
         checks the shipped rules' (scanned alone, in an ordinary source file's place)."""
         from radar.scan.engine import Engine
-        from radar.scan.examples import TemplateError, expand
+        from radar.scan.examples import TemplateError, TemplateTooLong, expand
         from radar.scan.findings import FingerprintKey
 
         engine = Engine(RuleSet(added), FingerprintKey(b"examples"))
+        budget = MAX_EXAMPLES_TEXT  # for all examples together: checking them stays linear in the file
         for index, rule in enumerate(added):
             for kind, examples in (("true", rule.true_examples), ("false", rule.false_examples)):
                 for number, template in enumerate(examples):
                     path: KeyPath = ("rules", index, "examples", kind, number)
                     try:
-                        text = expand(template, f"{rule.id}/{kind}/{number}")
+                        text = expand(template, f"{rule.id}/{kind}/{number}", max_length=budget)
+                    except TemplateTooLong:
+                        raise self.fail(path, f"the examples expand to over {MAX_EXAMPLES_TEXT >> 20} MiB "
+                                              "together: keep fewer or shorter ones") from None
                     except TemplateError as e:
                         raise self.fail(path, f"not a valid example template: {e}") from None
+                    budget -= len(text)
                     found = rule.id in {f.rule_id for f in engine.scan(text, "src/settings.conf").findings}
                     if kind == "true" and not found:
                         raise self.fail(path, f"rule {rule.id} does not find this true example: "
