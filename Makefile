@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
 	$(PY) benchmarks/scan_gitlab.py --write
+	$(PY) benchmarks/scan_config.py --write
 	$(PY) benchmarks/plan_input.py --write
 
 clean:
