@@ -17,8 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     # suite takes ~0.1 s to load, which `radar mask` and `radar exec` must not pay.
     p = sub.add_parser(
         "scan",
-        usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
-              "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
+        usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude PATTERN ...] "
+              "[--no-gitignore] [--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
@@ -29,14 +29,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "could not be read (the report still holds all that was). Lines marked "
             "radar:ignore, gitleaks:allow or 'pragma: allowlist secret' are not reported."
         ),
-        epilog="Globs in PATH/.radarignore are excluded too; .git/ is always skipped. Fingerprints "
+        epilog="Patterns in PATH/.radarignore (.gitignore syntax) are excluded too; .git/ is always skipped. Fingerprints "
                "use $RADAR_FINGERPRINT_KEY when set, else a per-installation key.",
     )
     p.add_argument("path", metavar="PATH", help="directory (or file) to scan")
     _add_report_arguments(p)
-    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                   help="skip paths matching GLOB (a name at any depth, or a path from PATH with '/'); repeatable; "
-                        "with --history, content seen only under such paths is not scanned")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                   help="skip paths matching PATTERN, in .gitignore syntax (a name at any depth, a path from PATH "
+                        "with '/', '**', '!' to re-include, a trailing '/' for directories); repeatable; with "
+                        "--history, content seen only under such paths is not scanned")
+    p.add_argument("--no-gitignore", action="store_false", dest="gitignore",
+                   help="also scan what .gitignore leaves out (by default a directory inside a git work tree "
+                        "is walked as git sees it: ignored untracked files are skipped)")
     p.add_argument("--max-file-size", type=byte_size, default=None, metavar="SIZE",
                    help="skip larger files, with a warning (bytes, or with K/M/G; default 10M)")
     p.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
@@ -63,6 +67,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     options = ScanOptions(
         max_file_size=args.max_file_size or DEFAULT_MAX_FILE_SIZE, exclude=tuple(args.exclude),
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
+        gitignore=args.gitignore,
     )
     _check_outputs(args)
     key = FingerprintKey.load()

@@ -24,6 +24,7 @@ from radar.errors import RadarError
 from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
+from radar.scan.sources import ignore
 from radar.scan.sources.directory import DirectorySource
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
 
@@ -49,6 +50,7 @@ class ScanOptions:
     follow_symlinks: bool = False
     jobs: int = 0  # 0: one per core
     decode_depth: int = DEFAULT_DECODE_DEPTH
+    gitignore: bool = True  # directory walks leave out what .gitignore does (inside a git work tree)
 
 
 @dataclass
@@ -96,7 +98,8 @@ def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOpti
         raise ScanError(f"{root}: no such file or directory")
     if not (path.is_dir() or path.is_file()):
         raise ScanError(f"{root}: not a directory or a regular file")
-    source = DirectorySource(path, options.exclude, options.max_file_size, options.follow_symlinks)
+    source = DirectorySource(path, ignore.load(path, options.exclude), options.max_file_size, options.follow_symlinks,
+                             options.gitignore)
     return scan_source(source, options, key, progress, ruleset)
 
 

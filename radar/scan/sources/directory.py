@@ -1,19 +1,21 @@
 """A directory tree (or one file) as text units.
 
-The walk skips `.git/`, paths matched by `--exclude` globs or by the root's `.radarignore` (one
-glob a line, `#` comments; a glob without `/` matches a name at any depth, one with `/` the path
-from the root, a trailing `/` only directories), special files (FIFOs, sockets, devices) and, by
-default, symbolic links. With `follow_symlinks`, a directory reached twice (a symlink loop) is
-walked once, with a warning. Files over `max_file_size` are skipped with a warning. A directory
-that cannot be listed, or an entry that cannot be looked at, is a warning that makes the scan
-incomplete (`Source.could_not_read`), as is a file that cannot be read. Reading happens later, in
-the worker that scans the file.
+The walk skips `.git/`, paths left out by `--exclude` and the `.radarignore` at the scan's root
+(gitignore syntax, see `sources.ignore`), paths `.gitignore` leaves out inside a git work tree
+(asked of git, see `sources.gitignore`; unless `gitignore=False`), special files (FIFOs, sockets,
+devices) and, by default, symbolic links. With `follow_symlinks`, a directory reached twice (a
+symlink loop) is walked once, with a warning. Files over `max_file_size` are skipped with a
+warning. A directory that cannot be listed, or an entry that cannot be looked at, is a warning
+that makes the scan incomplete (`Source.could_not_read`), as is a file that cannot be read.
+Reading happens later, in the worker that scans the file.
+
+Paths are reported as `prefix` + the path from the walk's root: a scan of several paths walks
+each below one report root (see `sources.paths`), and exclusion patterns see that full path.
 """
 
 from __future__ import annotations
 
 import errno
-import fnmatch
 import os
 import stat
 from collections import Counter
@@ -22,9 +24,10 @@ from pathlib import Path
 from typing import Iterator
 
 from radar.scan.findings import Origin
+from radar.scan.sources.gitignore import GitIgnored, ask_git
+from radar.scan.sources.ignore import Exclusions
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
 
-IGNORE_FILE = ".radarignore"
 ALWAYS_SKIPPED = frozenset({".git"})
 
 
@@ -67,16 +70,32 @@ def _megabytes(n: int) -> str:
     return f"{n / 1_000_000:g} MB"
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """The work tree a part of the walk is in: what git says it ignores, relative to `base`."""
+
+    ignored: GitIgnored | None
+    base: str  # the path, from the walk's root, of the directory git was asked about ("" for the root)
+
+    def ignores(self, rel: str, is_dir: bool) -> bool:
+        if self.ignored is None:
+            return False
+        return self.ignored.ignored(rel[len(self.base) + 1:] if self.base else rel, is_dir)
+
+
 class DirectorySource(Source):
-    def __init__(self, root: str | os.PathLike[str], exclude: tuple[str, ...] = (),
-                 max_file_size: int = 10_000_000, follow_symlinks: bool = False) -> None:
+    def __init__(self, root: str | os.PathLike[str], exclusions: Exclusions = Exclusions(),
+                 max_file_size: int = 10_000_000, follow_symlinks: bool = False, gitignore: bool = False,
+                 prefix: str = "") -> None:
         self.root = Path(root)
         self.max_file_size = max_file_size
         self.follow_symlinks = follow_symlinks
+        self.gitignore = gitignore
+        self.prefix = prefix.rstrip("/") + "/" if prefix else ""
         self.warnings: list[str] = []
         self.unreadable: Counter[str] = Counter()
         self.skipped = 0
-        self._globs = list(exclude) + read_ignore_file(self.root / IGNORE_FILE)
+        self.exclusions = exclusions
 
     def units(self) -> Iterator[TextUnit]:
         if self.root.is_file():
@@ -88,15 +107,17 @@ class DirectorySource(Source):
         seen_dirs: set[tuple[int, int]] = set()
         root_stat = os.stat(self.root)
         seen_dirs.add((root_stat.st_dev, root_stat.st_ino))
-        stack = [(self.root, "")]
+        stack = [(self.root, "", self._scope(self.root, ""))]
         while stack:
-            directory, relative = stack.pop()
+            directory, relative, scope = stack.pop()
             try:
                 with os.scandir(directory) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as e:
-                self.could_not_read("directory", f"{relative or '.'}: cannot list directory: {_reason(e)}")
+                self.could_not_read("directory", f"{self.prefix}{relative or '.'}: cannot list directory: {_reason(e)}")
                 continue
+            if relative and self.gitignore and any(e.name == ".git" for e in entries):
+                scope = self._scope(Path(directory), relative)  # a nested repository or a submodule
             subdirs = []
             for entry in entries:
                 rel = f"{relative}/{entry.name}" if relative else entry.name
@@ -107,26 +128,35 @@ class DirectorySource(Source):
                         continue
                     st = entry.stat(follow_symlinks=True)
                 except OSError as e:
-                    self.could_not_read("file", f"{rel}: cannot stat: {_reason(e)}")
+                    self.could_not_read("file", f"{self.prefix}{rel}: cannot stat: {_reason(e)}")
                     continue
                 if stat.S_ISDIR(st.st_mode):
-                    if entry.name in ALWAYS_SKIPPED or self._excluded(rel, True):
+                    if entry.name in ALWAYS_SKIPPED or self._excluded(rel, True, scope):
                         continue
                     identity = (st.st_dev, st.st_ino)
                     if identity in seen_dirs:
                         if is_link:
-                            self.warnings.append(f"{rel}: symbolic link loop (or second link to a scanned directory); not followed")
+                            self.warnings.append(f"{self.prefix}{rel}: symbolic link loop (or second link to a "
+                                                 "scanned directory); not followed")
                         continue
                     seen_dirs.add(identity)
-                    subdirs.append((Path(entry.path), rel))
+                    subdirs.append((Path(entry.path), rel, scope))
                 elif stat.S_ISREG(st.st_mode):
-                    if not self._excluded(rel, False):
-                        unit = self._unit(Path(entry.path), rel, st)
+                    if not self._excluded(rel, False, scope):
+                        unit = self._unit(Path(entry.path), self.prefix + rel, st)
                         if unit is not None:
                             yield unit
                 else:
                     self.skipped += 1
             stack.extend(reversed(subdirs))
+
+    def _scope(self, directory: Path, relative: str) -> _Scope:
+        if not self.gitignore:
+            return _Scope(None, relative)
+        ignored, warning = ask_git(directory)
+        if warning:
+            self.warnings.append(warning)
+        return _Scope(ignored, relative)
 
     def _unit(self, path: Path, rel: str, st: os.stat_result, follow: bool = False) -> FileUnit | None:
         if st.st_size > self.max_file_size:
@@ -137,40 +167,5 @@ class DirectorySource(Source):
             return None
         return FileUnit(rel, str(path), st.st_size, self.max_file_size, follow or self.follow_symlinks)
 
-    def _excluded(self, rel: str, is_dir: bool) -> bool:
-        return excluded(rel, is_dir, self._globs)
-
-
-def excluded(rel: str, is_dir: bool, globs: list[str]) -> bool:
-    """`rel` (a path from the root, `/`-separated) itself matches one of the exclude globs."""
-    name = rel.rsplit("/", 1)[-1]
-    for glob in globs:
-        if glob.endswith("/"):
-            if not is_dir:
-                continue
-            glob = glob[:-1]
-        target = rel if "/" in glob.lstrip("/") else name
-        if fnmatch.fnmatchcase(target, glob.lstrip("/")):
-            return True
-    return False
-
-
-def file_excluded(rel: str, globs: list[str]) -> bool:
-    """The file at `rel` would not be scanned by a walk: it, or a directory above it, is excluded."""
-    if not globs:
-        return False
-    parts = rel.split("/")
-    return excluded(rel, False, globs) or any(
-        excluded("/".join(parts[:i]), True, globs) for i in range(1, len(parts)))
-
-
-def read_ignore_file(path: Path) -> list[str]:
-    try:
-        return parse_ignore_file(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return []
-
-
-def parse_ignore_file(text: str) -> list[str]:
-    """The globs of a `.radarignore`: one a line, blank lines and `#` comments left out."""
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    def _excluded(self, rel: str, is_dir: bool, scope: _Scope) -> bool:
+        return self.exclusions.excluded(self.prefix + rel, is_dir) or scope.ignores(rel, is_dir)

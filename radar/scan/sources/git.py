@@ -19,9 +19,14 @@ How it works, without checking anything out:
    introductions (object ids, interned paths, indexes into the commit table), which is what the
    findings' locations are made of.
 
+A sub-directory of a work tree limits the scan to the history of the paths under it (`git log
+--full-history -- DIR`, so no side branch is simplified away), and paths are reported from it,
+as a directory scan of it reports them; a monorepo's team scans its own part.
+
 Exclusions work as in a directory scan, on the paths blobs were committed under: `--exclude`
-globs and the `.radarignore` of the working tree (of the default branch's tip in a bare
-repository). An introduction under an excluded path is dropped as history is read, so a blob only
+patterns and the `.radarignore` of the scanned directory in the working tree (of the default
+branch's tip in a bare repository), in gitignore syntax, so a `!` line re-includes paths in every
+commit. An introduction under an excluded path is dropped as history is read, so a blob only
 ever committed under excluded paths is not scanned, and no location, first introduction or
 `in_head` comes from an excluded path.
 
@@ -41,7 +46,7 @@ from typing import Iterator
 
 from radar.errors import RadarError
 from radar.scan.findings import Origin
-from radar.scan.sources.directory import IGNORE_FILE, file_excluded, parse_ignore_file, read_ignore_file
+from radar.scan.sources.ignore import IGNORE_FILE, Exclusions, parse_ignore_lines, read_ignore_lines
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
 
 GITLINK_MODE = "160000"
@@ -92,8 +97,9 @@ def _failed(command: str, stderr: bytes, returncode: int) -> GitSourceError:
     return GitSourceError(f"{command} failed: {lines[-1] if lines else 'exit ' + str(returncode)}")
 
 
-def open_repository(path: str) -> str:
-    """The top of the repository at `path` (a work tree or a bare repository), or a GitSourceError."""
+def open_repository(path: str) -> tuple[str, str]:
+    """The top of the repository `path` is in (a work tree or a bare repository), and where `path`
+    is inside its work tree (`/`-separated, "" at the top); or a GitSourceError."""
     if not os.path.exists(path):
         raise GitSourceError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
@@ -101,20 +107,25 @@ def open_repository(path: str) -> str:
     from git import InvalidGitRepositoryError, NoSuchPathError, Repo
 
     try:
-        repo = Repo(path, search_parent_directories=False)
+        repo = Repo(path, search_parent_directories=True)
     except (InvalidGitRepositoryError, NoSuchPathError):
-        raise GitSourceError(f"{path}: not a git repository (--history needs one)") from None
-    return repo.working_tree_dir or repo.git_dir
+        raise GitSourceError(f"{path}: not a git repository, nor inside one (--history needs one)") from None
+    here = os.path.realpath(path)
+    git_dir = os.path.realpath(repo.git_dir)
+    if repo.working_tree_dir is None or here == git_dir or here.startswith(git_dir + os.sep):
+        return repo.git_dir if repo.working_tree_dir is None else repo.working_tree_dir, ""
+    inside = os.path.relpath(here, os.path.realpath(repo.working_tree_dir))
+    return repo.working_tree_dir, "" if inside == "." else inside.replace(os.sep, "/")
 
 
 class GitHistorySource(Source):
     def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000,
                  exclude: tuple[str, ...] = ()) -> None:
-        self.repo = open_repository(path)
+        self.repo, self.prefix = open_repository(path)
         self.selection = selection
         self.max_size = max_size
         self.exclude = exclude
-        self._globs: list[str] = []
+        self._exclusions = Exclusions()
         self._excluded: dict[str, bool] = {}
         self.warnings: list[str] = []
         self.unreadable: collections.Counter[str] = collections.Counter()
@@ -186,44 +197,56 @@ class GitHistorySource(Source):
                 raise GitSourceError(f"--since-commit {self.selection.since_commit}: no such commit")
             since = [f"^{self.selection.since_commit}"]
         self.head_ref = self._default_tip()
-        self._globs = list(self.exclude) + self._ignore_file()
+        self._exclusions = Exclusions.of(("--exclude", self.exclude), self._ignore_file())
         if self.head_ref:
             self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
         self._walk(refs + since)
 
-    def _ignore_file(self) -> list[str]:
-        """The globs of the working tree's .radarignore, or of the default tip's in a bare repository."""
+    def _ignore_file(self) -> tuple[str, list[str]]:
+        """The scanned directory's .radarignore in the working tree, or the default tip's in a bare
+        repository: where it is, and its lines."""
         if git(self.repo, "rev-parse", "--is-bare-repository").strip() != b"true":
-            return read_ignore_file(Path(self.repo) / IGNORE_FILE)
+            file = Path(self.repo, self.prefix, IGNORE_FILE)
+            return str(file), read_ignore_lines(file)
+        where = f"{self.head_ref}:{IGNORE_FILE}"
         if self.head_ref is None:
-            return []
-        result = subprocess.run(["git", "-C", self.repo, "cat-file", "blob", f"{self.head_ref}:{IGNORE_FILE}"],
-                                capture_output=True)
+            return where, []
+        result = subprocess.run(["git", "-C", self.repo, "cat-file", "blob", where], capture_output=True)
         if result.returncode != 0:  # no such file at the tip
-            return []
-        return parse_ignore_file(result.stdout.decode("utf-8", "replace"))
+            return where, []
+        return where, parse_ignore_lines(result.stdout, where)
 
     def excluded(self, path: str) -> bool:
-        """`path` (as committed) is excluded by --exclude or .radarignore; remembered per path."""
-        if not self._globs:
+        """`path` (from the scanned directory) is excluded by --exclude or .radarignore; remembered per path."""
+        if not self._exclusions:
             return False
         known = self._excluded.get(path)
         if known is None:
-            known = self._excluded[path] = file_excluded(path, self._globs)
+            known = self._excluded[path] = self._exclusions.file_excluded(path)
         return known
+
+    def _inside(self, path: str) -> str | None:
+        """`path` (from the top of the repository) from the scanned directory, or None if outside it."""
+        if not self.prefix:
+            return path
+        return path[len(self.prefix) + 1:] if path.startswith(self.prefix + "/") else None
 
     def _tree_blobs(self, rev: str) -> Iterator[str]:
         for entry in git(self.repo, "ls-tree", "-r", "-z", "--full-tree", rev).split(b"\0"):
             if entry:
                 mode, kind, rest = entry.split(b" ", 2)
                 blob, path = rest.split(b"\t", 1)
-                if kind == b"blob" and not self.excluded(path.decode("utf-8", "surrogateescape")):
+                inside = self._inside(path.decode("utf-8", "surrogateescape"))
+                if kind == b"blob" and inside is not None and not self.excluded(inside):
                     yield blob.decode()
 
     def _walk(self, revs: list[str]) -> None:
         fmt = f"--format={_COMMIT_MARK}%H%x00%an <%ae>%x00%cI%x00%ct%x00"
         command = ["git", "-C", self.repo, "log", "--raw", "-c", "--no-renames", "-z", "--no-abbrev",
                    "--no-color", "--no-ext-diff", "--no-textconv", fmt, *revs, "--"]
+        if self.prefix:  # only this directory's history, with no side branch simplified away
+            command[4:4] = ["--full-history"]
+            command.append(f":(literal){self.prefix}")
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         errors: list[bytes] = []
         drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
@@ -248,6 +271,10 @@ class GitHistorySource(Source):
             mode, blob = fields[parents], fields[2 * parents + 1]
             if not blob.strip("0"):
                 continue  # deleted (the null id, of SHA-1 or SHA-256 length)
+            inside = self._inside(path)
+            if inside is None:
+                continue
+            path = inside
             if mode == GITLINK_MODE:
                 if path not in gitlinks:
                     gitlinks.add(path)
