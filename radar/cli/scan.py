@@ -17,13 +17,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     # suite takes ~0.1 s to load, which `radar mask` and `radar exec` must not pay.
     p = sub.add_parser(
         "scan",
-        usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude PATTERN ...] "
+        usage="radar scan (PATH [PATH ...] | --staged) [--format FORMAT] [--output FILE] [--show-ignored] [--exclude PATTERN ...] "
               "[--no-gitignore] [--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
-            "Scan the files under PATH for hardcoded credentials with radar's detector suite. "
+            "Scan the files under PATH for hardcoded credentials with radar's detector suite. Several "
+            "PATHs (files, directories, - for standard input) make one report whose paths are as given; "
+            "--staged scans what the git index holds for the next commit (a pre-commit hook). "
             "Findings show a redacted preview and a fingerprint (an HMAC of the value), never the "
             "secret. Exit 0 when nothing is found, 1 when something is, 2 on errors and when something "
             "could not be read (the report still holds all that was). Lines marked "
@@ -32,7 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="Patterns in PATH/.radarignore (.gitignore syntax) are excluded too; .git/ is always skipped. Fingerprints "
                "use $RADAR_FINGERPRINT_KEY when set, else a per-installation key.",
     )
-    p.add_argument("path", metavar="PATH", help="directory (or file) to scan")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="directories or files to scan, - for standard input (one directory: paths are reported "
+                        "from it; otherwise as given, from the current directory)")
+    p.add_argument("--staged", action="store_true",
+                   help="scan the staged content (the git index) of the files the next commit adds or changes, "
+                        "never the working tree; paths from the top of the work tree; takes no PATH")
     _add_report_arguments(p)
     p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
                    help="skip paths matching PATTERN, in .gitignore syntax (a name at any depth, a path from PATH "
@@ -70,32 +77,55 @@ def _run_scan(args: argparse.Namespace) -> int:
         gitignore=args.gitignore,
     )
     _check_outputs(args)
+    paths = list(args.paths)
+    if args.staged and (paths or args.history):
+        raise RadarError("--staged scans the git index: give no PATH and no --history")
+    if not paths and not args.staged:
+        raise RadarError("radar scan needs a PATH to scan (several, - for standard input), or --staged")
+    if args.history and (len(paths) != 1 or paths[0] == "-"):
+        raise RadarError("--history scans one repository: give one PATH (a directory)")
     key = FingerprintKey.load()
     started = now()
-    scan = scan_directory
-    if args.history:
+    one_directory = len(paths) == 1 and paths[0] != "-" and os.path.isdir(paths[0])
+    context = {"kind": "directory", "target": paths[0] if len(paths) == 1 else ".",
+               "root": os.path.abspath(paths[0]) if one_directory else os.getcwd()}
+    if len(paths) > 1:
+        context["targets"] = tuple(paths)
+    if args.staged:
+        from radar.scan.scanner import scan_staged
+
+        def scan(path, options, key, progress=None):
+            context["root"], report = scan_staged(options, key, progress)
+            return report
+        context["target"] = "--staged"
+    elif args.history:
         from radar.scan.history import scan_history
         from radar.scan.sources.git import RefSelection
 
         selection = RefSelection(args.all_refs, args.branch, args.since_commit)
+        context["kind"] = "history"
 
         def scan(path, options, key, progress=None):
-            return scan_history(path, selection, options, key, progress)
+            return scan_history(path[0], selection, options, key, progress)
     elif args.all_refs or args.branch or args.since_commit:
         raise RadarError("--all-refs, --branch and --since-commit need --history")
+    elif one_directory:
+        def scan(path, options, key, progress=None):
+            return scan_directory(path[0], options, key, progress)
+    else:
+        from radar.scan.scanner import scan_paths as scan
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress
 
         with Progress(console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("scanning", total=None)
-            report = scan(args.path, options, key,
+            report = scan(paths, options, key,
                           progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
-        report = scan(args.path, options, key)
+        report = scan(paths, options, key)
     stats = report.stats
-    context = {"kind": "history" if args.history else "directory", "target": args.path,
-               "root": os.path.abspath(args.path), "started": started}
+    context["started"] = started
     return _print_scan_report(args, report, context, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})

@@ -25,11 +25,13 @@ class ReportContext:
     # What the scan could not read (`2 files could not be read`), None when it read everything:
     # the report then describes part of what was asked for, and its format must say so.
     incomplete: str | None = None
+    targets: tuple[str, ...] = ()  # the PATHs as given, when a scan was given several (target is then ".")
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "target": self.target, "root": self.root,
                 "started": _iso(self.started), "finished": _iso(self.finished),
-                "radar_version": self.tool_version, "complete": self.incomplete is None}
+                "radar_version": self.tool_version, "complete": self.incomplete is None,
+                **({"targets": list(self.targets)} if self.targets else {})}
 
 
 def now() -> datetime:

@@ -103,6 +103,31 @@ def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOpti
     return scan_source(source, options, key, progress, ruleset)
 
 
+def scan_paths(paths: list[str], options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
+               progress: Progress | None = None, ruleset: RuleSet | None = None) -> ScanReport:
+    """Scan files, directories and `-` (standard input) as one report; paths in findings are the
+    paths as given, and the current directory's `.radarignore` applies (see `sources.paths`)."""
+    from radar.scan.sources.paths import PathsSource
+
+    source = PathsSource(list(paths), ignore.load(Path("."), options.exclude), options.max_file_size,
+                         options.follow_symlinks, options.gitignore)
+    return scan_source(source, options, key, progress, ruleset)
+
+
+def scan_staged(options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
+                progress: Progress | None = None, ruleset: RuleSet | None = None) -> tuple[str, ScanReport]:
+    """Scan what the index holds for the files the next commit adds or changes (see
+    `sources.staged`); the top of the work tree, which paths in findings are relative to, and the report."""
+    from radar.scan.sources.git import close_readers
+    from radar.scan.sources.staged import StagedSource
+
+    source = StagedSource(".", options.exclude, options.max_file_size)
+    try:
+        return source.top, scan_source(source, options, key, progress, ruleset)
+    finally:
+        close_readers()
+
+
 def scan_source(source: Source, options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
                 progress: Progress | None = None, ruleset: RuleSet | None = None,
                 fork_first: bool = False) -> ScanReport:

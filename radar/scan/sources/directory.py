@@ -86,12 +86,14 @@ class _Scope:
 class DirectorySource(Source):
     def __init__(self, root: str | os.PathLike[str], exclusions: Exclusions = Exclusions(),
                  max_file_size: int = 10_000_000, follow_symlinks: bool = False, gitignore: bool = False,
-                 prefix: str = "") -> None:
+                 prefix: str = "", match_prefix: str | None = None) -> None:
         self.root = Path(root)
         self.max_file_size = max_file_size
         self.follow_symlinks = follow_symlinks
         self.gitignore = gitignore
         self.prefix = prefix.rstrip("/") + "/" if prefix else ""
+        # What exclusion patterns see before the path from the root (by default what is reported).
+        self.match_prefix = self.prefix if match_prefix is None else (match_prefix.rstrip("/") + "/" if match_prefix else "")
         self.warnings: list[str] = []
         self.unreadable: Counter[str] = Counter()
         self.skipped = 0
@@ -100,7 +102,7 @@ class DirectorySource(Source):
     def units(self) -> Iterator[TextUnit]:
         if self.root.is_file():
             # The user named this file: follow it even when it is a symbolic link.
-            unit = self._unit(self.root, self.root.name, os.stat(self.root), follow=True)
+            unit = self._unit(self.root, self.prefix[:-1] or self.root.name, os.stat(self.root), follow=True)
             if unit is not None:
                 yield unit
             return
@@ -168,4 +170,4 @@ class DirectorySource(Source):
         return FileUnit(rel, str(path), st.st_size, self.max_file_size, follow or self.follow_symlinks)
 
     def _excluded(self, rel: str, is_dir: bool, scope: _Scope) -> bool:
-        return self.exclusions.excluded(self.prefix + rel, is_dir) or scope.ignores(rel, is_dir)
+        return self.exclusions.excluded(self.match_prefix + rel, is_dir) or scope.ignores(rel, is_dir)
