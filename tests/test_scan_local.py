@@ -1,10 +1,12 @@
 """Local use of `radar scan`: several paths in one report, `-` for standard input, `--staged`
-(the git index, for a pre-commit hook) in real git repositories."""
+(the git index, for a pre-commit hook) in real git repositories, and the shipped pre-commit hook
+run by pre-commit itself."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -250,3 +252,38 @@ def test_staged_reports_every_staged_path_exactly_as_git_has_it(tmp_path_factory
             return
     git(root, "add", "-A")
     assert places(report(root, "--staged")) == sorted((printable(p), 1) for p in paths)
+
+
+# -- the shipped pre-commit hook, run by pre-commit ------------------------------------------------------
+
+def test_the_pre_commit_hook_blocks_a_commit_with_a_token_and_passes_a_clean_one(tmp_path):
+    import yaml  # pre-commit's own dependency
+
+    pre_commit = shutil.which("pre-commit", path=os.path.dirname(sys.executable))
+    assert pre_commit, "pre-commit is a test dependency (pip install -e '.[test]')"
+    [hook] = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    # The shipped hook, as a local one: `language: python` would install radar from an index.
+    hook = dict(hook, language="system")
+    root = repository(tmp_path / "repo")
+    (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]}))
+    plant(root, "clean.py", text="print('hello')\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "radar").write_text(f"#!/bin/sh\nexec {sys.executable} -m radar \"$@\"\n")
+    (bin_dir / "radar").chmod(0o755)
+    env = dict(ENV, PATH=f"{bin_dir}:{ENV['PATH']}", HOME=str(tmp_path), PYTHONPATH=str(PROJECT),
+               PRE_COMMIT_HOME=str(tmp_path / "cache"))
+    git(root, "add", ".")
+
+    def pre_commit_run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([pre_commit, "run", *args], cwd=root, capture_output=True, env=env, timeout=WAIT * 2)
+
+    clean = pre_commit_run()
+    assert clean.returncode == 0, clean.stdout.decode()
+    plant(root, "settings.env", text="# config\n" + LINE)
+    git(root, "add", "settings.env")
+    plant(root, "settings.env", text="# unstaged edit that removes it\n")  # pre-commit stashes this
+    dirty = pre_commit_run()
+    no_token(dirty)
+    assert dirty.returncode == 1 and b"settings.env:2:" in dirty.stdout, dirty.stdout.decode()
+    assert (root / "settings.env").read_text() == "# unstaged edit that removes it\n"  # restored
