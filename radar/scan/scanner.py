@@ -13,7 +13,6 @@ which the CLI reports after the findings, with exit status 2.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -196,6 +195,8 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
 
 
 def _start_pool(jobs: int, engine: Engine):
+    import multiprocessing  # only when a pool starts: a small scan (a pre-commit hook's) never pays for it
+
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     return context.Pool(jobs, initializer=_init_worker, initargs=(engine,))
 

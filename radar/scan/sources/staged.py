@@ -2,9 +2,9 @@
 
 A pre-commit hook must judge the commit, not the working tree, which may differ (`git add -p`,
 edits after `git add`). So the paths come from `git diff --cached --raw --diff-filter=ACMRT`
-(added, copied, modified, renamed, type-changed, against HEAD, or against nothing in a repository without
-commits), and each file's content is its index blob, read with `git cat-file` as history scans
-read blobs; the working tree is never read. Line numbers refer to the staged content.
+(added, copied, modified, renamed, type-changed, against HEAD, or against nothing in a
+repository without commits), and each file's content is its index blob, read with `git cat-file`
+as history scans read blobs; the working tree is never read. Line numbers refer to the staged content.
 
 The repository is the one git finds from the current directory, and the index the one git
 uses there: `GIT_INDEX_FILE` is honoured, so `git commit -a` and `git commit FILE`, which
@@ -56,12 +56,9 @@ class StagedSource(Source):
 
     def staged(self) -> list[tuple[str, str]]:
         """(path from the top, index blob id) of each regular file the commit adds or changes."""
-        if self._has_head():
-            against = "HEAD"
-        else:  # no commit yet: everything in the index is added (the empty tree, in the repository's hash)
-            against = _run(self.top, "hash-object", "-t", "tree", "--stdin").decode().strip()
+        # No revision: git compares the index with HEAD, or with the empty tree before the first commit.
         raw = _run(self.top, "diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-ext-diff",
-                   "--no-textconv", "--diff-filter=ACMRT", against, "--")
+                   "--no-textconv", "--diff-filter=ACMRT", "--")
         fields = raw.split(b"\0")
         files = []
         for header, path in zip(fields[0::2], fields[1::2]):
@@ -70,11 +67,6 @@ class StagedSource(Source):
                 continue  # a symbolic link or a submodule: no file content to scan
             files.append((path.decode("utf-8", "surrogateescape"), parts[3]))
         return files
-
-    def _has_head(self) -> bool:
-        done = subprocess.run(["git", "-C", self.top, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
-                              capture_output=True)
-        return done.returncode == 0
 
     def _exclusions(self) -> Exclusions:
         where = f":{IGNORE_FILE} (staged)"
