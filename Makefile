@@ -36,6 +36,7 @@ test: $(STAMP) $(TOOLS_STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/mask_throughput.py
 	$(PY) benchmarks/exec_startup.py
+	$(PY) benchmarks/scan_staged.py --write
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
