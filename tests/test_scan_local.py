@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -128,6 +129,31 @@ def test_path_arguments_that_do_not_go_together_are_one_error_line(tmp_path, arg
     result = run(tmp_path, *args)
     assert result.returncode == 2
     assert message in assert_one_line_error(result)
+
+
+_FILES = ["a.env", "b/c.env", "b/d/e.env", "f/g.env"]
+_GIVEN = st.sampled_from(["a.env", "./a.env", "b", "b/", "./b//", "b/c.env", "b/d", "b/d/e.env", "f", "f/g.env",
+                          ".", "b/../f"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_GIVEN, min_size=1, max_size=6))
+def test_several_paths_yield_each_file_once_under_its_normalised_path(paths):
+    from radar.scan.sources.paths import PathsSource
+
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as directory:
+        for name in _FILES:
+            (Path(directory) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(directory) / name).write_text("x\n")
+        os.chdir(directory)
+        try:
+            reported = [unit.path for unit in PathsSource(paths, gitignore=False).units()]
+        finally:
+            os.chdir(here)
+    normalised = [os.path.normpath(p) for p in paths]
+    expected = {f for f in _FILES if any(g == "." or f == g or f.startswith(g + "/") for g in normalised)}
+    assert sorted(reported) == sorted(expected), (paths, reported)
 
 
 # -- standard input ---------------------------------------------------------------------------------
@@ -287,3 +313,15 @@ def test_the_pre_commit_hook_blocks_a_commit_with_a_token_and_passes_a_clean_one
     no_token(dirty)
     assert dirty.returncode == 1 and b"settings.env:2:" in dirty.stdout, dirty.stdout.decode()
     assert (root / "settings.env").read_text() == "# unstaged edit that removes it\n"  # restored
+
+
+def test_an_oversized_staged_radarignore_is_one_error_line(tmp_path):
+    from radar.scan.sources.ignore import MAX_IGNORE_FILE_BYTES
+
+    root = repository(tmp_path / "repo")
+    plant(root, "a.env")
+    (root / ".radarignore").write_bytes(b"#" * (MAX_IGNORE_FILE_BYTES * 3))
+    git(root, "add", ".")
+    result = run(root, "--staged")
+    assert result.returncode == 2
+    assert ".radarignore (staged): larger than 1 MB" in assert_one_line_error(result, TOKEN.encode())
