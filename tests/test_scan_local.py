@@ -96,6 +96,7 @@ def test_the_current_directory_radarignore_applies_to_named_files(tmp_path):
     plant(tmp_path, "fixtures/x.env", "app.env", "lib/fixtures/y.env")
     (tmp_path / ".radarignore").write_text("fixtures/\n")
     assert places(report(tmp_path, "fixtures/x.env", "app.env", "lib")) == [("app.env", 1)]
+    assert places(report(tmp_path, "fixtures", "app.env")) == [("app.env", 1)]
 
 
 def test_one_exit_status_for_all_paths(tmp_path):

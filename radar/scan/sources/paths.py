@@ -8,8 +8,8 @@ pre-commit print it; the report's root is the current directory. `-` is reported
 A path given twice, or a path inside a directory that is also given, is scanned once, as part of
 that directory. `--exclude` and the `.radarignore` of the current directory apply to the paths
 as given relative to it (a pattern with a `/` in it anchors at the current directory), to named
-files as well as to what the directories hold: a hook's file names then obey the project's
-`.radarignore`. A path outside the current directory is matched from its own start instead.
+files and directories as well as to what the directories hold: a hook's file names then obey
+the project's `.radarignore`. A path outside the current directory is matched from its own start instead.
 A directory is walked as in a one-directory scan (`.gitignore` honoured, unless
 `--no-gitignore`); a file named explicitly is scanned even if `.gitignore` matches it.
 
@@ -60,12 +60,18 @@ class PathsSource(Source):
             matched = shown if _inside_here(shown) and shown != "." else ""
             if path.is_file() and self.exclusions.file_excluded(matched or path.name):
                 continue
+            if path.is_dir() and matched and self._directory_excluded(matched):
+                continue
             walk = DirectorySource(path, self.exclusions, self.max_file_size, self.follow_symlinks, self.gitignore,
                                    prefix="" if shown == "." else shown, match_prefix=matched)
             yield from walk.units()  # a named file is followed even if it is a link: it was named
             self.warnings.extend(walk.warnings)
             self.unreadable.update(walk.unreadable)
             self.skipped += walk.skipped
+
+    def _directory_excluded(self, rel: str) -> bool:
+        parts = rel.split("/")
+        return any(self.exclusions.excluded("/".join(parts[:i]), True) for i in range(1, len(parts) + 1))
 
     def _stdin(self) -> Iterator[TextUnit]:
         stream = self.stdin if self.stdin is not None else sys.stdin.buffer
