@@ -49,3 +49,26 @@ def test_a_directory_outside_any_repository_is_one_clear_error(tmp_path):
     result = radar("scan", tmp_path, "--history", env=ENV)
     assert result.returncode == 2
     assert b"not a git repository, nor inside one" in result.stderr
+
+
+def test_a_work_tree_git_directory_scans_the_whole_repository(tmp_path):
+    repo = Repo(tmp_path / "repo")
+    repo.commit("two", **{"a__x.env": f"T={TOKEN}\n"})
+    result = radar("scan", repo.path / ".git", "--history", "--format", "json", env=ENV)
+    assert locations(result) == [("a/x.env", True)]
+
+
+def test_a_directory_inside_the_git_directory_is_one_clear_error(tmp_path):
+    repo = Repo(tmp_path / "repo")
+    repo.commit("one", **{"a.env": f"T={TOKEN}\n"})
+    result = radar("scan", repo.path / ".git" / "refs", "--history", env=ENV)
+    assert result.returncode == 2
+    assert b"inside the git directory" in result.stderr and result.stderr.count(b"\n") == 1
+
+
+def test_a_sub_directory_of_a_linked_work_tree_scans_its_paths(tmp_path):
+    repo = Repo(tmp_path / "repo")
+    repo.commit("both", **{"a__x.env": f"T={TOKEN}\n", "b__y.env": f"T={OTHER}\n"})
+    repo.git("worktree", "add", "-q", str(tmp_path / "linked"))
+    result = radar("scan", tmp_path / "linked" / "b", "--history", "--format", "json", env=ENV)
+    assert locations(result) == [("y.env", True)]

@@ -99,23 +99,33 @@ def _failed(command: str, stderr: bytes, returncode: int) -> GitSourceError:
 
 def open_repository(path: str) -> tuple[str, str]:
     """The top of the repository `path` is in (a work tree or a bare repository), and where `path`
-    is inside its work tree (`/`-separated, "" at the top); or a GitSourceError."""
+    is inside its work tree (`/`-separated, "" at the top), found with git itself; or a
+    GitSourceError. A sub-directory limits the scan to its paths (see the module's docstring)."""
     if not os.path.exists(path):
         raise GitSourceError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         raise GitSourceError(f"{path}: not a directory (--history needs a git repository)")
-    from git import InvalidGitRepositoryError, NoSuchPathError, Repo
+    answer = _rev_parse(path, "--is-inside-git-dir", "--is-bare-repository", "--absolute-git-dir")
+    inside_git_dir, bare, git_dir = answer.split(b"\n", 2)
+    git_dir = git_dir.removesuffix(b"\n")
+    if inside_git_dir == b"true":
+        if not os.path.samefile(path, git_dir):
+            raise GitSourceError(f"{path}: inside the git directory {os.fsdecode(git_dir)}; give the repository's "
+                                 "top (or a directory of its work tree)")
+        # A work tree's `.git` given itself: the work tree is its parent, where .radarignore is.
+        return os.fsdecode(git_dir if bare == b"true" else os.path.dirname(git_dir)), ""
+    top, prefix = _rev_parse(path, "--show-toplevel", "--show-prefix").split(b"\n")[:2]
+    return os.fsdecode(top), os.fsdecode(prefix).rstrip("/")
 
+
+def _rev_parse(path: str, *args: str) -> bytes:
+    """`git rev-parse ARGS` in `path`; a directory outside any repository is one clear error."""
     try:
-        repo = Repo(path, search_parent_directories=True)
-    except (InvalidGitRepositoryError, NoSuchPathError):
-        raise GitSourceError(f"{path}: not a git repository, nor inside one (--history needs one)") from None
-    here = os.path.realpath(path)
-    git_dir = os.path.realpath(repo.git_dir)
-    if repo.working_tree_dir is None or here == git_dir or here.startswith(git_dir + os.sep):
-        return repo.git_dir if repo.working_tree_dir is None else repo.working_tree_dir, ""
-    inside = os.path.relpath(here, os.path.realpath(repo.working_tree_dir))
-    return repo.working_tree_dir, "" if inside == "." else inside.replace(os.sep, "/")
+        return git(path, "rev-parse", *args)
+    except GitSourceError as e:
+        if "not a git repository" in str(e):
+            raise GitSourceError(f"{path}: not a git repository, nor inside one (--history needs one)") from None
+        raise
 
 
 class GitHistorySource(Source):
