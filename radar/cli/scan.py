@@ -60,6 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run_scan(args: argparse.Namespace) -> int:
     from radar.report.context import now
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
+    from radar.sizes import human_size
 
     options = ScanOptions(
         max_file_size=args.max_file_size or DEFAULT_MAX_FILE_SIZE, exclude=tuple(args.exclude),
@@ -92,7 +93,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     stats = report.stats
     context = {"kind": "history" if args.history else "directory", "target": args.path,
                "root": os.path.abspath(args.path), "started": started, "fingerprint_key_id": key.key_id}
-    return _print_scan_report(args, report, context, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
+    return _print_scan_report(args, report, context, f"{stats.files} file(s), {human_size(stats.bytes)} scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from radar.scan.findings import Origin
+from radar.sizes import human_size, sizes_apart
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
 
 IGNORE_FILE = ".radarignore"
@@ -55,16 +56,12 @@ class FileUnit(TextUnit):
         finally:
             os.close(fd)
         if len(data) > self.max_size:
-            raise UnitSkipped(f"grew over the {_megabytes(self.max_size)} limit while being read")
+            raise UnitSkipped(f"grew over the {human_size(self.max_size)} limit while being read")
         return data
 
 
 def _reason(e: OSError) -> str:
     return (e.strerror or str(e)).lower()
-
-
-def _megabytes(n: int) -> str:
-    return f"{n / 1_000_000:g} MB"
 
 
 class DirectorySource(Source):
@@ -130,9 +127,8 @@ class DirectorySource(Source):
 
     def _unit(self, path: Path, rel: str, st: os.stat_result, follow: bool = False) -> FileUnit | None:
         if st.st_size > self.max_file_size:
-            self.warnings.append(
-                f"{rel}: skipped, {_megabytes(st.st_size)} is over the {_megabytes(self.max_file_size)} limit (--max-file-size)"
-            )
+            size, limit = sizes_apart(st.st_size, self.max_file_size)
+            self.warnings.append(f"{rel}: skipped, {size} is over the {limit} limit (--max-file-size)")
             self.skipped += 1
             return None
         return FileUnit(rel, str(path), st.st_size, self.max_file_size, follow or self.follow_symlinks)

@@ -43,6 +43,7 @@ from radar.errors import RadarError
 from radar.scan.findings import Origin
 from radar.scan.sources.directory import IGNORE_FILE, file_excluded, parse_ignore_file, read_ignore_file
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+from radar.sizes import sizes_apart
 
 GITLINK_MODE = "160000"
 _COMMIT_MARK = "\x01commit\x01"
@@ -306,10 +307,9 @@ class GitHistorySource(Source):
                 continue
             size = int(parts[2])
             if size > self.max_size:
+                shown, limit = sizes_apart(size, self.max_size)
                 self.warnings.append(
-                    f"blob {blob} ({first.path}): skipped, {size / 1e6:g} MB is over the "
-                    f"{self.max_size / 1e6:g} MB limit (--max-file-size)"
-                )
+                    f"blob {blob} ({first.path}): skipped, {shown} is over the {limit} limit (--max-file-size)")
                 self.skipped += 1
                 continue
             commit = self.commits[first.commit]
