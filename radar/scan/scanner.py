@@ -6,7 +6,9 @@ gets its engine once (with `fork`, the parent's compiled rules are
 inherited). Small scans run in this process, where starting workers would cost more than it
 saves. A unit that cannot be read, is binary (a NUL byte, or over 30 % control bytes, in its first
 8 KiB) or is not UTF-8 never stops a scan: it becomes a warning (binary files are only counted),
-and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found. What could not be read
+and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found. Equal warnings are
+counted, not repeated (`radar.scan.warnings`): each batch counts its own, and the batches' counts
+are added up as they come back, so a file that is not UTF-8 in 214 blobs is one line. What could not be read
 is counted too (`ScanStats.unreadable`): the scan is then incomplete (`ScanReport.incomplete`),
 which the CLI reports after the findings, with exit status 2.
 """
@@ -26,6 +28,7 @@ from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
 from radar.scan.sources.directory import DirectorySource
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
+from radar.scan.warnings import Warnings, counted, listed
 
 DEFAULT_MAX_FILE_SIZE = 10_000_000
 BATCH_BYTES = 4_000_000
@@ -67,10 +70,6 @@ class ScanStats:
         self.unreadable.update(other.unreadable)
 
 
-# How "scan incomplete" counts what could not be read.
-_PLURALS = {"directory": "directories"}
-
-
 @dataclass
 class ScanReport:
     findings: list[Finding]
@@ -79,8 +78,7 @@ class ScanReport:
 
     def incomplete(self) -> str | None:
         """`2 files and 1 directory could not be read`, or None when everything asked for was read."""
-        counts = [f"{n} {noun if n == 1 else _PLURALS.get(noun, noun + 's')}"
-                  for noun, n in sorted(self.stats.unreadable.items()) if n]
+        counts = [counted(n, noun) for noun, n in sorted(self.stats.unreadable.items()) if n]
         if not counts:
             return None
         listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
@@ -106,7 +104,7 @@ def scan_source(source: Source, options: ScanOptions = ScanOptions(), key: Finge
     """`scan_units` of what `source` yields; the source's warnings come first, and the units it
     skipped are counted with the scan's."""
     report = scan_units(source.units(), options, key, progress, ruleset, fork_first)
-    report.warnings[:0] = source.warnings
+    report.warnings[:0] = listed(source.warnings)
     report.stats.skipped += source.skipped
     report.stats.unreadable.update(source.unreadable)
     return report
@@ -151,9 +149,10 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
         else:
             results = pool.imap_unordered(_scan_batch, _batches(counted()))
         done = 0
+        warnings = Warnings()
         for result in results:
             report.findings.extend(result.findings)
-            report.warnings.extend(result.warnings)
+            warnings.merge(result.warnings)
             report.stats.add(result.stats)
             done += result.size
             if progress:
@@ -163,7 +162,7 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
             pool.terminate()
             pool.join()
     report.findings.sort(key=lambda f: f.sort_key)
-    report.warnings.sort()
+    report.warnings = warnings.lines()
     return report
 
 
@@ -175,7 +174,7 @@ def _start_pool(jobs: int, engine: Engine):
 @dataclass
 class _BatchResult:
     findings: list[Finding]
-    warnings: list[str]
+    warnings: Warnings
     stats: ScanStats
     size: int
 
@@ -207,18 +206,18 @@ def _scan_batch(batch: list[TextUnit]) -> _BatchResult:
 
 
 def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
-    result = _BatchResult([], [], ScanStats(), sum(u.size for u in batch))
+    result = _BatchResult([], Warnings(), ScanStats(), sum(u.size for u in batch))
     for unit in batch:
         unit.announce()
     for unit in batch:
         try:
             data = unit.read()
         except UnitSkipped as e:
-            result.warnings.append(f"{unit.path}: skipped: {e}")
+            result.warnings.add(f"{unit.path}: skipped: {e}", unit.noun)
             result.stats.skipped += 1
             continue
         except UnitReadError as e:
-            result.warnings.append(f"{unit.path}: cannot read: {e}")
+            result.warnings.add(f"{unit.path}: cannot read: {e}", unit.noun)
             result.stats.skipped += 1
             result.stats.unreadable[unit.noun] += 1
             continue
@@ -229,12 +228,13 @@ def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            result.warnings.append(f"{unit.path}: not valid UTF-8; scanned as Latin-1")
+            result.warnings.add(f"{unit.path}: not valid UTF-8; scanned as Latin-1", unit.noun)
             text = data.decode("latin-1")
             utf8 = None  # the bytes are not the text's UTF-8 encoding
         scanned = engine.scan(text, unit.path, unit.origin, utf8)
         result.findings.extend(scanned.findings)
-        result.warnings.extend(scanned.warnings)
+        for warning in scanned.warnings:
+            result.warnings.add(warning, unit.noun)
         result.stats.files += 1
         result.stats.bytes += len(data)
     return result

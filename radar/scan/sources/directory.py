@@ -24,6 +24,7 @@ from typing import Iterator
 from radar.scan.findings import Origin
 from radar.sizes import human_size, sizes_apart
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
+from radar.scan.warnings import Warnings
 
 IGNORE_FILE = ".radarignore"
 ALWAYS_SKIPPED = frozenset({".git"})
@@ -70,7 +71,7 @@ class DirectorySource(Source):
         self.root = Path(root)
         self.max_file_size = max_file_size
         self.follow_symlinks = follow_symlinks
-        self.warnings: list[str] = []
+        self.warnings = Warnings()
         self.unreadable: Counter[str] = Counter()
         self.skipped = 0
         self._globs = list(exclude) + read_ignore_file(self.root / IGNORE_FILE)

@@ -43,6 +43,7 @@ from radar.errors import RadarError
 from radar.scan.findings import Origin
 from radar.scan.sources.directory import IGNORE_FILE, file_excluded, parse_ignore_file, read_ignore_file
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+from radar.scan.warnings import Warnings
 from radar.sizes import sizes_apart
 
 GITLINK_MODE = "160000"
@@ -137,7 +138,7 @@ class GitHistorySource(Source):
         self.exclude = exclude
         self._globs: list[str] = []
         self._excluded: dict[str, bool] = {}
-        self.warnings: list[str] = []
+        self.warnings = Warnings()
         self.unreadable: collections.Counter[str] = collections.Counter()
         self.skipped = 0
         self.commits: list[Commit] = []
