@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from radar.errors import RadarError
 from radar.mask.model import Refusal
+
+
+class UsageError(RadarError):
+    """Arguments that do not go together, found after parsing (argparse cannot say "--branch needs
+    --history"): shown like argparse's own errors, after the usage of the subcommand that was run."""
 
 
 def say(level: str, message: str) -> None:

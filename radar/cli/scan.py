@@ -8,7 +8,7 @@ import os
 import sys
 
 from radar.cli import baseline
-from radar.cli.common import byte_size, non_empty, positive_int, say
+from radar.cli.common import UsageError, byte_size, non_empty, positive_int, say
 from radar.cli.plan import add_plan_options, built_plan, plan_file
 from radar.errors import RadarError
 
@@ -79,7 +79,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         def scan(path, options, key, progress=None):
             return scan_history(path, selection, options, key, progress)
     elif args.all_refs or args.branch or args.since_commit:
-        raise RadarError("--all-refs, --branch and --since-commit need --history")
+        raise UsageError("--all-refs, --branch and --since-commit need --history")
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress
@@ -212,10 +212,10 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     from radar.scan.sources.gitlab import Scope, connect
 
     if (args.include_subgroups or args.skip_archived) and not args.group:
-        raise RadarError("--include-subgroups and --skip-archived apply to --group only")
+        raise UsageError("--include-subgroups and --skip-archived apply to --group only")
     url = args.url or os.environ.get("CI_SERVER_URL")
     if not url:
-        raise RadarError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
+        raise UsageError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
     token = os.environ.get(args.token_env)
     job_token = None if token else os.environ.get("CI_JOB_TOKEN")
     if not token and not job_token:
