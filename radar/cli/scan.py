@@ -134,9 +134,11 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
         if sys.stderr.isatty():
             say("info", f"{summary}; {args.format} report written to {args.output}")
     elif args.format == "text" and sys.stdout.isatty():
+        from rich.console import Console
+
         from radar.report.text import render_table
 
-        render_table(shown, sys.stdout, summary)
+        render_table(shown, Console(highlight=False), summary)
     else:
         sys.stdout.write(renderer(args.format)(shown, context))
         if sys.stderr.isatty() and not sys.stdout.isatty():
