@@ -28,10 +28,12 @@ def log_to_stderr(verbose: bool) -> None:
     """Warnings (Vault retries) always, as `radar: warning:` lines; each request too with -v."""
     import logging
 
+    from radar.report.printable import printable  # scan details name paths: one line each, no escapes
+
     class Format(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
             level = "warning: " if record.levelno >= logging.WARNING else ""
-            return f"radar: {level}{record.getMessage()}"
+            return f"radar: {level}{printable(record.getMessage())}"
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Format())

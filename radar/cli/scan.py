@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from radar.cli import baseline
 from radar.cli.common import UsageError, byte_size, non_empty, positive_int, say
 from radar.cli.plan import add_plan_options, built_plan, plan_file
+from radar.cli.terminal import Terminal, add_arguments as add_terminal_arguments
 from radar.errors import RadarError
 
 
@@ -18,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     # suite takes ~0.1 s to load, which `radar mask` and `radar exec` must not pay.
     p = sub.add_parser(
         "scan",
-        usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
+        usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [-q | -v] [--no-color] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
               "[--baseline FILE] "
@@ -80,17 +82,15 @@ def _run_scan(args: argparse.Namespace) -> int:
             return scan_history(path, selection, options, key, progress)
     elif args.all_refs or args.branch or args.since_commit:
         raise UsageError("--all-refs, --branch and --since-commit need --history")
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import Progress
-
-        with Progress(console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("scanning", total=None)
-            report = scan(args.path, options, key,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total))
-    else:
-        report = scan(args.path, options, key)
+    terminal = Terminal.of(args)
+    terminal.start()
+    clock = time.monotonic()
+    with terminal.progress("scanning") as bar:
+        report = scan(args.path, options, key, progress=None if bar is None else
+                      lambda done, total: bar.update(completed=done, total=total))
     stats = report.stats
+    terminal.detail(f"scanned {stats.files} file(s), {human_size(stats.bytes)}, in {time.monotonic() - clock:.1f} s; "
+                    f"skipped {stats.binary} binary and {stats.skipped} other file(s), each named above")
     context = {"kind": "history" if args.history else "directory", "target": args.path,
                "root": os.path.abspath(args.path), "started": started, "fingerprint_key_id": key.key_id}
     return _print_scan_report(args, report, context, f"{stats.files} file(s), {human_size(stats.bytes)} scanned"
@@ -104,8 +104,9 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     from radar.report.context import ReportContext, now
     from radar.scan.rules import CONFIDENCES
 
+    terminal = Terminal.of(args)
     for warning in report.warnings:
-        say("warning", warning)
+        terminal.warning(warning)
     rank = {c: n for n, c in enumerate(CONFIDENCES)}  # most confident first
     if baseline.writes(args):  # radar baseline create|update: the baseline is this scan's output
         return baseline.write(args, report, {c for c in CONFIDENCES if rank[c] <= rank[args.min_confidence]})
@@ -128,25 +129,28 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
                                                      "unreadable": sum(report.stats.unreadable.values())},
                             warnings=tuple(report.warnings), incomplete=incomplete, **context_fields)
     for warning in report_warnings(args.format, shown, context):
-        say("warning", warning)
+        terminal.warning(warning)
+    terminal.detail(f"{len(reported)} finding(s) reported, {len(shown) - len(reported)} ignored shown, "
+                    f"{len(report.findings) - len(shown)} hidden (ignored, or below --min-confidence)")
+    clock = time.monotonic()
     if args.output:
         write_file(args.output, renderer(args.format)(shown, context))
         if sys.stderr.isatty():
-            say("info", f"{summary}; {args.format} report written to {args.output}")
+            terminal.info(f"{summary}; {args.format} report written to {args.output}")
     elif args.format == "text" and sys.stdout.isatty():
-        from rich.console import Console
-
         from radar.report.text import render_table
 
-        render_table(shown, Console(highlight=False), summary)
+        render_table(shown, terminal.console(), summary)
     else:
         sys.stdout.write(renderer(args.format)(shown, context))
         if sys.stderr.isatty() and not sys.stdout.isatty():
-            say("info", summary)
+            terminal.info(summary)
+    terminal.detail(f"report written in {time.monotonic() - clock:.1f} s")
     if args.plan:  # after the report, so that a plan that cannot be made loses no findings
         _write_scan_plan(args, report.findings, context)
     if incomplete:  # after the report: it holds everything that was read; but this run is not a pass
-        say("error", f"scan incomplete: {incomplete} (each named in a warning above)")
+        named = "run without --quiet to see each" if terminal.quiet else "each named in a warning above"
+        say("error", f"scan incomplete: {incomplete} ({named})")
         return 2
     return 1 if reported else 0
 
@@ -162,6 +166,7 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
                    help="write the report to FILE instead of standard output (a file is replaced whole, never "
                         "half-written; a device or pipe is written in place; a link's target is written)")
     p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
+    add_terminal_arguments(p)
     p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
                    help="report only findings of at least this confidence (default low: everything)")
     p.add_argument("--baseline", metavar="FILE",
@@ -178,8 +183,8 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
-              "[--show-ignored] [--min-confidence low|medium|high] [--baseline FILE] [--jobs N] "
-              "[--plan FILE [--mapping FILE] ...]",
+              "[--show-ignored] [-q | -v] [--no-color] [--min-confidence low|medium|high] [--baseline FILE] "
+              "[--jobs N] [--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -209,6 +214,7 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run_scan_gitlab(args: argparse.Namespace) -> int:
     from radar.report.context import now
+    from radar.report.printable import printable
     from radar.scan.gitlab_checks import scan_gitlab
     from radar.scan.scanner import ScanOptions
     from radar.scan.sources.gitlab import Scope, connect
@@ -230,17 +236,13 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     _check_outputs(args)
     key = baseline.start(args)
     started = now()
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
-
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} project(s)"),
-                      console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("scanning GitLab", total=None)
-            report = scan_gitlab(client, scope, options, key,
-                                 on_project=lambda path: bar.update(task, advance=1, description=path))
-    else:
-        report = scan_gitlab(client, scope, options, key)
+    terminal = Terminal.of(args)
+    terminal.start()
+    clock = time.monotonic()
+    with terminal.progress("scanning GitLab", counting="project(s)") as bar:
+        report = scan_gitlab(client, scope, options, key, on_project=None if bar is None else
+                             lambda path: bar.update(advance=1, description=printable(path)))
+    terminal.detail(f"read {report.stats.files} variable(s) and CI file(s) in {time.monotonic() - clock:.1f} s")
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
                "fingerprint_key_id": key.key_id}
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",

@@ -15,6 +15,7 @@ which the CLI reports after the findings, with exit status 2.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections import Counter
@@ -39,6 +40,7 @@ _SNIFF = 8192
 _CONTROL = bytes(range(0, 32)).translate(None, b"\t\n\r\f\b\x1b") + b"\x7f"
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger("radar.scan")  # -v: what was scanned, and how
 
 
 class ScanError(RadarError):
@@ -144,6 +146,8 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
         report = ScanReport([])
         if pool is None and jobs > 1 and head_size >= PARALLEL_THRESHOLD_BYTES:
             pool = _start_pool(jobs, engine)
+        log.info("scanning with %d rules, decode depth %d, %s", len(engine.rules), options.decode_depth,
+                 f"{jobs} worker processes" if pool else "in one process (a small scan)")
         if pool is None:
             results: Iterable[_BatchResult] = (_scan_batch_with(engine, b) for b in _batches(counted()))
         else:
@@ -222,6 +226,7 @@ def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
             result.stats.unreadable[unit.noun] += 1
             continue
         if is_binary(data):
+            log.info("%s: skipped, binary", unit.path)
             result.stats.binary += 1
             continue
         utf8: bytes | None = data

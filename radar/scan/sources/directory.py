@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import logging
 import os
 import stat
 from collections import Counter
@@ -27,6 +28,7 @@ from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSk
 from radar.scan.warnings import Warnings
 
 IGNORE_FILE = ".radarignore"
+log = logging.getLogger("radar.scan")  # -v: each path left out, and why
 ALWAYS_SKIPPED = frozenset({".git"})
 
 
@@ -101,6 +103,7 @@ class DirectorySource(Source):
                 try:
                     is_link = entry.is_symlink()
                     if is_link and not self.follow_symlinks:
+                        log.info("%s: skipped, a symbolic link (--follow-symlinks follows links)", rel)
                         self.skipped += 1
                         continue
                     st = entry.stat(follow_symlinks=True)
@@ -109,6 +112,8 @@ class DirectorySource(Source):
                     continue
                 if stat.S_ISDIR(st.st_mode):
                     if entry.name in ALWAYS_SKIPPED or self._excluded(rel, True):
+                        log.info("%s/: skipped, %s", rel, "git's own data" if entry.name in ALWAYS_SKIPPED
+                                 else "excluded (--exclude or .radarignore)")
                         continue
                     identity = (st.st_dev, st.st_ino)
                     if identity in seen_dirs:
@@ -118,11 +123,14 @@ class DirectorySource(Source):
                     seen_dirs.add(identity)
                     subdirs.append((Path(entry.path), rel))
                 elif stat.S_ISREG(st.st_mode):
-                    if not self._excluded(rel, False):
-                        unit = self._unit(Path(entry.path), rel, st)
-                        if unit is not None:
-                            yield unit
+                    if self._excluded(rel, False):
+                        log.info("%s: skipped, excluded (--exclude or .radarignore)", rel)
+                        continue
+                    unit = self._unit(Path(entry.path), rel, st)
+                    if unit is not None:
+                        yield unit
                 else:
+                    log.info("%s: skipped, not a regular file (a FIFO, socket or device)", rel)
                     self.skipped += 1
             stack.extend(reversed(subdirs))
 

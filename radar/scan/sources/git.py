@@ -32,9 +32,11 @@ repository is scanned with a warning that history before its shallow boundary is
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -47,6 +49,7 @@ from radar.scan.warnings import Warnings
 from radar.sizes import sizes_apart
 
 GITLINK_MODE = "160000"
+log = logging.getLogger("radar.scan")  # -v: what history held
 _COMMIT_MARK = "\x01commit\x01"
 
 
@@ -211,7 +214,10 @@ class GitHistorySource(Source):
         self._globs = list(self.exclude) + self._ignore_file()
         if self.head_ref:
             self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
+        clock = time.monotonic()
         self._walk(refs + since)
+        log.info("read history in %.1f s: %d ref(s), %d commit(s), %d unique blob(s) to scan",
+                 time.monotonic() - clock, len(refs), len(self.commits), len(self.introductions))
 
     def _ignore_file(self) -> list[str]:
         """The globs of the working tree's .radarignore, or of the default tip's in a bare repository."""
