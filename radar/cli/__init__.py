@@ -1,8 +1,8 @@
 """radar's command line: parse arguments, wire the pieces, turn errors into one line and a status.
 
-One module per subcommand (`mask`, `vault` for exec and secrets check, `scan`, `plan`, `baseline`), each
-with an `add_*parser(sub)` that declares its options and sets `run` to the function that carries
-it out; `_build_parser` lists them. `common` holds the message and argument-type helpers. `-- CMD ARGS...` is split off
+One module per subcommand (`mask`, `vault` for exec and secrets check, `scan`, `plan`, `baseline`,
+`completion`), each with an `add_*parser(sub)` that declares its options and sets `run` to the
+function that carries it out; `_build_parser` lists them. `common` holds the message and argument-type helpers. `-- CMD ARGS...` is split off
 before argparse sees it (so CMD's own options are never parsed as radar's) and handed to the
 subcommand as `args.command` (None when there is no `--`).
 
@@ -27,7 +27,7 @@ import sys
 from typing import Sequence
 
 from radar import __version__
-from radar.cli import baseline, mask, plan, scan, vault
+from radar.cli import baseline, completion, mask, plan, scan, vault
 from radar.cli.common import UsageError, say
 from radar.errors import RadarError
 
@@ -118,4 +118,5 @@ def _build_parser() -> argparse.ArgumentParser:
     scan.add_gitlab_parser(sub)
     plan.add_parser(sub)
     baseline.add_parser(sub)
+    completion.add_parser(sub)
     return parser
