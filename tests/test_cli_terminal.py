@@ -188,3 +188,12 @@ def test_scan_gitlab_takes_quiet_too(gitlab_server):
     assert quiet.stderr.decode().splitlines() == [
         "radar: error: scan incomplete: 1 project could not be read (run without --quiet to see each)"]
     assert json.loads(quiet.stdout)["findings"] == json.loads(loud.stdout)["findings"] != []
+
+
+def test_quiet_also_silences_the_plans_warnings(tmp_path):
+    root = tree(tmp_path / "app")
+    args = ("scan", root, "--format", "json", "--plan", tmp_path / "plan.md")
+    loud, quiet = radar(*args, env=ENV), radar(*args, "--quiet", env=ENV)
+    assert loud.returncode == quiet.returncode == 1
+    assert b"radar: warning: no GitLab project id for app" in loud.stderr
+    assert quiet.stderr == b""

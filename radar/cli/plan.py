@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from radar.cli.common import non_empty, positive_int, say
+from radar.cli.common import non_empty, positive_int
 
 
 EXIT_PLAN_INCOMPLETE = 3  # the plan was written, but a role binds a placeholder project id
@@ -96,9 +96,11 @@ def built_plan(args: argparse.Namespace, findings, scan):  # -> radar.plan.model
     """The plan of `findings` under the command line's mapping options, its warnings said on stderr."""
     from radar.plan.build import build_plan
 
+    from radar.cli.terminal import Terminal  # radar scan --plan --quiet says no warning
+
     plan = build_plan(findings, scan, _plan_mapping(args, scan))
     for warning in plan.warnings:
-        say("warning", warning)
+        Terminal.of(args).warning(warning)
     return plan
 
 
