@@ -5,6 +5,8 @@ exit 2, nothing on standard output, no traceback; whether argparse found the pro
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radar_cli import clean_env, radar
 
@@ -47,3 +49,23 @@ def test_an_unknown_command_shows_radar_usage(tmp_path):
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 2
     assert lines[0].startswith("usage: radar [-h]") and lines[-1].startswith("radar: error: argument COMMAND: invalid choice")
+
+
+SCAN_WORDS = ["--format", "json", "nope", "--output", "--exclude", "--max-file-size", "10M", "0", "--jobs", "-1",
+              "--decode-depth", "4", "--history", "--branch", "--all-refs", "--since-commit", "-q", "-v", "--quiet",
+              "--verbose", "--no-color", "--min-confidence", "high", "--plan", "p.txt", "p.md", "--mapping",
+              "--bogus", "-", "--", "extra", "--show-ignored", "--follow-symlinks", "=", "--format=csv"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(SCAN_WORDS), max_size=6))
+def test_any_scan_command_line_is_a_report_or_one_error_never_a_traceback(tmp_path_factory, words):
+    home = tmp_path_factory.mktemp("home")
+    result = radar("scan", home / "missing", *words, env=clean_env(HOME=str(home), RADAR_FINGERPRINT_KEY="k"))
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode in (0, 2), lines  # 0 for --help; the PATH does not exist
+    if result.returncode == 2:
+        errors = [line for line in lines if "error:" in line]
+        assert len(errors) == 1 and errors[0] == lines[-1], lines
+        assert (lines[0].startswith("usage: radar scan ") and lines[-1].startswith("radar scan: error: ")) or \
+            (len(lines) == 1 and lines[0].startswith("radar: error: ")), lines
