@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -91,7 +92,7 @@ def test_memory_holds_at_most_twice_the_limit(said, limit):
     assert len(warnings._counts) < 2 * limit
 
 
-def git_repo(path: Path) -> callable:
+def git_repo(path: Path) -> Callable[..., None]:
     path.mkdir()
 
     def git(*args: str) -> None:
