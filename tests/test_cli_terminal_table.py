@@ -104,6 +104,16 @@ def test_the_fingerprint_and_full_words_show_where_there_is_room(width, fingerpr
     assert ("critical" in output) is fingerprint and ("Confidence" in output) is fingerprint
 
 
+def test_at_80_columns_the_longest_rule_keeps_one_line_rows_and_notes_go_under_the_rule():
+    items = [_finding(path="a.env", rule_id=LONGEST_RULE, tags=("validation-failed", "placeholder-like")),
+             _finding(path="a.env", line=9, column=1)]
+    lines = draw(items, 80).splitlines()
+    assert lines[1].split() == ["Line", "Rule", "Sev", "Conf", "Preview"]
+    assert lines[2].split() == ["3:7", LONGEST_RULE, "crit", "high", "glpa…"]
+    assert lines[3].split() == ["validation-failed,", "placeholder-like"]  # the second finding has none
+    assert lines[4].split() == ["9:1", "gitlab-personal-access-token", "crit", "high", "glpa…"]
+
+
 def test_where_the_notes_would_have_no_room_each_finding_takes_two_lines():
     items = [_finding(path="a.env", rule_id=LONGEST_RULE, tags=("placeholder-like",))]
     lines = draw(items, 60).splitlines()

@@ -69,7 +69,8 @@ def render_table(findings: Sequence[Finding], console: Console, summary: str) ->
     wrapped; preview and notes fold when they must. What is shown follows the width: the
     fingerprint's first 12 hex digits where there is room (they are in every machine format), full
     words for severity and confidence, or `crit` and `med`; where even that leaves the notes no
-    room, each finding takes two lines: line and rule, then the rest. A clean scan says
+    column, they go under the rule (only for the findings that have notes); where the row itself
+    does not fit, each finding takes two lines: line and rule, then the rest. A clean scan says
     "No findings." before the summary.
     """
     from rich.padding import Padding
@@ -114,6 +115,7 @@ class _Layout:
     short: bool  # crit/high/med/low instead of the full words
     fingerprint: bool
     stacked: bool  # two lines a finding: position and rule, then the rest
+    notes_below: bool  # no notes column: a finding's notes go on a line of their own under its rule
     position: int
     rule: int
     preview: int
@@ -135,7 +137,8 @@ class _Layout:
             table.add_column("Preview", overflow="fold", width=self.preview)
             if self.fingerprint:
                 table.add_column("Fingerprint", no_wrap=True, width=_FINGERPRINT)
-            table.add_column("Notes", overflow="fold", min_width=_MIN_NOTES)
+            if not self.notes_below:
+                table.add_column("Notes", overflow="fold", min_width=_MIN_NOTES)
         for f in findings:
             severity_cell = Text(self._word(f.severity), style=_SEVERITY_STYLE.get(f.severity, ""))
             row_style = "dim" if f.ignored else None
@@ -144,11 +147,17 @@ class _Layout:
                 cell = Text.assemble(f.rule_id, "\n", severity_cell, *(", " + part for part in rest if part))
                 table.add_row(Text(_position(f)), cell, style=row_style)
                 continue
-            cells = [Text(_position(f)), Text(f.rule_id), severity_cell, Text(self._word(f.confidence)),
-                     Text(f.preview)]
+            rule_cell = Text(f.rule_id)
+            if self.notes_below and notes(f):
+                # The rule column is never wrapped, but the notes under the rule are: this Text's own
+                # no_wrap and overflow override the column's (the rule itself fits the column's width).
+                rule_cell = Text.assemble(f.rule_id, "\n", notes(f), no_wrap=False, overflow="fold")
+            cells = [Text(_position(f)), rule_cell, severity_cell, Text(self._word(f.confidence)), Text(f.preview)]
             if self.fingerprint:
                 cells.append(Text(f.fingerprint[:_FINGERPRINT]))
-            table.add_row(*cells, Text(self._notes(f)), style=row_style)
+            if not self.notes_below:
+                cells.append(Text(self._notes(f)))
+            table.add_row(*cells, style=row_style)
         return table
 
     def _notes(self, f: Finding) -> str:
@@ -162,7 +171,8 @@ class _Layout:
 
 
 def _layout(findings: Sequence[Finding], width: int) -> _Layout:
-    """The widest layout whose fixed columns leave the notes `_MIN_NOTES` columns."""
+    """The widest layout whose fixed columns leave the notes `_MIN_NOTES` columns; else the one-line
+    row with the notes under the rule, if that row fits; else two lines a finding."""
     position = max(len("Line"), *(len(_position(f)) for f in findings))
     rule = max(len("Rule"), *(len(f.rule_id) for f in findings))
     preview = min(_MAX_PREVIEW, max(len("Preview"), *(_cell_len(f.preview) for f in findings)))
@@ -171,8 +181,12 @@ def _layout(findings: Sequence[Finding], width: int) -> _Layout:
         columns = [position, rule, severity, confidence, preview] + [_FINGERPRINT] * fingerprint
         needed = _INDENT + sum(columns) + _GAP * len(columns) + _MIN_NOTES
         if needed <= width:
-            return _Layout(short, fingerprint, False, position, rule, preview, width - needed + _MIN_NOTES)
-    return _Layout(False, False, True, position, rule, preview, 0)
+            return _Layout(short, fingerprint, False, False, position, rule, preview, width - needed + _MIN_NOTES)
+    # The short row without its notes column (so one gap fewer): the longest rule radar has (41
+    # characters) still fits 80 columns this way.
+    if needed - _MIN_NOTES - _GAP <= width:
+        return _Layout(True, False, False, True, position, rule, preview, 0)
+    return _Layout(False, False, True, False, position, rule, preview, 0)
 
 
 def _cell_len(text: str) -> int:
