@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from radar.cli.common import non_empty, positive_int
+from radar.cli.common import UsageError, non_empty, positive_int
 
 
 EXIT_PLAN_INCOMPLETE = 3  # the plan was written, but a role binds a placeholder project id
@@ -54,6 +54,19 @@ def add_plan_options(p: argparse.ArgumentParser, *, project_option: bool = True)
                    help="secret path, with {project}, {environment}, {type} (default ci/{project}/{environment})")
     g.add_argument("--audience", type=non_empty, metavar="URL",
                    help="the ID token's aud and the role's bound_audiences (default https://vault.example.com)")
+
+
+def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
+    """`radar scan` without --plan makes no plan: the options that shape one would be ignored in silence."""
+    given = [flag for flag, value in (("--mapping", args.mapping), ("--project", args.plan_project),
+                                      ("--project-id", args.project_id), ("--namespace-id", args.namespace_id),
+                                      ("--public", args.public), ("--mount", args.mount),
+                                      ("--path-template", args.path_template), ("--audience", args.audience))
+             if value not in (None, False)]
+    if given and not args.plan:
+        named = given[0] if len(given) == 1 else ", ".join(given[:-1]) + " and " + given[-1]
+        raise UsageError(f"{named} appl{'ies' if len(given) == 1 else 'y'} to the migration plan only: "
+                         f"add --plan FILE, or drop {'it' if len(given) == 1 else 'them'}")
 
 
 def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.ScanInfo) -> radar.plan.mapping.Mapping

@@ -10,7 +10,7 @@ import time
 
 from radar.cli import baseline
 from radar.cli.common import UsageError, byte_size, non_empty, positive_int, say
-from radar.cli.plan import add_plan_options, built_plan, plan_file
+from radar.cli.plan import add_plan_options, built_plan, plan_file, refuse_plan_options_without_plan
 from radar.cli.terminal import Terminal, add_arguments as add_terminal_arguments
 from radar.errors import RadarError
 
@@ -64,6 +64,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
     from radar.sizes import human_size
 
+    refuse_plan_options_without_plan(args)
     options = ScanOptions(
         max_file_size=args.max_file_size or DEFAULT_MAX_FILE_SIZE, exclude=tuple(args.exclude),
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
@@ -221,6 +222,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
 
     if (args.include_subgroups or args.skip_archived) and not args.group:
         raise UsageError("--include-subgroups and --skip-archived apply to --group only")
+    refuse_plan_options_without_plan(args)
     url = args.url or os.environ.get("CI_SERVER_URL")
     if not url:
         raise UsageError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
