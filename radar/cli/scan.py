@@ -123,8 +123,8 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
         counts = {**counts, "baselined": known, "baseline_resolved": len(comparison.resolved)}
         resolved = len(comparison.resolved)
         if resolved and sys.stderr.isatty():
-            say("info", f"{resolved} baseline entr{'y is' if resolved == 1 else 'ies are'} no longer found: "
-                        f"radar baseline update {args.baseline} ... drops them")
+            terminal.info(f"{resolved} baseline entr{'y is' if resolved == 1 else 'ies are'} no longer found: "
+                          f"radar baseline update {args.baseline} ... drops them")
     incomplete = report.incomplete()
     context = ReportContext(finished=now(), summary={"findings": len(reported), **counts,
                                                      "unreadable": sum(report.stats.unreadable.values())},
