@@ -126,10 +126,13 @@ def test_a_named_file_is_scanned_though_gitignore_matches_it(tmp_path):
     (("a.env", "b.env", "--history"), "--history scans one repository: give one PATH"),
     (("-", "--history"), "--history scans one repository"),
 ])
-def test_path_arguments_that_do_not_go_together_are_one_error_line(tmp_path, args, message):
+def test_path_arguments_that_do_not_go_together_are_a_usage_error(tmp_path, args, message):
     result = run(tmp_path, *args)
     assert result.returncode == 2
-    assert message in assert_one_line_error(result)
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith("usage: radar scan "), lines[0]
+    assert lines[-1].startswith("radar scan: error: ") and message in lines[-1], lines[-1]
+    assert "Traceback" not in result.stderr.decode()
 
 
 _FILES = ["a.env", "b/c.env", "b/d/e.env", "f/g.env"]

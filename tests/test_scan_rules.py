@@ -81,4 +81,4 @@ def test_every_vault_token_prefix_has_a_rule(prefix):
 def test_a_malformed_rule_file_is_refused_with_its_name_and_reason(text, message):
     with pytest.raises(RuleError, match=message) as caught:
         parse_rule_files([("broken.toml", text)])
-    assert "detectors/rules/broken.toml" in str(caught.value)
+    assert "radar/detectors/rules/broken.toml" in str(caught.value)

@@ -9,7 +9,7 @@ from typing import Mapping
 from radar import __version__
 
 # Where people learn about radar (SARIF's tool.driver.informationUri, GitLab's analyzer url).
-PROJECT_URL = "https://pypi.org/project/radar/"
+PROJECT_URL = "https://pypi.org/project/radar-ci/"
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,18 @@ class ReportContext:
     # the report then describes part of what was asked for, and its format must say so.
     incomplete: str | None = None
     targets: tuple[str, ...] = ()  # the PATHs as given, when a scan was given several (target is then ".")
+    # Names the key the fingerprints were made with (FingerprintKey.key_id): reports whose ids
+    # differ cannot be compared by fingerprint.
+    fingerprint_key_id: str | None = None
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "target": self.target, "root": self.root,
+        data = {"kind": self.kind, "target": self.target, "root": self.root,
                 "started": _iso(self.started), "finished": _iso(self.finished),
                 "radar_version": self.tool_version, "complete": self.incomplete is None,
                 **({"targets": list(self.targets)} if self.targets else {})}
+        if self.fingerprint_key_id:
+            data["fingerprint_key_id"] = self.fingerprint_key_id
+        return data
 
 
 def now() -> datetime:

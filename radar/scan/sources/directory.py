@@ -16,6 +16,7 @@ each below one report root (see `sources.paths`), and exclusion patterns see tha
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import stat
 from collections import Counter
@@ -27,7 +28,10 @@ from radar.scan.findings import Origin
 from radar.scan.sources.gitignore import GitIgnored, ask_git
 from radar.scan.sources.ignore import Exclusions
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
+from radar.scan.warnings import Warnings
+from radar.sizes import human_size, sizes_apart
 
+log = logging.getLogger("radar.scan")  # -v: each path left out, and why
 ALWAYS_SKIPPED = frozenset({".git"})
 
 
@@ -58,16 +62,12 @@ class FileUnit(TextUnit):
         finally:
             os.close(fd)
         if len(data) > self.max_size:
-            raise UnitSkipped(f"grew over the {_megabytes(self.max_size)} limit while being read")
+            raise UnitSkipped(f"grew over the {human_size(self.max_size)} limit while being read")
         return data
 
 
 def _reason(e: OSError) -> str:
     return (e.strerror or str(e)).lower()
-
-
-def _megabytes(n: int) -> str:
-    return f"{n / 1_000_000:g} MB"
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class DirectorySource(Source):
         self.prefix = prefix.rstrip("/") + "/" if prefix else ""
         # What exclusion patterns see before the path from the root (by default what is reported).
         self.match_prefix = self.prefix if match_prefix is None else (match_prefix.rstrip("/") + "/" if match_prefix else "")
-        self.warnings: list[str] = []
+        self.warnings = Warnings()
         self.unreadable: Counter[str] = Counter()
         self.skipped = 0
         self.exclusions = exclusions
@@ -126,6 +126,7 @@ class DirectorySource(Source):
                 try:
                     is_link = entry.is_symlink()
                     if is_link and not self.follow_symlinks:
+                        log.info("%s: skipped, a symbolic link (--follow-symlinks follows links)", rel)
                         self.skipped += 1
                         continue
                     st = entry.stat(follow_symlinks=True)
@@ -134,6 +135,8 @@ class DirectorySource(Source):
                     continue
                 if stat.S_ISDIR(st.st_mode):
                     if entry.name in ALWAYS_SKIPPED or self._excluded(rel, True, scope):
+                        log.info("%s/: skipped, %s", rel, "git's own data" if entry.name in ALWAYS_SKIPPED
+                                 else "excluded (--exclude, .radarignore or .gitignore)")
                         continue
                     identity = (st.st_dev, st.st_ino)
                     if identity in seen_dirs:
@@ -144,11 +147,14 @@ class DirectorySource(Source):
                     seen_dirs.add(identity)
                     subdirs.append((Path(entry.path), rel, scope))
                 elif stat.S_ISREG(st.st_mode):
-                    if not self._excluded(rel, False, scope):
-                        unit = self._unit(Path(entry.path), self.prefix + rel, st)
-                        if unit is not None:
-                            yield unit
+                    if self._excluded(rel, False, scope):
+                        log.info("%s: skipped, excluded (--exclude, .radarignore or .gitignore)", rel)
+                        continue
+                    unit = self._unit(Path(entry.path), self.prefix + rel, st)
+                    if unit is not None:
+                        yield unit
                 else:
+                    log.info("%s: skipped, not a regular file (a FIFO, socket or device)", rel)
                     self.skipped += 1
             stack.extend(reversed(subdirs))
 
@@ -162,9 +168,8 @@ class DirectorySource(Source):
 
     def _unit(self, path: Path, rel: str, st: os.stat_result, follow: bool = False) -> FileUnit | None:
         if st.st_size > self.max_file_size:
-            self.warnings.append(
-                f"{rel}: skipped, {_megabytes(st.st_size)} is over the {_megabytes(self.max_file_size)} limit (--max-file-size)"
-            )
+            size, limit = sizes_apart(st.st_size, self.max_file_size)
+            self.warnings.append(f"{rel}: skipped, {size} is over the {limit} limit (--max-file-size)")
             self.skipped += 1
             return None
         return FileUnit(rel, str(path), st.st_size, self.max_file_size, follow or self.follow_symlinks)

@@ -37,9 +37,11 @@ repository is scanned with a warning that history before its shallow boundary is
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -48,8 +50,11 @@ from radar.errors import RadarError
 from radar.scan.findings import Origin
 from radar.scan.sources.ignore import IGNORE_FILE, Exclusions, parse_ignore_lines, read_ignore_lines
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+from radar.scan.warnings import Warnings
+from radar.sizes import sizes_apart
 
 GITLINK_MODE = "160000"
+log = logging.getLogger("radar.scan")  # -v: what history held
 _COMMIT_MARK = "\x01commit\x01"
 
 
@@ -137,7 +142,7 @@ class GitHistorySource(Source):
         self.exclude = exclude
         self._exclusions = Exclusions()
         self._excluded: dict[str, bool] = {}
-        self.warnings: list[str] = []
+        self.warnings = Warnings()
         self.unreadable: collections.Counter[str] = collections.Counter()
         self.skipped = 0
         self.commits: list[Commit] = []
@@ -210,7 +215,10 @@ class GitHistorySource(Source):
         self._exclusions = Exclusions.of(("--exclude", self.exclude), self._ignore_file())
         if self.head_ref:
             self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
+        clock = time.monotonic()
         self._walk(refs + since)
+        log.info("read history in %.1f s: %d ref(s), %d commit(s), %d unique blob(s) to scan",
+                 time.monotonic() - clock, len(refs), len(self.commits), len(self.introductions))
 
     def _ignore_file(self) -> tuple[str, list[str]]:
         """The scanned directory's .radarignore in the working tree, or the default tip's in a bare
@@ -323,10 +331,9 @@ class GitHistorySource(Source):
                 continue
             size = int(parts[2])
             if size > self.max_size:
+                shown, limit = sizes_apart(size, self.max_size)
                 self.warnings.append(
-                    f"blob {blob} ({first.path}): skipped, {size / 1e6:g} MB is over the "
-                    f"{self.max_size / 1e6:g} MB limit (--max-file-size)"
-                )
+                    f"blob {blob} ({first.path}): skipped, {shown} is over the {limit} limit (--max-file-size)")
                 self.skipped += 1
                 continue
             commit = self.commits[first.commit]
