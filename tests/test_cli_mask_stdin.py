@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from radar_cli import (
     RADAR, SECRET, WAIT, assert_one_line_error, clean_env, radar, read_until, secret_file,
     without_file_access_override,
@@ -42,6 +44,11 @@ def test_secret_env_file_type_variable_masks_the_file_content(tmp_path):
 
 def test_without_sources_variables_named_like_secrets_are_masked():
     result = radar("mask", input=LOG, env=clean_env(DB_PASSWORD=SECRET.decode()))
+    assert result.stdout == MASKED_LOG
+
+
+def test_without_sources_a_bare_api_key_variable_is_masked():
+    result = radar("mask", input=LOG, env=clean_env(API_KEY=SECRET.decode()))
     assert result.stdout == MASKED_LOG
 
 
@@ -113,6 +120,22 @@ def test_allow_add_mask_registers_the_value_and_hides_the_line():
     stream = b"start\n::add-mask::added-value-9\nuse added-value-9 here\n"
     result = radar("mask", "--allow-add-mask", input=stream)
     assert result.stdout == b"start\nuse [MASKED] here\n"
+
+
+def test_a_value_longer_than_hyperscan_takes_registered_mid_stream_is_masked():
+    value = bytes(range(48, 58)) * 900  # its hex form (18,000 characters) is over Hyperscan's limit
+    stream = b"before\n::add-mask::" + value + b"\nafter " + value + b" end\n"
+    result = radar("mask", "--engine", "hyperscan", "--allow-add-mask", input=stream)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"before\nafter [MASKED] end\n", b"")
+
+
+def test_an_add_mask_line_too_long_is_refused_with_a_warning_that_names_no_value():
+    value = b"0123456789" * 7000  # 70,000 bytes: over the 64 KiB a registration line may have
+    stream = b"before\n::add-mask::" + value + b"\nafter\n"
+    result = radar("mask", "--allow-add-mask", input=stream)
+    assert (result.returncode, result.stdout) == (0, b"before\nafter\n")
+    assert result.stderr == (b"radar: warning: ::add-mask:: line 1 of the stream is longer than 64 KiB "
+                             b"and was not registered (nor written)\n")
 
 
 def test_add_mask_lines_are_ordinary_output_without_the_option():
@@ -252,10 +275,13 @@ def test_unknown_option_is_a_usage_error_with_status_2():
     assert b"Traceback" not in result.stderr
 
 
-def test_dash_dash_without_a_command_is_one_line_and_status_2(tmp_path):
+def test_dash_dash_without_a_command_is_a_usage_error_and_status_2(tmp_path):
     result = radar("mask", "--secret-file", secret_file(tmp_path), "--", input=b"")
-    assert "nothing to run" in assert_one_line_error(result)
-    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith("usage: radar mask ") and lines[-1].startswith("radar mask: error: nothing to run")
+    if SECRET in result.stderr:
+        pytest.fail("the secret reached stderr")
+    assert b"Traceback" not in result.stderr and result.returncode == 2
 
 
 def test_a_pem_key_file_is_one_secret(tmp_path):

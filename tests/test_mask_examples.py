@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from mask_helpers import byte_by_byte, mask_reads, secret_set
+from mask_helpers import byte_by_byte, mask_reads, secret_set, split_at
 from radar.mask.engine import ENGINES
 from radar.mask.model import Secret
 from radar.mask.stream import StreamMasker
@@ -63,6 +63,9 @@ CASES = [
     Case("base64", (b"Password123!",), (b"UGFzc3dvcmQxMjMh",), b"[MASKED]"),
     Case("percent-encoding with %20", (b"Pass word 123!",), (b"123Pass%20word%20123%21123",), b"123[MASKED]123"),
     Case("binary passes through", (b"secret-bin-1",), (b"a\xffsecret-bin-1\xfe",), b"a\xff[MASKED]\xfe"),
+    Case("secret with a NUL byte", (b"abcd\x00efghij",), (b"abcd xyz abcd\x00efghij!",),
+         b"abcd xyz [MASKED]!"),
+    Case("secret starting with NUL bytes", (b"\x00" * 8,), (b"a" + b"\x00" * 9 + b"b",), b"a[MASKED]b"),
     Case("unregistered GitLab token", (), (b"see glpat-abcdef1234567890 now",), b"see glpat-[MASKED] now"),
     # Our own.
     Case("overlap split between reads", (b"abcd", b"cdef"), (b"ab", b"cd", b"ef"), b"[MASKED]", {"min_length": 4}),
@@ -158,6 +161,19 @@ CASES = [
     Case("a JSON secret's ordinary values are not masked", (SERVICE_ACCOUNT,),
          (b"type service_account in radar-demo\n",), b"type service_account in radar-demo\n"),
     Case("braces of a JSON secret are never masked alone", (SERVICE_ACCOUNT,), (b"{\n}\n[1, 2]\n",), b"{\n}\n[1, 2]\n"),
+    Case("bash set -x quotes a quote as '\\''", (b"it's-a-secret",), (b"+ login 'it'\\''s-a-secret'\n",),
+         b"+ login '[MASKED]'\n"),
+    Case("backslashes of a double-quoted shell string", (b'pa$s"w`d\\1',), (b'export P="pa\\$s\\"w\\`d\\\\1"\n',),
+         b'export P="[MASKED]"\n'),
+    Case("printf %q", (b"pa ss!w(rd)",), (b"run pa\\ ss\\!w\\(rd\\) now",), b"run [MASKED] now"),
+    Case("printf %q backslashes a leading #", (b"#start~x-1",), (b"k=\\#start~x-1;",), b"k=[MASKED];"),
+    Case("HTML, Python's html.escape", (b"p<a>ss&\"w'rd",), (b"<td>p&lt;a&gt;ss&amp;&quot;w&#x27;rd</td>",),
+         b"<td>[MASKED]</td>"),
+    Case("HTML, decimal quote entities", (b"p<a>ss&\"w'rd",), (b"<td>p&lt;a&gt;ss&amp;&#34;w&#39;rd</td>",),
+         b"<td>[MASKED]</td>"),
+    Case("HTML, PHP's &#039;", (b"it's-a-secret",), (b"<b>it&#039;s-a-secret</b>",), b"<b>[MASKED]</b>"),
+    Case("XML attribute, &apos;", (b"it's-a-secret",), (b"<k v='it&apos;s-a-secret'/>",), b"<k v='[MASKED]'/>"),
+    Case("XML text leaves quotes", (b"a&b<c>'d\"",), (b"<v>a&amp;b&lt;c&gt;'d\"</v>",), b"<v>[MASKED]</v>"),
     Case("space in a secret matches only a space", (b"correct horse battery",),
          (b"correct\thorse battery",), b"correct\thorse battery"),
     Case("custom marker", (b"hunter22",), (b"x hunter22 y",), b"x *** y", {"marker": b"***"}),
@@ -176,6 +192,22 @@ def test_case_as_read(case: Case, engine: str) -> None:
 def test_case_one_byte_per_read(case: Case, engine: str) -> None:
     secrets = secret_set(case.secrets, engine, **case.options)
     assert mask_reads(secrets, byte_by_byte(b"".join(case.reads))) == case.expected
+
+
+# Longer than Hyperscan takes a literal (16 KiB in hex), or an escaped one (a NUL byte inside).
+LONG_SECRET = bytes(range(33, 127)) * 100
+LONG_NUL_SECRET = (bytes(range(14, 127)) + b"\0") * 40  # one line: no CR or LF
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("secret", [LONG_SECRET, LONG_NUL_SECRET], ids=["printable", "with-NUL"])
+@pytest.mark.parametrize("form", [lambda v: v, lambda v: v.hex().encode()], ids=["raw", "hex"])
+def test_forms_longer_than_hyperscan_takes_are_masked(secret, form, engine) -> None:
+    secrets = secret_set([secret], engine)
+    data = b"x " + form(secret) + b" y " + form(secret)[:-1] + b" z"
+    expected = b"x [MASKED] y " + form(secret)[:-1] + b" z"
+    assert mask_reads(secrets, [data]) == expected
+    assert mask_reads(secrets, split_at(data, range(997, len(data), 997))) == expected
 
 
 def test_bytes_that_cannot_start_a_secret_are_written_at_once() -> None:
@@ -250,6 +282,5 @@ def test_wrapped_base64_of_a_key_is_masked_line_by_line(width: int) -> None:
     encoded = base64.b64encode(PEM + b"\n")
     wrapped = b"\n".join(encoded[i : i + width] for i in range(0, len(encoded), width)) + b"\n"
     out = mask_reads(secret_set([PEM]), [wrapped])
-    # Every line is masked but a last one shorter than the minimum length (the END armour's tail).
-    left = [line for line in out.split(b"\n") if line and line != b"[MASKED]"]
-    assert all(len(line) < 8 for line in left) and len(left) <= 1
+    # Every line is masked, the last one too however short (the END armour's tail).
+    assert [line for line in out.split(b"\n") if line and line != b"[MASKED]"] == []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from radar.errors import SecretSourceError
 from radar.mask.model import Secret
-from radar.mask.sources import from_env, from_environment, from_file
+from radar.mask.sources import DEFAULT_SECRET_GLOBS, from_env, from_environment, from_file
 
 PEM = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
 
@@ -105,8 +107,35 @@ def test_sensitive_names_are_secrets(name):
 
 
 @pytest.mark.parametrize("name", [
+    "PASSWD", "SECRET_KEY", "JWT", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "SIGNING_KEY",
+    "ENCRYPTION_KEY", "MASTER_KEY", "DEPLOY_KEY", "SSH_KEY", "CONNECTION_STRING", "DSN",
+    "CREDENTIALS", "AUTH_CONFIG", "WEBHOOK_URL", "api_key",
+])
+def test_bare_sensitive_names_without_a_prefix_are_secrets(name):
+    assert names(from_environment({name: "value-of-the-secret"})) == [name]
+
+
+# `*_NAME` globs whose bare NAME is no glob of its own: bare, these are words, not credentials.
+PREFIXED_ONLY = {"PASS", "AUTH"}
+SUFFIX_GLOBS = [g for g in DEFAULT_SECRET_GLOBS if g.startswith("*_") and not any(c in g[2:] for c in "*?[")]
+
+
+@given(prefix=st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,11}", fullmatch=True),
+       glob=st.sampled_from(SUFFIX_GLOBS), lower=st.booleans())
+def test_every_prefixed_secret_name_is_a_secret_bare_too(prefix, glob, lower):
+    bare = glob.removeprefix("*_")
+    prefixed = f"{prefix}_{bare}"
+    if lower:
+        bare, prefixed = bare.lower(), prefixed.lower()
+    expected = [prefixed] if bare.upper() in PREFIXED_ONLY else sorted([bare, prefixed])
+    env = {bare: "value-of-the-secret", prefixed: "another-secret-value"}
+    assert names(from_environment(env)) == expected
+
+
+@pytest.mark.parametrize("name", [
     "HOME", "PATH", "CI_COMMIT_SHA", "VAULT_SERVER_URL", "VAULT_AUTH_PATH", "VAULT_TOKEN_URL",
     "DB_PASSWORD_FILE", "SSH_AUTH_SOCK", "AWS_ACCESS_KEY_ID", "TOKENIZER_MODEL",
+    "PASS", "AUTH", "API_KEY_FILE", "BYPASS", "OAUTH",
 ])
 def test_other_names_are_not_secrets(name):
     assert from_environment({name: "some-ordinary-value"}) == []
@@ -114,7 +143,7 @@ def test_other_names_are_not_secrets(name):
 
 @pytest.mark.parametrize("name", [
     "MYSQL_ALLOW_EMPTY_PASSWORD", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
-    "MYSQL_RANDOM_ROOT_PASSWORD", "NPM_CONFIG_ALWAYS_AUTH",
+    "MYSQL_RANDOM_ROOT_PASSWORD", "NPM_CONFIG_ALWAYS_AUTH", "ALLOW_EMPTY_PASSWORD",
 ])
 def test_switches_named_like_secrets_are_not_secrets(name):
     assert from_environment({name: "yes"}) == []

@@ -217,7 +217,9 @@ def test_sarif_is_schema_valid_with_relative_uris(sarif_schema, items, context):
         assert urlsplit(uri).scheme == "" and not uri.startswith("/")
         owner = f.origin.project or f.origin.group
         expected = (f"{owner}/{f.path}" if owner else f.path).lstrip("/")
-        assert unquote(uri.removeprefix("./")) == expected
+        # "./" may stand before the path (it keeps a "a:b" segment from reading as a scheme), and a
+        # path that itself starts with "./" keeps its own.
+        assert unquote(uri) in (expected, "./" + expected)
         region = result["locations"][0]["physicalLocation"]["region"]
         assert region["startLine"] >= 1 and region["endLine"] >= region["startLine"]
         if region["endLine"] == region["startLine"]:

@@ -22,7 +22,7 @@ from radar.scan.examples import expand
 from radar.scan.findings import FingerprintKey
 from radar.scan.prefilter import hyperscan
 from radar.scan.rules import load_default_rules
-from radar_cli import assert_one_line_error, clean_env, radar
+from radar_cli import RADAR, assert_one_line_error, clean_env, radar
 from report_schemas import GITLAB_SCHEMA, SARIF_SCHEMA, validator
 from test_scan_history import Repo
 
@@ -383,3 +383,31 @@ def test_the_readmes_example_configuration_loads_as_documented():
     assert allow.path_reason("generic-api-key", "config/local.env") == "config: allowlist.rules.generic-api-key.paths[0]"
     assert allow.path_reason("generic-token", "config/local.env") is None
 
+
+
+# --- several paths and staged scans: the current directory's configuration --------------------
+
+
+def _scan_here(root: Path, *args: str) -> dict:
+    command = [*RADAR, "scan", *args, "--format", "json", "--jobs", "1", "--show-ignored"]
+    result = subprocess.run(command, cwd=root, capture_output=True, env=env())
+    assert_no_secret(result)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def test_several_paths_use_the_current_directorys_configuration(tree):
+    # What a pre-commit hook runs: file names from the top of the work tree.
+    write_config(tree, ACME_RULE + '[allowlist]\npaths = ["docs/"]\n')
+    report = _scan_here(tree, "docs/setup.md", "src/client.py")
+    assert places(report) == {("gitlab-personal-access-token", "docs/setup.md", "config: allowlist.paths[0]"),
+                              ("acme-internal-token", "src/client.py", None)}
+
+
+def test_a_staged_scan_uses_the_work_trees_configuration(tree):
+    write_config(tree, ACME_RULE + '[allowlist]\npaths = ["docs/"]\n')
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    subprocess.run(["git", "-C", str(tree), "add", "docs/setup.md", "src/client.py"], check=True)
+    report = _scan_here(tree, "--staged")
+    assert places(report) == {("gitlab-personal-access-token", "docs/setup.md", "config: allowlist.paths[0]"),
+                              ("acme-internal-token", "src/client.py", None)}

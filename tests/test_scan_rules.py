@@ -81,7 +81,7 @@ def test_every_vault_token_prefix_has_a_rule(prefix):
 def test_a_malformed_rule_file_is_refused_with_its_name_and_reason(text, message):
     with pytest.raises(RuleError, match=message) as caught:
         parse_rule_files([("broken.toml", text)])
-    assert "detectors/rules/broken.toml" in str(caught.value)
+    assert "radar/detectors/rules/broken.toml" in str(caught.value)
 
 
 _VALID = "id = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nregex='k[0-9]{8}'\n"
@@ -109,7 +109,7 @@ _EXAMPLES = "[rules.examples]\ntrue = ['k12345678']\nfalse = ['k1']\n"
 def test_a_field_of_the_wrong_type_or_range_is_refused_by_name(field, message):
     with pytest.raises(RuleError) as caught:
         parse_rule_files([("broken.toml", f"[[rules]]\n{_VALID}{field}\n{_EXAMPLES}")])
-    assert str(caught.value) == f"detectors/rules/broken.toml: rule 'a': {message}"
+    assert str(caught.value) == f"radar/detectors/rules/broken.toml: rule 'a': {message}"
 
 
 def test_the_valid_rule_of_the_type_cases_loads():
@@ -120,5 +120,5 @@ def test_examples_must_be_lists_of_strings():
     text = f"[[rules]]\n{_VALID}keywords = ['k']\n[rules.examples]\ntrue = 'k12345678'\nfalse = ['k1']\n"
     with pytest.raises(RuleError) as caught:
         parse_rule_files([("broken.toml", text)])
-    assert str(caught.value) == "detectors/rules/broken.toml: rule 'a': examples.true: must be a list of strings"
+    assert str(caught.value) == "radar/detectors/rules/broken.toml: rule 'a': examples.true: must be a list of strings"
 

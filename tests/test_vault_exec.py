@@ -510,7 +510,9 @@ def test_azure_and_gcp_secrets_are_not_supported_yet_and_say_so(job, tmp_path, e
 def test_exec_without_a_command_is_a_usage_error(job, tmp_path):
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops}\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, "--")
-    assert result.returncode == 2 and "name the command to run" in error_line(result)
+    assert result.returncode == 2 and result.stderr.startswith(b"usage: radar exec ")
+    assert result.stderr.decode().splitlines()[-1] == (
+        "radar exec: error: name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
 
 
 # --- TLS ---------------------------------------------------------------------------------------
@@ -630,6 +632,17 @@ def test_check_lists_unsupported_providers_as_failed(job, tmp_path):
 def test_check_config_error_exits_2(job, tmp_path):
     result = job.run("secrets", "check", "--job", "nope", "--ci-file", deploy_job(tmp_path, "DB: {vault: a/b@ops}\n"))
     assert result.returncode == 2 and "no job named 'nope'" in error_line(result)
+
+
+def test_check_shows_hostile_paths_from_the_ci_file_escaped_one_row_each(job, tmp_path):
+    # A secret's path is the CI file author's text: a tab or a line break in it must not add a
+    # column or a row to the tab-separated lines, nor an escape sequence reach the terminal.
+    ci = deploy_job(tmp_path, 'DB: {vault: "prod\\tuction/g\\none/x\\x1b[2J@ops", file: false}\n')
+    result = job.run("secrets", "check", "--job", "deploy", "--ci-file", ci)
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 1 and len(lines) == 2
+    assert lines[0].startswith("FAILED\tDB\tvault ops/data/prod\\tuction/g\\none field x\\x1b[2J\tvariable\t")
+    assert "\x1b" not in result.stdout.decode()
 
 
 def test_check_on_a_terminal_prints_a_table(job, bao_server, tmp_path):

@@ -1,10 +1,14 @@
-"""Every form in which a secret value can show up in a job log.
+r"""Every form in which a secret value can show up in a job log.
 
 A value is masked raw and in the encodings that tools apply on the way to a log: base64
 (standard and URL-safe, at each of the three byte alignments it can have inside a longer
 encoded string), percent-encoding (both the "escape every reserved character" style and the
 `encodeURIComponent` style, upper- and lower-case hex, `%20` or `+` for a space), JSON string
-escaping, and hex.
+escaping, and hex. A one-line value is also masked the way shells and markup quote it: bash
+`set -x` and `${v@Q}` (a `'` written `'\''`), backslashes for a double-quoted shell string
+(`\\ \" \$ \``) and for `printf %q`, and HTML/XML entities (`&amp; &lt; &gt;`, quotes as
+`&quot; &#34; &#x22;` and `&#39; &#x27; &#039; &apos;`, or left as they are). These forms exist
+only for values with such characters, so most secrets cost nothing more.
 
 Base64 inside a longer string: when the value sits at byte offset k (mod 3) of the encoded
 data, the first characters of its encoding also carry bits of the bytes before it, and the last
@@ -14,7 +18,8 @@ alignment. `user:` before a password in a Basic auth header, or the newline that
 `echo $S | base64` appends, then cannot break the match. The complete standalone encodings are
 registered as well, so a value encoded on its own is masked to its last character, and so are the
 lines of that encoding wrapped the way `base64` (76 columns) and `openssl base64` (64) wrap it, so
-`base64 key.pem` is masked line by line.
+`base64 key.pem` is masked line by line. Cores and standalone encodings are also found where the
+line breaks of wrapped base64 cut them at any column (`base64 .env`): see radar.mask.wrapped.
 
 Multi-line values (PEM keys, JSON files) are not literals: a newline in the value matches any
 run of whitespace in the log, so they become a `Chain` of segments, and every line long enough
@@ -40,10 +45,30 @@ _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[ A-Z0-9]*-----")
 _PERCENT_ESCAPE = re.compile(rb"%[0-9A-F]{2}")
 # JSON keys whose string values are secrets by name.
 _SECRET_KEY = re.compile(r"private|secret|token|passw|pwd|credential|api_?key|access_?key|auth", re.IGNORECASE)
+# A JSON value nested deeper than this is not parsed for its parts (a service-account file is 2
+# deep); the value itself is still masked whole. json.loads raises RecursionError about a
+# thousand levels down, so the depth is measured first, in one pass that skips strings.
+MAX_JSON_DEPTH = 64
+_JSON_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
 # Line widths of wrapped base64: coreutils `base64` and `openssl base64`.
 _WRAP_WIDTHS = (76, 64)
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 # Characters `encodeURIComponent` leaves alone on top of Python's always-safe `_.-~`.
 _URI_COMPONENT_SAFE = "!*'()"
+# What a shell or markup would escape; a value without any of these has no quoted forms.
+_QUOTED = re.compile(rb"""[ !"#$&'()*,;<>?\[\\\]^`{|}~]""")
+# Inside "...": backslash, double quote, dollar and backquote are backslashed.
+_SHELL_DOUBLE_QUOTED = re.compile(rb'([\\"$`])')
+# bash's printf %q (checked against bash 5.2) backslashes these anywhere, a # that starts the
+# value, and a ~ that starts it or follows : or = (where tilde expansion would happen); a value
+# with control characters it prints as $'...' instead (not covered).
+_PRINTF_Q = re.compile(rb"""([ !"$&'()*,;<>?\[\\\]^`{|}])""")
+_PRINTF_Q_WORD_START = re.compile(rb"^#|(?:^|(?<=[:=]))~")
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+# Entities for quotes used by common escapers (Python's html, Go, Jinja, PHP, XML attributes);
+# each variant also leaves them as they are (XML text).
+_HTML_DOUBLE = (b'"', b"&quot;", b"&#34;", b"&#x22;")
+_HTML_SINGLE = (b"'", b"&#39;", b"&#x27;", b"&#039;", b"&apos;")
 
 
 # A line break in a multi-line secret matches a whitespace run of at most this many bytes, so a
@@ -87,6 +112,9 @@ class ValueForms:
     # Pieces that are secrets on their own (masked in every form too): long-enough lines of a
     # multi-line value, and the values of secret-named keys of a JSON document.
     parts: tuple[bytes, ...]
+    # The literals that are base64 stable cores or standalone encodings: these are also found
+    # when line breaks of wrapped base64 cut them (radar.mask.wrapped).
+    wrappable: frozenset[bytes] = frozenset()
 
 
 def char_length(value: bytes) -> int:
@@ -105,51 +133,91 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     """All forms of one (already trimmed, non-empty) value, none shorter than `min_length`."""
     json_parts = tuple(_json_secret_values(value, min_length))
     if not is_multiline(value):
-        return ValueForms(_keep_long(encoded_forms(value), min_length), None, json_parts)
+        wrappable, lines = _base64(value)
+        literals = _encodings(value) | wrappable | lines | quoted_forms(value) | {value}
+        return ValueForms(_keep_long(literals, min_length), None, json_parts, _keep_long(wrappable, min_length))
     literals: set[bytes] = set()
+    wrappable = set()
     normalised = value.replace(b"\r\n", b"\n")
     for variant in {value, normalised}:
-        literals |= encoded_forms(variant, include_raw=False)
+        variant_wrappable, lines = _base64(variant)
+        literals |= _encodings(variant) | variant_wrappable | lines
+        wrappable |= variant_wrappable
     segments = tuple(_LINE_BREAK_RUN.split(value))
     lines = tuple(line for line in segments if _is_secret_line(line, min_length))
-    return ValueForms(_keep_long(literals, min_length), Chain(segments), lines + json_parts)
+    return ValueForms(
+        _keep_long(literals, min_length), Chain(segments), lines + json_parts, _keep_long(wrappable, min_length)
+    )
 
 
-def encoded_forms(value: bytes, include_raw: bool = True) -> set[bytes]:
-    """Raw, JSON, percent, hex and base64 forms of `value` (duplicates collapse in the set)."""
-    forms: set[bytes] = {value} if include_raw else set()
-    forms |= _json_forms(value)
+def _encodings(value: bytes) -> set[bytes]:
+    """JSON, percent and hex forms."""
+    forms = _json_forms(value)
     forms |= _percent_forms(value)
     forms |= {value.hex().encode(), value.hex().upper().encode()}
-    forms |= base64_forms(value)
     return forms
 
 
 def base64_forms(value: bytes) -> set[bytes]:
-    """Stable cores at the three alignments, plus standalone encodings, standard and URL-safe."""
-    forms: set[bytes] = set()
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        for offset in range(3):
-            forms.add(_stable_core(encode, value, offset))
-        for standalone in (value, value + b"\n"):
-            encoded = encode(standalone)
-            forms.add(encoded)
-            forms.add(encoded.rstrip(b"="))
-            for width in _WRAP_WIDTHS:
-                if len(encoded) > width:
-                    forms.update(encoded[i : i + width] for i in range(0, len(encoded), width))
-    forms.discard(b"")
-    return forms
+    """Stable cores at the three alignments, standalone encodings and the lines of their wrapped
+    output, standard and URL-safe."""
+    wrappable, lines = _base64(value)
+    return wrappable | lines
 
 
-def _stable_core(encode, value: bytes, offset: int) -> bytes:
+def base64_wrappable(value: bytes) -> set[bytes]:
+    """Stable cores at the three alignments and standalone encodings, standard and URL-safe: the
+    forms that are also matched across the line breaks of wrapped base64."""
+    return _base64(value)[0]
+
+
+def _base64(value: bytes) -> tuple[set[bytes], set[bytes]]:
+    """(stable cores and standalone encodings, lines of the standalone encodings wrapped the way
+    `base64` and `openssl base64` wrap them), standard and URL-safe. The URL-safe alphabet only
+    swaps + and / for - and _, so it is the standard encoding translated."""
+    standard = [_stable_core(value, offset) for offset in range(3)]
+    for standalone in (value, value + b"\n"):
+        encoded = base64.b64encode(standalone)
+        standard += [encoded, encoded.rstrip(b"=")]
+    lines: set[bytes] = set()
+    for encoded in standard[3::2]:
+        for width in _WRAP_WIDTHS:
+            if len(encoded) > width:
+                lines.update(encoded[i : i + width] for i in range(0, len(encoded), width))
+    wrappable = set(standard)
+    wrappable.update(form.translate(_URL_SAFE) for form in standard)
+    lines.update([line.translate(_URL_SAFE) for line in lines])
+    wrappable.discard(b"")
+    return wrappable, lines
+
+
+def _stable_core(value: bytes, offset: int) -> bytes:
     """The base64 characters that depend only on `value` when it starts `offset` bytes into a block."""
-    encoded = encode(b"\0" * offset + value)
+    encoded = base64.b64encode(b"\0" * offset + value)
     # Characters 0..(4*offset/3) mix in the preceding bytes: skip 0, 2 or 3 of them.
     skip = (0, 2, 3)[offset]
     # Each character holds 6 bits; those past the value's last full 6-bit group mix in what follows.
     full = (len(value) + offset) * 8 // 6
     return encoded[skip:full]
+
+
+def quoted_forms(value: bytes) -> set[bytes]:
+    """How shells (`set -x`, a double-quoted string, `printf %q`) and HTML/XML write a one-line
+    value; empty for a value with none of the characters they escape."""
+    if _QUOTED.search(value) is None:
+        return set()
+    forms = {
+        value.replace(b"'", b"'\\''"),
+        _SHELL_DOUBLE_QUOTED.sub(rb"\\\1", value),
+    }
+    if _CONTROL.search(value) is None:
+        forms.add(_PRINTF_Q_WORD_START.sub(rb"\\\g<0>", _PRINTF_Q.sub(rb"\\\1", value)))
+    markup = value.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    doubles = _HTML_DOUBLE if b'"' in value else _HTML_DOUBLE[:1]
+    singles = _HTML_SINGLE if b"'" in value else _HTML_SINGLE[:1]
+    forms.update(markup.replace(b'"', double).replace(b"'", single) for double in doubles for single in singles)
+    forms.discard(value)
+    return forms
 
 
 def _json_forms(value: bytes) -> set[bytes]:
@@ -179,26 +247,38 @@ def _percent_forms(value: bytes) -> set[bytes]:
 def _json_secret_values(value: bytes, min_length: int) -> list[bytes]:
     """String values under secret-named keys of a JSON object (not every string: `"type":
     "service_account"` must not mask the words `service_account` all over the log)."""
-    if not value.startswith((b"{", b"[")):
+    if not value.startswith((b"{", b"[")) or not _nesting_within(value, MAX_JSON_DEPTH):
         return []
     try:
         document = json_input.loads(value)
     except ValueError:
         return []
     found: list[bytes] = []
-
-    def walk(node: object, secret_named: bool) -> None:
+    pending: list[tuple[object, bool]] = [(document, False)]  # a stack: document order, no recursion
+    while pending:
+        node, secret_named = pending.pop()
         if isinstance(node, dict):
-            for key, child in node.items():
-                walk(child, secret_named or bool(_SECRET_KEY.search(str(key))))
+            named = [(child, secret_named or bool(_SECRET_KEY.search(str(key)))) for key, child in node.items()]
+            pending.extend(reversed(named))
         elif isinstance(node, list):
-            for child in node:
-                walk(child, secret_named)
+            pending.extend((child, secret_named) for child in reversed(node))
         elif isinstance(node, str) and secret_named and len(node.strip()) >= min_length:
             found.append(node.strip().encode("utf-8"))
-
-    walk(document, False)
     return found
+
+
+def _nesting_within(value: bytes, limit: int) -> bool:
+    """Whether JSON text `value` nests arrays and objects at most `limit` deep (brackets inside
+    strings do not count; malformed text may pass, json.loads refuses it)."""
+    depth = 0
+    for bracket in _JSON_STRING_OR_BRACKET.findall(value):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return False
+        elif bracket:
+            depth -= 1
+    return True
 
 
 def _is_secret_line(line: bytes, min_length: int) -> bool:
@@ -211,4 +291,5 @@ def _is_secret_line(line: bytes, min_length: int) -> bool:
 
 
 def _keep_long(forms: set[bytes], min_length: int) -> frozenset[bytes]:
-    return frozenset(f for f in forms if char_length(f) >= min_length)
+    # An ASCII form has as many characters as bytes: most forms are, and skip decoding.
+    return frozenset(f for f in forms if len(f) >= min_length and (f.isascii() or char_length(f) >= min_length))

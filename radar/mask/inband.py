@@ -2,22 +2,25 @@
 
 The filter sits in front of the masker. It holds back only what might still turn out to be such
 a line: the start of a line while it matches `::add-mask::`, then the rest of that line until its
-newline. Everything else passes through at once.
+newline. Everything else passes through at once. It holds at most MAX_LINE bytes, however long
+a line is, and looks at each byte of the stream once.
 """
 
 from __future__ import annotations
 
-from radar.mask.model import Secret
+from radar.mask.model import Refusal, Secret
 
 COMMAND = b"::add-mask::"
 _CANDIDATE = b"\n" + COMMAND[:1]
-# A registration line longer than this is dropped whole (never written) without registering it:
-# no secret is that long, and holding more would let one line exhaust memory.
-MAX_LINE = 1 << 20
+# A registration line longer than this is dropped whole (never written) and refused: a one-line
+# secret that long is no secret (a base64 kubeconfig is a few KiB), every form of a value costs
+# the matcher memory, and holding more would let one line exhaust it.
+MAX_LINE = 64 << 10
 
 
 class AddMaskFilter:
-    """Splits a stream into data pieces and the secrets registered by `::add-mask::` lines."""
+    """Splits a stream into data pieces, the secrets registered by `::add-mask::` lines, and the
+    refusals of lines too long to register."""
 
     def __init__(self) -> None:
         self._at_line_start = True
@@ -26,8 +29,13 @@ class AddMaskFilter:
         self._oversized = False
         self._count = 0
 
-    def feed(self, chunk: bytes) -> list[bytes | Secret]:
-        out: list[bytes | Secret] = []
+    @property
+    def held(self) -> int:
+        """Bytes of the stream held back (a possible or an actual registration line)."""
+        return len(self._partial) + len(self._line or b"")
+
+    def feed(self, chunk: bytes) -> list[bytes | Secret | Refusal]:
+        out: list[bytes | Secret | Refusal] = []
         i, n = 0, len(chunk)
         run = 0  # start of the ordinary bytes not yet in `out`: they leave as one piece
         while i < n:
@@ -70,15 +78,16 @@ class AddMaskFilter:
             out.append(chunk[run:])
         return out
 
-    def finish(self) -> list[bytes | Secret]:
+    def finish(self) -> list[bytes | Secret | Refusal]:
         if self._line is not None:
             return self._end_line()
         partial, self._partial = self._partial, b""
         return [partial] if partial else []
 
-    def _end_line(self) -> list[bytes | Secret]:
+    def _end_line(self) -> list[bytes | Secret | Refusal]:
         line, self._line = bytes(self._line or b""), None
-        if self._oversized:
-            return []
         self._count += 1
-        return [Secret(line.strip(), f"::add-mask:: line {self._count} of the stream")]
+        source = f"::add-mask:: line {self._count} of the stream"
+        if self._oversized:
+            return [Refusal(source, f"is longer than {MAX_LINE >> 10} KiB and was not registered (nor written)")]
+        return [Secret(line.strip(), source)]

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable
 
 from radar.mask import detectors
 from radar.mask.engine import Matcher, Needle, compile_matcher
 from radar.mask.forms import Chain, char_length, forms_of
 from radar.mask.model import MaskOptions, Refusal, Secret
+from radar.mask.wrapped import MIN_ANCHOR, WrappedForm, anchor_length
 
 # Roles of a literal. A non-negative role is the index of the multi-line chain it starts.
 MASK = -1  # the literal itself is masked
 TOKEN = -2  # a token prefix: the body after it is masked
 QUERY = -3  # `?key=` / `&key=`: the parameter value after it is masked
 URL = -4  # a URL with user-info (detectors.USERINFO_NEEDLE): its password is masked
+# An anchor of a base64 form that wraps may cut: role WRAP - i names PatternTable.wrapped[i].
+WRAP = -5
 
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
@@ -116,13 +120,60 @@ class PatternTable:
     matcher: Matcher
     exact_prefixes: PrefixIndex
     folded_prefixes: PrefixIndex
+    # For each WRAP role, the forms its anchor starts (or is the second anchor of: True), and the
+    # longest form: a block that ends inside wrapped base64 is checked that far back.
+    wrapped: tuple[tuple[tuple[WrappedForm, ...], bool], ...]
+    wrapped_reach: int
+
+    @cached_property
+    def wrapped_prefixes(self) -> PrefixIndex:
+        """The base64 forms, for a block that ends after a wrap (rare: built on first use)."""
+        return PrefixIndex(form.text for forms, second in self.wrapped if not second for form in forms)
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """The table over some of a SecretSet's values (and, in one segment, the detectors)."""
+
+    values: tuple[bytes, ...]
+    with_detectors: bool
+    table: PatternTable
+
+    @property
+    def weight(self) -> int:
+        """What compiling it again costs, in values."""
+        return len(self.values) + self.with_detectors
+
+
+# Bytes scanned through one extra table that cost about as much as compiling one value again
+# (measured on the benchmark's secrets: Hyperscan compiles a value in ~0.35 ms and scans ~2 GB/s;
+# pyahocorasick builds one in ~0.15 ms and scans ~50 MB/s).
+_CONSOLIDATE_AFTER = {"hyperscan": 512 << 10, "ahocorasick": 8 << 10}
+
+# Values added while streams run (`::add-mask::` lines) are bounded, so that a command's output
+# cannot exhaust memory: the matcher holds every form of every value, several hundred bytes per
+# byte of value (and a few KiB for the shortest). Values given before the streams start are not.
+MAX_ADDED_VALUES = 10_000
+MAX_ADDED_BYTES = 1 << 20
 
 
 class SecretSet:
     """Registered secrets and the detectors of unregistered ones, compiled for masking.
 
     `add()` may be called while streams are running (in-band registration, secrets fetched
-    later); streams pick up the new generation at their next read.
+    later); streams pick up the new values at their next read.
+
+    Registration is amortised. Compiling every value again at each registration made n
+    `::add-mask::` lines cost O(n^2) (2,000 lines took minutes). Values are compiled in
+    segments, each one table, which the streams scan one after the other (a hit in any of them
+    is a hit: the union of the tables masks exactly what one table over every value would).
+    Values registered since the last read form one batch (a burst of registrations costs one
+    compile); the batch is merged with the newest segments while they are at most twice its
+    weight, so segment weights at least double from newest to oldest (at most log2(n) + 1
+    tables to scan) and a value is compiled again only into a segment at least 1.5 times
+    heavier (O(log n) compiles per value). Once streams have spent, scanning through the extra
+    tables, about what compiling everything into one table costs, the segments are merged into
+    one (ski rental: about twice the cost of the better choice, at worst).
     """
 
     def __init__(
@@ -135,23 +186,85 @@ class SecretSet:
         self.refused: list[Refusal] = []
         self._on_refusal = on_refusal
         self._values: dict[bytes, str] = {}
+        self._pending: list[bytes] = []  # registered, not compiled yet
+        self._segments: list[_Segment] = []
+        self._tables: tuple[PatternTable, ...] = ()
+        self._extra_scanned = 0  # bytes scanned through all but one table since the last merge
+        self._needles: dict[bytes, _ValueNeedles] = {}  # what each value registers, computed once
+        self._added_values = 0
+        self._added_bytes = 0
         self._lock = threading.Lock()
         for secret in secrets:
             self._register(secret)
-        self.table = self._compile()
+        with self._lock:
+            self._settle()  # compile now: a bad engine choice fails before any command runs
 
     @property
     def sources(self) -> list[str]:
         """Where each registered value came from (for messages; never the values)."""
         return list(self._values.values())
 
+    @property
+    def tables(self) -> tuple[PatternTable, ...]:
+        """Tables that together cover every value registered so far (one, most of the time)."""
+        if self._pending:
+            with self._lock:
+                if self._pending:
+                    self._settle()
+        return self._tables
+
     def add(self, secret: Secret) -> Refusal | None:
+        """Register a value while streams run (within MAX_ADDED_VALUES and MAX_ADDED_BYTES)."""
         with self._lock:
             known = len(self._values)
+            if self._added_values >= MAX_ADDED_VALUES or self._added_bytes >= MAX_ADDED_BYTES:
+                value = secret.value.strip(_WHITESPACE)
+                if value and value not in self._values and char_length(value) >= self.options.min_length:
+                    return self._refuse(Refusal(
+                        secret.source,
+                        f"was not registered: at most {MAX_ADDED_VALUES:,} values ({MAX_ADDED_BYTES >> 20} MiB) "
+                        "are registered while masking; pass more with --secret-file or --secret-env",
+                    ))
             refusal = self._register(secret)
-            if len(self._values) != known:
-                self.table = self._compile()
-        return refusal
+            if len(self._values) > known:
+                self._added_values += 1
+                self._added_bytes += len(self._pending[-1])
+            return refusal
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Record a value that was not registered (an in-band line too long), and report it."""
+        with self._lock:
+            self._refuse(refusal)
+
+    def scanned(self, size: int) -> None:
+        """A stream scanned `size` bytes through every table: merge the tables into one once that
+        extra scanning has cost about as much as the merge will."""
+        with self._lock:
+            if len(self._segments) < 2:
+                return
+            self._extra_scanned += size * (len(self._segments) - 1)
+            weight = sum(segment.weight for segment in self._segments)
+            if self._extra_scanned >= _CONSOLIDATE_AFTER.get(self._tables[0].matcher.name, 0) * weight:
+                values = tuple(value for segment in self._segments for value in segment.values)
+                self._segments = [self._segment(values, with_detectors=True)]
+                self._tables = (self._segments[0].table,)
+                self._extra_scanned = 0
+
+    def _settle(self) -> None:
+        """Compile the pending values into the segments (called with the lock held)."""
+        values, self._pending = tuple(self._pending), []
+        with_detectors = not self._segments
+        weight = len(values) + with_detectors
+        while self._segments and self._segments[-1].weight <= 2 * weight:
+            newest = self._segments.pop()
+            values = newest.values + values
+            weight += newest.weight
+            with_detectors = with_detectors or newest.with_detectors
+        self._segments.append(self._segment(values, with_detectors))
+        self._tables = tuple(segment.table for segment in self._segments)
+
+    def _segment(self, values: tuple[bytes, ...], with_detectors: bool) -> _Segment:
+        return _Segment(values, with_detectors, self._compile(values, with_detectors))
 
     def _register(self, secret: Secret) -> Refusal | None:
         value = secret.value.strip(_WHITESPACE)
@@ -164,53 +277,109 @@ class SecretSet:
                 f"is shorter than {self.options.min_length} characters and was not registered for masking "
                 "(lower --min-length to mask it)",
             )
-        else:
-            self._values.setdefault(value, secret.source)
-        if refusal is not None:
-            self.refused.append(refusal)
-            if self._on_refusal is not None:
-                self._on_refusal(refusal)
+        elif value not in self._values:
+            self._values[value] = secret.source
+            self._pending.append(value)
+        return None if refusal is None else self._refuse(refusal)
+
+    def _refuse(self, refusal: Refusal) -> Refusal:
+        self.refused.append(refusal)
+        if self._on_refusal is not None:
+            self._on_refusal(refusal)
         return refusal
 
-    def _compile(self) -> PatternTable:
+    def _compile(self, values: Iterable[bytes], with_detectors: bool) -> PatternTable:
         roles: dict[Needle, list[int]] = {}
         chains: list[Chain] = []
+        wrapped: list[tuple[tuple[WrappedForm, ...], bool]] = []
+        # What a tail of a block is held for: every literal but second anchors (a block ending
+        # inside one is held by the joined-tail check instead).
+        exact: list[bytes] = []
+        folded: list[bytes] = []
 
         def give(needle: Needle, role: int) -> None:
             roles.setdefault(needle, []).append(role)
 
-        min_length = self.options.min_length
-
-        def add_value(value: bytes, depth: int) -> None:
-            value_forms = forms_of(value, min_length)
-            for form in value_forms.literals:
-                give(Needle(form), MASK)
-            if value_forms.chain is not None:
-                chains.append(value_forms.chain)
-                give(Needle(value_forms.chain.segments[0]), len(chains) - 1)
-            # A JSON file's private_key is a part, and that key's lines are parts of it.
-            if depth < 2:
-                for part in value_forms.parts:
-                    add_value(part, depth + 1)
-
-        for value in self._values:
-            add_value(value, 0)
-        for prefix in self.options.token_prefixes:
-            give(Needle(prefix), TOKEN)
-        for key in self.options.query_keys:
-            for separator in (b"?", b"&"):
-                give(Needle(separator + key.lower() + b"=", caseless=True), QUERY)
-        if self.options.mask_url_passwords:
-            give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
+        for value in values:
+            registers = self._needles.get(value)
+            if registers is None:  # a value is compiled again each time its segment is merged
+                registers = self._needles[value] = _needles_of(value, self.options.min_length)
+            for needle in registers.masks:
+                give(needle, MASK)
+            for anchor, forms, second in registers.anchors:
+                wrapped.append((forms, second))
+                give(anchor, WRAP - (len(wrapped) - 1))
+            for chain, first in registers.chains:
+                chains.append(chain)
+                give(first, len(chains) - 1)
+            exact.extend(registers.held)
+        if with_detectors:
+            for prefix in self.options.token_prefixes:
+                give(Needle(prefix), TOKEN)
+                exact.append(prefix)
+            for key in self.options.query_keys:
+                for separator in (b"?", b"&"):
+                    give(Needle(separator + key.lower() + b"=", caseless=True), QUERY)
+                    folded.append(separator + key.lower() + b"=")
+            if self.options.mask_url_passwords:
+                give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
 
         needles = tuple(roles)
-        literals = [n for n in needles if not n.regex]
         return PatternTable(
             needles=needles,
             lengths=tuple(len(n.text) for n in needles),
             roles=tuple(tuple(roles[n]) for n in needles),
             chains=tuple(chains),
             matcher=compile_matcher(needles, self.options.engine),
-            exact_prefixes=PrefixIndex(n.text for n in literals if not n.caseless),
-            folded_prefixes=PrefixIndex((n.text for n in literals if n.caseless), fold_case=True),
+            exact_prefixes=PrefixIndex(exact),
+            folded_prefixes=PrefixIndex(folded, fold_case=True),
+            wrapped=tuple(wrapped),
+            wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
         )
+
+
+@dataclass(frozen=True)
+class _ValueNeedles:
+    """What one value registers, with its parts: masked literals, anchors of base64 forms (head
+    and second) and the first segments of multi-line chains."""
+
+    masks: tuple[Needle, ...]
+    # (anchor, the forms it anchors, whether it is their second anchor): forms that share their
+    # first characters (a core and the standalone encodings that start with it) share anchors.
+    anchors: tuple[tuple[Needle, tuple[WrappedForm, ...], bool], ...]
+    chains: tuple[tuple[Chain, Needle], ...]
+
+    @property
+    def held(self) -> list[bytes]:
+        """The literals whose proper prefixes ending a block are held back."""
+        heads = [anchor.text for anchor, _, second in self.anchors if not second]
+        return [n.text for n in self.masks] + heads + [first.text for _, first in self.chains]
+
+
+def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
+    masks: list[Needle] = []
+    heads: dict[bytes, list[WrappedForm]] = {}
+    seconds: dict[bytes, list[WrappedForm]] = {}
+    chains: list[tuple[Chain, Needle]] = []
+
+    def add_value(value: bytes, depth: int) -> None:
+        value_forms = forms_of(value, min_length)
+        anchored = [f for f in value_forms.wrappable if len(f) >= 2 * MIN_ANCHOR]
+        masks.extend(map(Needle, value_forms.literals.difference(anchored)))
+        if anchored:
+            half = anchor_length(anchored)
+            for text in anchored:
+                form = WrappedForm(text, half)
+                heads.setdefault(text[:half], []).append(form)
+                seconds.setdefault(text[half : 2 * half], []).append(form)
+        if value_forms.chain is not None:
+            chains.append((value_forms.chain, Needle(value_forms.chain.segments[0])))
+        # A JSON file's private_key is a part, and that key's lines are parts of it.
+        if depth < 2:
+            for part in value_forms.parts:
+                add_value(part, depth + 1)
+
+    add_value(value, 0)
+    grouped = [(Needle(anchor), tuple(forms), False) for anchor, forms in heads.items()]
+    grouped += [(Needle(anchor), tuple(forms), True) for anchor, forms in seconds.items()]
+    return _ValueNeedles(tuple(masks), tuple(grouped), tuple(chains))

@@ -24,22 +24,27 @@ MASK_VARS_VARIABLE = "RADAR_MASK_VARS"
 
 # Names whose values are credentials by convention, matched against the whole name and
 # case-insensitively. A glob matches the whole name, so `VAULT_TOKEN_URL`, `DB_PASSWORD_FILE`
-# or `SSH_AUTH_SOCK` do not match `*_TOKEN`, `*_PASSWORD` or `*_AUTH`.
+# or `SSH_AUTH_SOCK` do not match `*_TOKEN`, `*_PASSWORD` or `*_AUTH`. A job's own `API_KEY` is
+# as secret as `STRIPE_API_KEY`, so each `*_NAME` glob has its bare `NAME` beside it; except
+# `PASS` and `AUTH`, which bare are words more often than credentials (`AUTH=ldap`, `PASS=1`).
 DEFAULT_SECRET_GLOBS: tuple[str, ...] = (
-    "*PASSWORD", "*_PASSWD", "*_PASS",
-    "*SECRET", "*_SECRET_KEY",
-    "*TOKEN", "*_JWT", "*_JWT_V[0-9]",
-    "*_API_KEY", "*_APIKEY", "*_ACCESS_KEY", "*_PRIVATE_KEY", "*_SIGNING_KEY",
-    "*_ENCRYPTION_KEY", "*_MASTER_KEY", "*_DEPLOY_KEY", "*_SSH_KEY",
-    "*_CONNECTION_STRING", "*_DSN", "*_CREDENTIALS", "*_AUTH", "*_AUTH_CONFIG",
-    "*_WEBHOOK_URL",
+    "*PASSWORD", "*_PASSWD", "PASSWD", "*_PASS",
+    "*SECRET", "*_SECRET_KEY", "SECRET_KEY",
+    "*TOKEN", "*_JWT", "JWT", "*_JWT_V[0-9]",
+    "*_API_KEY", "API_KEY", "*_APIKEY", "APIKEY", "*_ACCESS_KEY", "ACCESS_KEY",
+    "*_PRIVATE_KEY", "PRIVATE_KEY", "*_SIGNING_KEY", "SIGNING_KEY",
+    "*_ENCRYPTION_KEY", "ENCRYPTION_KEY", "*_MASTER_KEY", "MASTER_KEY",
+    "*_DEPLOY_KEY", "DEPLOY_KEY", "*_SSH_KEY", "SSH_KEY",
+    "*_CONNECTION_STRING", "CONNECTION_STRING", "*_DSN", "DSN", "*_CREDENTIALS", "CREDENTIALS",
+    "*_AUTH", "*_AUTH_CONFIG", "AUTH_CONFIG", "*_WEBHOOK_URL", "WEBHOOK_URL",
 )
 
 # Names that match a glob above but hold settings, not credentials: service images read them as
-# switches (`MYSQL_ALLOW_EMPTY_PASSWORD=yes`, `NPM_CONFIG_ALWAYS_AUTH=true`). They are skipped
-# even when a custom glob matches them; listing one in RADAR_MASK_VARS still masks it.
+# switches (`MYSQL_ALLOW_EMPTY_PASSWORD=yes`, Bitnami's bare `ALLOW_EMPTY_PASSWORD=yes`,
+# `NPM_CONFIG_ALWAYS_AUTH=true`). They are skipped even when a custom glob matches them; listing
+# one in RADAR_MASK_VARS still masks it.
 NON_SECRET_GLOBS: tuple[str, ...] = (
-    "*_ALLOW_EMPTY_PASSWORD", "*_ALLOW_EMPTY_ROOT_PASSWORD", "*_RANDOM_ROOT_PASSWORD",
+    "*ALLOW_EMPTY_PASSWORD", "*ALLOW_EMPTY_ROOT_PASSWORD", "*RANDOM_ROOT_PASSWORD",
     "*_ALWAYS_AUTH", "*_SKIP_AUTH", "*_NO_AUTH",
 )
 

@@ -3,16 +3,20 @@
 Algorithm. Each read is appended to the bytes still held from earlier reads (the tail) and the
 block is scanned once by the matcher, which reports every occurrence of every literal, overlaps
 included. A hit becomes a span to mask: the literal itself (a form of a registered secret), a
-whole multi-line secret verified from its first segment, or what follows a token prefix, a
-sensitive query key or a URL's `://`. Spans are kept in absolute stream offsets, sorted, and
-merged when they overlap *or touch*: the output has one marker per contiguous masked region, so
-`abcd`+`cdef` over `abcdef` and two secrets written back to back both give one `[MASKED]`, and
-the marker never tells how many secrets or how long they were.
+whole multi-line secret verified from its first segment, a base64 form verified from one of its
+anchors across the wraps of wrapped base64 (radar.mask.wrapped; one span per line, the line
+breaks stay), or what follows a token prefix, a sensitive query key or a URL's `://`. Spans are
+kept in absolute stream offsets, sorted, and merged when they overlap *or touch*: the output has
+one marker per contiguous masked region, so `abcd`+`cdef` over `abcdef` and two secrets written
+back to back both give one `[MASKED]`, and the marker never tells how many secrets or how long
+they were.
 
 Release. After the scan, the block splits at R, the start of the earliest thing that could still
 become a match:
 - the longest tail that is a proper prefix of some literal (PrefixIndex);
 - a multi-line secret matched up to the end of the block (partial chain);
+- a base64 form matched up to the end of the block across wraps, or a block that ends after a
+  wrap with a proper prefix of a form (wrapped.joined_tail);
 - a `://` whose user-info has not ended yet (bounded by detectors.USERINFO_LIMIT).
 Everything before R is written now, masked spans replaced; everything from R on is the new tail
 and is scanned again with the next read. Invariants that make this correct:
@@ -31,11 +35,12 @@ secret), and open spans end where the input ends.
 
 from __future__ import annotations
 
-from radar.mask import detectors
+from radar.mask import detectors, wrapped
+from radar.mask.engine import Scan
 from radar.mask.forms import PARTIAL
 from radar.mask.inband import AddMaskFilter
-from radar.mask.model import Secret
-from radar.mask.patterns import MASK, QUERY, TOKEN, URL, PatternTable, SecretSet
+from radar.mask.model import Refusal, Secret
+from radar.mask.patterns import MASK, QUERY, TOKEN, URL, WRAP, PatternTable, SecretSet
 
 _RUNS = {TOKEN: detectors.TOKEN_BODY, QUERY: detectors.QUERY_VALUE}
 # Released pieces: slices of the block that was read (no copy), and markers.
@@ -48,13 +53,14 @@ class StreamMasker:
     def __init__(self, secret_set: SecretSet, allow_add_mask: bool = False) -> None:
         self._set = secret_set
         self._marker = secret_set.options.marker
-        self._table: PatternTable | None = None
-        self._scan = None
+        self._tables: tuple[PatternTable, ...] = ()
+        self._scans: tuple[Scan, ...] = ()  # one per table: Hyperscan needs per-stream scratch
         self._tail = b""
         self._base = 0  # stream offset of _tail[0]
         self._spans: list[tuple[int, int]] = []  # masked spans not yet fully released
         self._masked_until = -1  # end of the last masked region whose marker was written
         self._open_runs: set[tuple[int, int]] = set()  # (role, stream offset) of bodies still open
+        self._run_before = 0  # base64 characters that end the bytes before _tail (wrapped.run_after)
         self._filter = AddMaskFilter() if allow_add_mask else None
 
     def feed(self, chunk: bytes) -> bytes:
@@ -81,40 +87,57 @@ class StreamMasker:
                 out += self._handle(piece)
         return out + self._process(b"", final=True)
 
-    def _handle(self, piece: bytes | Secret) -> list[Buffer]:
+    def _handle(self, piece: bytes | Secret | Refusal) -> list[Buffer]:
         if isinstance(piece, Secret):
             self._set.add(piece)
+            return []
+        if isinstance(piece, Refusal):
+            self._set.refuse(piece)
             return []
         return self._process(piece, final=False)
 
     def _process(self, chunk: bytes, final: bool) -> list[Buffer]:
-        table = self._set.table
-        if table is not self._table:
-            self._table, self._scan = table, table.matcher.scanner()
+        tables = self._set.tables
+        if tables is not self._tables:
+            known = {id(table): scan for table, scan in zip(self._tables, self._scans)}
+            self._scans = tuple(known.get(id(table)) or table.matcher.scanner() for table in tables)
+            self._tables = tables
         data = self._tail + chunk if self._tail else chunk
         if not data:
             return []
         hold = self._scan_block(data, final)
+        if len(tables) > 1:
+            self._set.scanned(len(data))
         out = self._release(data, hold)
+        self._run_before = wrapped.run_after(data, hold, self._run_before)
         self._base += hold
         self._tail = data[hold:]
         return out
 
     def _scan_block(self, data: bytes, final: bool) -> int:
         """Record the block's spans; return R, where the bytes still needed start."""
-        table, base, n = self._table, self._base, len(data)
+        base, n = self._base, len(data)
         hold = n
         if not final:
-            hold = min(table.exact_prefixes.hold_start(data), table.folded_prefixes.hold_start(data))
+            for table in self._tables:
+                hold = min(hold, table.exact_prefixes.hold_start(data), table.folded_prefixes.hold_start(data))
             if self._set.options.mask_url_passwords:
                 hold = min(hold, detectors.open_authority(data))
-        spans = self._spans
+            if any(table.wrapped for table in self._tables):
+                hold = min(hold, self._wrapped_hold(data))
         runs, self._open_runs = self._open_runs, set()
         # An open run ended the previous block, which the hold never passes: it lies in this one.
         for role, offset in runs:
             self._extend_run(role, data, offset - base, final)
+        for table, scan in zip(self._tables, self._scans):
+            hold = self._scan_table(table, scan, data, final, hold)
+        return hold
+
+    def _scan_table(self, table: PatternTable, scan: Scan, data: bytes, final: bool, hold: int) -> int:
+        """Record the spans of one table's hits; return `hold`, lowered by its partial matches."""
+        base, spans = self._base, self._spans
         roles, lengths = table.roles, table.lengths
-        for ident, end in self._scan(data):
+        for ident, end in scan(data):
             for role in roles[ident]:
                 if role == MASK:
                     spans.append((base + end - lengths[ident], base + end))
@@ -125,6 +148,18 @@ class StreamMasker:
                         hold = min(hold, start)
                     elif chain_end is not None:
                         spans.append((base + start, base + chain_end))
+                elif role <= WRAP:
+                    forms, second = table.wrapped[WRAP - role]
+                    start = end - lengths[ident]
+                    for form in forms:
+                        match = form.match_second if second else form.match_head
+                        found = match(data, start, final, self._run_before)
+                        if found is None:
+                            continue
+                        if found[1] == PARTIAL:
+                            hold = min(hold, found[0])
+                        else:
+                            spans.extend((base + a, base + b) for a, b in wrapped.text_spans(data, *found))
                 elif role == URL:
                     authority = detectors.authority_start(data, end)
                     found = detectors.url_password(data, authority, final)
@@ -135,6 +170,16 @@ class StreamMasker:
                 else:
                     self._extend_run(role, data, end, final)
         return hold
+
+    def _wrapped_hold(self, data: bytes) -> int:
+        """Where a base64 form cut by a wrap at the end of the block may start (len(data) if none)."""
+        reach = max(table.wrapped_reach for table in self._tables)
+        tail = wrapped.joined_tail(data, self._run_before, reach)
+        if tail is None:
+            return len(data)
+        joined, pieces = tail
+        index = min(table.wrapped_prefixes.hold_start(joined) for table in self._tables)
+        return wrapped.offset_in(pieces, index) if index < len(joined) else len(data)
 
     def _extend_run(self, role: int, data: bytes, start: int, final: bool) -> None:
         """Mask a token body or query value from `start`; keep it open if it reaches the end."""

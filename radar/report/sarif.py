@@ -15,7 +15,8 @@ Each finding is one result:
 - history findings: the first commit that added the value is the location; every other place
   it was committed is a `relatedLocation`; commit, in_head and the location count are in
   `properties`.
-- ignored findings (`--show-ignored`) carry a `suppression` (`inSource`, the ignore reason).
+- ignored findings (`--show-ignored`) carry a `suppression` (`inSource`, or `external` for a
+  baseline's, with the ignore reason).
 
 GitHub's upload limits are honoured: at most `MAX_RESULTS` results (the most severe are kept;
 the cut is noted in `invocations[0].toolExecutionNotifications` and returned by `warnings()`),
@@ -32,6 +33,7 @@ from urllib.parse import quote
 
 from radar.report import detector_rule
 from radar.report.context import PROJECT_URL, ReportContext, sarif_time
+from radar.scan.baseline import is_baselined
 from radar.scan.findings import Finding
 from radar.scan.rules import CONFIDENCES, SEVERITIES
 
@@ -230,7 +232,8 @@ def _result(f: Finding, rule_index: int) -> dict:
         if len(others) > MAX_LOCATIONS:
             properties["relatedLocationsOmitted"] = len(others) - MAX_LOCATIONS
     if f.ignored:
-        result["suppressions"] = [{"kind": "inSource", "status": "accepted",
+        # A baseline is kept outside the scanned files: SARIF's "external" suppression.
+        result["suppressions"] = [{"kind": "external" if is_baselined(f) else "inSource", "status": "accepted",
                                    "justification": f.ignore_reason or "suppressed in the source"}]
     result["properties"] = properties
     return result

@@ -2,7 +2,7 @@
 
 - `sources/`: where text comes from (a directory tree now; git history and GitLab variables plug
   in through the same `TextUnit` interface).
-- `rules` loads the declarative detector suite from the `detectors` package; `examples` expands
+- `rules` loads the declarative detector suite from the `radar.detectors` package; `examples` expands
   the rules' example templates (used by the tests and the corpus generator).
 - `engine`: an Aho-Corasick keyword prefilter picks the rules and lines to run, the rules' regular
   expressions run with a timeout, `filters`, `generic` and `validators` judge each candidate, and

@@ -294,11 +294,11 @@ def find_config(path: str | None, *, history: bool = False, explicit: str | None
     if history:
         from radar.scan.sources.git import is_bare, open_repository, tip_file
 
-        repo = open_repository(path)
+        repo, prefix = open_repository(path)
         if is_bare(repo):  # no work tree: the file as committed at the default branch's tip
             found = tip_file(repo, CONFIG_FILE)
             return NO_CONFIG if found is None else load_config(_decode(found[1], found[0]), found[0])
-        path = repo
+        path = os.path.join(repo, prefix) if prefix else repo  # a sub-directory's history: its own file
     if not os.path.isdir(path):
         return NO_CONFIG
     candidate = os.path.join(path, CONFIG_FILE)

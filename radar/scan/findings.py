@@ -35,6 +35,7 @@ PREVIEW_CHARS = 4
 REDACTED = "[redacted]"
 KEY_ENVIRONMENT = "RADAR_FINGERPRINT_KEY"
 KEY_FILE_ENVIRONMENT = "RADAR_FINGERPRINT_KEY_FILE"
+KEY_ID_LENGTH = 12
 CONFIDENCE_RANK = {"high": 3, "medium": 2, "low": 1}  # higher is surer: de-duplication and history pick by it
 
 
@@ -152,35 +153,75 @@ class FingerprintKeyError(RadarError):
 class FingerprintKey:
     """The HMAC key behind fingerprints.
 
-    Taken from $RADAR_FINGERPRINT_KEY (any text; set it to compare fingerprints across machines,
-    e.g. from a CI variable), else from the file $RADAR_FINGERPRINT_KEY_FILE, else from
-    `$XDG_CONFIG_HOME/radar/fingerprint.key` (default `~/.config`), which is created with 32
-    random bytes and mode 0600 the first time.
+    Taken from $RADAR_FINGERPRINT_KEY (any text), else from the file $RADAR_FINGERPRINT_KEY_FILE
+    (its content, surrounding whitespace trimmed: the same key as that text in
+    $RADAR_FINGERPRINT_KEY), else from `$XDG_CONFIG_HOME/radar/fingerprint.key` (default
+    `~/.config`), which is created with 32 random bytes and mode 0600 the first time.
+
+    The key stays secret on purpose: a fingerprint of a short password made from public words
+    could be brute-forced by anyone holding a report if the key were known or derivable (from a
+    project's name, say). So fingerprints match across machines and CI jobs only when they are
+    given the same key; `key_id` names a key without revealing it, so that a baseline made under
+    another key is refused instead of reporting every finding as new. A CI job that has to create
+    a fresh per-installation key gets a warning from `warnings()`: its fingerprints will match no
+    other run.
     """
 
     key: bytes = field(repr=False)
+    # Where the key came from, for messages: the variable's name, or the key file's path.
+    source: str = "given"
+    created: bool = False  # this run created the per-installation key file
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> FingerprintKey:
         environ = os.environ if environ is None else environ
         if environ.get(KEY_ENVIRONMENT):
-            return cls(environ[KEY_ENVIRONMENT].encode("utf-8"))
+            return cls(environ[KEY_ENVIRONMENT].encode("utf-8"), KEY_ENVIRONMENT)
         if environ.get(KEY_FILE_ENVIRONMENT):
             path = Path(environ[KEY_FILE_ENVIRONMENT])
             try:
-                return cls(path.read_bytes().strip())
+                key = path.read_bytes().strip()
             except OSError as e:
-                raise FingerprintKeyError(f"cannot read the fingerprint key {path}: {e.strerror}") from None
+                raise FingerprintKeyError(f"cannot read the fingerprint key {path}: {e.strerror}; "
+                                          f"fix {KEY_FILE_ENVIRONMENT} or set {KEY_ENVIRONMENT}") from None
+            if not key:  # an empty key would make fingerprints plain SHA-256 HMACs anyone can recompute
+                raise FingerprintKeyError(f"the fingerprint key file {path} ({KEY_FILE_ENVIRONMENT}) is empty; "
+                                          "put a long random key in it (openssl rand -hex 32)")
+            return cls(key, f"{KEY_FILE_ENVIRONMENT} ({path})")
         config = Path(environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME", "~")).expanduser() / ".config")
-        return cls(_installation_key(config / "radar" / "fingerprint.key"))
+        path = config / "radar" / "fingerprint.key"
+        key, created = _installation_key(path)
+        return cls(key, str(path), created)
 
     def fingerprint(self, value: str) -> str:
         return hmac.new(self.key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
+    @property
+    def key_id(self) -> str:
+        """12 hex digits naming this key (an HMAC under it, so they tell nothing about the key).
 
-def _installation_key(path: Path) -> bytes:
+        The message starts with a byte UTF-8 never holds, so no value's fingerprint is the key id."""
+        return hmac.new(self.key, b"\xffradar key id", hashlib.sha256).hexdigest()[:KEY_ID_LENGTH]
+
+    def warnings(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        """What a user must hear about this key: a CI job that made a fresh one cannot be compared."""
+        environ = os.environ if environ is None else environ
+        if not (self.created and in_ci(environ)):
+            return ()
+        return (f"created a new fingerprint key in {self.source}: fingerprints of this CI job (baselines, SARIF "
+                "partialFingerprints, GitLab vulnerability ids) will not match other runs; set "
+                f"{KEY_ENVIRONMENT} (a masked CI/CD variable, e.g. from openssl rand -hex 32) or {KEY_FILE_ENVIRONMENT}",)
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """Whether radar runs in a CI job: GitLab sets GITLAB_CI, and GitLab, GitHub and most others CI=true."""
+    return bool(environ.get("GITLAB_CI")) or environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def _installation_key(path: Path) -> tuple[bytes, bool]:
+    """The per-installation key in `path`, and whether this call created it."""
     try:
-        return bytes.fromhex(path.read_text().strip())
+        return bytes.fromhex(path.read_text().strip()), False
     except FileNotFoundError:
         pass
     except (OSError, ValueError) as e:
@@ -195,12 +236,12 @@ def _installation_key(path: Path) -> bytes:
         with os.fdopen(fd, "w") as f:
             f.write(key.hex() + "\n")
     except FileExistsError:  # another radar created it first: use theirs
-        return bytes.fromhex(path.read_text().strip())
+        return bytes.fromhex(path.read_text().strip()), False
     except OSError as e:
         raise FingerprintKeyError(
             f"cannot create the fingerprint key {path}: {e.strerror}; set {KEY_ENVIRONMENT} or {KEY_FILE_ENVIRONMENT}"
         ) from None
-    return key
+    return key, True
 
 
 @dataclass(frozen=True)

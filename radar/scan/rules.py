@@ -1,4 +1,4 @@
-"""The detector suite as compiled rules: loads `detectors/rules/*.toml` once and checks each entry.
+"""The detector suite as compiled rules: loads `radar/detectors/rules/*.toml` once and checks each entry.
 
 A rule file holds `[[rules]]` tables. Fields:
 
@@ -125,12 +125,12 @@ class RuleSet:
 
 @functools.cache
 def load_default_rules() -> RuleSet:
-    """The rules shipped in the `detectors` package, loaded once per process.
+    """The rules shipped in the `radar.detectors` package, loaded once per process.
 
     Their expressions are compiled when first used, not checked here: the test suite runs every
     shipped rule's examples, which compiles each of them."""
     texts = []
-    for entry in sorted(resources.files("detectors").joinpath("rules").iterdir(), key=lambda e: e.name):
+    for entry in sorted(resources.files("radar.detectors").joinpath("rules").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             texts.append((entry.name, entry.read_text(encoding="utf-8")))
     return parse_rule_files(texts, check_expressions=False)
@@ -145,16 +145,16 @@ def parse_rule_files(texts: list[tuple[str, str]], check_expressions: bool = Tru
         try:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise RuleError(f"detectors/rules/{name}: not valid TOML: {e}") from None
+            raise RuleError(f"radar/detectors/rules/{name}: not valid TOML: {e}") from None
         for entry in document.get("rules", []):
             try:
                 rule = parse_rule(name, entry, check_expressions)
             except RuleFieldError as e:
                 rule_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
                 where = f"{e.field}: " if e.field else ""
-                raise RuleError(f"detectors/rules/{name}: rule {rule_id!r}: {where}{e}") from None
+                raise RuleError(f"radar/detectors/rules/{name}: rule {rule_id!r}: {where}{e}") from None
             if rule.id in seen:
-                raise RuleError(f"detectors/rules/{name}: rule id {rule.id!r} is defined twice")
+                raise RuleError(f"radar/detectors/rules/{name}: rule id {rule.id!r} is defined twice")
             seen.add(rule.id)
             rules.append(rule)
     return RuleSet(tuple(rules))
