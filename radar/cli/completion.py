@@ -21,8 +21,9 @@ from radar.cli.common import say
 SHELLS = ("bash", "zsh", "fish")
 
 # Arguments whose value is a path on this machine (positionals by dest, options by their flag).
-_FILE_ARGUMENTS = frozenset({"path", "findings", "--output", "--plan", "--mapping", "--secret-file", "--ci-file",
-                             "--secrets-file"})
+_FILE_ARGUMENTS = frozenset({"path", "paths", "findings", "--output", "--plan", "--mapping", "--secret-file",
+                             "--ci-file", "--secrets-file", "--baseline", "--config", "--state", "--migrated",
+                             "--vault-index"})
 _WHERE = {
     "bash": "radar completion bash > ~/.local/share/bash-completion/completions/radar",
     "zsh": "radar completion zsh > ~/.zfunc/_radar  (with fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc)",
