@@ -37,7 +37,14 @@ $(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 demo: $(STAMP)
 	@bash demo/run.sh
 
-test: $(TEST_STAMP) $(TOOLS_STAMP)
+# zsh and fish, which the completion tests load `radar completion zsh|fish` into (bash is there).
+SHELLS_STAMP := $(TOOLS)/.shells
+$(SHELLS_STAMP):
+	command -v zsh >/dev/null && command -v fish >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish; }
+	touch $(SHELLS_STAMP)
+
+test: $(TEST_STAMP) $(TOOLS_STAMP) $(SHELLS_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Every benchmark, each rewriting its own section of benchmarks/RESULTS.md. The benchmarks' own
@@ -52,8 +59,11 @@ bench: $(TEST_STAMP)
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
 	$(PY) benchmarks/scan_gitlab.py --write
+	$(PY) benchmarks/scan_config.py --write
 	$(PY) benchmarks/plan_input.py --write
 	$(PY) benchmarks/baseline.py --write
+	$(PY) benchmarks/terminal_table.py --write
+	$(PY) benchmarks/scan_staged.py --write
 	$(PY) benchmarks/monitor.py --write
 
 clean:

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from radar_cli import (
     RADAR, SECRET, WAIT, assert_one_line_error, clean_env, radar, read_until, secret_file,
     without_file_access_override,
@@ -273,10 +275,13 @@ def test_unknown_option_is_a_usage_error_with_status_2():
     assert b"Traceback" not in result.stderr
 
 
-def test_dash_dash_without_a_command_is_one_line_and_status_2(tmp_path):
+def test_dash_dash_without_a_command_is_a_usage_error_and_status_2(tmp_path):
     result = radar("mask", "--secret-file", secret_file(tmp_path), "--", input=b"")
-    assert "nothing to run" in assert_one_line_error(result)
-    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith("usage: radar mask ") and lines[-1].startswith("radar mask: error: nothing to run")
+    if SECRET in result.stderr:
+        pytest.fail("the secret reached stderr")
+    assert b"Traceback" not in result.stderr and result.returncode == 2
 
 
 def test_a_pem_key_file_is_one_secret(tmp_path):

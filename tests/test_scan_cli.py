@@ -139,7 +139,7 @@ def _run_on_terminal(args: list[str], env: dict[str, str]) -> bytes:
 def test_terminal_output_is_a_table_without_colour_when_no_color_is_set(tmp_path):
     (tmp_path / "a.env").write_text(f"T={GITLAB}\n")
     output = _run_on_terminal(["scan", str(tmp_path)], dict(ENV, NO_COLOR="1", COLUMNS="160", TERM="xterm"))
-    assert b"gitlab-personal-access-token" in output and b"Location" in output
+    assert b"gitlab-personal-access-token" in output and b"a.env" in output and b"Rule" in output
     assert b"\x1b[31m" not in output and b"\x1b[1;31m" not in output and b";31m" not in output
 
 

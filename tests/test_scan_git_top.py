@@ -70,11 +70,11 @@ def test_a_bare_repository_is_a_repository(repo, tmp_path):
     assert sorted(paths(history(tmp_path / "bare.git"))) == ["docs/sample.env", "sub/app.env"]
 
 
-def test_a_directory_inside_a_work_tree_is_refused_naming_the_top(repo):
+def test_a_directory_inside_a_work_tree_scans_the_history_of_its_own_paths(repo):
+    # Not widened to the whole repository: docs/sample.env, outside sub/, is not reported.
     result = history(repo / "sub")
-    assert result.returncode == 2
-    message = assert_one_line_error(result)
-    assert "not the top of its git repository" in message and f"give {repo.resolve()}" in message
+    assert result.returncode == 1
+    assert paths(result) == ["app.env"]
 
 
 def test_a_directory_inside_the_git_directory_is_refused(repo):

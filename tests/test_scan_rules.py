@@ -70,7 +70,7 @@ def test_every_vault_token_prefix_has_a_rule(prefix):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[[rules]]\nid = 'x'\n", "missing description"),
+    ("[[rules]]\nid = 'x'\n", "description: missing"),
     ("[[rules]]\nid = 'Bad_Id'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['k']\nregex='k'\n", "kebab-case"),
     ("[[rules]]\nid = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['K']\nregex='k'\n", "lower-case"),
     ("[[rules]]\nid = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords=['k']\nregex='(k'\n", "does not compile"),
@@ -82,3 +82,43 @@ def test_a_malformed_rule_file_is_refused_with_its_name_and_reason(text, message
     with pytest.raises(RuleError, match=message) as caught:
         parse_rule_files([("broken.toml", text)])
     assert "radar/detectors/rules/broken.toml" in str(caught.value)
+
+
+_VALID = "id = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nregex='k[0-9]{8}'\n"
+_EXAMPLES = "[rules.examples]\ntrue = ['k12345678']\nfalse = ['k1']\n"
+
+
+@pytest.mark.parametrize("field, message", [
+    # A value of the wrong type was taken as it came: a string of keywords became one keyword per
+    # letter, `priority = true` a priority of 1, `span = "x"` a crash when first scanned.
+    ("keywords = 'key'", "keywords: must be a list of strings"),
+    ("keywords = ['k', 3]", "keywords[1]: must be a string"),
+    ("keywords = ['k']\npriority = true", "priority: must be a whole number"),
+    ("keywords = ['k']\nspan = 'long'", "span: must be a whole number"),
+    ("keywords = ['k']\nentropy = 'high'", "entropy: must be a number"),
+    ("keywords = ['k']\nentropy = nan", "entropy: must be a number of bits per character, at least 0"),
+    ("keywords = ['k']\nmultiline = 1", "multiline: must be true or false"),
+    ("keywords = ['k']\nspan = 0", "span: must be at least 1"),
+    # The prefilter folds ASCII case and matches bytes: a keyword outside ASCII never matched alike.
+    ("keywords = ['kéy']", "keywords: must be ASCII"),
+    ("keywords = ['k']\nkeyword = ['k']",
+     "keyword: unknown field (did you mean 'keywords'?); a rule has confidence, description, docs, entropy, "
+     "examples, id, keywords, kind, multiline, names, priority, regex, requires_validation, secret_type, "
+     "severity, span, validator"),
+])
+def test_a_field_of_the_wrong_type_or_range_is_refused_by_name(field, message):
+    with pytest.raises(RuleError) as caught:
+        parse_rule_files([("broken.toml", f"[[rules]]\n{_VALID}{field}\n{_EXAMPLES}")])
+    assert str(caught.value) == f"radar/detectors/rules/broken.toml: rule 'a': {message}"
+
+
+def test_the_valid_rule_of_the_type_cases_loads():
+    assert parse_rule_files([("ok.toml", f"[[rules]]\n{_VALID}keywords = ['k']\n{_EXAMPLES}")]).get("a").keywords == ("k",)
+
+
+def test_examples_must_be_lists_of_strings():
+    text = f"[[rules]]\n{_VALID}keywords = ['k']\n[rules.examples]\ntrue = 'k12345678'\nfalse = ['k1']\n"
+    with pytest.raises(RuleError) as caught:
+        parse_rule_files([("broken.toml", text)])
+    assert str(caught.value) == "radar/detectors/rules/broken.toml: rule 'a': examples.true: must be a list of strings"
+

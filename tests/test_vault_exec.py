@@ -510,7 +510,9 @@ def test_azure_and_gcp_secrets_are_not_supported_yet_and_say_so(job, tmp_path, e
 def test_exec_without_a_command_is_a_usage_error(job, tmp_path):
     ci = deploy_job(tmp_path, "DB: {vault: production/db/password@ops}\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, "--")
-    assert result.returncode == 2 and "name the command to run" in error_line(result)
+    assert result.returncode == 2 and result.stderr.startswith(b"usage: radar exec ")
+    assert result.stderr.decode().splitlines()[-1] == (
+        "radar exec: error: name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
 
 
 # --- TLS ---------------------------------------------------------------------------------------

@@ -1,11 +1,15 @@
 """radar's command line: parse arguments, wire the pieces, turn errors into one line and a status.
 
 One module per subcommand (`mask`, `vault` for exec and secrets check, `scan`, `plan`, `baseline`,
-`monitor`), each
-with an `add_*parser(sub)` that declares its options and sets `run` to the function that carries
-it out; `_build_parser` lists them. `common` holds the message and argument-type helpers. `-- CMD ARGS...` is split off
+`completion`, `monitor`), each with an `add_*parser(sub)` that declares its options and sets `run`
+to the function that carries it out; `_build_parser` lists them. `common` holds the message and
+argument-type helpers. `-- CMD ARGS...` is split off
 before argparse sees it (so CMD's own options are never parsed as radar's) and handed to the
 subcommand as `args.command` (None when there is no `--`).
+
+A usage error (an unknown option, an argument missing or out of range, options that do not go
+together: `UsageError`) prints the usage of the subcommand that was run, then one
+`radar scan: error: ...` line, as argparse does.
 
 Exit statuses: a subcommand's own status; 2 for usage errors and for RadarError (unless the
 error carries another status, like 127/126 for a command that cannot be started); 130 after
@@ -24,8 +28,8 @@ import sys
 from typing import Sequence
 
 from radar import __version__
-from radar.cli import baseline, mask, monitor, plan, scan, vault
-from radar.cli.common import say
+from radar.cli import baseline, completion, mask, monitor, plan, scan, vault
+from radar.cli.common import UsageError, say
 from radar.errors import RadarError
 
 EXIT_INTERRUPTED = 130
@@ -40,11 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = _build_parser()
         if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
             arguments[:2] = ["scan-gitlab"]
-        args = parser.parse_args(arguments)
+        args, extra = parser.parse_known_args(arguments)
+        chosen = _chosen_parser(parser, args)  # usage errors show the usage of the command that was run
+        if extra:
+            chosen.error(f"unrecognized arguments: {' '.join(extra)}")
         if command is not None and not args.takes_command:
-            parser.error(f"'radar {args.subcommand}' does not run a command: remove '--' and what follows")
+            chosen.error(f"'{chosen.prog}' does not run a command: remove '--' and what follows")
         args.command = command
-        return args.run(args)
+        try:
+            return args.run(args)
+        except UsageError as e:
+            chosen.error(str(e))
     except RadarError as e:
         say("error", str(e))
         return e.exit_status
@@ -86,6 +96,16 @@ def _split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv[:i], argv[i + 1 :]
 
 
+def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)parser of the command `args` runs: `radar secrets check`'s, not `radar`'s."""
+    while True:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        name = getattr(args, sub.dest, None) if sub else None
+        if name is None:
+            return parser
+        parser = sub.choices[name]
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="radar", description="Keeps CI secrets where they belong."
@@ -100,4 +120,5 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_parser(sub)
     baseline.add_parser(sub)
     monitor.add_parser(sub)
+    completion.add_parser(sub)
     return parser

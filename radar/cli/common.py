@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from radar.errors import RadarError
 from radar.mask.model import Refusal
+
+
+class UsageError(RadarError):
+    """Arguments that do not go together, found after parsing (argparse cannot say "--branch needs
+    --history"): shown like argparse's own errors, after the usage of the subcommand that was run."""
 
 
 def say(level: str, message: str) -> None:
@@ -22,10 +28,12 @@ def log_to_stderr(verbose: bool) -> None:
     """Warnings (Vault retries) always, as `radar: warning:` lines; each request too with -v."""
     import logging
 
+    from radar.report.printable import printable  # scan details name paths: one line each, no escapes
+
     class Format(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
             level = "warning: " if record.levelno >= logging.WARNING else ""
-            return f"radar: {level}{record.getMessage()}"
+            return f"radar: {level}{printable(record.getMessage())}"
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Format())

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from radar.cli.common import non_empty, positive_int, warn_refused
-from radar.errors import RadarError
+from radar.cli.common import UsageError, non_empty, positive_int, warn_refused
 from radar.mask.model import DEFAULT_MARKER, DEFAULT_MIN_LENGTH, DEFAULT_TOKEN_PREFIXES, MaskOptions, Secret
 from radar.mask.sources import DEFAULT_SECRET_GLOBS, MASK_VARS_VARIABLE, from_env, from_environment, from_file
 from radar.mask.stream import SecretSet, StreamMasker
@@ -55,6 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_mask(args: argparse.Namespace) -> int:
+    if args.command == []:
+        raise UsageError("nothing to run after '--': name a command, or drop '--' to mask standard input")
     options = MaskOptions(
         min_length=args.min_length,
         marker=os.fsencode(args.marker),
@@ -65,8 +66,6 @@ def _run_mask(args: argparse.Namespace) -> int:
     if args.command is None:
         copy_masked(0, 1, StreamMasker(secret_set, allow_add_mask=args.allow_add_mask))
         return 0
-    if not args.command:
-        raise RadarError("nothing to run after '--': name a command, or drop '--' to mask standard input")
     return run_masked(args.command, secret_set, allow_add_mask=args.allow_add_mask)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from radar.cli.common import non_empty, positive_int, say
+from radar.cli.common import UsageError, non_empty, positive_int
 
 
 EXIT_PLAN_INCOMPLETE = 3  # the plan was written, but a role binds a placeholder project id
@@ -56,6 +56,19 @@ def add_plan_options(p: argparse.ArgumentParser, *, project_option: bool = True)
                    help="the ID token's aud and the role's bound_audiences (default https://vault.example.com)")
 
 
+def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
+    """`radar scan` without --plan makes no plan: the options that shape one would be ignored in silence."""
+    given = [flag for flag, value in (("--mapping", args.mapping), ("--project", args.plan_project),
+                                      ("--project-id", args.project_id), ("--namespace-id", args.namespace_id),
+                                      ("--public", args.public), ("--mount", args.mount),
+                                      ("--path-template", args.path_template), ("--audience", args.audience))
+             if value not in (None, False)]
+    if given and not args.plan:
+        named = given[0] if len(given) == 1 else ", ".join(given[:-1]) + " and " + given[-1]
+        raise UsageError(f"{named} appl{'ies' if len(given) == 1 else 'y'} to the migration plan only: "
+                         f"add --plan FILE, or drop {'it' if len(given) == 1 else 'them'}")
+
+
 def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.ScanInfo) -> radar.plan.mapping.Mapping
     from dataclasses import replace
 
@@ -96,9 +109,11 @@ def built_plan(args: argparse.Namespace, findings, scan):  # -> radar.plan.model
     """The plan of `findings` under the command line's mapping options, its warnings said on stderr."""
     from radar.plan.build import build_plan
 
+    from radar.cli.terminal import Terminal  # radar scan --plan --quiet says no warning
+
     plan = build_plan(findings, scan, _plan_mapping(args, scan))
     for warning in plan.warnings:
-        say("warning", warning)
+        Terminal.of(args).warning(warning)
     return plan
 
 

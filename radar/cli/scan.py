@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from radar.cli import baseline, monitor
-from radar.cli.common import byte_size, non_empty, positive_int, say
-from radar.cli.plan import add_plan_options, built_plan, plan_file
+from radar.cli.common import UsageError, byte_size, non_empty, positive_int, say
+from radar.cli.plan import add_plan_options, built_plan, plan_file, refuse_plan_options_without_plan
+from radar.cli.terminal import Terminal, add_arguments as add_terminal_arguments
 from radar.errors import RadarError
 
 
@@ -18,27 +20,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     # suite takes ~0.1 s to load, which `radar mask` and `radar exec` must not pay.
     p = sub.add_parser(
         "scan",
-        usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
-              "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
-              "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
+        usage="radar scan (PATH [PATH ...] | --staged) [--format FORMAT] [--output FILE] [--show-ignored] "
+              "[-q | -v] [--no-color] [--exclude PATTERN ...] "
+              "[--no-gitignore] [--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
+              "[--decode-depth N] [--jobs N] [--config FILE | --no-config] "
+              "[--history [--all-refs] [--branch NAME] [--since-commit REV]] "
               "[--baseline FILE] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
-            "Scan the files under PATH for hardcoded credentials with radar's detector suite. "
+            "Scan the files under PATH for hardcoded credentials with radar's detector suite. Several "
+            "PATHs (files, directories, - for standard input) make one report whose paths are as given; "
+            "--staged scans what the git index holds for the next commit (a pre-commit hook). "
             "Findings show a redacted preview and a fingerprint (an HMAC of the value), never the "
             "secret. Exit 0 when nothing is found, 1 when something is, 2 on errors and when something "
             "could not be read (the report still holds all that was). Lines marked "
-            "radar:ignore, gitleaks:allow or 'pragma: allowlist secret' are not reported."
+            "radar:ignore, gitleaks:allow or 'pragma: allowlist secret' are not reported, nor what "
+            ".radar.toml allowlists."
         ),
-        epilog="Globs in PATH/.radarignore are excluded too; .git/ is always skipped. Fingerprints "
+        epilog="Patterns in PATH/.radarignore (.gitignore syntax) are excluded too; .git/ is always skipped. "
+               "PATH/.radar.toml (or --config FILE) adds and disables rules and allowlists findings. Fingerprints "
                "use $RADAR_FINGERPRINT_KEY when set, else a per-installation key.",
     )
-    p.add_argument("path", metavar="PATH", help="directory (or file) to scan")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="directories or files to scan, - for standard input (one directory: paths are reported "
+                        "from it; otherwise as given, from the current directory)")
+    p.add_argument("--staged", action="store_true",
+                   help="scan the staged content (the git index) of the files the next commit adds or changes, "
+                        "never the working tree; paths from the top of the work tree; takes no PATH")
     _add_report_arguments(p)
-    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                   help="skip paths matching GLOB (a name at any depth, or a path from PATH with '/'); repeatable; "
-                        "with --history, content seen only under such paths is not scanned")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                   help="skip paths matching PATTERN, in .gitignore syntax (a name at any depth, a path from PATH "
+                        "with '/', '**', '!' to re-include, a trailing '/' for directories); repeatable; with "
+                        "--history, content seen only under such paths is not scanned")
+    p.add_argument("--no-gitignore", action="store_false", dest="gitignore",
+                   help="also scan what .gitignore leaves out (by default a directory inside a git work tree "
+                        "is walked as git sees it: ignored untracked files are skipped)")
     p.add_argument("--max-file-size", type=byte_size, default=None, metavar="SIZE",
                    help="skip larger files, with a warning (bytes, or with K/M/G; default 10M)")
     p.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
@@ -46,6 +63,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how many layers of base64/percent encoding to look through (0-3, default 2)")
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
+    config = p.add_mutually_exclusive_group()
+    config.add_argument("--config", type=non_empty, metavar="FILE",
+                        help="the scan configuration (rules to add and disable, allowlists) instead of "
+                             "PATH/.radar.toml")
+    config.add_argument("--no-config", action="store_true",
+                        help="ignore PATH/.radar.toml (to audit a tree whose configuration you do not trust)")
     history = p.add_argument_group("git history (PATH is a repository)")
     history.add_argument("--history", action="store_true",
                          help="scan every blob reachable from branches and tags, once; one finding per secret "
@@ -70,41 +93,71 @@ def parse_scan_arguments(argv: list[str]) -> argparse.Namespace:
 
 def _run_scan(args: argparse.Namespace) -> int:
     from radar.report.context import now
+    from radar.scan.config import find_config
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
+    from radar.sizes import human_size
 
+    refuse_plan_options_without_plan(args)
+    paths = list(args.paths)
+    if args.staged and (paths or args.history):
+        raise UsageError("--staged scans the git index: give no PATH and no --history")
+    if not paths and not args.staged:
+        raise UsageError("radar scan needs a PATH to scan (several, - for standard input), or --staged")
+    if args.history and (len(paths) != 1 or paths[0] == "-"):
+        raise UsageError("--history scans one repository: give one PATH (a directory)")
+    if not args.history and (args.all_refs or args.branch or args.since_commit):
+        raise UsageError("--all-refs, --branch and --since-commit need --history")
+    one_directory = len(paths) == 1 and paths[0] != "-" and os.path.isdir(paths[0])
+    # The configuration of the scanned directory; with several PATHs, stdin or --staged, the
+    # current directory's, as for .radarignore (a pre-commit hook runs at the top of the work tree).
+    config = find_config(paths[0] if one_directory or args.history else ".", history=args.history,
+                         explicit=args.config, ignore_found=args.no_config)
     options = ScanOptions(
         max_file_size=args.max_file_size or DEFAULT_MAX_FILE_SIZE, exclude=tuple(args.exclude),
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
+        gitignore=args.gitignore, config=config,
     )
     _check_outputs(args)
     key = baseline.start(args)
     monitor.start(args, key)
     started = now()
-    scan = scan_directory
-    if args.history:
+    context = {"kind": "directory", "target": paths[0] if len(paths) == 1 else ".",
+               "root": os.path.abspath(paths[0]) if one_directory else os.getcwd(), **_config_context(config)}
+    if len(paths) > 1:
+        context["targets"] = tuple(paths)
+    if args.staged:
+        from radar.scan.scanner import scan_staged
+
+        def scan(path, options, key, progress=None):
+            context["root"], report = scan_staged(options, key, progress)
+            return report
+        context["target"] = "--staged"
+    elif args.history:
         from radar.scan.history import scan_history
         from radar.scan.sources.git import RefSelection
 
         selection = RefSelection(args.all_refs, args.branch, args.since_commit)
+        context["kind"] = "history"
 
         def scan(path, options, key, progress=None):
-            return scan_history(path, selection, options, key, progress)
-    elif args.all_refs or args.branch or args.since_commit:
-        raise RadarError("--all-refs, --branch and --since-commit need --history")
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import Progress
-
-        with Progress(console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("scanning", total=None)
-            report = scan(args.path, options, key,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total))
+            return scan_history(path[0], selection, options, key, progress)
+    elif one_directory:
+        def scan(path, options, key, progress=None):
+            return scan_directory(path[0], options, key, progress)
     else:
-        report = scan(args.path, options, key)
+        from radar.scan.scanner import scan_paths as scan
+    terminal = Terminal.of(args)
+    terminal.start()
+    clock = time.monotonic()
+    with terminal.progress("scanning") as bar:
+        report = scan(paths, options, key, progress=None if bar is None else
+                      lambda done, total: bar.update(completed=done, total=total))
     stats = report.stats
-    context = {"kind": "history" if args.history else "directory", "target": args.path,
-               "root": os.path.abspath(args.path), "started": started, "fingerprint_key_id": key.key_id}
-    return _print_scan_report(args, report, context, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
+    terminal.detail(f"scanned {stats.files} file(s), {human_size(stats.bytes)}, in {time.monotonic() - clock:.1f} s; "
+                    f"skipped {stats.binary} binary and {stats.skipped} other file(s), each named above")
+    context["started"] = started
+    context["fingerprint_key_id"] = key.key_id
+    return _print_scan_report(args, report, context, f"{stats.files} file(s), {human_size(stats.bytes)} scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
 
@@ -115,8 +168,9 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
     from radar.report.context import ReportContext, now
     from radar.scan.rules import CONFIDENCES
 
+    terminal = Terminal.of(args)
     for warning in report.warnings:
-        say("warning", warning)
+        terminal.warning(warning)
     rank = {c: n for n, c in enumerate(CONFIDENCES)}  # most confident first
     confident = {c for c in CONFIDENCES if rank[c] <= rank[args.min_confidence]}
     if baseline.writes(args):  # radar baseline create|update: the baseline is this scan's output
@@ -138,8 +192,8 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
         counts = {**counts, "baselined": known, "baseline_resolved": len(comparison.resolved)}
         resolved = len(comparison.resolved)
         if resolved and sys.stderr.isatty():
-            say("info", f"{resolved} baseline entr{'y is' if resolved == 1 else 'ies are'} no longer found: "
-                        f"radar baseline update {args.baseline} ... drops them")
+            terminal.info(f"{resolved} baseline entr{'y is' if resolved == 1 else 'ies are'} no longer found: "
+                          f"radar baseline update {args.baseline} ... drops them")
     if watch:
         summary = f"{len(reported)} new finding(s) ({len(watch.known)} seen before) in {scanned}"
         counts = {**counts, "monitor_known": len(watch.known), "monitor_resolved": len(watch.resolved)}
@@ -148,24 +202,29 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
                             warnings=tuple(report.warnings), incomplete=incomplete,
                             monitor=monitor.summary(watch) if watch else None, **context_fields)
     for warning in report_warnings(args.format, shown, context):
-        say("warning", warning)
+        terminal.warning(warning)
+    terminal.detail(f"{len(reported)} finding(s) reported, {len(shown) - len(reported)} ignored shown, "
+                    f"{len(report.findings) - len(shown)} hidden (ignored, or below --min-confidence)")
+    clock = time.monotonic()
     if args.output:
         write_file(args.output, renderer(args.format)(shown, context))
         if sys.stderr.isatty():
-            say("info", f"{summary}; {args.format} report written to {args.output}")
+            terminal.info(f"{summary}; {args.format} report written to {args.output}")
     elif args.format == "text" and sys.stdout.isatty():
         from radar.report.text import render_table
 
-        render_table(shown, sys.stdout, summary)
+        render_table(shown, terminal.console(), summary)
     else:
         sys.stdout.write(renderer(args.format)(shown, context))
         if sys.stderr.isatty() and not sys.stdout.isatty():
-            say("info", summary)
+            terminal.info(summary)
+    terminal.detail(f"report written in {time.monotonic() - clock:.1f} s")
     if args.plan:  # after the report, so that a plan that cannot be made loses no findings
         _write_scan_plan(args, report.findings, context)
     status = monitor.finish(args, watch) if watch else 1 if reported else 0  # the state after the report
     if incomplete:  # after the report: it holds everything that was read; but this run is not a pass
-        say("error", f"scan incomplete: {incomplete} (each named in a warning above)")
+        named = "run without --quiet to see each" if terminal.quiet else "each named in a warning above"
+        say("error", f"scan incomplete: {incomplete} ({named})")
         return 2
     return status
 
@@ -181,6 +240,7 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
                    help="write the report to FILE instead of standard output (a file is replaced whole, never "
                         "half-written; a device or pipe is written in place; a link's target is written)")
     p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
+    add_terminal_arguments(p)
     p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
                    help="report only findings of at least this confidence (default low: everything)")
     p.add_argument("--baseline", metavar="FILE",
@@ -197,8 +257,8 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
-              "[--show-ignored] [--min-confidence low|medium|high] [--baseline FILE] [--jobs N] "
-              "[--plan FILE [--mapping FILE] ...]",
+              "[--show-ignored] [-q | -v] [--no-color] [--min-confidence low|medium|high] [--baseline FILE] "
+              "[--jobs N] [--config FILE] [--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -223,20 +283,27 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     _add_report_arguments(p, project_option=False)
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core)")
+    p.add_argument("--config", type=non_empty, metavar="FILE",
+                   help="a scan configuration (.radar.toml: rules to add and disable, allowlists; paths are "
+                        "variables/KEY[scope] and the CI file's path)")
     p.set_defaults(run=_run_scan_gitlab, takes_command=False)
 
 
 def _run_scan_gitlab(args: argparse.Namespace) -> int:
     from radar.report.context import now
+    from radar.report.printable import printable
+    from radar.scan.config import find_config
     from radar.scan.gitlab_checks import scan_gitlab
     from radar.scan.scanner import ScanOptions
     from radar.scan.sources.gitlab import Scope, connect
 
+    config = find_config(None, explicit=args.config)  # before GitLab is asked anything
     if (args.include_subgroups or args.skip_archived) and not args.group:
-        raise RadarError("--include-subgroups and --skip-archived apply to --group only")
+        raise UsageError("--include-subgroups and --skip-archived apply to --group only")
+    refuse_plan_options_without_plan(args)
     url = args.url or os.environ.get("CI_SERVER_URL")
     if not url:
-        raise RadarError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
+        raise UsageError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
     token = os.environ.get(args.token_env)
     job_token = None if token else os.environ.get("CI_JOB_TOKEN")
     if not token and not job_token:
@@ -245,26 +312,29 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     scope = Scope(groups=(args.group,) if args.group else (), projects=tuple(args.project or ()),
                   instance=args.instance, include_subgroups=args.include_subgroups,
                   skip_archived=args.skip_archived)
-    options = ScanOptions(jobs=args.jobs or 0)
+    options = ScanOptions(jobs=args.jobs or 0, config=config)
     _check_outputs(args)
     key = baseline.start(args)
     monitor.start(args, key)
     started = now()
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
-
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} project(s)"),
-                      console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("scanning GitLab", total=None)
-            report = scan_gitlab(client, scope, options, key,
-                                 on_project=lambda path: bar.update(task, advance=1, description=path))
-    else:
-        report = scan_gitlab(client, scope, options, key)
+    terminal = Terminal.of(args)
+    terminal.start()
+    clock = time.monotonic()
+    with terminal.progress("scanning GitLab", counting="project(s)") as bar:
+        report = scan_gitlab(client, scope, options, key, on_project=None if bar is None else
+                             lambda path: bar.update(advance=1, description=printable(path)))
+    terminal.detail(f"read {report.stats.files} variable(s) and CI file(s) in {time.monotonic() - clock:.1f} s")
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
-               "fingerprint_key_id": key.key_id}
+               "fingerprint_key_id": key.key_id, **_config_context(config)}
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
+
+
+def _config_context(config) -> dict:
+    """What the report says about the scan configuration (ReportContext's config fields)."""
+    if config.source is None:
+        return {}
+    return {"config": config.source, "added_rules": config.added, "disabled_rules": tuple(sorted(config.disabled))}
 
 
 def _check_outputs(args: argparse.Namespace) -> None:

@@ -7,8 +7,7 @@ import argparse
 import os
 import sys
 
-from radar.cli.common import log_to_stderr, positive_float, positive_int, say, warn_refused
-from radar.errors import RadarError
+from radar.cli.common import UsageError, log_to_stderr, positive_float, positive_int, say, warn_refused
 from radar.mask.model import DEFAULT_MIN_LENGTH, MaskOptions
 
 
@@ -66,6 +65,11 @@ def add_secrets_parser(sub: argparse._SubParsersAction) -> None:
 def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan; lazy: keeps `radar mask` fast
     from radar.vault import execute
 
+    # load_definition refuses these too; found here, they are usage errors with the command's usage.
+    if args.secrets_file is not None and (args.job is not None or args.ci_file is not None):
+        raise UsageError("use either --secrets-file or --job [--ci-file], not both")
+    if args.secrets_file is None and args.job is None:
+        raise UsageError("name the job with --job NAME, or pass --secrets-file PATH")
     log_to_stderr(args.verbose)
     definition = execute.load_definition(
         job=args.job, ci_file=args.ci_file, secrets_file=args.secrets_file, environ=os.environ
@@ -78,7 +82,7 @@ def _run_exec(args: argparse.Namespace) -> int:
     from radar.vault.execute import Terminated, run_with_secrets
 
     if not args.command:
-        raise RadarError("name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
+        raise UsageError("name the command to run after '--', e.g. radar exec --job deploy -- ./deploy.sh")
     plan = _vault_plan(args)
     if not plan.specs:
         # Wrapping every job the same way must work for jobs without secrets too.

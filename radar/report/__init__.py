@@ -31,11 +31,15 @@ FORMATS = ("text", "json", "sarif", "gitlab", "csv", "markdown", "html")
 Renderer = Callable[[Sequence["Finding"], "ReportContext"], str]
 
 
-def detector_rule(rule_id: str) -> Rule | None:
-    """The detector rule behind a finding (its docs link, kind, severity); None for GitLab checks
+def detector_rule(rule_id: str, added: Sequence[Rule] = ()) -> Rule | None:
+    """The detector rule behind a finding (its docs link, kind, severity): a shipped one, or one of
+    `added` by a scan configuration (`ReportContext.added_rules`); None for GitLab checks
     (unmasked variable, CI_JOB_JWT, ...), which are not detector rules."""
     from radar.scan.rules import load_default_rules
 
+    for rule in added:
+        if rule.id == rule_id:
+            return rule
     try:
         return load_default_rules().get(rule_id)
     except KeyError:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from radar import __version__
+
+if TYPE_CHECKING:
+    from radar.scan.rules import Rule
 
 # Where people learn about radar (SARIF's tool.driver.informationUri, GitLab's analyzer url).
 PROJECT_URL = "https://pypi.org/project/radar-ci/"
@@ -25,18 +28,28 @@ class ReportContext:
     # What the scan could not read (`2 files could not be read`), None when it read everything:
     # the report then describes part of what was asked for, and its format must say so.
     incomplete: str | None = None
+    targets: tuple[str, ...] = ()  # the PATHs as given, when a scan was given several (target is then ".")
     # Names the key the fingerprints were made with (FingerprintKey.key_id): reports whose ids
     # differ cannot be compared by fingerprint.
     fingerprint_key_id: str | None = None
     # radar monitor's comparison with its last run (counts, resolved entries), None for scans.
     monitor: Mapping | None = None
+    # The scan configuration (.radar.toml) in effect, as the user named it, None without one; the
+    # rules it added (reports describe them as they describe shipped ones) and the ids it disabled.
+    config: str | None = None
+    added_rules: tuple[Rule, ...] = ()
+    disabled_rules: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         data = {"kind": self.kind, "target": self.target, "root": self.root,
                 "started": _iso(self.started), "finished": _iso(self.finished),
-                "radar_version": self.tool_version, "complete": self.incomplete is None}
+                "radar_version": self.tool_version, "complete": self.incomplete is None,
+                **({"targets": list(self.targets)} if self.targets else {})}
         if self.fingerprint_key_id:
             data["fingerprint_key_id"] = self.fingerprint_key_id
+        if self.config is not None:
+            data["config"] = {"path": self.config, "added_rules": [r.id for r in self.added_rules],
+                              "disabled_rules": sorted(self.disabled_rules)}
         return data
 
 

@@ -70,7 +70,7 @@ def document(findings: Sequence[Finding], context: ReportContext) -> dict:
         "version": SCHEMA_VERSION,
         "schema": SCHEMA_URL,
         "scan": scan,
-        "vulnerabilities": [_vulnerability(f, head or NO_COMMIT) for f in findings],
+        "vulnerabilities": [_vulnerability(f, head or NO_COMMIT, context) for f in findings],
     }
 
 
@@ -145,8 +145,8 @@ def _details(f: Finding) -> dict:
     return items  # the schema types `details` as the named list's items, not the list itself
 
 
-def _vulnerability(f: Finding, head: str) -> dict:
-    rule = detector_rule(f.rule_id)
+def _vulnerability(f: Finding, head: str, context: ReportContext) -> dict:
+    rule = detector_rule(f.rule_id, context.added_rules)
     where = _file(f)
     sha = f.origin.commit if f.history is not None and f.origin.commit else head
     identifier: dict = {"type": "radar_rule_id", "name": f"radar rule {f.rule_id}", "value": f.rule_id}

@@ -108,7 +108,7 @@ def document(findings: Sequence[Finding], context: ReportContext, limit: int = M
             "version": context.tool_version,
             "semanticVersion": context.tool_version,
             "informationUri": PROJECT_URL,
-            "rules": [_descriptor(rule_id, [f for f in selection.kept if f.rule_id == rule_id])
+            "rules": [_descriptor(rule_id, [f for f in selection.kept if f.rule_id == rule_id], context)
                       for rule_id in rule_ids],
         }},
         "invocations": [invocation],
@@ -148,8 +148,8 @@ def _pascal(rule_id: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", rule_id) if part)
 
 
-def _descriptor(rule_id: str, findings: list[Finding]) -> dict:
-    rule = detector_rule(rule_id)
+def _descriptor(rule_id: str, findings: list[Finding], context: ReportContext) -> dict:
+    rule = detector_rule(rule_id, context.added_rules)
     sample = findings[0]
     severity = rule.severity if rule else min((f.severity for f in findings),
                                               key=lambda s: _SEVERITY_RANK.get(s, len(SEVERITIES)))

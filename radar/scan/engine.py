@@ -18,7 +18,8 @@ their entropy floor and the placeholder filter; a validator then raises or lower
 Base64 and percent-encoded runs around a decode trigger are decoded and scanned the same way
 (depth at most `max_decode_depth`, blobs at most MAX_BLOB characters); their findings take the
 blob's place. Overlapping candidates are de-duplicated (`findings.dedupe`), and inline
-suppressions mark findings as ignored.
+suppressions, then a scan configuration's value allowlists (`config.Allowlists`, the one place
+they can see the value), mark findings as ignored.
 
 Cost stays linear in a text's length, however it is shaped (a 3 MB line of 100,000 assignments,
 a million keyword hits): a line is looked up once however many hits and findings it holds, each
@@ -50,6 +51,7 @@ import regex
 
 from radar import json_input
 from radar.scan import filters, generic, validators
+from radar.scan.config import Allowlists
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module, prefilter
 from radar.scan.prefilter import KeywordIndex, cache_path, store_cached
@@ -123,9 +125,10 @@ class TextResult:
 
 class Engine:
     def __init__(self, ruleset: RuleSet, key: FingerprintKey, max_decode_depth: int = DEFAULT_DECODE_DEPTH,
-                 prefilter: str | None = None) -> None:
+                 prefilter: str | None = None, allowlists: Allowlists | None = None) -> None:
         self.rules = ruleset.rules
         self.key = key
+        self.allowlists = allowlists or None
         self.max_decode_depth = max_decode_depth
         plan = _cached_plan(self.rules, max_decode_depth)
         self._anchored = plan.anchored
@@ -290,6 +293,8 @@ class Engine:
         line, column = lines.position(m.start)
         end_line, end_column = lines.position(max(m.start, m.end - 1))
         reason = lines.suppression(line)
+        if reason is None and self.allowlists is not None:
+            reason = self.allowlists.value_reason(rule.id, m.value)
         finding = Finding(
             rule_id=rule.id, secret_type=rule.secret_type, description=rule.description,
             severity=rule.severity, confidence=confidence, path=path, line=line, column=column,

@@ -52,20 +52,41 @@ _DER_SIZES = {"EC PRIVATE KEY": 119, "PRIVATE KEY": 1214, "ENCRYPTED PRIVATE KEY
               "RSA PRIVATE KEY": 1188, "DSA PRIVATE KEY": 443}
 
 
+# Generators whose output length grows with their N (base64 of N bytes, N characters and a checksum).
+_COUNTED = ("b64bytes", "ghcrc")
+
+
 class TemplateError(ValueError):
     pass
 
 
-def expand(template: str, seed: object) -> str:
+class TemplateTooLong(TemplateError):
+    """The expansion would pass the `max_length` the caller gave."""
+
+
+def expand(template: str, seed: object, max_length: int | None = None) -> str:
+    """The template with its placeholders filled; with `max_length`, a TemplateError rather than
+    more text than that (`{alnum:99999999999}` in a file radar did not write must not exhaust memory)."""
     rng = random.Random(str(seed))
+    made = 0
 
     def replace(m: regex.Match[str]) -> str:
+        nonlocal made
         if m.group(0) == "{{":
             return "{"
         if m.group(0) == "}}":
             return "}"
         name, arg = m.group(1), m.group(2)
-        return _generate(rng, name, arg)
+        if max_length is not None and (name in _ALPHABETS or name in _COUNTED):
+            made += _count(name, arg)  # checked before a run of N characters is made
+            if made > max_length:
+                raise TemplateTooLong(f"expands to over {max_length:,} characters")
+        text = _generate(rng, name, arg)
+        if max_length is not None and name not in _ALPHABETS and name not in _COUNTED:
+            made += len(text)  # the fixed-size generators: at most a few KB each
+            if made > max_length:
+                raise TemplateTooLong(f"expands to over {max_length:,} characters")
+        return text
 
     return _PLACEHOLDER.sub(replace, template)
 
@@ -111,7 +132,7 @@ def _generate(rng: random.Random, name: str, arg: str | None) -> str:
 
 
 def _count(name: str, arg: str | None) -> int:
-    if not arg or not arg.isdigit():
+    if not arg or not (arg.isascii() and arg.isdigit()):  # `{alnum:²}`: isdigit() alone takes it
         raise TemplateError(f"{{{name}:N}} needs a length")
     return int(arg)
 

@@ -13,6 +13,11 @@ never values):
 
 Every finding carries `remediation`: where the secret should live instead (a Vault path named
 after its owner and key, read with `secrets:`).
+
+A scan configuration's `disable` drops these checks' findings by id (`CHECK_IDS`), and its path
+allowlists apply to every finding (a variable's path is `variables/KEY[scope]`). Its value
+allowlists apply in the engine: a variable whose value they allowlist holds no credential here,
+unless its key names one.
 """
 
 from __future__ import annotations
@@ -46,11 +51,12 @@ def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
                           on_ci_file=lambda project, path, text: ci_findings.extend(ci_file_findings(text, project, path, key)),
                           on_project=on_project)
     report = scan_source(source, options, key)
-    findings = [replace(f, remediation=_remediation(f.origin, f.path)) for f in report.findings]
+    allowlists = options.config.allowlists
+    findings = allowlists.apply_paths(replace(f, remediation=_remediation(f.origin, f.path)) for f in report.findings)
     detected = {(f.origin.project, f.origin.group, f.origin.variable_key, f.origin.environment_scope)
                 for f in findings if f.origin.variable_key is not None and not f.ignored}
-    findings += variable_findings(source.variables, detected)
-    findings += ci_findings
+    checks = variable_findings(source.variables, detected) + ci_findings
+    findings += allowlists.apply_paths(f for f in checks if f.rule_id not in options.config.disabled)
     findings.sort(key=lambda f: ((f.origin.project or f.origin.group or ""), *f.sort_key))
     report.findings = findings
     return report
@@ -120,6 +126,9 @@ _CI_CHECKS = (
     (_SKIP_VERIFY, "gitlab-ci-vault-skip-verify", "sets VAULT_SKIP_VERIFY: TLS to Vault is not verified",
      "high", "remove VAULT_SKIP_VERIFY and give Vault's CA certificate in VAULT_CACERT"),
 )
+
+# Every check's rule id: what a scan configuration may disable or allowlist besides the detectors.
+CHECK_IDS = (*(rule[0] for rule in _FLAG_RULES), "gitlab-variable-duplicated", *(check[1] for check in _CI_CHECKS))
 
 
 def ci_file_findings(text: str, project: str, path: str, key: FingerprintKey) -> list[Finding]:

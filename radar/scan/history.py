@@ -12,7 +12,8 @@ they are); each group becomes one finding:
 - `in_head`: whether a blob holding the value is in the tree of the default branch's tip
   (`origin/HEAD` when the clone has it, else `HEAD`); with `--since-commit` this only looks at
   blobs added after that commit;
-- ignored only when every occurrence was suppressed inline.
+- ignored only when every occurrence was suppressed inline or allowlisted by value, or when every
+  location is under a path the scan configuration allowlists for the finding's rule.
 
 Paths excluded by `--exclude` or `.radarignore` never reach attribution: the source drops them as
 it reads history (see `sources.git`).
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
+from radar.scan.config import Allowlists
 from radar.scan.findings import CONFIDENCE_RANK, Finding, FingerprintKey, History, Location, Origin
 from radar.scan.rules import RuleSet, load_default_rules
 from radar.scan.scanner import Progress, ScanOptions, ScanReport, scan_source
@@ -39,16 +41,31 @@ def scan_history(repo: str, selection: RefSelection = RefSelection(), options: S
         report = scan_source(source, options, key, progress, ruleset, fork_first=True)
     finally:
         close_readers()
-    priority = {rule.id: rule.priority for rule in ruleset.rules}
-    report.findings = attribute(report.findings, source, priority)
+    priority = {rule.id: rule.priority for rule in options.config.ruleset(ruleset).rules}
+    report.findings = attribute(report.findings, source, priority, options.config.allowlists)
     return report
 
 
-def attribute(findings: Sequence[Finding], source: GitHistorySource, priority: dict[str, int]) -> list[Finding]:
+def attribute(findings: Sequence[Finding], source: GitHistorySource, priority: dict[str, int],
+              allowlists: Allowlists = Allowlists()) -> list[Finding]:
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
         groups.setdefault(finding.fingerprint, []).append(finding)
-    return sorted((_merge(group, source, priority) for group in groups.values()), key=lambda f: f.sort_key)
+    merged = (_merge(group, source, priority) for group in groups.values())
+    return sorted((_allowlisted(f, allowlists) for f in merged), key=lambda f: f.sort_key)
+
+
+def _allowlisted(finding: Finding, allowlists: Allowlists) -> Finding:
+    """The finding, ignored when the configuration allowlists every path it was committed under."""
+    if finding.ignored or not allowlists or finding.history is None:
+        return finding
+    reasons = []
+    for location in finding.history.locations:
+        reason = allowlists.path_reason(finding.rule_id, location.path)
+        if reason is None:
+            return finding
+        reasons.append(reason)
+    return replace(finding, ignored=True, ignore_reason=reasons[0]) if reasons else finding
 
 
 def _merge(group: list[Finding], source: GitHistorySource, priority: dict[str, int]) -> Finding:

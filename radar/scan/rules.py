@@ -20,11 +20,17 @@ A rule file holds `[[rules]]` tables. Fields:
   the keyword's line up to `span` characters past the keyword).
 - `examples.true` / `examples.false`: strings the rule must and must not report. True examples are
   templates (see `radar.scan.examples`) so that no real-looking credential sits in the repository.
+
+A scan configuration (`radar.scan.config`, `.radar.toml`) adds rules in this same schema, checked
+by the same `parse_rule` (its examples are optional there), and disables rules by id:
+`RuleSet.changed`.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -51,6 +57,15 @@ _FIELDS = {
 
 class RuleError(RadarError):
     """A rule file is malformed; the message names the file, the rule and the field."""
+
+
+class RuleFieldError(RuleError):
+    """One field of one rule is wrong: `field` names it (`keywords`, `examples.true`), the message
+    says what is wrong; the caller adds where the rule is written."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,18 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.rules)
 
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._by_id  # type: ignore[attr-defined]
+
+    def changed(self, added: tuple[Rule, ...] = (), disabled: frozenset[str] = frozenset()) -> RuleSet:
+        """These rules without the `disabled` ids, then `added` (a rule of the same id is replaced,
+        so changing a set twice changes it once)."""
+        if not added and not disabled:
+            return self
+        dropped = disabled | {r.id for r in added}
+        return RuleSet(tuple(r for r in self.rules if r.id not in dropped)
+                       + tuple(r for r in added if r.id not in disabled))
+
 
 @functools.cache
 def load_default_rules() -> RuleSet:
@@ -120,7 +147,12 @@ def parse_rule_files(texts: list[tuple[str, str]], check_expressions: bool = Tru
         except tomllib.TOMLDecodeError as e:
             raise RuleError(f"radar/detectors/rules/{name}: not valid TOML: {e}") from None
         for entry in document.get("rules", []):
-            rule = _parse_rule(name, entry, check_expressions)
+            try:
+                rule = parse_rule(name, entry, check_expressions)
+            except RuleFieldError as e:
+                rule_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
+                where = f"{e.field}: " if e.field else ""
+                raise RuleError(f"radar/detectors/rules/{name}: rule {rule_id!r}: {where}{e}") from None
             if rule.id in seen:
                 raise RuleError(f"radar/detectors/rules/{name}: rule id {rule.id!r} is defined twice")
             seen.add(rule.id)
@@ -128,37 +160,68 @@ def parse_rule_files(texts: list[tuple[str, str]], check_expressions: bool = Tru
     return RuleSet(tuple(rules))
 
 
-def _parse_rule(source: str, entry: dict, check_expression: bool = True) -> Rule:
-    rule_id = entry.get("id", "?")
+# What each field holds: (type or types, what to call it in an error).
+_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    **{name: (str, "a string") for name in (
+        "id", "description", "secret_type", "docs", "severity", "regex", "kind", "validator", "confidence")},
+    **{name: (bool, "true or false") for name in ("requires_validation", "multiline")},
+    **{name: (int, "a whole number") for name in ("priority", "span")},
+    "entropy": ((int, float), "a number"),
+    "keywords": (list, "a list of strings"),
+    "names": (list, "a list of strings"),
+    "examples": (dict, "a table with `true` and `false` lists"),
+}
 
-    def fail(message: str) -> RuleError:
-        return RuleError(f"radar/detectors/rules/{source}: rule {rule_id!r}: {message}")
 
-    unknown = set(entry) - _FIELDS
+def parse_rule(source: str, entry: object, check_expression: bool = True, require_examples: bool = True) -> Rule:
+    """One `[[rules]]` entry as a Rule, or a RuleFieldError naming the field that is wrong."""
+    if not isinstance(entry, dict):
+        raise RuleFieldError("", "a rule is a table (`[[rules]]` with id, description, ...)")
+    fail = RuleFieldError
+    unknown = sorted(set(entry) - _FIELDS)
     if unknown:
-        raise fail(f"unknown field(s) {', '.join(sorted(unknown))}")
+        close = difflib.get_close_matches(unknown[0], _FIELDS, n=1)
+        raise fail(unknown[0], "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+                   + f"; a rule has {', '.join(sorted(_FIELDS))}")
+    for name, value in entry.items():
+        expected, called = _TYPES[name]
+        # bool is an int in Python, but `priority = true` is a mistake
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise fail(name, f"must be {called}")
+    for name in ("keywords", "names"):
+        for i, item in enumerate(entry.get(name, ())):
+            if not isinstance(item, str):
+                raise fail(f"{name}[{i}]", "must be a string")
     for required in ("id", "description", "secret_type", "docs", "severity", "keywords"):
         if not entry.get(required):
-            raise fail(f"missing {required}")
+            raise fail(required, "missing: every rule has id, description, secret_type, docs, severity and keywords")
+    rule_id = entry["id"]
     if not _ID.fullmatch(rule_id):
-        raise fail("id must be lower-case kebab-case")
+        raise fail("id", "must be lower-case kebab-case, like acme-api-token")
     kind = entry.get("kind", "provider")
     if kind not in KINDS:
-        raise fail(f"kind must be one of {', '.join(KINDS)}")
+        raise fail("kind", f"must be one of {', '.join(KINDS)}")
     if entry["severity"] not in SEVERITIES:
-        raise fail(f"severity must be one of {', '.join(SEVERITIES)}")
+        raise fail("severity", f"must be one of {', '.join(SEVERITIES)}")
     confidence = entry.get("confidence", "high" if kind == "provider" else "medium")
     if confidence not in CONFIDENCES:
-        raise fail(f"confidence must be one of {', '.join(CONFIDENCES)}")
+        raise fail("confidence", f"must be one of {', '.join(CONFIDENCES)}")
     keywords = tuple(entry["keywords"])
     if any(k != k.lower() or not k for k in keywords):
-        raise fail("keywords must be non-empty and lower-case (matching ignores case)")
+        raise fail("keywords", "must be non-empty and lower-case (matching ignores case)")
+    if not all(k.isascii() for k in keywords):
+        # The prefilter matches bytes and folds ASCII case only.
+        raise fail("keywords", "must be ASCII")
+    if entry.get("span", DEFAULT_SPAN) < 1:
+        raise fail("span", "must be at least 1")
+    if not 0 <= entry.get("entropy", 0) < math.inf:
+        raise fail("entropy", "must be a number of bits per character, at least 0")
     names = tuple(entry.get("names", ()))
     if kind == "generic":
         from radar.scan.generic import assignment_pattern
 
         if not names or "regex" in entry:
-            raise fail("a generic rule gives names, not regex")
+            raise fail("names", "a generic rule gives names, not regex")
         source_regex = assignment_pattern(names)
         # The expression accepts api_key, api-key, api.key and apiKey; so must the prefilter.
         keywords = tuple(dict.fromkeys(
@@ -167,26 +230,31 @@ def _parse_rule(source: str, entry: dict, check_expression: bool = True) -> Rule
         ))
     else:
         if "regex" not in entry or names:
-            raise fail("a provider or structural rule gives regex, not names")
+            raise fail("regex", "a provider or structural rule gives regex, not names")
         source_regex = entry["regex"]
     if check_expression:
         try:
             regex.compile(source_regex)
         except regex.error as e:
-            raise fail(f"regex does not compile: {e}") from None
+            raise fail("regex", f"does not compile: {e}") from None
     validator = entry.get("validator")
     if validator is not None:
         from radar.scan.validators import known_validator
 
         if not known_validator(validator):
-            raise fail(f"unknown validator {validator!r}")
+            raise fail("validator", "unknown validator; radar.scan.validators lists them")
     examples = entry.get("examples", {})
+    for key, value in examples.items():
+        if key not in ("true", "false"):
+            raise fail(f"examples.{key}", "unknown field; examples has `true` and `false` lists")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise fail(f"examples.{key}", "must be a list of strings")
     true_examples = tuple(examples.get("true", ()))
     false_examples = tuple(examples.get("false", ()))
-    if not true_examples:
-        raise fail("needs at least one true example")
-    if not false_examples:
-        raise fail("needs at least one false example")
+    if require_examples and not true_examples:
+        raise fail("examples.true", "needs at least one true example")
+    if require_examples and not false_examples:
+        raise fail("examples.false", "needs at least one false example")
     return Rule(
         id=rule_id,
         description=entry["description"],
@@ -201,10 +269,10 @@ def _parse_rule(source: str, entry: dict, check_expression: bool = True) -> Rule
         validator=validator,
         requires_validation=bool(entry.get("requires_validation", False)),
         multiline=bool(entry.get("multiline", False)),
-        span=int(entry.get("span", DEFAULT_SPAN)),
+        span=entry.get("span", DEFAULT_SPAN),
         names=names,
         true_examples=true_examples,
         false_examples=false_examples,
         source=source,
-        priority=int(entry.get("priority", PRIORITY[kind])),
+        priority=entry.get("priority", PRIORITY[kind]),
     )

@@ -6,14 +6,16 @@ gets its engine once (with `fork`, the parent's compiled rules are
 inherited). Small scans run in this process, where starting workers would cost more than it
 saves. A unit that cannot be read, is binary (a NUL byte, or over 30 % control bytes, in its first
 8 KiB) or is not UTF-8 never stops a scan: it becomes a warning (binary files are only counted),
-and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found. What could not be read
+and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found. Equal warnings are
+counted, not repeated (`radar.scan.warnings`): each batch counts its own, and the batches' counts
+are added up as they come back, so a file that is not UTF-8 in 214 blobs is one line. What could not be read
 is counted too (`ScanStats.unreadable`): the scan is then incomplete (`ScanReport.incomplete`),
 which the CLI reports after the findings, with exit status 2.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,11 +23,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from radar.errors import RadarError
+from radar.scan.config import NO_CONFIG, ScanConfig
 from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
+from radar.scan.sources import ignore
 from radar.scan.sources.directory import DirectorySource
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
+from radar.scan.warnings import Warnings, counted, listed
 
 DEFAULT_MAX_FILE_SIZE = 10_000_000
 BATCH_BYTES = 4_000_000
@@ -36,6 +41,7 @@ _SNIFF = 8192
 _CONTROL = bytes(range(0, 32)).translate(None, b"\t\n\r\f\b\x1b") + b"\x7f"
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger("radar.scan")  # -v: what was scanned, and how
 
 
 class ScanError(RadarError):
@@ -49,6 +55,8 @@ class ScanOptions:
     follow_symlinks: bool = False
     jobs: int = 0  # 0: one per core
     decode_depth: int = DEFAULT_DECODE_DEPTH
+    gitignore: bool = True  # directory walks leave out what .gitignore does (inside a git work tree)
+    config: ScanConfig = NO_CONFIG  # .radar.toml: rules added and disabled, allowlists
 
 
 @dataclass
@@ -67,10 +75,6 @@ class ScanStats:
         self.unreadable.update(other.unreadable)
 
 
-# How "scan incomplete" counts what could not be read.
-_PLURALS = {"directory": "directories"}
-
-
 @dataclass
 class ScanReport:
     findings: list[Finding]
@@ -79,8 +83,7 @@ class ScanReport:
 
     def incomplete(self) -> str | None:
         """`2 files and 1 directory could not be read`, or None when everything asked for was read."""
-        counts = [f"{n} {noun if n == 1 else _PLURALS.get(noun, noun + 's')}"
-                  for noun, n in sorted(self.stats.unreadable.items()) if n]
+        counts = [counted(n, noun) for noun, n in sorted(self.stats.unreadable.items()) if n]
         if not counts:
             return None
         listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
@@ -90,14 +93,47 @@ class ScanReport:
 def scan_directory(root: str | os.PathLike[str], options: ScanOptions = ScanOptions(),
                    key: FingerprintKey | None = None, progress: Progress | None = None,
                    ruleset: RuleSet | None = None) -> ScanReport:
-    """Scan a directory tree (or a single file); paths in findings are relative to `root`."""
+    """Scan a directory tree (or a single file); paths in findings are relative to `root`, and
+    the configuration's path allowlists apply to them."""
     path = Path(root)
     if not path.exists():
         raise ScanError(f"{root}: no such file or directory")
     if not (path.is_dir() or path.is_file()):
         raise ScanError(f"{root}: not a directory or a regular file")
-    source = DirectorySource(path, options.exclude, options.max_file_size, options.follow_symlinks)
-    return scan_source(source, options, key, progress, ruleset)
+    source = DirectorySource(path, ignore.load(path, options.exclude), options.max_file_size, options.follow_symlinks,
+                             options.gitignore)
+    report = scan_source(source, options, key, progress, ruleset)
+    report.findings = options.config.allowlists.apply_paths(report.findings)
+    return report
+
+
+def scan_paths(paths: list[str], options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
+               progress: Progress | None = None, ruleset: RuleSet | None = None) -> ScanReport:
+    """Scan files, directories and `-` (standard input) as one report; paths in findings are the
+    paths as given, and the current directory's `.radarignore` applies (see `sources.paths`)."""
+    from radar.scan.sources.paths import PathsSource
+
+    source = PathsSource(list(paths), ignore.load(Path("."), options.exclude), options.max_file_size,
+                         options.follow_symlinks, options.gitignore)
+    report = scan_source(source, options, key, progress, ruleset)
+    report.findings = options.config.allowlists.apply_paths(report.findings)
+    return report
+
+
+def scan_staged(options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
+                progress: Progress | None = None, ruleset: RuleSet | None = None) -> tuple[str, ScanReport]:
+    """Scan what the index holds for the files the next commit adds or changes (see
+    `sources.staged`); the top of the work tree, which paths in findings are relative to, and the report."""
+    from radar.scan.sources.git import close_readers
+    from radar.scan.sources.staged import StagedSource
+
+    source = StagedSource(".", options.exclude, options.max_file_size)
+    try:
+        report = scan_source(source, options, key, progress, ruleset)
+    finally:
+        close_readers()
+    report.findings = options.config.allowlists.apply_paths(report.findings)
+    return source.top, report
 
 
 def scan_source(source: Source, options: ScanOptions = ScanOptions(), key: FingerprintKey | None = None,
@@ -106,7 +142,7 @@ def scan_source(source: Source, options: ScanOptions = ScanOptions(), key: Finge
     """`scan_units` of what `source` yields; the source's warnings come first, and the units it
     skipped are counted with the scan's."""
     report = scan_units(source.units(), options, key, progress, ruleset, fork_first)
-    report.warnings[:0] = source.warnings
+    report.warnings[:0] = listed(source.warnings)
     report.stats.skipped += source.skipped
     report.stats.unreadable.update(source.unreadable)
     return report
@@ -117,12 +153,15 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
                ruleset: RuleSet | None = None, fork_first: bool = False) -> ScanReport:
     """Scan units as a source yields them; the walk overlaps with the workers' scanning.
 
-    `progress(done, total)` is called after each batch; `total` counts the bytes of the units
+    `options.config` adds rules to `ruleset` (the shipped rules by default) and disables some, and
+    its value allowlists apply; its path allowlists are the caller's to apply, who knows what a
+    path stands for. `progress(done, total)` is called after each batch; `total` counts the bytes of the units
     seen so far, so it grows until the source is exhausted. `fork_first` starts the workers
     before the first unit is asked for: a source that builds a large index on its first step
     (git history) then builds it only in the parent, instead of every forked worker inheriting it.
     """
-    engine = Engine(ruleset or load_default_rules(), key or FingerprintKey.load(), options.decode_depth)
+    engine = Engine(options.config.ruleset(ruleset or load_default_rules()), key or FingerprintKey.load(),
+                    options.decode_depth, allowlists=options.config.allowlists)
     jobs = options.jobs or os.cpu_count() or 1
     pool = _start_pool(jobs, engine) if fork_first and jobs > 1 else None
     try:
@@ -146,14 +185,17 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
         report = ScanReport([])
         if pool is None and jobs > 1 and head_size >= PARALLEL_THRESHOLD_BYTES:
             pool = _start_pool(jobs, engine)
+        log.info("scanning with %d rules, decode depth %d, %s", len(engine.rules), options.decode_depth,
+                 f"{jobs} worker processes" if pool else "in one process (a small scan)")
         if pool is None:
             results: Iterable[_BatchResult] = (_scan_batch_with(engine, b) for b in _batches(counted()))
         else:
             results = pool.imap_unordered(_scan_batch, _batches(counted()))
         done = 0
+        warnings = Warnings()
         for result in results:
             report.findings.extend(result.findings)
-            report.warnings.extend(result.warnings)
+            warnings.merge(result.warnings)
             report.stats.add(result.stats)
             done += result.size
             if progress:
@@ -163,11 +205,13 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
             pool.terminate()
             pool.join()
     report.findings.sort(key=lambda f: f.sort_key)
-    report.warnings.sort()
+    report.warnings = warnings.lines()
     return report
 
 
 def _start_pool(jobs: int, engine: Engine):
+    import multiprocessing  # only when a pool starts: a small scan (a pre-commit hook's) never pays for it
+
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     return context.Pool(jobs, initializer=_init_worker, initargs=(engine,))
 
@@ -175,7 +219,7 @@ def _start_pool(jobs: int, engine: Engine):
 @dataclass
 class _BatchResult:
     findings: list[Finding]
-    warnings: list[str]
+    warnings: Warnings
     stats: ScanStats
     size: int
 
@@ -207,34 +251,36 @@ def _scan_batch(batch: list[TextUnit]) -> _BatchResult:
 
 
 def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
-    result = _BatchResult([], [], ScanStats(), sum(u.size for u in batch))
+    result = _BatchResult([], Warnings(), ScanStats(), sum(u.size for u in batch))
     for unit in batch:
         unit.announce()
     for unit in batch:
         try:
             data = unit.read()
         except UnitSkipped as e:
-            result.warnings.append(f"{unit.path}: skipped: {e}")
+            result.warnings.add(f"{unit.path}: skipped: {e}", unit.noun)
             result.stats.skipped += 1
             continue
         except UnitReadError as e:
-            result.warnings.append(f"{unit.path}: cannot read: {e}")
+            result.warnings.add(f"{unit.path}: cannot read: {e}", unit.noun)
             result.stats.skipped += 1
             result.stats.unreadable[unit.noun] += 1
             continue
         if is_binary(data):
+            log.info("%s: skipped, binary", unit.path)
             result.stats.binary += 1
             continue
         utf8: bytes | None = data
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            result.warnings.append(f"{unit.path}: not valid UTF-8; scanned as Latin-1")
+            result.warnings.add(f"{unit.path}: not valid UTF-8; scanned as Latin-1", unit.noun)
             text = data.decode("latin-1")
             utf8 = None  # the bytes are not the text's UTF-8 encoding
         scanned = engine.scan(text, unit.path, unit.origin, utf8)
         result.findings.extend(scanned.findings)
-        result.warnings.extend(scanned.warnings)
+        for warning in scanned.warnings:
+            result.warnings.add(warning, unit.noun)
         result.stats.files += 1
         result.stats.bytes += len(data)
     return result

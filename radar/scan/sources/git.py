@@ -19,9 +19,14 @@ How it works, without checking anything out:
    introductions (object ids, interned paths, indexes into the commit table), which is what the
    findings' locations are made of.
 
+A sub-directory of a work tree limits the scan to the history of the paths under it (`git log
+--full-history -- DIR`, so no side branch is simplified away), and paths are reported from it,
+as a directory scan of it reports them; a monorepo's team scans its own part.
+
 Exclusions work as in a directory scan, on the paths blobs were committed under: `--exclude`
-globs and the `.radarignore` of the working tree (of the default branch's tip in a bare
-repository). An introduction under an excluded path is dropped as history is read, so a blob only
+patterns and the `.radarignore` of the scanned directory in the working tree (of the default
+branch's tip in a bare repository), in gitignore syntax, so a `!` line re-includes paths in every
+commit. An introduction under an excluded path is dropped as history is read, so a blob only
 ever committed under excluded paths is not scanned, and no location, first introduction or
 `in_head` comes from an excluded path.
 
@@ -32,19 +37,24 @@ repository is scanned with a warning that history before its shallow boundary is
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from radar.errors import RadarError
 from radar.scan.findings import Origin
-from radar.scan.sources.directory import IGNORE_FILE, file_excluded, parse_ignore_file, read_ignore_file
+from radar.scan.sources.ignore import IGNORE_FILE, Exclusions, parse_ignore_lines, read_ignore_lines
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
+from radar.scan.warnings import Warnings
+from radar.sizes import sizes_apart
 
 GITLINK_MODE = "160000"
+log = logging.getLogger("radar.scan")  # -v: what history held
 _COMMIT_MARK = "\x01commit\x01"
 
 
@@ -92,11 +102,10 @@ def _failed(command: str, stderr: bytes, returncode: int) -> GitSourceError:
     return GitSourceError(f"{command} failed: {lines[-1] if lines else 'exit ' + str(returncode)}")
 
 
-def open_repository(path: str) -> str:
-    """The top of the repository at `path` (a work tree or a bare repository), or a GitSourceError.
-
-    `path` must be that top (or the git directory itself), not a directory inside it: a history
-    scan reads the whole repository, so a scan of `repo/docs` is not silently widened to it."""
+def open_repository(path: str) -> tuple[str, str]:
+    """The top of the repository `path` is in (a work tree or a bare repository), and where `path`
+    is inside its work tree (`/`-separated, "" at the top), found with git itself; or a
+    GitSourceError. A sub-directory limits the scan to its paths (see the module's docstring)."""
     if not os.path.exists(path):
         raise GitSourceError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
@@ -105,16 +114,13 @@ def open_repository(path: str) -> str:
     inside_git_dir, bare, git_dir = answer.split(b"\n", 2)
     git_dir = git_dir.removesuffix(b"\n")
     if inside_git_dir == b"true":
-        top = git_dir
-        if not os.path.samefile(path, top):
-            raise GitSourceError(f"{path}: inside the git directory {os.fsdecode(top)}; give the repository's top")
+        if not os.path.samefile(path, git_dir):
+            raise GitSourceError(f"{path}: inside the git directory {os.fsdecode(git_dir)}; give the repository's "
+                                 "top (or a directory of its work tree)")
         # A work tree's `.git` given itself: the work tree is its parent, where .radarignore is.
-        return os.fsdecode(top if bare == b"true" else os.path.dirname(top))
-    top = _rev_parse(path, "--show-toplevel").removesuffix(b"\n")
-    if not os.path.samefile(path, top):
-        raise GitSourceError(f"{path}: not the top of its git repository; --history scans whole "
-                             f"repositories: give {os.fsdecode(top)}")
-    return os.fsdecode(top)
+        return os.fsdecode(git_dir if bare == b"true" else os.path.dirname(git_dir)), ""
+    top, prefix = _rev_parse(path, "--show-toplevel", "--show-prefix").split(b"\n")[:2]
+    return os.fsdecode(top), os.fsdecode(prefix).rstrip("/")
 
 
 def _rev_parse(path: str, *args: str) -> bytes:
@@ -123,20 +129,51 @@ def _rev_parse(path: str, *args: str) -> bytes:
         return git(path, "rev-parse", *args)
     except GitSourceError as e:
         if "not a git repository" in str(e):
-            raise GitSourceError(f"{path}: not a git repository (--history needs one)") from None
+            raise GitSourceError(f"{path}: not a git repository, nor inside one (--history needs one)") from None
         raise
+
+
+def is_bare(repo: str) -> bool:
+    return git(repo, "rev-parse", "--is-bare-repository").strip() == b"true"
+
+
+def _resolves(repo: str, rev: str) -> bool:
+    result = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                            capture_output=True)
+    return result.returncode == 0
+
+
+def default_tip(repo: str) -> str | None:
+    """The default branch's tip: origin/HEAD when the clone has it, else HEAD."""
+    for rev in ("refs/remotes/origin/HEAD", "HEAD"):
+        if _resolves(repo, rev):
+            return rev
+    return None
+
+
+def tip_file(repo: str, name: str) -> tuple[str, bytes] | None:
+    """The file `name` as committed at the default branch's tip, with its name as git spells it
+    (`HEAD:.radarignore`), or None: the settings a bare repository holds for a scan of itself."""
+    tip = default_tip(repo)
+    if tip is None:
+        return None
+    spec = f"{tip}:{name}"
+    result = subprocess.run(["git", "-C", repo, "cat-file", "blob", spec], capture_output=True)
+    if result.returncode != 0:  # no such file at the tip
+        return None
+    return spec.removeprefix("refs/remotes/"), result.stdout
 
 
 class GitHistorySource(Source):
     def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000,
                  exclude: tuple[str, ...] = ()) -> None:
-        self.repo = open_repository(path)
+        self.repo, self.prefix = open_repository(path)
         self.selection = selection
         self.max_size = max_size
         self.exclude = exclude
-        self._globs: list[str] = []
+        self._exclusions = Exclusions()
         self._excluded: dict[str, bool] = {}
-        self.warnings: list[str] = []
+        self.warnings = Warnings()
         self.unreadable: collections.Counter[str] = collections.Counter()
         self.skipped = 0
         self.commits: list[Commit] = []
@@ -172,9 +209,7 @@ class GitHistorySource(Source):
         return [ref for ref in listed if not ref.endswith("/HEAD") or ref == "HEAD"]
 
     def _resolves(self, rev: str) -> bool:
-        result = subprocess.run(["git", "-C", self.repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                                capture_output=True)
-        return result.returncode == 0
+        return _resolves(self.repo, rev)
 
     def _check_shallow(self) -> None:
         if git(self.repo, "rev-parse", "--is-shallow-repository").strip() == b"true":
@@ -184,11 +219,7 @@ class GitHistorySource(Source):
             )
 
     def _default_tip(self) -> str | None:
-        """The default branch's tip: origin/HEAD when the clone has it, else HEAD."""
-        for rev in ("refs/remotes/origin/HEAD", "HEAD"):
-            if self._resolves(rev):
-                return rev
-        return None
+        return default_tip(self.repo)
 
     # -- walking history ----------------------------------------------------------------------
 
@@ -206,44 +237,56 @@ class GitHistorySource(Source):
                 raise GitSourceError(f"--since-commit {self.selection.since_commit}: no such commit")
             since = [f"^{self.selection.since_commit}"]
         self.head_ref = self._default_tip()
-        self._globs = list(self.exclude) + self._ignore_file()
+        self._exclusions = Exclusions.of(("--exclude", self.exclude), self._ignore_file())
         if self.head_ref:
             self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
+        clock = time.monotonic()
         self._walk(refs + since)
+        log.info("read history in %.1f s: %d ref(s), %d commit(s), %d unique blob(s) to scan",
+                 time.monotonic() - clock, len(refs), len(self.commits), len(self.introductions))
 
-    def _ignore_file(self) -> list[str]:
-        """The globs of the working tree's .radarignore, or of the default tip's in a bare repository."""
-        if git(self.repo, "rev-parse", "--is-bare-repository").strip() != b"true":
-            return read_ignore_file(Path(self.repo) / IGNORE_FILE)
-        if self.head_ref is None:
-            return []
-        result = subprocess.run(["git", "-C", self.repo, "cat-file", "blob", f"{self.head_ref}:{IGNORE_FILE}"],
-                                capture_output=True)
-        if result.returncode != 0:  # no such file at the tip
-            return []
-        return parse_ignore_file(result.stdout.decode("utf-8", "replace"))
+    def _ignore_file(self) -> tuple[str, list[str]]:
+        """The scanned directory's .radarignore in the working tree, or the default tip's in a bare
+        repository: where it is, and its lines."""
+        if not is_bare(self.repo):
+            file = Path(self.repo, self.prefix, IGNORE_FILE)
+            return str(file), read_ignore_lines(file)
+        found = tip_file(self.repo, IGNORE_FILE)
+        if found is None:
+            return f"{self.head_ref}:{IGNORE_FILE}", []
+        return found[0], parse_ignore_lines(found[1], found[0])
 
     def excluded(self, path: str) -> bool:
-        """`path` (as committed) is excluded by --exclude or .radarignore; remembered per path."""
-        if not self._globs:
+        """`path` (from the scanned directory) is excluded by --exclude or .radarignore; remembered per path."""
+        if not self._exclusions:
             return False
         known = self._excluded.get(path)
         if known is None:
-            known = self._excluded[path] = file_excluded(path, self._globs)
+            known = self._excluded[path] = self._exclusions.file_excluded(path)
         return known
+
+    def _inside(self, path: str) -> str | None:
+        """`path` (from the top of the repository) from the scanned directory, or None if outside it."""
+        if not self.prefix:
+            return path
+        return path[len(self.prefix) + 1:] if path.startswith(self.prefix + "/") else None
 
     def _tree_blobs(self, rev: str) -> Iterator[str]:
         for entry in git(self.repo, "ls-tree", "-r", "-z", "--full-tree", rev).split(b"\0"):
             if entry:
                 mode, kind, rest = entry.split(b" ", 2)
                 blob, path = rest.split(b"\t", 1)
-                if kind == b"blob" and not self.excluded(path.decode("utf-8", "surrogateescape")):
+                inside = self._inside(path.decode("utf-8", "surrogateescape"))
+                if kind == b"blob" and inside is not None and not self.excluded(inside):
                     yield blob.decode()
 
     def _walk(self, revs: list[str]) -> None:
         fmt = f"--format={_COMMIT_MARK}%H%x00%an <%ae>%x00%cI%x00%ct%x00"
         command = ["git", "-C", self.repo, "log", "--raw", "-c", "--no-renames", "-z", "--no-abbrev",
                    "--no-color", "--no-ext-diff", "--no-textconv", fmt, *revs, "--"]
+        if self.prefix:  # only this directory's history, with no side branch simplified away
+            command[4:4] = ["--full-history"]
+            command.append(f":(literal){self.prefix}")
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         errors: list[bytes] = []
         drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
@@ -268,6 +311,10 @@ class GitHistorySource(Source):
             mode, blob = fields[parents], fields[2 * parents + 1]
             if not blob.strip("0"):
                 continue  # deleted (the null id, of SHA-1 or SHA-256 length)
+            inside = self._inside(path)
+            if inside is None:
+                continue
+            path = inside
             if mode == GITLINK_MODE:
                 if path not in gitlinks:
                     gitlinks.add(path)
@@ -306,10 +353,9 @@ class GitHistorySource(Source):
                 continue
             size = int(parts[2])
             if size > self.max_size:
+                shown, limit = sizes_apart(size, self.max_size)
                 self.warnings.append(
-                    f"blob {blob} ({first.path}): skipped, {size / 1e6:g} MB is over the "
-                    f"{self.max_size / 1e6:g} MB limit (--max-file-size)"
-                )
+                    f"blob {blob} ({first.path}): skipped, {shown} is over the {limit} limit (--max-file-size)")
                 self.skipped += 1
                 continue
             commit = self.commits[first.commit]

@@ -29,6 +29,7 @@ from radar.errors import RadarError
 from radar.scan.findings import FingerprintKey, Origin, preview
 from radar.scan.generic import names_a_secret
 from radar.scan.sources.interface import MemoryUnit, Source, TextUnit
+from radar.scan.warnings import Warnings
 
 DEFAULT_CI_FILE = ".gitlab-ci.yml"
 INSTANCE = "instance"
@@ -129,7 +130,7 @@ class GitLabSource(Source):
         self.key = key
         self.on_ci_file = on_ci_file
         self.on_project = on_project
-        self.warnings: list[str] = []
+        self.warnings = Warnings()
         self.unreadable: Counter[str] = Counter()
         self.variables: list[VariableRecord] = []
         self.projects = 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from radar.scan.findings import Origin
+from radar.scan.warnings import Warnings
 
 
 class UnitReadError(Exception):
@@ -62,9 +63,10 @@ class MemoryUnit(TextUnit):
 
 
 class Source(abc.ABC):
-    """Yields the units to scan; problems met on the way are appended to `warnings`."""
+    """Yields the units to scan; problems met on the way are appended to `warnings` (a `Warnings`,
+    which says a repeated message once and keeps memory bounded, or a plain list)."""
 
-    warnings: list[str]
+    warnings: Warnings | list[str]
     skipped: int = 0  # units left out (too large, unreadable), each with a warning
     unreadable: Counter[str]  # what could not be read, by noun (directory, blob, project, ...)
 
