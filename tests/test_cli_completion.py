@@ -55,7 +55,7 @@ CASES = [
     ("radar scan --for", {"--format"}),
     ("radar scan --format ", set(FORMATS)),
     ("radar scan . --min-confidence ", {"low", "medium", "high"}),
-    ("radar scan . --no-", {"--no-color", "--no-gitignore"}),
+    ("radar scan . --no-", {"--no-color", "--no-gitignore", "--no-config"}),
     ("radar scan gitlab --gr", {"--group"}),
     ("radar scan gitlab --format ", set(FORMATS)),
     ("radar secrets ch", {"check"}),
