@@ -53,7 +53,9 @@ def code(text: str) -> str:
     both are spaces), so that no text can close the span early or leave it empty."""
     longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
-    if not text or "`" in (text[0], text[-1]) or (text[0] == " " and text[-1] == " "):
+    if not text:
+        return "` `"
+    if "`" in (text[0], text[-1]) or (text[0] == " " and text[-1] == " "):
         text = f" {text} "
     return f"{fence}{text}{fence}"
 
