@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server  # noqa: F401
 from notify_helpers import KEY, assert_no_value, planted_findings
@@ -19,9 +20,14 @@ from radar.notify.events import Event, events_from
 from radar.notify.send import send
 from radar.notify.targets import GITLAB_ISSUES, NotifySettings, Target, add_arguments, settings_from
 from radar.notify.text import marker_label
+from radar.scan.findings import Finding
 from vault_fakes import ScriptedServer, answer, response, stream
 
 ISSUES = (Target(GITLAB_ISSUES),)
+# A finding as a scan reports it, for the tests that need no tree of their own.
+FOUND = (Finding(rule_id="github-personal-access-token", secret_type="GitHub token", description="GitHub token",
+                 severity="critical", confidence="high", path="app/.env", line=2, column=14, end_line=2,
+                 end_column=53, fingerprint=KEY.fingerprint("not a planted value"), preview="[redacted]"),)
 
 
 @pytest.fixture
@@ -239,3 +245,41 @@ def test_missing_settings_are_one_clear_error(argv, environ, says):
     with pytest.raises(RadarError, match=None) as e:
         settings_from(parse(*argv), environ)
     assert says in str(e.value)
+
+
+# --- cost and hostile answers ---------------------------------------------------------------------
+
+def test_each_finding_costs_one_lookup_and_at_most_two_writes(tmp_path, gitlab):
+    new = events_from(planted_findings(tmp_path), [])
+    send(ISSUES, new, settings(gitlab))
+    send(ISSUES, events_from([], [resolved(e) for e in new]), settings(gitlab))
+    lookups = [r for r in gitlab.requests if r.startswith("/api/v4/projects/acme%2Fsecurity/issues?")]
+    assert len(lookups) == 4  # one per event per run, however many issues the project has
+    assert [method for method, _ in gitlab.writes] == ["POST", "POST", "POST", "PUT", "POST", "PUT"]
+
+
+def test_a_rate_limited_lookup_is_retried_after_retry_after(tmp_path, gitlab):
+    gitlab.rate_limited_once.add("/api/v4/projects/acme%2Fsecurity/issues")
+    outcome = send(ISSUES, events_from(planted_findings(tmp_path), [])[:1], settings(gitlab))
+    assert (outcome.created, outcome.warnings) == (1, ())
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                        st.sampled_from(["iid", "state", "description", "labels", "id"]), inner, max_size=5),
+                    max_leaves=20)
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(answer_json=JSON, status=st.sampled_from([200, 201, 400, 409, 422]))
+def test_any_answer_gitlab_gives_is_handled_without_an_exception(answer_json, status):
+    # The server gives this answer to every lookup and every write.
+    body = json.dumps(answer_json).encode()
+    server = gitlab_answering(answer(status, body))
+    try:
+        outcome = gitlab_issues.sync(events_from(FOUND, []), NotifySettings(
+            gitlab_url=server.url, token=TOKEN, project="acme/security", timeout=5))
+    finally:
+        server.close()
+    assert outcome.created + outcome.updated + outcome.closed + outcome.undelivered <= len(FOUND)
+    assert all(w.startswith("gitlab-issues: ") and "\n" not in w for w in outcome.warnings)
