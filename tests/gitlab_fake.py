@@ -26,6 +26,7 @@ issue request with that status (403: a Guest's token; 404: issues turned off).
 from __future__ import annotations
 
 import datetime
+import http.client
 import json
 import threading
 import urllib.parse
@@ -218,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
         if project.error in (401, 403):
             return self._json(project.error, {"message": f"{project.error} {'Unauthorized' if project.error == 401 else 'Forbidden'}"})
         if project.issues_error:
-            return self._json(project.issues_error, {"message": f"{project.issues_error} Forbidden"})
+            return self._issues_refused(project.issues_error)
         fields: dict = dict(urllib.parse.parse_qsl(parsed.query))
         if "json" in (self.headers.get("Content-Type") or ""):
             fields.update(json.loads(body or b"{}"))
@@ -242,6 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
             notes.append(note)
             return self._json(201, note)
         return self._json(405, {"message": "405 Method Not Allowed"})
+
+    def _issues_refused(self, status: int) -> None:
+        self._json(status, {"message": f"{status} {http.client.responses.get(status, 'Error')}"})
 
     def _issue_create(self, project: Project, fields: dict) -> None:
         if not fields.get("title"):
@@ -275,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _issues_get(self, project: Project, rest: list[str], query: dict[str, str], path: str) -> None:
         if project.issues_error:
-            return self._json(project.issues_error, {"message": f"{project.issues_error} Forbidden"})
+            return self._issues_refused(project.issues_error)
         if not rest:
             wanted = set(_labels(query.get("labels")))
             state = query.get("state", "all")

@@ -283,3 +283,29 @@ def test_any_answer_gitlab_gives_is_handled_without_an_exception(answer_json, st
         server.close()
     assert outcome.created + outcome.updated + outcome.closed + outcome.undelivered <= len(FOUND)
     assert all(w.startswith("gitlab-issues: ") and "\n" not in w for w in outcome.warnings)
+
+
+def test_a_gitlab_failing_with_500_is_retried_a_few_times_then_one_warning(tmp_path, gitlab):
+    gitlab.projects[0].issues_error = 500
+    outcome = send(ISSUES, events_from(planted_findings(tmp_path), []), settings(gitlab))
+    assert outcome.warnings == ("gitlab-issues: GitLab answered 500; 2 finding(s) not told",)
+    lookups = [r for r in gitlab.requests if "/issues" in r]
+    assert len(lookups) == 1 + gitlab_issues.RETRIES  # python-gitlab's retries, bounded, and then no more
+
+
+def test_an_issue_deleted_between_lookup_and_note_is_a_warning_for_that_finding_only(tmp_path, gitlab, monkeypatch):
+    new = events_from(planted_findings(tmp_path), [])
+    send(ISSUES, new, settings(gitlab))
+    project = gitlab.projects[0]
+    find = gitlab_issues._Issues.find
+
+    def find_then_someone_deletes_it(self, event):  # a maintainer deletes the issue in between
+        issue = find(self, event)
+        if event is new[0]:
+            project.issues.remove(next(i for i in project.issues if i["iid"] == issue["iid"]))
+        return issue
+
+    monkeypatch.setattr(gitlab_issues._Issues, "find", find_then_someone_deletes_it)
+    outcome = send(ISSUES, new, settings(gitlab))
+    assert outcome.warnings == ("gitlab-issues: the issue is gone (404); the issue for app/.env:1 was not updated",)
+    assert outcome.updated == 1  # the other finding's issue was still noted

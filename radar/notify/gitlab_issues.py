@@ -105,6 +105,8 @@ class _Issues:
             if e.response_code == 403:
                 raise _Stop("access denied (403 Forbidden; issues need a token with the api scope and at least "
                             f"the Reporter role on {self.project})") from None
+            if e.response_code == 404 and path != self.base:  # the issue was deleted since it was looked up
+                raise _Skip("the issue is gone (404)") from None
             if e.response_code == 404:
                 raise _Stop(f"project {self.project} not found, not visible to this token, or its issues are "
                             "turned off (404)") from None
