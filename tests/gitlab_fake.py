@@ -11,10 +11,22 @@ per-project 401/403/404 and a one-time 429 with `Retry-After`, as a test configu
 Endpoints: GET /groups/:id, /groups/:id/projects (include_subgroups, with_shared, archived),
 /groups/:id/descendant_groups, /groups/:id/variables, /projects/:id, /projects/:id/variables,
 /projects/:id/repository/files/:file_path/raw?ref=, /admin/ci/variables.
+
+Issues and notes (https://docs.gitlab.com/api/issues/, https://docs.gitlab.com/api/notes/), for
+radar's notifications: GET /projects/:id/issues (`labels` comma-separated, all required;
+`state` opened, closed or all; `search` in title and description; newest first), POST
+/projects/:id/issues (`title` required, `description`, `labels` as a comma-separated string or
+an array; unknown labels are created, as GitLab does), GET and PUT /projects/:id/issues/:iid
+(`state_event` close or reopen, `title`, `description`, `labels`), GET and POST
+/projects/:id/issues/:iid/notes (`body` required). Bodies are JSON or form-encoded, as GitLab
+takes both; writes answer 201 (create) or 200 (update). A project's `issues_error` answers every
+issue request with that status (403: a Guest's token; 404: issues turned off).
 """
 
 from __future__ import annotations
 
+import datetime
+import http.client
 import json
 import threading
 import urllib.parse
@@ -64,6 +76,10 @@ class Project:
     variables: list[dict] = field(default_factory=list)
     shared_with: tuple[str, ...] = ()  # full paths of groups the project is shared with
     error: int | None = None  # 401, 403 or 404 on every request about this project
+    issues: list[dict] = field(default_factory=list)  # as GitLab returns them, oldest first
+    notes: dict[int, list[dict]] = field(default_factory=dict)  # issue iid -> its notes
+    labels: set[str] = field(default_factory=set)  # the project's labels, made on first use
+    issues_error: int | None = None  # the status of every issue request (403, 404)
 
     @property
     def namespace(self) -> str:
@@ -81,6 +97,7 @@ class FakeGitLab:
     instance_variables: list[dict] = field(default_factory=list)
     rate_limited_once: set[str] = field(default_factory=set)  # request paths answered 429 once
     requests: list[str] = field(default_factory=list)
+    writes: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of each POST and PUT
 
     def group(self, ident: str) -> Group | None:
         return next((g for g in self.groups if str(g.id) == ident or g.full_path == ident), None)
@@ -164,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, _project_json(project, base))
             if parts[2:] == ["variables"]:
                 return self._page(project.variables, query, parsed.path)
+            if parts[2:3] == ["issues"]:
+                return self._issues_get(project, parts[3:], query, parsed.path)
             if parts[2:4] == ["repository", "files"] and len(parts) == 6 and parts[5] == "raw":
                 if "ref" not in query:
                     return self._json(400, {"error": "ref is missing"})
@@ -175,6 +194,107 @@ class _Handler(BaseHTTPRequestHandler):
             if not gl.admin:
                 return self._json(403, {"message": "403 Forbidden"})
             return self._page(gl.instance_variables, query, parsed.path)
+        return self._json(404, {"error": "404 Not Found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._write("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._write("PUT")
+
+    def _write(self, method: str) -> None:
+        gl = self.server.gitlab
+        parsed = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        gl.writes.append((method, parsed.path))
+        token = self.headers.get("PRIVATE-TOKEN") or self.headers.get("JOB-TOKEN")
+        if token != gl.token:
+            return self._json(401, {"message": "401 Unauthorized"})
+        parts = [urllib.parse.unquote(p) for p in parsed.path.split("/")[3:]]
+        if parsed.path.split("/")[:3] != ["", "api", "v4"] or parts[:1] != ["projects"] or parts[2:3] != ["issues"]:
+            return self._json(404, {"error": "404 Not Found"})
+        project = gl.project(parts[1])
+        if project is None or project.error == 404:
+            return self._json(404, {"message": "404 Project Not Found"})
+        if project.error in (401, 403):
+            return self._json(project.error, {"message": f"{project.error} {'Unauthorized' if project.error == 401 else 'Forbidden'}"})
+        if project.issues_error:
+            return self._issues_refused(project.issues_error)
+        fields: dict = dict(urllib.parse.parse_qsl(parsed.query))
+        if "json" in (self.headers.get("Content-Type") or ""):
+            fields.update(json.loads(body or b"{}"))
+        else:
+            fields.update(urllib.parse.parse_qsl(body.decode()))
+        rest = parts[3:]
+        if method == "POST" and rest == []:
+            return self._issue_create(project, fields)
+        issue = _find_issue(project, rest[0]) if rest else None
+        if issue is None:
+            return self._json(404, {"message": "404 Not found"})
+        if method == "PUT" and len(rest) == 1:
+            return self._issue_update(project, issue, fields)
+        if method == "POST" and rest[1:] == ["notes"]:
+            if not fields.get("body"):
+                return self._json(400, {"error": "body is missing"})
+            notes = project.notes.setdefault(issue["iid"], [])
+            note = {"id": 1000 * issue["id"] + len(notes) + 1, "type": None, "body": fields["body"],
+                    "author": _AUTHOR, "created_at": _now(), "updated_at": _now(), "system": False,
+                    "noteable_id": issue["id"], "noteable_type": "Issue", "noteable_iid": issue["iid"]}
+            notes.append(note)
+            return self._json(201, note)
+        return self._json(405, {"message": "405 Method Not Allowed"})
+
+    def _issues_refused(self, status: int) -> None:
+        self._json(status, {"message": f"{status} {http.client.responses.get(status, 'Error')}"})
+
+    def _issue_create(self, project: Project, fields: dict) -> None:
+        if not fields.get("title"):
+            return self._json(400, {"error": "title is missing"})
+        labels = _labels(fields.get("labels"))
+        project.labels.update(labels)
+        iid = max((i["iid"] for i in project.issues), default=0) + 1
+        issue = {
+            "id": project.id * 10000 + iid, "iid": iid, "project_id": project.id, "title": fields["title"],
+            "description": fields.get("description"), "state": "opened", "created_at": _now(),
+            "updated_at": _now(), "closed_at": None, "closed_by": None, "labels": labels, "author": _AUTHOR,
+            "user_notes_count": 0, "web_url": f"{self.server.gitlab.url}/{project.path_with_namespace}/-/issues/{iid}",
+        }
+        project.issues.append(issue)
+        self._json(201, issue)
+
+    def _issue_update(self, project: Project, issue: dict, fields: dict) -> None:
+        event = fields.get("state_event")
+        if event == "close" and issue["state"] == "opened":
+            issue.update(state="closed", closed_at=_now(), closed_by=_AUTHOR)
+        elif event == "reopen" and issue["state"] == "closed":
+            issue.update(state="opened", closed_at=None, closed_by=None)
+        for name in ("title", "description"):
+            if name in fields:
+                issue[name] = fields[name]
+        if "labels" in fields:
+            issue["labels"] = _labels(fields["labels"])
+            project.labels.update(issue["labels"])
+        issue["updated_at"] = _now()
+        self._json(200, issue)
+
+    def _issues_get(self, project: Project, rest: list[str], query: dict[str, str], path: str) -> None:
+        if project.issues_error:
+            return self._issues_refused(project.issues_error)
+        if not rest:
+            wanted = set(_labels(query.get("labels")))
+            state = query.get("state", "all")
+            search = query.get("search", "")
+            found = [i for i in reversed(project.issues)
+                     if wanted <= set(i["labels"]) and state in ("all", i["state"])
+                     and (not search or search in i["title"] or search in (i["description"] or ""))]
+            return self._page(found, query, path)
+        issue = _find_issue(project, rest[0])
+        if issue is None:
+            return self._json(404, {"message": "404 Not found"})
+        if len(rest) == 1:
+            return self._json(200, issue)
+        if rest[1:] == ["notes"]:
+            return self._page(project.notes.get(issue["iid"], []), query, path)
         return self._json(404, {"error": "404 Not Found"})
 
     def _group_projects(self, group: Group, query: dict[str, str]) -> Iterator[Project]:
@@ -225,6 +345,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+_AUTHOR = {"id": 1, "username": "radar-bot", "name": "radar bot", "state": "active"}
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _labels(value: str | list | None) -> list[str]:
+    """GitLab's `labels`: a comma-separated string, or an array."""
+    if value is None:
+        return []
+    names = value if isinstance(value, list) else value.split(",")
+    return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+def _find_issue(project: Project, iid: str) -> dict | None:
+    return next((i for i in project.issues if str(i["iid"]) == iid), None)
 
 
 class _Server(ThreadingHTTPServer):
