@@ -20,13 +20,14 @@ from radar.errors import RadarError
 
 if TYPE_CHECKING:  # the scan and monitor modules load only when a scan runs (see radar.cli.scan)
     from radar.monitor.compare import MonitorResult
+    from radar.notify.targets import NotifySettings, Target
     from radar.monitor.state import State
     from radar.scan.findings import Finding, FingerprintKey
 
 LEVEL_NAMES = "critical|high|medium|low|info"  # radar.scan.severity.LEVELS, which parsing must not load
 DEFAULT_FAIL_SEVERITY = "medium"
 PIPELINE_VARIABLE = "CI_PIPELINE_ID"
-_OWN_OPTIONS = ("--state", "--fail-severity")
+_OWN_OPTIONS = ("--state", "--fail-severity", "--notify", "--notify-project", "--notify-label", "--notify-max-issues")
 _RESOLVED_LINES = 20  # resolved entries named on stderr; the JSON report lists them all
 
 
@@ -39,6 +40,8 @@ class MonitorRun:
     key: FingerprintKey | None = None  # the scan's, once it is known
     previous: State | None = None  # None: no state file yet, the first run
     text: str | None = None  # the state's canonical text as read, to leave an unchanged file untouched
+    notify: tuple[Target, ...] = ()  # --notify: who hears of new and resolved findings, after the report
+    notify_settings: NotifySettings | None = None
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +70,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "reported but do not fail the job)")
     p.add_argument("scan", nargs=argparse.REMAINDER, metavar="SCAN ARGUMENTS",
                    help="PATH [options], or gitlab --url URL ..., as radar scan takes them")
+    from radar.notify.targets import add_arguments as add_notify_arguments  # argparse and stdlib only
+
+    # --url and --token-env here are the GitLab of --notify gitlab-issues; a `gitlab` scan's own
+    # --url (after `gitlab`) serves when this one is not given.
+    add_notify_arguments(p)
     p.set_defaults(run=_run, takes_command=False)
 
 
@@ -90,8 +98,24 @@ def _run(args: argparse.Namespace) -> int:
                          "(radar monitor --state FILE [--fail-severity LEVEL] PATH [scan options])")
     scan_args = scan.parse_scan_arguments(args.scan)
     scan_args.command = None
-    scan_args.monitor_run = MonitorRun(args.state, args.fail_severity)
+    targets, settings = _notify_settings(args, scan_args)  # checked now, not after a scan of minutes
+    scan_args.monitor_run = MonitorRun(args.state, args.fail_severity, notify=targets, notify_settings=settings)
     return scan_args.run(scan_args)
+
+
+def _notify_settings(args: argparse.Namespace, scan_args: argparse.Namespace):
+    from radar.notify.targets import settings_from, targets_from
+    from radar.report.printable import printable
+
+    if not args.notify:
+        settings_from(args)  # --notify-project and friends without --notify gitlab-issues are refused
+        return (), None
+    if args.url is None and getattr(scan_args, "url", None):
+        args.url = scan_args.url  # monitoring a GitLab: its issues live on the same instance
+    # What the webhook summary names: the project the job runs for, else what was scanned.
+    subject = os.environ.get("CI_PROJECT_PATH") or " ".join(
+        getattr(scan_args, "paths", None) or [getattr(scan_args, "group", None) or getattr(scan_args, "url", "") or ""])
+    return targets_from(args), settings_from(args, subject=printable(subject))
 
 
 def start(args: argparse.Namespace, key: FingerprintKey) -> None:
@@ -100,6 +124,8 @@ def start(args: argparse.Namespace, key: FingerprintKey) -> None:
     run: MonitorRun | None = getattr(args, "monitor_run", None)
     if run is None:
         return
+    from dataclasses import replace
+
     from radar.files import check_writable
     from radar.monitor import state as model
 
@@ -107,8 +133,8 @@ def start(args: argparse.Namespace, key: FingerprintKey) -> None:
     if previous is not None:
         model.check_key(previous, key, run.path)
     check_writable(run.path, "monitor state")
-    args.monitor_run = MonitorRun(run.path, run.fail_severity, key, previous,
-                                  None if previous is None else model.dumps(previous))
+    args.monitor_run = replace(run, key=key, previous=previous,
+                               text=None if previous is None else model.dumps(previous))
 
 
 def compared(args: argparse.Namespace, findings: Sequence[Finding], kind: str,
@@ -157,7 +183,25 @@ def finish(args: argparse.Namespace, result: MonitorResult) -> int:
     failing = result.failing(run.fail_severity)
     if failing:
         say("error", f"{len(failing)} new finding(s) at severity {run.fail_severity} or above")
-    return 1 if failing else 0
+    return _notified(run, result, 1 if failing else 0)
+
+
+def _notified(run: MonitorRun, result: MonitorResult, status: int) -> int:
+    """Tell --notify's targets of the new and resolved findings (after the state is written, so a
+    failing target loses nothing); the exit status, 2 instead of 0 when one could not be told."""
+    if not run.notify or run.notify_settings is None:
+        return status
+    from radar.notify.events import events_from
+    from radar.notify.send import send
+
+    resolved = [(e.rule_id, e.fingerprint, e.secret_type or "", e.path or "") for e in result.resolved]
+    outcome = send(run.notify, events_from(result.new, resolved), run.notify_settings)
+    for warning in outcome.warnings:
+        say("warning", warning)
+    if outcome.created or outcome.updated or outcome.closed or outcome.posted:
+        say("info", f"notified: {outcome.created} issue(s) opened, {outcome.updated} updated, "
+                    f"{outcome.closed} closed, {outcome.posted} webhook(s) posted")
+    return outcome.exit_status(status)
 
 
 def _pipeline() -> int | None:

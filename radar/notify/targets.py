@@ -13,7 +13,6 @@ from typing import Literal, Mapping
 from urllib.parse import SplitResult, urlsplit
 
 from radar.errors import RadarError
-from radar.notify.text import MARKER_LABEL_PREFIX as MARKER_SCOPE
 
 GITLAB_ISSUES = "gitlab-issues"
 WEBHOOK = "webhook"
@@ -75,6 +74,9 @@ def parse_target(text: str) -> Target:
 
 
 def label_type(text: str) -> str:
+    # Imported here: this module is read by every radar command's parser, text by notifying runs only.
+    from radar.notify.text import MARKER_LABEL_PREFIX as MARKER_SCOPE
+
     if not text or "," in text or text.startswith(MARKER_SCOPE) or any(ord(c) < 0x20 for c in text):
         raise argparse.ArgumentTypeError(f"a label must be non-empty, without commas, and not start with "
                                          f"{MARKER_SCOPE} (radar's own marker labels)")
