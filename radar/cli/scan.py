@@ -263,5 +263,6 @@ def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
     from radar.plan.load import ScanInfo
 
     format = format_for(args.plan)
-    plan = built_plan(args, findings, ScanInfo(context.kind, context.target, context.root))
+    plan = built_plan(args, findings, ScanInfo(context.kind, context.target, context.root,
+                                                    context.fingerprint_key_id))
     write_file(args.plan, render(plan, format), "plan")

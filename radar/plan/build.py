@@ -149,7 +149,7 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
     warnings = _warnings(entries, targets)
     return Plan(settings=settings, source=scan.root or scan.target or "(not named in the report)",
                 entries=tuple(entries), writes=tuple(writes), targets=tuple(targets), skipped=tuple(skipped),
-                fixes=tuple(fixes), warnings=tuple(warnings))
+                fixes=tuple(fixes), warnings=tuple(warnings), fingerprint_key_id=scan.fingerprint_key_id)
 
 
 def project_from_scan(scan: ScanInfo) -> str:
