@@ -27,7 +27,7 @@ YAML) or nested more than 150 levels (`max_yaml_depth`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,11 @@ def load_ci_file(path: str) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CIYamlError(f"{path}: cannot read: {exc}") from None
+    return parse_ci_text(text, path)
+
+
+def parse_ci_text(text: str, path: str) -> dict[str, Any]:
+    """`load_ci_file` of text already read (a CI file fetched from GitLab); `path` names it in errors."""
     try:
         _check_expansion(text)
         documents = [d for d in yaml.load_all(text, Loader=_CILoader) if d is not None]
@@ -247,7 +252,39 @@ def _follow(ref: _Reference, doc: dict[str, Any]) -> Any:
     return node
 
 
-def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
+def job_definitions(doc: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any], JobDefinition]]:
+    """Every job GitLab would run (not hidden `.templates`, not global keywords), in file order:
+    its name, its configuration with `extends:` merged in, and `job_definition`'s view of it.
+
+    One merge of `extends:` serves every job, so a file of many jobs extending the same chain
+    costs the chain once, not once per job."""
+    resolver = _Extends(doc, path)
+    for name, value in doc.items():
+        if not isinstance(name, str) or name in GLOBAL_KEYWORDS or name.startswith(".") or not isinstance(value, dict):
+            continue
+        definition = job_definition(doc, name, path, resolver)
+        yield name, resolver.job(name), definition
+
+
+def inherited_scripts(doc: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A job's `before_script`, `script` and `after_script` (from its configuration with `extends:`
+    merged in): `before_script` and `after_script` it lacks come from `default:` (or the
+    deprecated top-level keywords) unless `inherit:default` leaves them out, as GitLab does."""
+    inherit = config.get("inherit") or {}
+    default = doc.get("default") if isinstance(doc.get("default"), dict) else {}
+    scripts = {}
+    for key in ("before_script", "script", "after_script"):
+        if key in config:
+            scripts[key] = config[key]
+        elif key != "script" and isinstance(inherit, dict) and _inherits(inherit, "default", key):
+            if key in default:
+                scripts[key] = default[key]
+            elif key in doc:
+                scripts[key] = doc[key]
+    return scripts
+
+
+def job_definition(doc: dict[str, Any], job: str, path: str, resolver: _Extends | None = None) -> JobDefinition:
     """The resolved `secrets`, `id_tokens` and `variables` of `job` in a loaded CI file."""
     if job not in doc:
         hint = " (radar does not follow include:; is it defined in an included file?)" if "include" in doc else ""
@@ -256,7 +293,7 @@ def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
         raise CIYamlError(f"{path}: {job!r} is a global keyword, not a job")
     if job.startswith("."):
         raise CIYamlError(f"{path}: {job!r} is a hidden job (its name starts with a dot); GitLab never runs it")
-    config = _Extends(doc, path).job(job)
+    config = dict((resolver or _Extends(doc, path)).job(job))  # a copy: the resolver keeps its merges
     inherit = config.get("inherit") or {}
     if not isinstance(inherit, dict):
         raise CIYamlError(f"{path}: job {job!r}: inherit: must be a mapping")
