@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         usage="radar scan PATH [--format FORMAT] [--output FILE] [--show-ignored] [--exclude GLOB ...] "
               "[--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--history [--all-refs] [--branch NAME] [--since-commit REV]] "
-              "[--baseline FILE] "
+              "[--baseline FILE] [--migrated PLAN.json] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
@@ -67,6 +67,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     )
     _check_outputs(args)
     key = baseline.start(args)
+    migration = _migration(args, key)
     started = now()
     scan = scan_directory
     if args.history:
@@ -89,6 +90,10 @@ def _run_scan(args: argparse.Namespace) -> int:
                           progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
         report = scan(args.path, options, key)
+    if migration is not None:
+        from radar.scan.migrated import after_directory_scan
+
+        after_directory_scan(report, args.path, args.plan_project, migration, key)
     stats = report.stats
     context = {"kind": "history" if args.history else "directory", "target": args.path,
                "root": os.path.abspath(args.path), "started": started, "fingerprint_key_id": key.key_id}
@@ -164,6 +169,10 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
     p.add_argument("--baseline", metavar="FILE",
                    help="report only findings not in FILE (made by radar baseline create): the others are "
                         "hidden like ignored ones (see --show-ignored), and exit status 1 counts new ones only")
+    p.add_argument("--migrated", metavar="PLAN.json",
+                   help="after the migration: also report what the plan (radar plan --format json) left behind: "
+                        "moved CI/CD variables still defined, jobs still reading them without secrets:, moved "
+                        "values found again")
     p.add_argument("--plan", type=plan_file, metavar="FILE",
                    help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
                         "follows the suffix); the plan options are radar plan's (see radar plan --help)")
@@ -175,7 +184,8 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
-              "[--show-ignored] [--min-confidence low|medium|high] [--baseline FILE] [--jobs N] "
+              "[--show-ignored] [--min-confidence low|medium|high] [--baseline FILE] [--migrated PLAN.json] "
+              "[--jobs N] "
               "[--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
@@ -226,6 +236,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     options = ScanOptions(jobs=args.jobs or 0)
     _check_outputs(args)
     key = baseline.start(args)
+    migration = _migration(args, key)
     started = now()
     if sys.stderr.isatty():
         from rich.console import Console
@@ -235,13 +246,25 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                       console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("scanning GitLab", total=None)
             report = scan_gitlab(client, scope, options, key,
-                                 on_project=lambda path: bar.update(task, advance=1, description=path))
+                                 on_project=lambda path: bar.update(task, advance=1, description=path),
+                                 migration=migration)
     else:
-        report = scan_gitlab(client, scope, options, key)
+        report = scan_gitlab(client, scope, options, key, migration=migration)
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
                "fingerprint_key_id": key.key_id}
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
+
+
+def _migration(args: argparse.Namespace, key):  # (args, FingerprintKey) -> radar.plan.read.Migration | None
+    """The --migrated plan, read and checked against the fingerprint key before the scan starts."""
+    if not args.migrated:
+        return None
+    from radar.plan.read import check_key, read_migration
+
+    migration = read_migration(args.migrated)
+    check_key(migration, key)
+    return migration
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
