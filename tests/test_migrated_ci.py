@@ -138,6 +138,31 @@ only-safe:
                            ("inherits-all", "GROUP_TOKEN")}
 
 
+def test_a_job_variable_replaces_the_files_variable_of_the_same_name():
+    text = """\
+variables:
+  DSN: "postgres://app:$DB_PASSWORD@db"
+  DB_PASSWORD: "set-in-the-file"
+replaces-dsn:
+  variables:
+    DSN: "sqlite://local"
+  script: echo $DSN
+keeps-dsn:
+  script: echo $DSN
+reads-through-its-own:
+  variables:
+    DB_PASSWORD: $DB_PASSWORD
+  script: echo $DSN
+only-dsn:
+  inherit:
+    variables: [DSN]
+  script: echo $DSN
+"""
+    # DSN reads DB_PASSWORD, which the file defines itself: only a job that replaces the file's
+    # definition with a reference of the moved variable reads it, and one inheriting DSN alone.
+    assert reads(text) == {("reads-through-its-own", "DB_PASSWORD"), ("only-dsn", "DB_PASSWORD")}
+
+
 def test_a_job_that_defines_the_variable_itself_reads_its_own_definition():
     text = """\
 own:

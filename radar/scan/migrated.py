@@ -40,8 +40,9 @@ from radar.scan.findings import REDACTED, Finding, FingerprintKey, Origin, previ
 from radar.scan.rules import SEVERITIES
 from radar.scan.scanner import ScanReport
 from radar.scan.sources.gitlab import INSTANCE, VariableRecord
-from radar.vault.ciyaml import GLOBAL_KEYWORDS, inherited_scripts, job_definitions, parse_ci_text
+from radar.vault.ciyaml import GLOBAL_KEYWORDS, inherited_scripts, parse_ci_text, runnable_jobs, variables_of
 from radar.vault.errors import CIYamlError
+from radar.vault.model import Variable
 
 CI_FILE = ".gitlab-ci.yml"
 SCRIPT_KEYS = ("before_script", "script", "after_script")
@@ -94,24 +95,36 @@ def variables_holding_moved_values(records: Iterable[VariableRecord], migration:
 def check_ci_file(text: str, path: str, owner: str | None, migration: Migration, key: FingerprintKey) -> CiCheck:
     """`migrated-variable-still-read` for the jobs of one CI file, and `migrated-value-reappeared` for
     `variables:` literals holding a moved value. `owner`: the project the file belongs to (None: unknown)."""
-    try:
-        doc = parse_ci_text(text, path)
-        jobs = list(job_definitions(doc, path))
-    except CIYamlError as e:
-        return CiCheck((), f"{_where(owner, path)}: cannot check its jobs against the migration plan: {e}")
     moved = _moved_for(owner, migration)
-    lines = _top_level_lines(text)
     origin = Origin(project=owner)
     findings: list[Finding] = []
-    for name, config, definition in jobs:
-        defined = {v.name for v in definition.variables}
-        texts = [s for k, s in inherited_scripts(doc, config).items() if k in SCRIPT_KEYS]
-        texts += [v.value for v in definition.variables if v.expand]
-        read = sorted({n for n in _references(texts) if n in moved and n not in definition.secrets}
-                      - {n for n in defined if not _reads_itself(definition, n)})
-        for variable in read:
-            findings.append(_read_finding(name, variable, moved[variable], path, lines.get(name, 1), owner,
-                                          migration, key, origin))
+    # A string shared by many jobs (a template's script, a global variable) is searched once:
+    # `extends:`, `!reference` and aliases share the string object (whose hash Python keeps), so
+    # the cost follows the file's size, not jobs x file.
+    seen: dict[str, frozenset[str]] = {}
+    try:
+        doc = parse_ci_text(text, path)
+        lines = _top_level_lines(text)
+        file_vars = _Globals(variables_of(doc.get("variables"), "variables:", path), moved, seen)
+        for name, config in runnable_jobs(doc, path):
+            own = {v.name: v for v in variables_of(config.get("variables"), f"job {name!r}: variables:", path)}
+            secrets = config.get("secrets") or {}
+            if not isinstance(secrets, dict):
+                raise CIYamlError(f"{path}: job {name!r}: secrets: must be a mapping")
+            inherited = file_vars.inherited(config.get("inherit"), own, f"{path}: job {name!r}")
+            reads = _moved_references(inherited_scripts(doc, config).values(), moved, seen) | inherited.reads
+            definitions = dict(inherited.definitions)
+            for variable in own.values():
+                reads |= _moved_references([variable.value], moved, seen) if variable.expand else set()
+                if variable.name in moved:
+                    definitions[variable.name] = variable
+            # A job that defines VAR reads its own definition, unless the definition reads $VAR.
+            defined = {n for n, v in definitions.items() if not (v.expand and n in _references([v.value], seen))}
+            for variable in sorted(reads - set(secrets) - defined):
+                findings.append(_read_finding(name, variable, moved[variable], path, lines.get(name, 1), owner,
+                                              migration, key, origin))
+    except CIYamlError as e:
+        return CiCheck((), f"{_where(owner, path)}: cannot check its jobs against the migration plan: {e}")
     findings += _literals(doc, text, path, migration, key, origin)
     return CiCheck(tuple(findings))
 
@@ -180,11 +193,62 @@ def _moved_for(owner: str | None, migration: Migration) -> dict[str, MovedVariab
     return moved
 
 
-def _references(texts: Iterable[Any]) -> set[str]:
+@dataclass(frozen=True)
+class _Inherited:
+    """What a job takes from the file's top-level `variables:`: the moved names their values read,
+    and the definitions of moved names."""
+
+    reads: frozenset[str]
+    definitions: dict[str, Variable]
+
+
+class _Globals:
+    """The file's top-level `variables:`, digested once for every job: a job inheriting all of
+    them (the usual case) costs what the moved names among them cost, not what all of them do."""
+
+    def __init__(self, variables: tuple[Variable, ...], moved: dict[str, MovedVariable],
+                 seen: dict[str, frozenset[str]]) -> None:
+        self.by_name = {v.name: v for v in variables}
+        refs = {v.name: frozenset(_moved_references([v.value], moved, seen)) for v in self.by_name.values() if v.expand}
+        self.readers = {n: r for n, r in refs.items() if r}  # the variables whose value reads a moved one
+        self.all = self._digest(self.by_name.keys() & moved.keys(), self.readers)
+        self.moved = moved
+
+    def _digest(self, defined: Iterable[str], readers: dict[str, frozenset[str]]) -> _Inherited:
+        return _Inherited(frozenset().union(*readers.values()), {n: self.by_name[n] for n in defined})
+
+    def inherited(self, inherit: Any, own: dict[str, Variable], where: str) -> _Inherited:
+        inherit = {} if inherit is None else inherit
+        if not isinstance(inherit, dict):
+            raise CIYamlError(f"{where}: inherit: must be a mapping")
+        setting = inherit.get("variables", True)
+        if setting is True:
+            if not (own.keys() & self.readers.keys()):
+                return self.all
+            # The job's own variables replace the file's of the same name.
+            return _Inherited(frozenset().union(*(r for n, r in self.readers.items() if n not in own)),
+                              {n: v for n, v in self.all.definitions.items() if n not in own})
+        if setting is False:
+            return _Inherited(frozenset(), {})
+        if not isinstance(setting, list):
+            raise CIYamlError(f"{where}: inherit:variables must be true, false or a list")
+        kept = [str(n) for n in setting if str(n) in self.by_name and str(n) not in own]
+        return self._digest([n for n in kept if n in self.moved], {n: self.readers[n] for n in kept if n in self.readers})
+
+
+def _moved_references(texts: Iterable[Any], moved: dict[str, MovedVariable], seen: dict[str, frozenset[str]]) -> set[str]:
+    return {n for n in _references(texts, seen) if n in moved}
+
+
+def _references(texts: Iterable[Any], seen: dict[str, frozenset[str]]) -> set[str]:
+    """The variable names `texts` refer to; `seen` remembers each string's names."""
     names: set[str] = set()
     for text in _strings(texts):
-        for m in _REFERENCE.finditer(text):
-            names.add(next(g for g in m.groups() if g is not None))
+        found = seen.get(text)
+        if found is None:
+            found = seen[text] = frozenset(next(g for g in m.groups() if g is not None)
+                                               for m in _REFERENCE.finditer(text))
+        names |= found
     return names
 
 
@@ -198,11 +262,6 @@ def _strings(values: Iterable[Any]) -> Iterable[str]:
             yield value
         elif isinstance(value, list):
             stack.extend(reversed(value))
-
-
-def _reads_itself(definition, name: str) -> bool:
-    """`VAR: $VAR`-like definitions pass the variable on: the job still reads the moved variable."""
-    return any(v.name == name and v.expand and name in _references([v.value]) for v in definition.variables)
 
 
 def _read_finding(job: str, variable: str, moved: MovedVariable, path: str, line: int, owner: str | None,
@@ -241,6 +300,7 @@ def _literals(doc: dict[str, Any], text: str, path: str, migration: Migration, k
     blocks = [doc.get("variables")] + [job.get("variables") for name, job in doc.items()
                                        if name not in GLOBAL_KEYWORDS and isinstance(job, dict)]
     findings = []
+    positions: dict[str, tuple[int, int]] = {}  # one search of the text per distinct literal
     for block in blocks:
         if not isinstance(block, dict):
             continue
@@ -251,7 +311,9 @@ def _literals(doc: dict[str, Any], text: str, path: str, migration: Migration, k
             value = migration.by_fingerprint.get(key.fingerprint(literal))
             if value is None:
                 continue
-            line, column = _position(text, literal)
+            if literal not in positions:
+                positions[literal] = _position(text, literal)
+            line, column = positions[literal]
             findings.append(Finding(
                 rule_id=REAPPEARED, secret_type="gitlab-ci-variable",
                 description=_reappeared_description(value, "CI file variable"), severity="high", confidence="high",

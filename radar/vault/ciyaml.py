@@ -252,9 +252,9 @@ def _follow(ref: _Reference, doc: dict[str, Any]) -> Any:
     return node
 
 
-def job_definitions(doc: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any], JobDefinition]]:
-    """Every job GitLab would run (not hidden `.templates`, not global keywords), in file order:
-    its name, its configuration with `extends:` merged in, and `job_definition`'s view of it.
+def runnable_jobs(doc: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every job GitLab would run (not hidden `.templates`, not global keywords), in file order,
+    with its configuration's `extends:` merged in (not `default:` nor top-level `variables:`).
 
     One merge of `extends:` serves every job, so a file of many jobs extending the same chain
     costs the chain once, not once per job."""
@@ -262,8 +262,16 @@ def job_definitions(doc: dict[str, Any], path: str) -> Iterator[tuple[str, dict[
     for name, value in doc.items():
         if not isinstance(name, str) or name in GLOBAL_KEYWORDS or name.startswith(".") or not isinstance(value, dict):
             continue
-        definition = job_definition(doc, name, path, resolver)
-        yield name, resolver.job(name), definition
+        yield name, resolver.job(name)
+
+
+def variables_of(raw: Any, what: str, path: str) -> tuple[Variable, ...]:
+    """A `variables:` mapping (`what` names it in errors) read as `Variable`s; None is empty."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise CIYamlError(f"{path}: {what} must be a mapping")
+    return tuple(_variable(str(name), value, path) for name, value in raw.items())
 
 
 def inherited_scripts(doc: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -284,7 +292,7 @@ def inherited_scripts(doc: dict[str, Any], config: dict[str, Any]) -> dict[str, 
     return scripts
 
 
-def job_definition(doc: dict[str, Any], job: str, path: str, resolver: _Extends | None = None) -> JobDefinition:
+def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
     """The resolved `secrets`, `id_tokens` and `variables` of `job` in a loaded CI file."""
     if job not in doc:
         hint = " (radar does not follow include:; is it defined in an included file?)" if "include" in doc else ""
@@ -293,7 +301,7 @@ def job_definition(doc: dict[str, Any], job: str, path: str, resolver: _Extends 
         raise CIYamlError(f"{path}: {job!r} is a global keyword, not a job")
     if job.startswith("."):
         raise CIYamlError(f"{path}: {job!r} is a hidden job (its name starts with a dot); GitLab never runs it")
-    config = dict((resolver or _Extends(doc, path)).job(job))  # a copy: the resolver keeps its merges
+    config = _Extends(doc, path).job(job)
     inherit = config.get("inherit") or {}
     if not isinstance(inherit, dict):
         raise CIYamlError(f"{path}: job {job!r}: inherit: must be a mapping")
