@@ -18,7 +18,8 @@ DEPLOY_TOKEN = "glpat-" + expand("{b64url:20}", "migrated-deploy")
 DB_PASSWORD = "Pw7kQ2xZ9mL4vN8rT3yB"
 STAGING_PASSWORD = "St4gQ2xZ9mL4vN8rT3yC"
 GROUP_SECRET = "Gs4mW8kT2nV6bR9xL3pJ"
-VALUES = (DEPLOY_TOKEN, DB_PASSWORD, STAGING_PASSWORD, GROUP_SECRET)
+HIDDEN_SECRET = "hidden-values-never-leave-gitlab"
+VALUES = (DEPLOY_TOKEN, DB_PASSWORD, STAGING_PASSWORD, GROUP_SECRET, HIDDEN_SECRET)
 RULES = ("migrated-variable-still-defined", "migrated-variable-still-read", "migrated-value-reappeared")
 
 BEFORE_CI = """\
@@ -106,6 +107,7 @@ def migrated(gitlab_server: FakeGitLab, tmp_path):
     api = Project(10, "acme/api", files={".gitlab-ci.yml": BEFORE_CI}, variables=[
         variable("DEPLOY_TOKEN", DEPLOY_TOKEN, masked=True),
         variable("DB_PASSWORD", DB_PASSWORD, protected=True, masked=True, environment_scope="production"),
+        variable("VAULT_SECRET", HIDDEN_SECRET, hidden=True, environment_scope="production"),
     ])
     web = Project(11, "acme/web", files={".gitlab-ci.yml": "test:\n  script: make test\n"})
     gl.projects = [api, web]
@@ -120,7 +122,9 @@ def migrated(gitlab_server: FakeGitLab, tmp_path):
     # names no secret, and the production password into acme/web's CI file.
     gl.groups[0].variables = []
     api.variables = [variable("DB_PASSWORD", DB_PASSWORD, protected=True, masked=True, environment_scope="production"),
-                     variable("DB_PASSWORD", STAGING_PASSWORD, masked=True, environment_scope="staging")]
+                     variable("DB_PASSWORD", STAGING_PASSWORD, masked=True, environment_scope="staging"),
+                     variable("VAULT_SECRET", HIDDEN_SECRET, hidden=True, environment_scope="production"),
+                     variable("OTHER_HIDDEN", HIDDEN_SECRET, hidden=True, environment_scope="production")]
     api.files = {".gitlab-ci.yml": AFTER_CI}
     web.variables = [variable("NEW_DEPLOY_TOKEN", DEPLOY_TOKEN, masked=True, protected=True, environment_scope="prod"),
                      variable("NOTES", GROUP_SECRET, masked=True, protected=True, environment_scope="prod")]
@@ -147,6 +151,9 @@ def test_only_the_leftovers_of_the_migration_are_reported(migrated):
     assert found == {
         # (a) the production DB_PASSWORD was not deleted; the staging one was never moved
         ("migrated-variable-still-defined", "acme/api", "DB_PASSWORD", "variables/DB_PASSWORD[production]"),
+        # a hidden variable (GitLab never returns its value) is known by its place; another hidden
+        # variable, without a value to compare, is not a reappearance
+        ("migrated-variable-still-defined", "acme/api", "VAULT_SECRET", "variables/VAULT_SECRET[production]"),
         # (b) jobs reading moved variables without secrets: (the hidden template through notify)
         ("migrated-variable-still-read", "acme/api", "DB_PASSWORD", ".gitlab-ci.yml"),
         ("migrated-variable-still-read", "acme/api", "GROUP_DEPLOY_PASSWORD", ".gitlab-ci.yml"),
