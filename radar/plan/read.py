@@ -118,6 +118,21 @@ class Migration:
     def by_fingerprint(self) -> dict[str, MovedValue]:
         return {v.fingerprint: v for v in self.values if v.fingerprint}
 
+    @functools.cached_property
+    def variables_by_owner(self) -> dict[str, tuple[MovedVariable, ...]]:
+        owners: dict[str, list[MovedVariable]] = {}
+        for v in self.variables:
+            owners.setdefault(v.owner, []).append(v)
+        return {owner: tuple(found) for owner, found in owners.items()}
+
+    @functools.cached_property
+    def secrets_by_vault(self) -> dict[str, tuple[StanzaSecret, ...]]:
+        """The stanzas' entries for each Vault value (`path/field@mount`), in the plan's order."""
+        stanzas: dict[str, list[StanzaSecret]] = {}
+        for s in self.secrets:
+            stanzas.setdefault(s.vault, []).append(s)
+        return {vault: tuple(found) for vault, found in stanzas.items()}
+
 
 def read_migration(path: str) -> Migration:
     try:

@@ -185,8 +185,12 @@ def _moved_for(owner: str | None, migration: Migration) -> dict[str, MovedVariab
     def rank(v: MovedVariable) -> tuple:
         return (0 if v.owner == owner else 2 if v.owner == INSTANCE else 1, -len(v.owner), v.environment_scope)
 
-    applies = [v for v in migration.variables if owner is None or v.owner in (owner, INSTANCE)
-               or owner.startswith(v.owner + "/")]
+    if owner is None:
+        applies = list(migration.variables)
+    else:  # the project, each group above it, the instance: looked up, not searched for
+        parts = owner.split("/")
+        owners = {owner, INSTANCE, *("/".join(parts[:n]) for n in range(1, len(parts)))}
+        applies = [v for o in owners for v in migration.variables_by_owner.get(o, ())]
     moved: dict[str, MovedVariable] = {}
     for v in sorted(applies, key=rank):
         moved.setdefault(v.key, v)
@@ -287,9 +291,9 @@ def _read_finding(job: str, variable: str, moved: MovedVariable, path: str, line
 
 
 def _stanza_for(moved: MovedVariable, owner: str | None, migration: Migration):
-    candidates = [s for s in migration.secrets if s.vault == moved.value.vault]
+    candidates = migration.secrets_by_vault.get(moved.value.vault, ())
     preferred = [s for s in candidates if s.project in (owner, moved.owner)]
-    return (preferred or candidates or [None])[0]
+    return (preferred or list(candidates) or [None])[0]
 
 
 def _literals(doc: dict[str, Any], text: str, path: str, migration: Migration, key: FingerprintKey,
