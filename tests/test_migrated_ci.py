@@ -210,6 +210,15 @@ def test_a_literal_holding_a_moved_value_is_found_where_it_is_written():
     assert finding.fingerprint == KEY.fingerprint(PASSWORD) and finding.preview == "Hq7v…"
 
 
+def test_jobs_of_a_file_with_include_are_still_checked():
+    # radar does not follow include:; the file's own jobs are checked, and an extends: of a job
+    # defined only in an included file is a problem named in a warning, not a silent pass.
+    text = "include:\n  - local: ci/other.yml\njob:\n  script: echo $DB_PASSWORD\n"
+    assert reads(text) == {("job", "DB_PASSWORD")}
+    checked = check_ci_file(text + "other:\n  extends: .from-include\n", ".gitlab-ci.yml", "acme/api", API, KEY)
+    assert "extends unknown job '.from-include'" in checked.problem
+
+
 @pytest.mark.parametrize("text, expected", [
     ("job:\n  extends: .missing\n", "extends unknown job '.missing'"),
     ("job: [\n", "malformed YAML"),

@@ -239,3 +239,33 @@ def test_a_ci_file_that_cannot_be_checked_makes_the_scan_incomplete(migrated):
     assert stderr.splitlines()[-1].startswith("radar: error: scan incomplete: 1 CI file could not be read")
     # The report is still written, with the other leftovers.
     assert {f["rule_id"] for f in migrated_findings(result)} >= {"migrated-variable-still-defined"}
+
+
+def test_every_report_format_of_a_gitlab_scan_carries_the_three_rules(migrated, tmp_path):
+    from radar.report import FORMATS
+    from test_report_formats import ACCEPTED_NOTES, gitlab_schema_validator, sarif_validator_results
+
+    gl, plan = migrated
+    reports = {}
+    for name in FORMATS:
+        path = tmp_path / f"report.{name}"
+        result = scan(gl, "--format", name, "--output", path, "--migrated", plan)
+        assert result.returncode == 1, result.stderr
+        reports[name] = path.read_text(encoding="utf-8")
+        assert_no_value(reports[name])
+        assert all(rule in reports[name] for rule in RULES), name
+    gitlab = json.loads(reports["gitlab"])
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in gitlab_schema_validator().iter_errors(gitlab)] == []
+    defined = next(v for v in gitlab["vulnerabilities"]
+                   if v["identifiers"][0]["value"] == "migrated-variable-still-defined")
+    assert defined["name"] == "CI/CD variable the migration moved to Vault is still defined in GitLab"
+    assert defined["identifiers"][0]["url"] == "https://docs.gitlab.com/ci/secrets/"
+    sarif = tmp_path / "radar.sarif"
+    sarif.write_text(reports["sarif"], encoding="utf-8")
+    results = sarif_validator_results(sarif, tmp_path / "validation.sarif")
+    assert [r for r in results if r.get("level", "warning") != "note"] == []
+    # SARIF2012 (no helpUri) is noted for the GitLab checks that have no documentation page;
+    # the three rules here have one.
+    assert {r["ruleId"] for r in results} <= ACCEPTED_NOTES | {"SARIF2012"}
+    no_help = [r["message"]["arguments"][1] for r in results if r["ruleId"] == "SARIF2012"]
+    assert no_help and not [rule for rule in no_help if rule.startswith("migrated-")]
