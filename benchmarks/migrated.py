@@ -97,7 +97,8 @@ def main() -> None:
         f"({size / 1e6:.1f} MB, made by radar's planner): {read:.3f} s.", "",
         "| CI file: jobs (and top-level variables) | size | findings | check_ci_file |",
         "|---:|---:|---:|---:|",
-        *(f"| {jobs:,} | {size / 1e3:.0f} KB | {found:,} | {seconds:.3f} s |" for jobs, size, found, seconds in ci_rows),
+        *(f"| {jobs:,} | {size / 1e3:.0f} KB | {found:,} | {seconds:.3f} s |"
+          for jobs, size, found, seconds in ci_rows),
         "",
         f"Re-identifying 100,000 findings (10,000 holding a moved value): {reid:.3f} s.",
     ]

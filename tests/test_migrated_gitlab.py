@@ -234,7 +234,8 @@ def test_a_ci_file_that_cannot_be_checked_makes_the_scan_incomplete(migrated):
     result = scan(gl, "--format", "json", "--migrated", plan)
     assert result.returncode == 2
     stderr = result.stderr.decode()
-    assert "radar: warning: project acme/api: .gitlab-ci.yml: cannot check its jobs against the migration plan" in stderr
+    assert ("radar: warning: project acme/api: .gitlab-ci.yml: cannot check its jobs against the migration plan"
+            in stderr)
     assert "extends unknown job '.missing'" in stderr
     assert stderr.splitlines()[-1].startswith("radar: error: scan incomplete: 1 CI file could not be read")
     # The report is still written, with the other leftovers.

@@ -127,7 +127,8 @@ def test_the_reader_takes_what_the_plan_moved():
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["plan", "entries", "targets", "fingerprint", "places", "secrets", "file", "x"]) | st.text(max_size=8),
+        st.sampled_from(["plan", "entries", "targets", "fingerprint", "places", "secrets", "file", "x"])
+        | st.text(max_size=8),
         children, max_size=5),
     max_leaves=30,
 )

@@ -178,5 +178,6 @@ def test_a_json_plan_names_the_fingerprint_key_of_its_findings(repo, tmp_path):
     assert json.loads(direct.read_text())["plan"]["fingerprint_key_id"] == key_id
     old = json.loads(findings.read_text())
     del old["scan"]["fingerprint_key_id"]  # a report of radar before the key id: the plan says it does not know
-    assert radar("plan", report(tmp_path, old, "old.json"), "--format", "json", "--output", plan, env=ENV).returncode == 3
+    old_report = report(tmp_path, old, "old.json")
+    assert radar("plan", old_report, "--format", "json", "--output", plan, env=ENV).returncode == 3
     assert json.loads(plan.read_text())["plan"]["fingerprint_key_id"] is None

@@ -237,10 +237,12 @@ class _Globals:
         if not isinstance(setting, list):
             raise CIYamlError(f"{where}: inherit:variables must be true, false or a list")
         kept = [str(n) for n in setting if str(n) in self.by_name and str(n) not in own]
-        return self._digest([n for n in kept if n in self.moved], {n: self.readers[n] for n in kept if n in self.readers})
+        return self._digest([n for n in kept if n in self.moved],
+                            {n: self.readers[n] for n in kept if n in self.readers})
 
 
-def _moved_references(texts: Iterable[Any], moved: dict[str, MovedVariable], seen: dict[str, frozenset[str]]) -> set[str]:
+def _moved_references(texts: Iterable[Any], moved: dict[str, MovedVariable],
+                      seen: dict[str, frozenset[str]]) -> set[str]:
     return {n for n in _references(texts, seen) if n in moved}
 
 
