@@ -54,6 +54,7 @@ bench: $(TEST_STAMP)
 	$(PY) benchmarks/scan_gitlab.py --write
 	$(PY) benchmarks/plan_input.py --write
 	$(PY) benchmarks/baseline.py --write
+	$(PY) benchmarks/migrated.py --write
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)
