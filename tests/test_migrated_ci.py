@@ -219,6 +219,22 @@ def test_jobs_of_a_file_with_include_are_still_checked():
     assert "extends unknown job '.from-include'" in checked.problem
 
 
+def test_the_files_variables_are_read_once_not_once_per_job(monkeypatch):
+    """Work done, not time: each `variables:` entry is read once however many jobs inherit it
+    (reading every top-level variable for every job cost jobs x variables)."""
+    import radar.vault.ciyaml as ciyaml
+
+    reads_of_variables = []
+    original = ciyaml._variable
+    monkeypatch.setattr(ciyaml, "_variable", lambda *a: reads_of_variables.append(a[0]) or original(*a))
+    top = [f'  V{i}: "https://u:$DB_PASSWORD@host/{i}"' for i in range(300)]
+    jobs = [f"job-{i}:\n  variables:\n    OWN: x\n  script: echo $GROUP_TOKEN" for i in range(300)]
+    text = "variables:\n" + "\n".join(top) + "\n" + "\n".join(jobs) + "\n"
+    found = reads(text)
+    assert len(found) == 600  # every job reads both: DB_PASSWORD through the file's variables
+    assert len(reads_of_variables) == 300 + 300
+
+
 @pytest.mark.parametrize("text, expected", [
     ("job:\n  extends: .missing\n", "extends unknown job '.missing'"),
     ("job: [\n", "malformed YAML"),
