@@ -65,6 +65,7 @@ bench: $(TEST_STAMP)
 	$(PY) benchmarks/terminal_table.py --write
 	$(PY) benchmarks/scan_staged.py --write
 	$(PY) benchmarks/monitor.py --write
+	$(PY) benchmarks/migrated.py --write
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(TOOLS)/node_modules $(TOOLS_STAMP)

@@ -68,6 +68,21 @@ def test_ci_configuration_findings_become_fixes_not_vault_entries():
     ]
 
 
+def test_leftovers_of_a_migration_in_configuration_are_fixes_not_values_to_move():
+    # A job still reading a moved variable has a fingerprint of the job and variable, not of a value.
+    read = finding(".gitlab-ci.yml", 7, "c" * 64, rule_id="migrated-variable-still-read",
+                   secret_type="gitlab-ci-config", remediation="add a secrets: entry for DB_PASSWORD",
+                   name="DB_PASSWORD")
+    defined = variable("DB_PASSWORD", "production", rule_id="migrated-variable-still-defined",
+                       secret_type="gitlab-ci-variable", remediation="delete it")
+    plan = plan_of(read, defined, scan=GITLAB)
+    assert not plan.entries and not plan.targets
+    assert [(f.rule_id, f.action) for f in plan.fixes] == [
+        ("migrated-variable-still-read", "add a secrets: entry for DB_PASSWORD"),
+        ("migrated-variable-still-defined", "delete it"),
+    ]
+
+
 def test_variable_hygiene_is_a_fix_and_its_value_still_moves_to_vault():
     weak = variable("DEPLOY_TOKEN", rule_id="gitlab-variable-unprotected", secret_type="gitlab-ci-variable",
                     remediation="protect it, or better: move to Vault")

@@ -164,3 +164,20 @@ def test_a_mapping_that_mixes_environments_in_one_secret_is_one_line(tmp_path):
     result = radar("plan", report(tmp_path, document(findings)), "--path-template", "ci/{project}", env=ENV)
     assert result.returncode == 2
     assert "put {environment} in the path template" in assert_one_line_error(result)
+
+
+def test_a_json_plan_names_the_fingerprint_key_of_its_findings(repo, tmp_path):
+    """`radar scan --migrated` compares the plan's fingerprints with a later scan's: only under one key."""
+    key_id = json.loads(radar("scan", repo, "--format", "json", env=ENV).stdout)["scan"]["fingerprint_key_id"]
+    findings = tmp_path / "findings.json"
+    assert radar("scan", repo, "--format", "json", "--output", findings, env=ENV).returncode == 1
+    plan, direct = tmp_path / "plan.json", tmp_path / "direct.json"
+    assert radar("plan", findings, "--format", "json", "--output", plan, env=ENV).returncode == 3
+    assert radar("scan", repo, "--format", "json", "--plan", direct, env=ENV).returncode == 1
+    assert json.loads(plan.read_text())["plan"]["fingerprint_key_id"] == key_id
+    assert json.loads(direct.read_text())["plan"]["fingerprint_key_id"] == key_id
+    old = json.loads(findings.read_text())
+    del old["scan"]["fingerprint_key_id"]  # a report of radar before the key id: the plan says it does not know
+    old_report = report(tmp_path, old, "old.json")
+    assert radar("plan", old_report, "--format", "json", "--output", plan, env=ENV).returncode == 3
+    assert json.loads(plan.read_text())["plan"]["fingerprint_key_id"] is None

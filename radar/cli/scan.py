@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
               "[--no-gitignore] [--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--config FILE | --no-config] "
               "[--history [--all-refs] [--branch NAME] [--since-commit REV]] "
-              "[--baseline FILE] "
+              "[--baseline FILE] [--migrated PLAN.json] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
         description=(
@@ -120,6 +120,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     _check_outputs(args)
     key = baseline.start(args)
     monitor.start(args, key)
+    migration = _migration(args, key)
     started = now()
     context = {"kind": "directory", "target": paths[0] if len(paths) == 1 else ".",
                "root": os.path.abspath(paths[0]) if one_directory else os.getcwd(), **_config_context(config)}
@@ -152,6 +153,11 @@ def _run_scan(args: argparse.Namespace) -> int:
     with terminal.progress("scanning") as bar:
         report = scan(paths, options, key, progress=None if bar is None else
                       lambda done, total: bar.update(completed=done, total=total))
+    if migration is not None:  # the CI file of the scanned root (the current directory's for several PATHs)
+        from radar.scan.migrated import after_directory_scan
+
+        after_directory_scan(report, paths[0] if one_directory or args.history else ".", args.plan_project,
+                             migration, key)
     stats = report.stats
     terminal.detail(f"scanned {stats.files} file(s), {human_size(stats.bytes)}, in {time.monotonic() - clock:.1f} s; "
                     f"skipped {stats.binary} binary and {stats.skipped} other file(s), each named above")
@@ -246,6 +252,10 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
     p.add_argument("--baseline", metavar="FILE",
                    help="report only findings not in FILE (made by radar baseline create): the others are "
                         "hidden like ignored ones (see --show-ignored), and exit status 1 counts new ones only")
+    p.add_argument("--migrated", metavar="PLAN.json",
+                   help="after the migration: also report what the plan (radar plan --format json) left behind: "
+                        "moved CI/CD variables still defined, jobs still reading them without secrets:, moved "
+                        "values found again")
     p.add_argument("--plan", type=plan_file, metavar="FILE",
                    help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
                         "follows the suffix); the plan options are radar plan's (see radar plan --help)")
@@ -258,7 +268,7 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
               "[--show-ignored] [-q | -v] [--no-color] [--min-confidence low|medium|high] [--baseline FILE] "
-              "[--jobs N] [--config FILE] [--plan FILE [--mapping FILE] ...]",
+              "[--migrated PLAN.json] [--jobs N] [--config FILE] [--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -316,13 +326,14 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     _check_outputs(args)
     key = baseline.start(args)
     monitor.start(args, key)
+    migration = _migration(args, key)
     started = now()
     terminal = Terminal.of(args)
     terminal.start()
     clock = time.monotonic()
     with terminal.progress("scanning GitLab", counting="project(s)") as bar:
         report = scan_gitlab(client, scope, options, key, on_project=None if bar is None else
-                             lambda path: bar.update(advance=1, description=printable(path)))
+                             lambda path: bar.update(advance=1, description=printable(path)), migration=migration)
     terminal.detail(f"read {report.stats.files} variable(s) and CI file(s) in {time.monotonic() - clock:.1f} s")
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
                "fingerprint_key_id": key.key_id, **_config_context(config)}
@@ -335,6 +346,15 @@ def _config_context(config) -> dict:
     if config.source is None:
         return {}
     return {"config": config.source, "added_rules": config.added, "disabled_rules": tuple(sorted(config.disabled))}
+def _migration(args: argparse.Namespace, key):  # (args, FingerprintKey) -> radar.plan.read.Migration | None
+    """The --migrated plan, read and checked against the fingerprint key before the scan starts."""
+    if not args.migrated:
+        return None
+    from radar.plan.read import check_key, read_migration
+
+    migration = read_migration(args.migrated)
+    check_key(migration, key)
+    return migration
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -356,5 +376,6 @@ def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
     from radar.plan.load import ScanInfo
 
     format = format_for(args.plan)
-    plan = built_plan(args, findings, ScanInfo(context.kind, context.target, context.root))
+    plan = built_plan(args, findings, ScanInfo(context.kind, context.target, context.root,
+                                                    context.fingerprint_key_id))
     write_file(args.plan, render(plan, format), "plan")

@@ -5,7 +5,8 @@ What is planned:
 - not ignored findings (listed as skipped, with the suppression's reason);
 - not low-confidence ones (test fixtures, placeholder-like or checksum-failing values, lock files):
   listed as skipped, with the reason the scan tagged them with;
-- not CI-configuration findings (`gitlab-ci-job-jwt`, `gitlab-ci-vault-skip-verify`) nor a
+- not CI-configuration findings (`gitlab-ci-job-jwt`, `gitlab-ci-vault-skip-verify`, and after a
+  migration `migrated-variable-still-read` and `migrated-variable-still-defined`) nor a
   variable's hygiene (`gitlab-variable-*`): those become fixes with their remediation; a hygiene
   finding still plans its variable's value (the variable holds a credential), and an unmasked
   variable makes the value "rotate first" (it may be in job logs);
@@ -56,10 +57,13 @@ from radar.plan.model import (
     is_production,
 )
 from radar.report.printable import printable_fields
+from radar.scan.check_rules import STILL_DEFINED, STILL_READ
 from radar.scan.findings import Finding
 from radar.scan.rules import SEVERITIES
 
-CONFIG_RULES = frozenset({"gitlab-ci-job-jwt", "gitlab-ci-vault-skip-verify"})
+# Findings fixed in configuration, not values to move: a job that still reads a moved variable
+# (its fingerprint names the job, not a value) and a moved variable still defined are fixes too.
+CONFIG_RULES = frozenset({"gitlab-ci-job-jwt", "gitlab-ci-vault-skip-verify", STILL_READ, STILL_DEFINED})
 HYGIENE_PREFIX = "gitlab-variable-"
 UNMASKED_RULE = "gitlab-variable-unmasked"
 PROJECT_PLACEHOLDER = "<PROJECT_ID>"
@@ -149,7 +153,7 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
     warnings = _warnings(entries, targets)
     return Plan(settings=settings, source=scan.root or scan.target or "(not named in the report)",
                 entries=tuple(entries), writes=tuple(writes), targets=tuple(targets), skipped=tuple(skipped),
-                fixes=tuple(fixes), warnings=tuple(warnings))
+                fixes=tuple(fixes), warnings=tuple(warnings), fingerprint_key_id=scan.fingerprint_key_id)
 
 
 def project_from_scan(scan: ScanInfo) -> str:

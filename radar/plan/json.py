@@ -1,6 +1,8 @@
 """The plan as JSON, for tools: `{"plan": {...}, "entries": [...], "targets": [...], ...}`.
 
-Stable keys. `complete` is false while a role binds a placeholder id. Entries carry the
+Stable keys. `complete` is false while a role binds a placeholder id; `fingerprint_key_id` names
+the key the fingerprints were made with (null when the findings report did not say), so that
+`radar scan --migrated PLAN.json` can refuse to compare fingerprints made under another key. Entries carry the
 fingerprint of the value (never the value), its Vault location, every place and the ordered
 remediation steps; targets carry the policy (HCL text), the role (the JSON body to write to
 `auth/<path>/role/<name>`), the commands that apply them, and the CI stanza (YAML text).
@@ -21,6 +23,7 @@ def render(plan: Plan) -> str:
         "plan": {
             "source": plan.source,
             "complete": plan.complete,
+            "fingerprint_key_id": plan.fingerprint_key_id,
             "kv_mount": s.mount, "path_template": s.path_template, "audience": s.audience,
             "auth_path": s.auth_path, "token_explicit_max_ttl": s.token_ttl, "user_claim": s.user_claim,
             "counts": {"entries": len(plan.entries), "targets": len(plan.targets),

@@ -37,6 +37,7 @@ class ScanInfo:
     kind: str
     target: str
     root: str
+    fingerprint_key_id: str | None = None  # the key the fingerprints were made with (absent in old reports)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def parse_report(text: str, path: str = "<report>") -> Report:
     except SchemaViolation as violation:
         raise ReportError(f"{path}: not a radar findings report: {violation}; {_HOW}") from None
     scan = document["scan"]
-    return Report(tuple(map(_finding, document["findings"])), ScanInfo(scan["kind"], scan["target"], scan["root"]))
+    return Report(tuple(map(_finding, document["findings"])), ScanInfo(scan["kind"], scan["target"], scan["root"],
+                                                                          scan.get("fingerprint_key_id")))
 
 
 @functools.cache

@@ -189,6 +189,9 @@ class Plan:
     skipped: tuple[Skipped, ...]
     fixes: tuple[Fix, ...]
     warnings: tuple[str, ...]
+    # The fingerprint key's id (`FingerprintKey.key_id`): a later scan compares its fingerprints
+    # with the plan's only under the same key. None when the findings report did not name it.
+    fingerprint_key_id: str | None = None
 
     @property
     def complete(self) -> bool:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # The CLI imports FORMATS for every command, `radar mask` too: the finding model (~15 ms) and
     # the rule engine load only when a report is written.
     from radar.report.context import ReportContext
+    from radar.scan.check_rules import CheckRule
     from radar.scan.findings import Finding
     from radar.scan.rules import Rule
 
@@ -44,6 +45,13 @@ def detector_rule(rule_id: str, added: Sequence[Rule] = ()) -> Rule | None:
         return load_default_rules().get(rule_id)
     except KeyError:
         return None
+
+
+def check_rule(rule_id: str) -> CheckRule | None:
+    """The rule-level text of a check that is not a detector rule (the checks after a migration)."""
+    from radar.scan.check_rules import RULES
+
+    return RULES.get(rule_id)
 
 
 def renderer(name: str) -> Renderer:

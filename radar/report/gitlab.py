@@ -30,7 +30,7 @@ import subprocess
 import uuid
 from typing import Sequence
 
-from radar.report import detector_rule
+from radar.report import check_rule, detector_rule
 from radar.report.context import PROJECT_URL, ReportContext, gitlab_time
 from radar.scan.findings import Finding
 
@@ -147,18 +147,21 @@ def _details(f: Finding) -> dict:
 
 def _vulnerability(f: Finding, head: str, context: ReportContext) -> dict:
     rule = detector_rule(f.rule_id, context.added_rules)
+    check = None if rule else check_rule(f.rule_id)
     where = _file(f)
     sha = f.origin.commit if f.history is not None and f.origin.commit else head
     identifier: dict = {"type": "radar_rule_id", "name": f"radar rule {f.rule_id}", "value": f.rule_id}
     if rule and rule.docs:
         identifier["url"] = rule.docs
+    elif check and check.docs:
+        identifier["url"] = check.docs
     commit: dict = {"sha": sha}
     if f.history is not None:
         commit.update({k: v for k, v in (("author", f.origin.author), ("date", f.origin.date)) if v})
     vulnerability: dict = {
         "id": str(uuid.uuid5(_ID_NAMESPACE, f"{f.fingerprint}\0{where}\0{f.line}\0{sha}\0{f.rule_id}")),
         "category": "secret_detection",
-        "name": (rule.description if rule else f.description)[:255],
+        "name": (rule.description if rule else check.description if check else f.description)[:255],
         "description": _description(f, where),
         "severity": _SEVERITY.get(f.severity, "Unknown"),
         "solution": _solution(f)[:7000],

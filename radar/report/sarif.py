@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Sequence
 from urllib.parse import quote
 
-from radar.report import detector_rule
+from radar.report import check_rule, detector_rule
 from radar.report.context import PROJECT_URL, ReportContext, sarif_time
 from radar.scan.baseline import is_baselined
 from radar.scan.findings import Finding
@@ -150,14 +150,17 @@ def _pascal(rule_id: str) -> str:
 
 def _descriptor(rule_id: str, findings: list[Finding], context: ReportContext) -> dict:
     rule = detector_rule(rule_id, context.added_rules)
+    check = None if rule else check_rule(rule_id)
     sample = findings[0]
     severity = rule.severity if rule else min((f.severity for f in findings),
                                               key=lambda s: _SEVERITY_RANK.get(s, len(SEVERITIES)))
-    description = rule.description if rule else sample.description
+    description = rule.description if rule else check.description if check else sample.description
     secret_type = rule.secret_type if rule else sample.secret_type
     remedy = ("Revoke or rotate the credential at its provider, then move it to Vault and read it in CI with "
               "`secrets:`; a value that stays in git history stays exposed until it is rotated.")
-    if rule is None and sample.remediation:
+    if check is not None:
+        remedy = check.help
+    elif rule is None and sample.remediation:
         remedy = _sentence(sample.remediation[:1].upper() + sample.remediation[1:])
     tags = ["security", "secret", secret_type] + ([rule.kind] if rule else [])
     descriptor: dict = {
@@ -178,6 +181,8 @@ def _descriptor(rule_id: str, findings: list[Finding], context: ReportContext) -
     }
     if rule and rule.docs:
         descriptor["helpUri"] = rule.docs
+    elif check and check.docs:
+        descriptor["helpUri"] = check.docs
     return descriptor
 
 

@@ -28,6 +28,8 @@ from typing import Callable, Iterable
 
 import regex
 
+from radar.plan.read import Migration
+from radar.scan import migrated
 from radar.scan.findings import Finding, FingerprintKey, Origin, preview
 from radar.scan.scanner import ScanOptions, ScanReport, scan_source
 from radar.scan.sources.gitlab import GitLabSource, Scope, VariableRecord
@@ -45,18 +47,34 @@ _FLAG_RULES = (
 
 
 def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
-                on_project: Callable[[str], None] | None = None) -> ScanReport:
+                on_project: Callable[[str], None] | None = None, migration: Migration | None = None) -> ScanReport:
+    """The scan; with `migration` (a plan's `--migrated` view), also what the migration left behind."""
     ci_findings: list[Finding] = []
-    source = GitLabSource(client, scope, key,
-                          on_ci_file=lambda project, path, text: ci_findings.extend(ci_file_findings(text, project, path, key)),
-                          on_project=on_project)
+    migration_problems: list[str] = []
+
+    def on_ci_file(project: str, path: str, text: str) -> None:
+        ci_findings.extend(ci_file_findings(text, project, path, key))
+        if migration is not None:
+            checked = migrated.check_ci_file(text, path, project, migration, key)
+            ci_findings.extend(checked.findings)
+            if checked.problem:
+                migration_problems.append(checked.problem)
+
+    source = GitLabSource(client, scope, key, on_ci_file=on_ci_file, on_project=on_project)
     report = scan_source(source, options, key)
     allowlists = options.config.allowlists
     findings = allowlists.apply_paths(replace(f, remediation=_remediation(f.origin, f.path)) for f in report.findings)
     detected = {(f.origin.project, f.origin.group, f.origin.variable_key, f.origin.environment_scope)
                 for f in findings if f.origin.variable_key is not None and not f.ignored}
     checks = variable_findings(source.variables, detected) + ci_findings
+    if migration is not None:
+        checks += migrated.still_defined(source.variables, migration)
     findings += allowlists.apply_paths(f for f in checks if f.rule_id not in options.config.disabled)
+    if migration is not None:
+        findings = migrated.reidentified(findings, migrated.variables_holding_moved_values(source.variables, migration),
+                                         migration)
+        report.warnings.extend(migration_problems)
+        report.stats.unreadable["CI file"] += len(migration_problems)
     findings.sort(key=lambda f: ((f.origin.project or f.origin.group or ""), *f.sort_key))
     report.findings = findings
     return report

@@ -27,7 +27,7 @@ YAML) or nested more than 150 levels (`max_yaml_depth`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,11 @@ def load_ci_file(path: str) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CIYamlError(f"{path}: cannot read: {exc}") from None
+    return parse_ci_text(text, path)
+
+
+def parse_ci_text(text: str, path: str) -> dict[str, Any]:
+    """`load_ci_file` of text already read (a CI file fetched from GitLab); `path` names it in errors."""
     try:
         _check_expansion(text)
         documents = [d for d in yaml.load_all(text, Loader=_CILoader) if d is not None]
@@ -245,6 +250,46 @@ def _follow(ref: _Reference, doc: dict[str, Any]) -> Any:
             raise CIYamlError(f"line {ref.line}: !reference [{shown}] could not be found ([{missing}] is missing)")
         node = node[key]
     return node
+
+
+def runnable_jobs(doc: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every job GitLab would run (not hidden `.templates`, not global keywords), in file order,
+    with its configuration's `extends:` merged in (not `default:` nor top-level `variables:`).
+
+    One merge of `extends:` serves every job, so a file of many jobs extending the same chain
+    costs the chain once, not once per job."""
+    resolver = _Extends(doc, path)
+    for name, value in doc.items():
+        if not isinstance(name, str) or name in GLOBAL_KEYWORDS or name.startswith(".") or not isinstance(value, dict):
+            continue
+        yield name, resolver.job(name)
+
+
+def variables_of(raw: Any, what: str, path: str) -> tuple[Variable, ...]:
+    """A `variables:` mapping (`what` names it in errors) read as `Variable`s; None is empty."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise CIYamlError(f"{path}: {what} must be a mapping")
+    return tuple(_variable(str(name), value, path) for name, value in raw.items())
+
+
+def inherited_scripts(doc: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A job's `before_script`, `script` and `after_script` (from its configuration with `extends:`
+    merged in): `before_script` and `after_script` it lacks come from `default:` (or the
+    deprecated top-level keywords) unless `inherit:default` leaves them out, as GitLab does."""
+    inherit = config.get("inherit") or {}
+    default = doc.get("default") if isinstance(doc.get("default"), dict) else {}
+    scripts = {}
+    for key in ("before_script", "script", "after_script"):
+        if key in config:
+            scripts[key] = config[key]
+        elif key != "script" and isinstance(inherit, dict) and _inherits(inherit, "default", key):
+            if key in default:
+                scripts[key] = default[key]
+            elif key in doc:
+                scripts[key] = doc[key]
+    return scripts
 
 
 def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
