@@ -10,10 +10,9 @@ settings (`DEPLOY_ENV=staging`, `LOG_LEVEL=info`, ...), and in some projects cre
 unique, some the same value in many projects, some unmasked or unprotected, a few hidden (no value
 returned). About half the projects have a CI file (a few with CI_JOB_JWT or VAULT_SKIP_VERIFY, a few
 with a token written in them); radar asks every project with a default branch for its CI file, so
-the others answer 404, as GitLab does. The fake answers HTTP/1.0, a connection per request, where
-GitLab keeps connections alive; on loopback a connection costs well under a millisecond. Project
-look-ups go through a dict instead of the fake's linear search (a subclass here; the answers are the
-same), so that the server's cost per request does not grow with N and the figures are radar's.
+the others answer 404, as GitLab does. The fake keeps connections alive (HTTP/1.1), as GitLab does. Project
+look-ups go through a dict instead of the fake's linear search (the fake's IndexedGitLab; the answers are
+the same), so that the server's cost per request does not grow with N and the figures are radar's.
 
 Measured: the real CLI, `radar scan gitlab --url URL --group GROUP --format json --output FILE`, as
 a subprocess with the default --jobs: after one warm-up run, N/10 projects once, then N projects in
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import results  # noqa: E402  benchmarks/results.py: the shared RESULTS.md writer
-from gitlab_fake import TOKEN, FakeGitLab, Group, Project, serving, variable  # noqa: E402
+from gitlab_fake import TOKEN, FakeGitLab, Group, IndexedGitLab, Project, serving, variable  # noqa: E402
 from scan_benchmark import measure, tool  # noqa: E402
 
 from radar.scan.examples import expand  # noqa: E402
@@ -68,17 +67,6 @@ HARMLESS = (
     ("HELM_CHART_VERSION", lambda i: f"1.{i % 9}.{i % 4}"),
     ("CACHE_KEY", lambda i: f"deps-v{i % 3}"),
 )
-
-
-class IndexedGitLab(FakeGitLab):
-    """The fake with O(1) project look-ups (the fake's own look-up is a linear search)."""
-
-    def project(self, ident: str) -> Project | None:
-        index = self.__dict__.get("_index")
-        if index is None or len(index) != 2 * len(self.projects):
-            index = {k: p for p in self.projects for k in (str(p.id), p.path_with_namespace)}
-            self.__dict__["_index"] = index
-        return index.get(ident)
 
 
 def credentials(i: int) -> list[dict]:
