@@ -90,7 +90,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         report = scan(args.path, options, key)
     stats = report.stats
     context = {"kind": "history" if args.history else "directory", "target": args.path,
-               "root": os.path.abspath(args.path), "started": started}
+               "root": os.path.abspath(args.path), "started": started, "fingerprint_key_id": key.key_id}
     return _print_scan_report(args, report, context, f"{stats.files} file(s), {stats.bytes / 1e6:.1f} MB scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
@@ -158,7 +158,7 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
-              "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
+              "--project PATH ... | --instance) [--shard I/N|auto] [--token-env NAME] [--format FORMAT] [--output FILE] "
               "[--show-ignored] [--min-confidence low|medium|high] [--jobs N] [--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
@@ -179,6 +179,11 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--instance", action="store_true", help="instance-level CI/CD variables (administrator token)")
     p.add_argument("--include-subgroups", action="store_true", help="with --group: also projects of its subgroups")
     p.add_argument("--skip-archived", action="store_true", help="with --group: leave archived projects out")
+    p.add_argument("--shard", metavar="I/N|auto",
+                   help="read only shard I of N of the projects (each project's shard follows from its id, so it "
+                        "stays put as projects are added; shard 1 also reads group and instance variables); auto: "
+                        "CI_NODE_INDEX/CI_NODE_TOTAL of a GitLab job with parallel: N. Needs --format json; join "
+                        "the shards' reports with radar report merge")
     p.add_argument("--token-env", default="GITLAB_TOKEN", metavar="NAME",
                    help="environment variable holding the access token (default GITLAB_TOKEN)")
     _add_report_arguments(p, project_option=False)
@@ -196,6 +201,17 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
 
     if (args.include_subgroups or args.skip_archived) and not args.group:
         raise RadarError("--include-subgroups and --skip-archived apply to --group only")
+    shard = None
+    if args.shard is not None:
+        from radar.scan.shard import parse_shard
+
+        shard = parse_shard(args.shard, os.environ)
+        if args.format != "json":
+            raise RadarError(f"--shard writes a part of a report for radar report merge: use --format json "
+                             f"(then radar report merge --format {args.format})")
+        if args.plan:
+            raise RadarError("--plan needs every shard's findings: make the plan from the merged report "
+                             "(radar report merge ... --format json --output FILE, then radar plan FILE)")
     url = args.url or os.environ.get("CI_SERVER_URL")
     if not url:
         raise RadarError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
@@ -219,10 +235,16 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                       console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("scanning GitLab", total=None)
             report = scan_gitlab(client, scope, options, key,
-                                 on_project=lambda path: bar.update(task, advance=1, description=path))
+                                 on_project=lambda path: bar.update(task, advance=1, description=path), shard=shard)
     else:
-        report = scan_gitlab(client, scope, options, key)
-    context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started}
+        report = scan_gitlab(client, scope, options, key, shard=shard)
+    context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
+               "fingerprint_key_id": key.key_id}
+    if shard is not None:
+        from radar.scan.shard import ShardReport
+
+        unreadable = tuple(sorted((noun, n) for noun, n in report.stats.unreadable.items() if n))
+        context["shard"] = ShardReport(shard, scope, unreadable, report.credentials)
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from radar import __version__
+
+if TYPE_CHECKING:
+    from radar.scan.shard import ShardReport
 
 # Where people learn about radar (SARIF's tool.driver.informationUri, GitLab's analyzer url).
 PROJECT_URL = "https://pypi.org/project/radar/"
@@ -25,11 +28,16 @@ class ReportContext:
     # What the scan could not read (`2 files could not be read`), None when it read everything:
     # the report then describes part of what was asked for, and its format must say so.
     incomplete: str | None = None
+    fingerprint_key_id: str | None = None  # FingerprintKey.key_id: which key made the fingerprints
+    shard: ShardReport | None = None  # a sharded GitLab scan's part (`--shard I/N`): JSON only
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "target": self.target, "root": self.root,
+        scan = {"kind": self.kind, "target": self.target, "root": self.root,
                 "started": _iso(self.started), "finished": _iso(self.finished),
                 "radar_version": self.tool_version, "complete": self.incomplete is None}
+        if self.fingerprint_key_id is not None:
+            scan["fingerprint_key_id"] = self.fingerprint_key_id
+        return scan
 
 
 def now() -> datetime:
