@@ -32,6 +32,7 @@ from radar.report.printable import printable
 from radar.scan.findings import Finding
 from radar.scan.gitlab_checks import duplicated_findings, report_order
 from radar.scan.scanner import ScanReport, ScanStats
+from radar.scan.shard import MAX_SHARDS
 from radar.scan.sources.gitlab import VariableRecord, variable_path
 
 DUPLICATED = "gitlab-variable-duplicated"
@@ -52,7 +53,7 @@ def merge_reports(documents: Sequence[tuple[str, dict[str, Any]]]) -> MergedRepo
         raise ReportError("no report to merge")
     unsharded = [path for path, document in documents if "shard" not in document]
     if len(documents) == 1 and unsharded:
-        return _as_it_is(documents[0][1])
+        return _as_it_is(*documents[0])
     if unsharded:
         raise ReportError(f"{unsharded[0]}: not a shard report (made without --shard): radar report merge joins the "
                           "reports of every shard of one `radar scan gitlab --shard I/N` run, or gives back one report")
@@ -73,14 +74,14 @@ def merge_reports(documents: Sequence[tuple[str, dict[str, Any]]]) -> MergedRepo
     scan = first["scan"]
     return MergedReport(tuple(findings), ReportContext(
         kind=scan["kind"], target=scan["target"], root=scan["root"],
-        started=min(_moment(d["scan"]["started"]) for _, d in ordered),
-        finished=max(_moment(d["scan"]["finished"]) for _, d in ordered),
+        started=min(_moment(d, "started", path) for path, d in ordered),
+        finished=max(_moment(d, "finished", path) for path, d in ordered),
         summary=_summary(findings, [d["summary"] for _, d in ordered]), warnings=tuple(warnings),
         tool_version=scan["radar_version"], incomplete=incomplete, fingerprint_key_id=scan["fingerprint_key_id"],
     ))
 
 
-def _as_it_is(document: dict[str, Any]) -> MergedReport:
+def _as_it_is(path: str, document: dict[str, Any]) -> MergedReport:
     scan, summary = document["scan"], document["summary"]
     incomplete = None
     if not scan.get("complete", True):
@@ -88,8 +89,8 @@ def _as_it_is(document: dict[str, Any]) -> MergedReport:
         incomplete = (ScanReport([], stats=ScanStats(unreadable=Counter({"item": unreadable}))).incomplete()
                       or "the scan could not read everything")
     return MergedReport(tuple(map(finding_from_dict, document["findings"])), ReportContext(
-        kind=scan["kind"], target=scan["target"], root=scan["root"], started=_moment(scan["started"]),
-        finished=_moment(scan["finished"]), summary=dict(summary), tool_version=scan["radar_version"],
+        kind=scan["kind"], target=scan["target"], root=scan["root"], started=_moment(document, "started", path),
+        finished=_moment(document, "finished", path), summary=dict(summary), tool_version=scan["radar_version"],
         incomplete=incomplete, fingerprint_key_id=scan.get("fingerprint_key_id"),
     ))
 
@@ -101,6 +102,9 @@ def _check_shards(documents: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple
     by_index: dict[int, str] = {}
     for path, document in documents:
         shard, scan = document["shard"], document["scan"]
+        if shard["total"] > MAX_SHARDS:  # checked first: the merge looks for every index up to it
+            raise ReportError(f"{path}: shard.total is {shard['total']}, more than {MAX_SHARDS} (GitLab's bound for "
+                              "parallel: N, and radar's for --shard): not a shard report radar wrote")
         if shard["total"] != total or not 1 <= shard["index"] <= shard["total"]:
             raise ReportError(f"{path} is shard {shard['index']}/{shard['total']} but {first_path} is shard "
                               f"{first['shard']['index']}/{total}: not shards of one scan")
@@ -149,5 +153,11 @@ def _summary(findings: Sequence[Finding], summaries: Sequence[dict[str, int]]) -
     return total
 
 
-def _moment(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+def _moment(document: dict[str, Any], which: str, path: str) -> datetime:
+    # The schema checks the form only: `2024-13-45T99:00:00Z` passes it.
+    text = document["scan"][which]
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ReportError(f"{path}: scan.{which} is {text}, not a time that exists; give the report as radar "
+                          "wrote it") from None
