@@ -1,6 +1,6 @@
 """Time and peak memory of `radar scan gitlab --group` on a large group, against a local fake GitLab.
 
-Run `python benchmarks/scan_gitlab.py [--projects N] [--rounds R] [--write]`.
+Run `python benchmarks/scan_gitlab.py [--projects N] [--rounds R] [--shards S] [--write]`.
 
 The server is tests/gitlab_fake.py (imported from tests/, not copied), started in this process on
 127.0.0.1 with GitLab's page cap (per_page 100). It holds one group with a few group variables and N
@@ -10,10 +10,9 @@ settings (`DEPLOY_ENV=staging`, `LOG_LEVEL=info`, ...), and in some projects cre
 unique, some the same value in many projects, some unmasked or unprotected, a few hidden (no value
 returned). About half the projects have a CI file (a few with CI_JOB_JWT or VAULT_SKIP_VERIFY, a few
 with a token written in them); radar asks every project with a default branch for its CI file, so
-the others answer 404, as GitLab does. The fake answers HTTP/1.0, a connection per request, where
-GitLab keeps connections alive; on loopback a connection costs well under a millisecond. Project
-look-ups go through a dict instead of the fake's linear search (a subclass here; the answers are the
-same), so that the server's cost per request does not grow with N and the figures are radar's.
+the others answer 404, as GitLab does. The fake keeps connections alive (HTTP/1.1), as GitLab does. Project
+look-ups go through a dict instead of the fake's linear search (the fake's IndexedGitLab; the answers are
+the same), so that the server's cost per request does not grow with N and the figures are radar's.
 
 Measured: the real CLI, `radar scan gitlab --url URL --group GROUP --format json --output FILE`, as
 a subprocess with the default --jobs: after one warm-up run, N/10 projects once, then N projects in
@@ -23,7 +22,10 @@ rounds), peak RSS summed over radar's process tree (scan_benchmark.measure: samp
 highest over the rounds), radar's CPU time (its children's rusage), the fake's CPU time (this
 process's rusage while radar ran: the server threads and the RSS sampler), HTTP requests the fake
 answered (its own request log), findings in the report, and radar's exit status (1: findings).
-Projects/s and variables/s are over median wall time. Nothing here prints or stores a variable's
+Projects/s and variables/s are over median wall time. Then the N projects once more as `--shards`
+shards (`--shard I/N`, default 4) in `--rounds` rounds, each round the unsharded scan then each
+shard, so that a busy machine slows both alike (medians of wall and CPU time, and their ratios),
+and `radar report merge` of the last round's shard reports. Nothing here prints or stores a variable's
 value: the report goes to a temporary directory that is deleted, and only counts are read from it.
 `--write` puts the table into benchmarks/RESULTS.md.
 """
@@ -46,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import results  # noqa: E402  benchmarks/results.py: the shared RESULTS.md writer
-from gitlab_fake import TOKEN, FakeGitLab, Group, Project, serving, variable  # noqa: E402
+from gitlab_fake import TOKEN, FakeGitLab, Group, IndexedGitLab, Project, serving, variable  # noqa: E402
 from scan_benchmark import measure, tool  # noqa: E402
 
 from radar.scan.examples import expand  # noqa: E402
@@ -68,17 +70,6 @@ HARMLESS = (
     ("HELM_CHART_VERSION", lambda i: f"1.{i % 9}.{i % 4}"),
     ("CACHE_KEY", lambda i: f"deps-v{i % 3}"),
 )
-
-
-class IndexedGitLab(FakeGitLab):
-    """The fake with O(1) project look-ups (the fake's own look-up is a linear search)."""
-
-    def project(self, ident: str) -> Project | None:
-        index = self.__dict__.get("_index")
-        if index is None or len(index) != 2 * len(self.projects):
-            index = {k: p for p in self.projects for k in (str(p.id), p.path_with_namespace)}
-            self.__dict__["_index"] = index
-        return index.get(ident)
 
 
 def credentials(i: int) -> list[dict]:
@@ -164,13 +155,16 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def scan(gl: FakeGitLab, work: Path, env: dict[str, str], fmt: str = "json") -> Run:
-    output = work / f"report.{fmt}"
+def scan(gl: FakeGitLab, work: Path, env: dict[str, str], fmt: str = "json", shard: str | None = None,
+         keep: bool = False) -> Run:
+    """One timed scan; `shard` "I/N" adds --shard; `keep` leaves the report in `work` for a merge."""
+    output = work / (f"shard-{shard.replace('/', '-of-')}.{fmt}" if shard else f"report.{fmt}")
     output.unlink(missing_ok=True)
     gl.requests.clear()
     children, own = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
     seconds, peak, status = measure([tool("radar"), "scan", "gitlab", "--url", gl.url, "--group", GROUP,
-                                     "--format", fmt, "--output", str(output)], env)
+                                     "--format", fmt, "--output", str(output),
+                                     *(("--shard", shard) if shard else ())], env)
     radar_cpu, server_cpu = _cpu(resource.RUSAGE_CHILDREN) - children, _cpu(resource.RUSAGE_SELF) - own
     found: Counter = Counter()
     if output.exists():
@@ -181,7 +175,8 @@ def scan(gl: FakeGitLab, work: Path, env: dict[str, str], fmt: str = "json") -> 
             found.update(line.split("\t")[1] for line in output.read_text().splitlines() if line)
     else:
         size = 0
-    output.unlink(missing_ok=True)  # previews only, but nothing of the report is kept
+    if not keep:
+        output.unlink(missing_ok=True)  # previews only, but nothing of the report is kept
     return Run(seconds, peak, status, radar_cpu, server_cpu, len(gl.requests), found, size)
 
 
@@ -189,6 +184,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=2000, metavar="N", help="projects in the group (default 2000)")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds at N projects (median time counts)")
+    parser.add_argument("--shards", type=int, default=4, metavar="N",
+                        help="then scan the N projects again as N shards (--shard I/N) and merge them (default 4)")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark", GITLAB_TOKEN=TOKEN)
@@ -213,10 +210,66 @@ def main() -> None:
                       f"{projects / seconds:.0f} projects/s, {variables / seconds:.0f} variables/s, "
                       f"peak RSS {max(r.peak for r in runs) / 1e6:.0f} MB, {last.requests} requests, "
                       f"{sum(last.findings.values())} findings, exit {last.status}", flush=True)
-    table = render(rows, args)
+            sharded = scan_shards(gl, work, env, args)
+    table = render(rows, args) + "\n\n" + render_shards(sharded, args)
     print(table)
     if args.write:
         results.write_section(SECTION, table)
+
+
+def scan_shards(gl: FakeGitLab, work: Path, env: dict[str, str], args: argparse.Namespace) -> list:
+    """`--rounds` rounds of: the unsharded scan, then each shard; then `radar report merge` of the last
+    round's shard reports. Interleaved so that a machine busy with other work slows both alike; the
+    merged findings must be the unsharded scan's (the tests compare them byte for byte)."""
+    populate(gl, args.projects)
+    wholes, rounds = [], []
+    for _ in range(args.rounds):
+        wholes.append(scan(gl, work, env, "json"))
+        rounds.append([scan(gl, work, env, "json", f"{i}/{args.shards}", keep=True) for i in range(1, args.shards + 1)])
+    shards = [str(work / f"shard-{i}-of-{args.shards}.json") for i in range(1, args.shards + 1)]
+    merged = work / "merged.json"
+    seconds, peak, status = measure([tool("radar"), "report", "merge", *shards, "--format", "json",
+                                     "--output", str(merged)], env)
+    found = Counter(f["rule_id"] for f in json.loads(merged.read_text())["findings"])
+    for path in (*shards, merged):
+        Path(path).unlink()
+    print(f"unsharded: {statistics.median(w.seconds for w in wholes):.2f} s (median of {args.rounds})", flush=True)
+    for i in range(args.shards):
+        print(f"shard {i + 1}/{args.shards}: {statistics.median(r[i].seconds for r in rounds):.2f} s (median of "
+              f"{args.rounds}), {rounds[-1][i].requests} requests, exit {rounds[-1][i].status}", flush=True)
+    print(f"merge: {seconds:.2f} s, peak RSS {peak / 1e6:.0f} MB, {sum(found.values())} findings, exit {status}")
+    return [wholes, rounds, (seconds, peak, status, found)]
+
+
+def render_shards(sharded: list, args: argparse.Namespace) -> str:
+    wholes, rounds, (merge_seconds, merge_peak, merge_status, merged) = sharded
+    whole, whole_cpu = statistics.median(w.seconds for w in wholes), statistics.median(w.radar_cpu for w in wholes)
+    lines = [
+        f"### Sharded: `radar scan gitlab ... --shard I/{args.shards}`, then `radar report merge`",
+        "",
+        f"The same {args.projects:,} projects in {args.rounds} rounds, each round the unsharded scan and then "
+        f"each shard (`--format json`, as shards must), one after the other, so that other work on the machine "
+        "weighs on both alike; wall and CPU seconds are medians over the rounds, x unsharded the ratio to the "
+        "unsharded medians of the same rounds. Every shard lists all the projects (a page of 100 per request) "
+        "and reads the variables and CI file of its own; shard 1 also reads the group's variables. The merge "
+        "joins the last round's shard reports into one.",
+        "",
+        "| Run | Wall s | x unsharded | radar CPU s | x unsharded | Peak RSS MB | Requests | Findings | Exit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| unsharded | {whole:.2f} | 1.00 | {whole_cpu:.2f} | 1.00 | {max(w.peak for w in wholes) / 1e6:.0f} | "
+        f"{wholes[-1].requests:,} | {sum(wholes[-1].findings.values()):,} | {wholes[-1].status} |",
+    ]
+    for i in range(args.shards):
+        runs = [r[i] for r in rounds]
+        seconds, cpu = statistics.median(r.seconds for r in runs), statistics.median(r.radar_cpu for r in runs)
+        lines.append(f"| shard {i + 1}/{args.shards} | {seconds:.2f} | {seconds / whole:.2f} | {cpu:.2f} | "
+                     f"{cpu / whole_cpu:.2f} | {max(r.peak for r in runs) / 1e6:.0f} | {runs[-1].requests:,} | "
+                     f"{sum(runs[-1].findings.values()):,} | {runs[-1].status} |")
+    lines.append(f"| merge | {merge_seconds:.2f} | {merge_seconds / whole:.2f} | | | {merge_peak / 1e6:.0f} | | "
+                 f"{sum(merged.values()):,} | {merge_status} |")
+    same = "the same as" if merged == wholes[-1].findings else "NOT the same as"
+    lines += ["", f"Merged findings by rule: {same} the unsharded scan's ({sum(merged.values()):,})."]
+    return "\n".join(lines)
 
 
 def render(rows: list, args: argparse.Namespace) -> str:

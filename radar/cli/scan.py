@@ -266,9 +266,9 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan-gitlab", prog="radar scan gitlab",
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
-              "--project PATH ... | --instance) [--token-env NAME] [--format FORMAT] [--output FILE] "
-              "[--show-ignored] [-q | -v] [--no-color] [--min-confidence low|medium|high] [--baseline FILE] "
-              "[--migrated PLAN.json] [--jobs N] [--config FILE] [--plan FILE [--mapping FILE] ...]",
+              "--project PATH ... | --instance) [--shard I/N|auto] [--token-env NAME] [--format FORMAT] "
+              "[--output FILE] [--show-ignored] [-q | -v] [--no-color] [--min-confidence low|medium|high] "
+              "[--baseline FILE] [--migrated PLAN.json] [--jobs N] [--config FILE] [--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -288,6 +288,11 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--instance", action="store_true", help="instance-level CI/CD variables (administrator token)")
     p.add_argument("--include-subgroups", action="store_true", help="with --group: also projects of its subgroups")
     p.add_argument("--skip-archived", action="store_true", help="with --group: leave archived projects out")
+    p.add_argument("--shard", metavar="I/N|auto",
+                   help="read only shard I of N of the projects (each project's shard follows from its id, so it "
+                        "stays put as projects are added; shard 1 also reads group and instance variables); auto: "
+                        "CI_NODE_INDEX/CI_NODE_TOTAL of a GitLab job with parallel: N. Needs --format json; join "
+                        "the shards' reports with radar report merge")
     p.add_argument("--token-env", default="GITLAB_TOKEN", metavar="NAME",
                    help="environment variable holding the access token (default GITLAB_TOKEN)")
     _add_report_arguments(p, project_option=False)
@@ -311,6 +316,21 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     if (args.include_subgroups or args.skip_archived) and not args.group:
         raise UsageError("--include-subgroups and --skip-archived apply to --group only")
     refuse_plan_options_without_plan(args)
+    shard = None
+    if args.shard is not None:
+        from radar.scan.shard import parse_shard
+
+        shard = parse_shard(args.shard, os.environ)
+        if args.format != "json":
+            raise UsageError(f"--shard writes a part of a report for radar report merge: use --format json "
+                             f"(then radar report merge --format {args.format})")
+        if args.plan:
+            raise UsageError("--plan needs every shard's findings: make the plan from the merged report "
+                             "(radar report merge ... --format json --output FILE, then radar plan FILE)")
+        if args.baseline or getattr(args, "baseline_write", None) or getattr(args, "monitor_run", None) is not None:
+            raise UsageError("a shard cannot see the findings other shards make (the same credential in "
+                             "projects of two shards): apply --baseline and radar monitor to the merged report's "
+                             "scan, not to a shard")
     url = args.url or os.environ.get("CI_SERVER_URL")
     if not url:
         raise UsageError("no GitLab address: give --url URL (or run inside a job, where CI_SERVER_URL is set)")
@@ -333,10 +353,16 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     clock = time.monotonic()
     with terminal.progress("scanning GitLab", counting="project(s)") as bar:
         report = scan_gitlab(client, scope, options, key, on_project=None if bar is None else
-                             lambda path: bar.update(advance=1, description=printable(path)), migration=migration)
+                             lambda path: bar.update(advance=1, description=printable(path)), migration=migration,
+                             shard=shard)
     terminal.detail(f"read {report.stats.files} variable(s) and CI file(s) in {time.monotonic() - clock:.1f} s")
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
                "fingerprint_key_id": key.key_id, **_config_context(config)}
+    if shard is not None:
+        from radar.scan.shard import ShardReport
+
+        unreadable = tuple(sorted((noun, n) for noun, n in report.stats.unreadable.items() if n))
+        context["shard"] = ShardReport(shard, scope, unreadable, report.credentials)
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
 

@@ -47,6 +47,11 @@ class Report:
 
 
 def load_report(path: str) -> Report:
+    return parse_report(read_report_text(path), path)
+
+
+def read_report_text(path: str) -> str:
+    """The text of the report file at `path`, or a ReportError saying why it cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -58,10 +63,18 @@ def load_report(path: str) -> Report:
         raise ReportError(f"{path}: is not UTF-8 text, so not a radar JSON report; {_HOW}") from None
     except OSError as e:
         raise ReportError(f"{path}: cannot read it: {e.strerror}") from None
-    return parse_report(text, path)
+    return text
 
 
 def parse_report(text: str, path: str = "<report>") -> Report:
+    document = parse_document(text, path)
+    scan = document["scan"]
+    return Report(tuple(map(finding_from_dict, document["findings"])),
+                  ScanInfo(scan["kind"], scan["target"], scan["root"], scan.get("fingerprint_key_id")))
+
+
+def parse_document(text: str, path: str = "<report>") -> dict[str, Any]:
+    """The JSON document, once it is known to follow the report's schema; else a ReportError."""
     try:
         document = json_input.loads(text)
     except json_input.JSONNestingError as e:
@@ -73,9 +86,7 @@ def parse_report(text: str, path: str = "<report>") -> Report:
         _report_schema()(document)
     except SchemaViolation as violation:
         raise ReportError(f"{path}: not a radar findings report: {violation}; {_HOW}") from None
-    scan = document["scan"]
-    return Report(tuple(map(_finding, document["findings"])), ScanInfo(scan["kind"], scan["target"], scan["root"],
-                                                                          scan.get("fingerprint_key_id")))
+    return document
 
 
 @functools.cache
@@ -85,7 +96,7 @@ def _report_schema() -> Check:
     return compile_schema(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
-def _finding(item: dict[str, Any]) -> Finding:
+def finding_from_dict(item: dict[str, Any]) -> Finding:
     """A finding of a document the schema accepted (integers may be written 1.0: JSON Schema allows it)."""
     origin = Origin(
         commit=item.get("commit"), author=item.get("author"), date=item.get("date"), blob=item.get("blob"),

@@ -10,6 +10,7 @@ from radar import __version__
 
 if TYPE_CHECKING:
     from radar.scan.rules import Rule
+    from radar.scan.shard import ShardReport
 
 # Where people learn about radar (SARIF's tool.driver.informationUri, GitLab's analyzer url).
 PROJECT_URL = "https://pypi.org/project/radar-ci/"
@@ -39,6 +40,7 @@ class ReportContext:
     config: str | None = None
     added_rules: tuple[Rule, ...] = ()
     disabled_rules: tuple[str, ...] = ()
+    shard: ShardReport | None = None  # a sharded GitLab scan's part (`--shard I/N`): JSON only
 
     def as_dict(self) -> dict:
         data = {"kind": self.kind, "target": self.target, "root": self.root,

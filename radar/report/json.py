@@ -8,9 +8,12 @@ project, project_id, group, namespace_id, environment_scope, ...) when a source 
 `--history` finding adds `first_seen` ({commit, author, date}), `in_head` and `locations` (path,
 line, commit, author, date), see `radar.scan.history`. `summary` holds the totals (findings,
 files, bytes, ...); `scan` says what was scanned (kind, target, root, started, finished,
-radar_version). `radar monitor` adds `monitor`: new, known (counts), resolved (the state
-entries no longer found: rule_id, fingerprint, secret_type, path, severity, first_seen), and
-first_run when there was no state. `radar plan` reads this document back. The schema, JSON Schema 2020-12, ships
+radar_version, fingerprint_key_id). A sharded GitLab scan (`--shard I/N`) adds `shard`: which
+shard of which scan it is, its warnings, what it could not read, and the CI/CD variables holding
+credentials (flags and fingerprints), for `radar report merge`. `radar monitor` adds `monitor`:
+new, known (counts), resolved (the state entries no longer found: rule_id, fingerprint,
+secret_type, path, severity, first_seen), and first_run when there was no state. `radar plan`
+reads this document back. The schema, JSON Schema 2020-12, ships
 beside this module as `findings.schema.json` (`SCHEMA_PATH`); tests validate every kind of scan
 against it.
 """
@@ -19,10 +22,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from radar.report.context import ReportContext
 from radar.scan.findings import Finding
+
+if TYPE_CHECKING:
+    from radar.scan.shard import ShardReport
+    from radar.scan.sources.gitlab import VariableRecord
 
 SCHEMA_PATH = Path(__file__).with_name("findings.schema.json")
 
@@ -44,8 +51,32 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
     parts.append(",\n  \"scan\": " + _indented(context.as_dict(), "  ", first=False))
     if context.monitor is not None:
         parts.append(",\n  \"monitor\": " + _indented(dict(context.monitor), "  ", first=False))
+    if context.shard is not None:
+        parts.append(",\n  \"shard\": " + _indented(shard_dict(context.shard, context.warnings), "  ", first=False))
     parts.append("\n}\n")
     return "".join(parts)
+
+
+def shard_dict(shard: ShardReport, warnings: Sequence[str]) -> dict:
+    scope = shard.scope
+    return {
+        "index": shard.shard.index, "total": shard.shard.total,
+        "scope": {"groups": list(scope.groups), "projects": list(scope.projects), "instance": scope.instance,
+                  "include_subgroups": scope.include_subgroups, "skip_archived": scope.skip_archived},
+        "warnings": list(warnings),
+        "unreadable": dict(shard.unreadable),
+        "credentials": [_credential(r) for r in shard.credentials],
+    }
+
+
+def _credential(r: VariableRecord) -> dict:
+    data: dict = {"owner_kind": r.owner_kind, "owner": r.owner}
+    if r.owner_id is not None:
+        data["owner_id"] = r.owner_id
+    data.update({"key": r.key, "environment_scope": r.environment_scope, "variable_type": r.variable_type,
+                 "protected": r.protected, "masked": r.masked, "hidden": r.hidden,
+                 "fingerprint": r.fingerprint, "preview": r.preview})
+    return data
 
 
 def _indented(value: dict, margin: str, first: bool = True) -> str:

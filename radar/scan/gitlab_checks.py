@@ -18,20 +18,30 @@ A scan configuration's `disable` drops these checks' findings by id (`CHECK_IDS`
 allowlists apply to every finding (a variable's path is `variables/KEY[scope]`). Its value
 allowlists apply in the engine: a variable whose value they allowlist holds no credential here,
 unless its key names one.
+
+A sharded scan (`--shard I/N`) reads part of the projects, so it cannot see a value that is
+also stored where another shard reads: it leaves out the duplicate check and hands on, in its
+report, the variables that check needs (`GitLabScanReport.credentials`); `radar report merge`
+runs `duplicated_findings` on all shards' variables at once. So that a merged report is the
+unsharded one byte for byte, both runs compute from what the report shows: names in radar's
+escaped form (`printable`), findings in `report_order` and warnings sorted, none of which
+depends on which shard read what.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 import regex
 
 from radar.plan.read import Migration
+from radar.report.printable import printable, printable_fields
 from radar.scan import migrated
 from radar.scan.findings import Finding, FingerprintKey, Origin, preview
 from radar.scan.scanner import ScanOptions, ScanReport, scan_source
+from radar.scan.shard import Shard
 from radar.scan.sources.gitlab import GitLabSource, Scope, VariableRecord
 
 _JOB_JWT = regex.compile(r"(?<![A-Za-z0-9_])CI_JOB_JWT(?:_V[12])?(?![A-Za-z0-9_])")
@@ -46,9 +56,18 @@ _FLAG_RULES = (
 )
 
 
+@dataclass
+class GitLabScanReport(ScanReport):
+    # The variables holding a credential that has a fingerprint, in radar's escaped form: what the
+    # duplicate check reads. Kept by sharded scans only (the unsharded scan has already used them).
+    credentials: tuple[VariableRecord, ...] = field(default=())
+
+
 def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
-                on_project: Callable[[str], None] | None = None, migration: Migration | None = None) -> ScanReport:
-    """The scan; with `migration` (a plan's `--migrated` view), also what the migration left behind."""
+                on_project: Callable[[str], None] | None = None, migration: Migration | None = None,
+                shard: Shard | None = None) -> GitLabScanReport:
+    """The scan; with `migration` (a plan's `--migrated` view), also what the migration left behind;
+    with `shard`, this shard's part (see the module's docstring)."""
     ci_findings: list[Finding] = []
     migration_problems: list[str] = []
 
@@ -60,24 +79,37 @@ def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
             if checked.problem:
                 migration_problems.append(checked.problem)
 
-    source = GitLabSource(client, scope, key, on_ci_file=on_ci_file, on_project=on_project)
-    report = scan_source(source, options, key)
+    source = GitLabSource(client, scope, key, on_ci_file=on_ci_file, on_project=on_project, shard=shard)
+    scanned = scan_source(source, options, key)
     allowlists = options.config.allowlists
-    findings = allowlists.apply_paths(replace(f, remediation=_remediation(f.origin, f.path)) for f in report.findings)
+    findings = allowlists.apply_paths(replace(f, remediation=_remediation(f.origin, f.path)) for f in scanned.findings)
     detected = {(f.origin.project, f.origin.group, f.origin.variable_key, f.origin.environment_scope)
                 for f in findings if f.origin.variable_key is not None and not f.ignored}
-    checks = variable_findings(source.variables, detected) + ci_findings
+    checks = variable_findings(source.variables, detected)
+    credentials = credential_variables(source.variables, detected)
+    if shard is None:
+        checks += duplicated_findings(credentials)
+        credentials = ()
+    checks += ci_findings
     if migration is not None:
         checks += migrated.still_defined(source.variables, migration)
     findings += allowlists.apply_paths(f for f in checks if f.rule_id not in options.config.disabled)
+    warnings = list(scanned.warnings)
     if migration is not None:
         findings = migrated.reidentified(findings, migrated.variables_holding_moved_values(source.variables, migration),
                                          migration)
-        report.warnings.extend(migration_problems)
-        report.stats.unreadable["CI file"] += len(migration_problems)
-    findings.sort(key=lambda f: ((f.origin.project or f.origin.group or ""), *f.sort_key))
-    report.findings = findings
-    return report
+        warnings += migration_problems
+        scanned.stats.unreadable["CI file"] += len(migration_problems)
+    findings.sort(key=report_order)
+    return GitLabScanReport(findings, sorted(warnings, key=printable), scanned.stats, credentials)
+
+
+def report_order(f: Finding) -> tuple:
+    """Where a finding goes in a GitLab scan's report: by owner, then place and rule, compared in the
+    escaped form the report shows (so a merge of shard reports, which holds only that form, sorts
+    alike), the fingerprint last to settle what is left."""
+    owner = f.origin.project or f.origin.group or ""
+    return (printable(owner), printable(f.path), f.line, f.column, f.rule_id, f.fingerprint)
 
 
 def vault_path(owner: str, key: str) -> str:
@@ -91,17 +123,32 @@ def _remediation(origin: Origin, path: str) -> str:
     return f"remove it from {path}: move it to Vault under {owner}/ and read it with secrets:"
 
 
-def variable_findings(records: Iterable[VariableRecord],
-                      detected: set[tuple[str | None, str | None, str | None, str | None]]) -> list[Finding]:
+# Of two places with the same name (a group named `instance`), the one a scan reads first.
+_KIND_ORDER = {"instance": 0, "group": 1, "project": 2}
+Detected = set[tuple[str | None, str | None, str | None, str | None]]
+
+
+def _holds_credential(r: VariableRecord, detected: Detected) -> tuple[bool, bool]:
+    """(whether the detector suite found a credential in its value, whether the checks apply)."""
+    origin = r.origin
+    found = (origin.project, origin.group, r.key, r.environment_scope) in detected
+    return found, found or r.names_a_secret
+
+
+def credential_variables(records: Iterable[VariableRecord], detected: Detected) -> tuple[VariableRecord, ...]:
+    """The variables holding a credential whose value GitLab returned (a fingerprint to compare), in
+    radar's escaped form: the duplicate check's input."""
+    return tuple(printable_fields(r) for r in records
+                 if r.fingerprint is not None and _holds_credential(r, detected)[1])
+
+
+def variable_findings(records: Iterable[VariableRecord], detected: Detected) -> list[Finding]:
     findings: list[Finding] = []
-    places: dict[str, list[VariableRecord]] = defaultdict(list)
     for r in records:
         origin = r.origin
-        found = (origin.project, origin.group, r.key, r.environment_scope) in detected
-        if not (found or r.names_a_secret):
+        found, applies = _holds_credential(r, detected)
+        if not applies:
             continue
-        if r.fingerprint is not None:
-            places[r.fingerprint].append(r)
         weak = {
             "gitlab-variable-unmasked": not r.masked,
             "gitlab-variable-unprotected": not r.protected,
@@ -115,11 +162,21 @@ def variable_findings(records: Iterable[VariableRecord],
                     "high" if found else "medium",
                     f"{fix}, or better: {_remediation(origin, r.path)}",
                 ))
-    for fingerprint, same in places.items():
+    return findings
+
+
+def duplicated_findings(credentials: Iterable[VariableRecord]) -> list[Finding]:
+    """One `gitlab-variable-duplicated` finding per value stored in several places, from
+    `credential_variables` (of one scan, or of all the shards of one)."""
+    findings: list[Finding] = []
+    places: dict[str, list[VariableRecord]] = defaultdict(list)
+    for r in credentials:
+        places[r.fingerprint or ""].append(r)
+    for fingerprint, same in sorted(places.items()):
         owners = sorted({f"{r.owner}:{r.key}[{r.environment_scope}]" for r in same})
         if len(owners) < 2:
             continue
-        first = min(same, key=lambda r: (r.owner, r.key, r.environment_scope))
+        first = min(same, key=lambda r: (r.owner, r.key, r.environment_scope, _KIND_ORDER[r.owner_kind]))
         findings.append(_variable_finding(
             first, "gitlab-variable-duplicated",
             f"the same credential is stored in {len(owners)} places: {', '.join(owners)}", "medium", "high",

@@ -14,6 +14,10 @@ An address where nothing answers is one error before anything starts (`connect`)
 warning and the scan goes on, incomplete (so are a group's variables, or a CI file, that cannot be
 read): its variables may hold credentials, so the scan cannot call it clean. A token refused for
 the whole scope is a `GitLabError`.
+
+With a `Shard` (`--shard I/N`, see `radar.scan.shard`), only the projects that shard owns are
+read (the listing is still walked whole: it is how a shard learns the ids); the variables of
+groups, subgroups and the instance are read by shard 1 alone.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from gitlab import exceptions as gl_errors
 from radar.errors import RadarError
 from radar.scan.findings import FingerprintKey, Origin, preview
 from radar.scan.generic import names_a_secret
+from radar.scan.shard import Shard
 from radar.scan.sources.interface import MemoryUnit, Source, TextUnit
 from radar.scan.warnings import Warnings
 
@@ -124,9 +129,11 @@ def _network_reason(error: OSError) -> str:
 
 class GitLabSource(Source):
     def __init__(self, client: gitlab.Gitlab, scope: Scope, key: FingerprintKey,
-                 on_ci_file: CiFileHook | None = None, on_project: Callable[[str], None] | None = None) -> None:
+                 on_ci_file: CiFileHook | None = None, on_project: Callable[[str], None] | None = None,
+                 shard: Shard | None = None) -> None:
         self.client = client
         self.scope = scope
+        self.shard = shard
         self.key = key
         self.on_ci_file = on_ci_file
         self.on_project = on_project
@@ -137,7 +144,7 @@ class GitLabSource(Source):
 
     def units(self) -> Iterator[TextUnit]:
         try:
-            if self.scope.instance:
+            if self.scope.instance and self._reads_shared():
                 yield from self._variables(INSTANCE, INSTANCE, None, self.client.variables)
             for path in self.scope.groups:
                 yield from self._group(path)
@@ -147,7 +154,10 @@ class GitLabSource(Source):
                     project = self.client.projects.get(path)
                 except gl_errors.GitlabError as e:
                     refused += e.response_code == 401
-                    self._warn_project(path, e)
+                    if self.shard is None or self.shard.owns(path):  # no id: one shard reports it
+                        self._warn_project(path, e)
+                    continue
+                if self.shard is not None and not self.shard.owns(project.id):
                     continue
                 yield from self._project(project.path_with_namespace, project.id, project.default_branch,
                                          project.ci_config_path)
@@ -167,8 +177,9 @@ class GitLabSource(Source):
             raise
         except gl_errors.GitlabError as e:
             raise GitLabError(f"group {path}: {_why(e)}") from None
-        yield from self._group_variables(group.full_path, group.id, group.variables)
-        if self.scope.include_subgroups:
+        if self._reads_shared():
+            yield from self._group_variables(group.full_path, group.id, group.variables)
+        if self.scope.include_subgroups and self._reads_shared():
             for subgroup in group.descendant_groups.list(iterator=True):
                 yield from self._group_variables(
                     subgroup.full_path, subgroup.id, self.client.groups.get(subgroup.id, lazy=True).variables)
@@ -176,8 +187,13 @@ class GitLabSource(Source):
         if self.scope.skip_archived:
             filters["archived"] = False
         for project in group.projects.list(iterator=True, **filters):
+            if self.shard is not None and not self.shard.owns(project.id):
+                continue
             yield from self._project(project.path_with_namespace, project.id, project.default_branch,
                                      getattr(project, "ci_config_path", None))
+
+    def _reads_shared(self) -> bool:
+        return self.shard is None or self.shard.reads_shared
 
     def _project(self, path: str, project_id: int, default_branch: str | None,
                  ci_config_path: str | None) -> Iterator[TextUnit]:

@@ -1,0 +1,80 @@
+"""templates/radar.gitlab-ci.yml: a CI file GitLab (and radar's own CI-YAML reader) accepts, whose
+org jobs, run as GitLab runs them (each script line in a shell that stops at the first failing
+line, one job per `parallel:` index), give the unsharded scan's findings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gitlab_fake import TOKEN, FakeGitLab, Group, Project, serving, variable
+from radar.scan.examples import expand
+from radar.scan.shard import MAX_SHARDS
+from radar.vault.ciyaml import job_definition, load_ci_file
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "radar.gitlab-ci.yml"
+JOBS = ("radar-merge-request", "radar-org-scan", "radar-org-report")
+SCHEDULED = '$CI_PIPELINE_SOURCE == "schedule" && $RADAR_SCHEDULE == "org"'
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_ci_file(str(TEMPLATE))
+
+
+def test_the_template_is_yaml_radar_reads(template):
+    assert yaml.safe_load(TEMPLATE.read_text()) == template  # no tags, nothing radar's reader adds
+    for job in JOBS:
+        job_definition(template, job, str(TEMPLATE))  # extends: resolved without error
+        assert template[job]["extends"] == ".radar"
+
+
+def test_the_template_runs_each_job_when_meant(template):
+    assert template["radar-merge-request"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+    assert template["radar-org-scan"]["rules"] == template["radar-org-report"]["rules"] == [{"if": SCHEDULED}]
+    assert 2 <= template["radar-org-scan"]["parallel"] <= MAX_SHARDS
+    assert template["radar-org-report"]["needs"] == ["radar-org-scan"]
+    mr = " ".join(template["radar-merge-request"]["script"])
+    assert '--history --branch HEAD --since-commit "$CI_MERGE_REQUEST_DIFF_BASE_SHA"' in mr
+    assert template["radar-merge-request"]["artifacts"]["reports"] == {
+        "secret_detection": "gl-secret-detection-report.json"}
+
+
+def _run_job(template: dict, job: str, cwd: Path, env: dict[str, str]) -> int:
+    """The job's script as a runner runs it: the lines in one shell, stopping at the first failure
+    (the pip install of before_script is left out: radar is installed here)."""
+    script = "\n".join(template[job]["script"])
+    return subprocess.run(["sh", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, timeout=120).returncode
+
+
+def test_the_org_jobs_give_the_unsharded_findings(template, tmp_path):
+    shared = "glpat-" + expand("{b64url:20}", "template-shared")
+    with serving(FakeGitLab()) as gl:
+        gl.groups = [Group(5, "org", [variable("GROUP_TOKEN", shared)])]
+        gl.projects = [Project(i, f"org/p{i}", variables=[variable("DEPLOY_TOKEN", shared if i % 3 else
+                                                                     "glpat-" + expand("{b64url:20}", f"t{i}"))])
+                       for i in range(1, 25)]
+        env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LANG": "C.UTF-8",
+               "CI_SERVER_URL": gl.url, "GITLAB_TOKEN": TOKEN, "RADAR_FINGERPRINT_KEY": "template-key",
+               "RADAR_GROUP": "org", "CI_PIPELINE_SOURCE": "schedule", "RADAR_SCHEDULE": "org"}
+        total = template["radar-org-scan"]["parallel"]
+        for index in range(1, total + 1):
+            status = _run_job(template, "radar-org-scan", tmp_path,
+                              {**env, "CI_NODE_INDEX": str(index), "CI_NODE_TOTAL": str(total)})
+            assert status == 0  # findings do not fail a shard: the report job gives the verdict
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"radar-shard-{i}.json" for i in range(1, total + 1)]
+        assert _run_job(template, "radar-org-report", tmp_path, env) == 1  # the org has findings
+        unsharded = subprocess.run(["radar", "scan", "gitlab", "--group", "org", "--include-subgroups",
+                                    "--format", "json"], env=env, capture_output=True, timeout=120)
+    merged = json.loads((tmp_path / "radar-report.json").read_text())
+    expected = json.loads(unsharded.stdout)
+    assert merged["findings"] == expected["findings"] and merged["summary"] == expected["summary"]
+    assert any(f["rule_id"] == "gitlab-variable-duplicated" for f in merged["findings"])
+    gitlab = json.loads((tmp_path / "gl-secret-detection-report.json").read_text())
+    assert len(gitlab["vulnerabilities"]) == merged["summary"]["findings"]
