@@ -282,16 +282,25 @@ def test_merge_exits_like_a_scan(shard_reports, small_org, tmp_path):
 
 # -- the command line ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, says", [
-    (("--shard", "5/4"), "--shard 5/4: I must be between 1 and N (4)"),
-    (("--shard", "1/4", "--format", "sarif"), "--shard writes a part of a report for radar report merge"),
-    (("--shard", "1/2", "--format", "json", "--plan", "plan.json"), "--plan needs every shard's findings"),
-])
-def test_scan_gitlab_shard_usage_errors(args, says):
-    result = radar("scan", "gitlab", "--url", "http://127.0.0.1:9", "--group", GROUP, *args,
+def test_a_shard_count_out_of_range_is_one_error_line():
+    result = radar("scan", "gitlab", "--url", "http://127.0.0.1:9", "--group", GROUP, "--shard", "5/4",
                    env=clean_env(GITLAB_TOKEN=TOKEN))
     assert result.returncode == 2
-    assert says in assert_one_line_error(result)
+    assert "--shard 5/4: I must be between 1 and N (4)" in assert_one_line_error(result)
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--shard", "1/4", "--format", "sarif"), "--shard writes a part of a report for radar report merge"),
+    (("--shard", "1/2", "--format", "json", "--plan", "plan.json"), "--plan needs every shard's findings"),
+    (("--shard", "1/2", "--format", "json", "--baseline", "b.toml"), "a shard cannot see the findings other shards"),
+])
+def test_options_a_shard_cannot_honour_are_usage_errors(args, says):
+    result = radar("scan", "gitlab", "--url", "http://127.0.0.1:9", "--group", GROUP, *args,
+                   env=clean_env(GITLAB_TOKEN=TOKEN))
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 2 and result.stdout == b""
+    assert lines[0].startswith("usage: radar scan gitlab "), lines[0]
+    assert lines[-1].startswith("radar scan gitlab: error: ") and says in lines[-1], lines[-1]
 
 
 def test_scan_gitlab_shard_auto_uses_the_jobs_node_index(small_org, tmp_path):
