@@ -16,6 +16,8 @@ Each finding is one result:
   it was committed is a `relatedLocation`; commit, in_head and the location count are in
   `properties`.
 - ignored findings (`--show-ignored`) carry a `suppression` (`inSource`, the ignore reason).
+- a finding whose value Vault holds (`--vault-index`) lists the places in `properties.inVault`
+  (namespace, mount, path, field, version, latest).
 
 GitHub's upload limits are honoured: at most `MAX_RESULTS` results (the most severe are kept;
 the cut is noted in `invocations[0].toolExecutionNotifications` and returned by `warnings()`),
@@ -229,6 +231,8 @@ def _result(f: Finding, rule_index: int) -> dict:
         properties.update({"inHead": f.history.in_head, "locationCount": len(f.history.locations)})
         if len(others) > MAX_LOCATIONS:
             properties["relatedLocationsOmitted"] = len(others) - MAX_LOCATIONS
+    if f.in_vault:  # where Vault holds the same value (--vault-index), latest first
+        properties["inVault"] = [place.as_dict() for place in f.in_vault]
     if f.ignored:
         result["suppressions"] = [{"kind": "inSource", "status": "accepted",
                                    "justification": f.ignore_reason or "suppressed in the source"}]
