@@ -1,6 +1,6 @@
 """radar's command line: parse arguments, wire the pieces, turn errors into one line and a status.
 
-One module per subcommand (`mask`, `vault` for exec and secrets check, `scan`, `plan`), each
+One module per subcommand (`mask`, `vault` for exec and secrets check, `scan`, `plan`, `index`), each
 with an `add_*parser(sub)` that declares its options and sets `run` to the function that carries
 it out; `_build_parser` lists them. `common` holds the message and argument-type helpers. `-- CMD ARGS...` is split off
 before argparse sees it (so CMD's own options are never parsed as radar's) and handed to the
@@ -23,7 +23,7 @@ import sys
 from typing import Sequence
 
 from radar import __version__
-from radar.cli import mask, plan, scan, vault
+from radar.cli import index, mask, plan, scan, vault
 from radar.cli.common import say
 from radar.errors import RadarError
 
@@ -97,4 +97,5 @@ def _build_parser() -> argparse.ArgumentParser:
     scan.add_parser(sub)
     scan.add_gitlab_parser(sub)
     plan.add_parser(sub)
+    index.add_parser(sub)
     return parser

@@ -66,6 +66,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     )
     _check_outputs(args)
     key = FingerprintKey.load()
+    index = _vault_index(args, key)
     started = now()
     scan = scan_directory
     if args.history:
@@ -88,6 +89,8 @@ def _run_scan(args: argparse.Namespace) -> int:
                           progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
         report = scan(args.path, options, key)
+    if index is not None:
+        index.apply(report)
     stats = report.stats
     context = {"kind": "history" if args.history else "directory", "target": args.path,
                "root": os.path.abspath(args.path), "started": started}
@@ -148,6 +151,9 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
     p.add_argument("--show-ignored", action="store_true", help="also list suppressed findings, marked ignored")
     p.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
                    help="report only findings of at least this confidence (default low: everything)")
+    p.add_argument("--vault-index", metavar="INDEX",
+                   help="mark each finding whose value Vault holds (in_vault: path, field, version, whether "
+                        "latest), from an index made by radar index vault with the same fingerprint key")
     p.add_argument("--plan", type=plan_file, metavar="FILE",
                    help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
                         "follows the suffix); the plan options are radar plan's (see radar plan --help)")
@@ -210,6 +216,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     options = ScanOptions(jobs=args.jobs or 0)
     _check_outputs(args)
     key = FingerprintKey.load()
+    index = _vault_index(args, key)
     started = now()
     if sys.stderr.isatty():
         from rich.console import Console
@@ -222,6 +229,8 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                                  on_project=lambda path: bar.update(task, advance=1, description=path))
     else:
         report = scan_gitlab(client, scope, options, key)
+    if index is not None:
+        index.apply(report)
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started}
     return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
@@ -238,6 +247,15 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
         check_writable(args.plan, "plan")
         load_mapping(args.mapping)
+
+
+def _vault_index(args: argparse.Namespace, key):  # -> radar.scan.vault_index.VaultIndex | None
+    """The --vault-index file, read and checked before the scan: a wrong one costs no scan."""
+    if not args.vault_index:
+        return None
+    from radar.scan.vault_index import load_index
+
+    return load_index(args.vault_index, key)
 
 
 def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:
