@@ -90,6 +90,7 @@ def test_a_value_stored_in_many_places_is_read_in_linear_time():
     (b"[" * 5_000 + b"]" * 5_000 + b"\n", "line 1: "),
     (b'{"radar_vault_index": 2}\n', "a Vault index in a format this radar does not read"),
     (b'{"radar_vault_index": 1}\n', "line 1: "),
+    (b'{"radar_vault_index": ' + b"1" * 5000 + b"}\n", "line 1: a number of more than 4300 digits"),
 ])
 def test_what_is_not_an_index_is_named(data, expected):
     assert expected in error(data)

@@ -81,7 +81,7 @@ class History:
     locations: tuple[Location, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a loaded index holds one per place (memory per entry)
 class VaultPlace:
     """Where Vault stores a finding's value, from a Vault index (`radar index vault`): the field of
     one version of a KV secret. `version` is KV v2's (None for KV v1, which keeps one); `latest`
