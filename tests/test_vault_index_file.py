@@ -29,8 +29,9 @@ def header(entries: int, **changes) -> IndexHeader:
 
 def entry(digest: str | None = DIGEST, path: str = "apps/db", version: int | None = 2, latest: bool = True,
           **changes) -> IndexEntry:
+    field = changes.pop("field", "password")
     return IndexEntry(digest, changes.pop("namespace", ""), changes.pop("mount", "secret"), path,
-                      None if digest is None else changes.pop("field", "password"), version, latest, **changes)
+                      None if digest is None else field, version, latest, **changes)
 
 
 def document(*entries: IndexEntry, **changes) -> bytes:
@@ -171,3 +172,27 @@ def test_every_digest_of_a_value_is_its_fingerprint_in_some_form(value):
     else:
         assert digests == {}
     assert all(len(d) == 64 and int(d, 16) >= 0 for d in digests)
+
+
+_names = st.text(min_size=1, max_size=12)  # any code point, lone surrogates, quotes and backslashes too
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["ab" * 32, "cd" * 32, None]), st.text(max_size=8), _names, _names,
+                          _names, st.one_of(st.none(), st.integers(1, 10**17)), st.booleans()), min_size=1, max_size=8))
+def test_radars_own_lines_and_any_other_layout_load_to_the_same_places(rows):
+    """Lines as radar writes them are matched by a pattern and parsed when asked; the same entries
+    with their keys in another order and spaced go through the JSON parser and the schema: both
+    must give the same places, whatever the names hold."""
+    entries = [entry(digest, namespace=ns, mount=m, path=p, field=f, version=v, latest=latest, deleted=digest is None)
+               for digest, ns, m, p, f, v, latest in rows]
+    written = document(*entries)
+    head, *lines = written.decode().splitlines()
+    relaid = "\n".join([head, *(json.dumps(json.loads(x), sort_keys=True, indent=None, separators=(", ", ": "))
+                                for x in lines)]) + "\n"
+    fast, slow = parse_index(written, KEY), parse_index(relaid.encode(), KEY)
+    for digest in ("ab" * 32, "cd" * 32):
+        expected = {VaultPlace(e.namespace, e.mount, e.path, e.field, e.version, e.latest)
+                    for e in entries if e.digest == digest}
+        assert set(fast.places(digest)) == expected
+        assert fast.places(digest) == slow.places(digest)

@@ -27,10 +27,11 @@ service-account JSON stored whole, the password inside a stored connection strin
 finds the same texts in files, so their fingerprints meet.
 
 Reading (`load_index`) is bounded against a hostile file: lines of at most MAX_LINE_BYTES, at
-most MAX_ENTRIES entries, each line checked against its schema; anything else is one
-`VaultIndexError` line naming the file, the line and what is wrong there, never the line's text.
-In memory an entry costs about ENTRY_BYTES (measured by benchmarks/vault_index.py): places are
-shared between the digests of one value, and deleted or destroyed versions are not kept.
+most MAX_ENTRIES entries, each line checked (radar's own layout by one pattern, any other by the
+JSON parser and the schema); anything else is one `VaultIndexError` line naming the file, the
+line and what is wrong there, never the line's text. A line in radar's layout is kept as text and
+parsed only when a finding's fingerprint asks for it; in memory an entry costs about 450 bytes
+(benchmarks/vault_index.py measures it), and deleted or destroyed versions are not kept.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 FORMAT = 1
 MAX_LINE_BYTES = 64 * 1024
 MAX_ENTRIES = 2_000_000
-ENTRY_BYTES = 330
 _HOW = "create it with: radar index vault --output INDEX"
 
 _TEXT = {"type": "string"}
@@ -195,7 +195,7 @@ def render(header: IndexHeader, entries: Sequence[IndexEntry]) -> str:
 class VaultIndex:
     """A loaded index: the places of each digest of a value Vault still gives out."""
 
-    def __init__(self, path: str, header: IndexHeader, places: dict[str, VaultPlace | tuple[VaultPlace, ...]]) -> None:
+    def __init__(self, path: str, header: IndexHeader, places: dict[str, Any]) -> None:
         self.path = path
         self.header = header
         self._places = places
@@ -204,8 +204,12 @@ class VaultIndex:
         return len(self._places)
 
     def places(self, fingerprint: str) -> tuple[VaultPlace, ...]:
-        found = self._places.get(fingerprint, ())
-        return (found,) if isinstance(found, VaultPlace) else found
+        found = self._places.get(fingerprint)
+        if found is None:
+            return ()
+        if not isinstance(found, tuple):  # parsed once, when first asked
+            found = self._places[fingerprint] = _resolve(found)
+        return found
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -275,8 +279,9 @@ def _read(stream: Any, path: str, key: FingerprintKey) -> VaultIndex:
         raise VaultIndexError(f"{path}: holds {header.entries} entries, more than the {MAX_ENTRIES} radar reads; "
                               f"make an index per part of Vault with --mount or --path")
     check = _entry_schema()
-    interned: dict[tuple, VaultPlace] = {}
-    places: dict[str, Any] = {}  # digest: a VaultPlace, a dict of them while reading, a tuple after
+    # digest: a line as radar writes it (parsed when a finding asks), a VaultPlace (from a line in
+    # another layout, parsed already), or a list of those when the value is in several places.
+    places: dict[str, Any] = {}
     count = 0
     number = 1
     while (line := _line(stream, path, number + 1)) is not None:
@@ -287,35 +292,61 @@ def _read(stream: Any, path: str, key: FingerprintKey) -> VaultIndex:
         if count > header.entries:
             raise VaultIndexError(f"{path}: line {number}: more entries than its header says ({header.entries}); "
                                   f"the file was changed after radar wrote it; {_HOW}")
-        item = _json(line, path, number)
-        if not _well_formed(item):
-            _check(check, item, path, number)  # the schema names what is wrong (or accepts a 2.0)
-        if item["digest"] is None:
+        line = line.rstrip("\n")
+        written = _ENTRY_LINE.fullmatch(line)
+        if written is not None:  # radar's own layout: well formed by construction, parsed on demand
+            digest, has_field = written["digest"], written["field"] != "null"
+            found: str | VaultPlace = line
+        else:
+            item = _json(line, path, number)
+            if not _well_formed(item):
+                _check(check, item, path, number)  # the schema names what is wrong (or accepts a 2.0)
+            digest, has_field = item["digest"], item["field"] is not None
+            found = _place(item) if digest is not None and has_field else line
+        if digest is None:
             continue  # a deleted or destroyed version: nothing to match
-        if item["field"] is None:
+        if not has_field:
             raise VaultIndexError(f"{path}: line {number}: an entry with a digest must name its field; {_HOW}")
-        version = None if item["version"] is None else int(item["version"])
-        fields = (item["namespace"], item["mount"], item["path"], item["field"], version, item["latest"])
-        place = interned.get(fields)
-        if place is None:
-            place = interned[fields] = VaultPlace(*fields)
-        # Most digests have one place: kept as it is, and as an ordered set (a dict) only when a
-        # second one comes, so that a value stored in thousands of places costs no quadratic time.
-        digest = item["digest"]
-        found = places.get(digest)
-        if found is None:
-            places[digest] = place
-        elif isinstance(found, dict):
-            found[place] = None
-        elif found != place:
-            places[digest] = {found: None, place: None}
+        before = places.get(digest)
+        if before is None:
+            places[digest] = found
+        elif isinstance(before, list):
+            before.append(found)
+        else:
+            places[digest] = [before, found]
     if count != header.entries:
         raise VaultIndexError(f"{path}: holds {count} entries where its header says {header.entries}: the file "
                               f"is cut short or was changed; {_HOW}")
-    for digest, found in places.items():
-        if isinstance(found, dict):
-            places[digest] = tuple(sorted(found, key=_place_order))
     return VaultIndex(path, header, places)
+
+
+# An entry line exactly as `render` writes it (keys in order, compact, ASCII): matching it proves
+# the line well formed, so loading keeps it as it is and parses it only when a finding's
+# fingerprint asks for it. Parsing and checking every line cost 15-20 us an entry (0.2 s for a
+# 10,000-value index, most of what --vault-index added to a scan); this match costs about 1 us.
+# Each alternative starts with a different character and nothing backtracks: linear in the line's length.
+_CHARACTERS = r'(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})'  # runs of plain ones at once
+_STRING = '"' + _CHARACTERS + '*+"'
+_NAME_STRING = '"' + _CHARACTERS + '++"'
+_BOOL = "(?:true|false)"
+_ENTRY_LINE = re.compile(
+    r'\{"digest":(?:null|"(?P<digest>[0-9a-f]{64})"),"namespace":' + _STRING + ',"mount":' + _NAME_STRING
+    + ',"path":' + _NAME_STRING + ',"field":(?P<field>null|' + _STRING + '),"version":(?:null|[1-9][0-9]{0,17}),'
+    + '"latest":' + _BOOL + ',"deleted":' + _BOOL + ',"destroyed":' + _BOOL + ',"form":(?:null|' + _STRING
+    + r')\}'
+)
+
+
+def _place(item: dict[str, Any]) -> VaultPlace:
+    version = None if item["version"] is None else int(item["version"])
+    return VaultPlace(item["namespace"], item["mount"], item["path"], item["field"], version, item["latest"])
+
+
+def _resolve(found: str | VaultPlace | list[str | VaultPlace]) -> tuple[VaultPlace, ...]:
+    """The places of one digest, parsed, without repeats, latest versions first."""
+    items = found if isinstance(found, list) else [found]
+    unique = {(_place(json.loads(x)) if isinstance(x, str) else x): None for x in items}
+    return tuple(sorted(unique, key=_place_order))
 
 
 _ENTRY_KEYS = frozenset(_ENTRY_SCHEMA["required"])
