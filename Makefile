@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/mask_add_mask.py
 	$(PY) benchmarks/exec_startup.py
 	$(PY) benchmarks/vault_limits.py --write
+	$(PY) benchmarks/vault_index.py --write
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
