@@ -565,3 +565,43 @@ def test_radar_plan_reads_a_report_with_in_vault_back(vault, index, tree, tmp_pa
     result = radar("plan", report, "--project", "g/app", "--project-id", "42", "--format", "json", env=env(vault))
     assert result.returncode == 0, explain(vault, result)
     assert_no_value(vault, result.stdout + result.stderr, "the plan")
+
+
+# --- a hostile server ----------------------------------------------------------------------------
+
+def test_a_hostile_server_cannot_make_the_walk_endless_or_leave_the_mount(tmp_path):
+    """Every folder holds a folder (forever), `..`, a name with a slash and one secret: the walk
+    stops at the depth bound with a warning, refuses the odd names, and asks for no other path."""
+    from vault_fakes import ScriptedServer, response
+
+    def behave(server, conn, request) -> bool:
+        path = request.target.split("?", 1)[0]
+        if request.method == "GET" and path == "/v1/sys/mounts":
+            body = {"data": {"secret/": {"type": "kv", "options": {"version": "2"}}, "sys/": {"type": "system"}}}
+        elif request.method == "LIST" and path.startswith("/v1/secret/metadata/"):
+            body = {"data": {"keys": ["a/", "../", "x/y", "good"]}}
+        elif request.method == "GET" and path.startswith("/v1/secret/data/") and path.endswith("/good"):
+            body = {"data": {"data": {"k": "a value"}, "metadata": {"version": 1}}}
+        else:
+            conn.sendall(response(404, b'{"errors": []}'))
+            return True
+        conn.sendall(response(200, json.dumps(body).encode()))
+        return True
+
+    server = ScriptedServer(behave)
+    try:
+        out = tmp_path / "hostile.index"
+        result = radar("index", "vault", "--output", out, "--vault-timeout", "60",
+                       env=clean_env(VAULT_ADDR=server.url, VAULT_TOKEN="t0k3n", RADAR_FINGERPRINT_KEY=KEY_TEXT))
+        targets = [r.target for r in server.requests]
+    finally:
+        server.close()
+    assert result.returncode == 2, result.stderr[-300:]
+    warnings = result.stderr.decode().splitlines()
+    assert sum("folders nested over 64 deep" in w for w in warnings) == 1
+    assert sum(w.endswith("../: not a key name radar reads") for w in warnings) == 64
+    assert sum(w.endswith("x/y: not a key name radar reads") for w in warnings) == 64
+    assert not [t for t in targets if "/../" in t or "%2E" in t.upper() or "x/y" in t], "a path outside the folders"
+    assert len(targets) <= 2 + 2 * 64 + 1  # mounts, namespaces, then a list and a read per level
+    header, entries = read_index(out)
+    assert header["complete"] is False and len({e["path"] for e in entries}) == 64
