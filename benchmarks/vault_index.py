@@ -83,7 +83,7 @@ def populate(url: str) -> tuple[int, list[tuple[str, bool]]]:
         return written
 
     def v1_secret(i: int) -> list[tuple[str, bool]]:
-        value = "legacy-" + secrets.token_urlsafe(18)
+        value = "l3gacy-" + secrets.token_urlsafe(18)  # a digit: the generic token rule wants one
         post(f"legacy/ci/group{i % 10}/token{i:05d}", {"token": value})
         return [(value, True)]
 
