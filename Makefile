@@ -56,6 +56,7 @@ bench: $(TEST_STAMP)
 	$(PY) benchmarks/mask_add_mask.py
 	$(PY) benchmarks/exec_startup.py
 	$(PY) benchmarks/vault_limits.py --write
+	$(PY) benchmarks/vault_index.py --write
 	$(PY) benchmarks/scan_benchmark.py --write
 	$(PY) benchmarks/scan_history.py --write
 	$(PY) benchmarks/scan_gitlab.py --write

@@ -7,7 +7,9 @@ What `write_file(path, ...)` does, by what `path` is:
   directory, flushed to disk and renamed over the path, so a reader (a CI artifact upload) sees
   the old file or the new one, never half of one, and a failure leaves the old one in place. A
   replaced file keeps its permission bits (a hard link to it elsewhere keeps the old content); a
-  new one gets 0666 less the umask (radar writes no secret to such files);
+  new one gets 0666 less the umask (radar writes no secret to such files). A caller that passes
+  `mode` gets exactly those bits on a new or replaced file, and the temporary file has them (or
+  fewer: 0600) from its creation, so no reader ever finds the content with looser ones;
 - a symbolic link (or a chain of them): followed; its final target is written as above, in the
   target's directory, and the link stays a link. A dangling link gets its target created;
 - a character or block device, a FIFO or a socket: opened (a socket: connected to) and written in
@@ -62,8 +64,10 @@ def check_writable(path: str | os.PathLike[str], what: str = "report") -> None:
     _check(_destination(shown, what), shown, what)
 
 
-def write_file(path: str | os.PathLike[str], content: str | bytes, what: str = "report") -> None:
-    """Write `content` (text is written as UTF-8) to `path` as the module's docstring says."""
+def write_file(path: str | os.PathLike[str], content: str | bytes, what: str = "report",
+               mode: int | None = None) -> None:
+    """Write `content` (text is written as UTF-8) to `path` as the module's docstring says; `mode`:
+    the permission bits of a regular file written (a device, FIFO or descriptor keeps its own)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     shown = os.fspath(path)
     destination = _destination(shown, what)
@@ -77,7 +81,7 @@ def write_file(path: str | os.PathLike[str], content: str | bytes, what: str = "
         elif destination.kind == "special":
             _write_in_place(destination, data)
         else:
-            _replace_atomically(destination, data)
+            _replace_atomically(destination, data, mode)
     except BrokenPipeError:
         raise  # the reader went away: the CLI's exit status 141, as for standard output
     except OSError as e:
@@ -142,14 +146,15 @@ def _write_in_place(destination: _Destination, data: bytes) -> None:
         os.close(fd)
 
 
-def _replace_atomically(destination: _Destination, data: bytes) -> None:
+def _replace_atomically(destination: _Destination, data: bytes, mode: int | None = None) -> None:
     directory = os.path.dirname(destination.path) or "."
     name = os.path.basename(destination.path)[:100]  # the temporary name must stay under NAME_MAX
-    if destination.mode is None:
+    # mkstemp makes the temporary file 0600; it gets its final bits once it is full.
+    if mode is None and destination.mode is None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    else:
+    elif mode is None:
         mode = destination.mode
     fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:

@@ -59,6 +59,36 @@ def test_a_regular_file_is_replaced_whole_and_keeps_its_permissions(tmp_path):
     assert _names(tmp_path) == ["report.json"]
 
 
+def test_a_mode_given_is_what_a_new_file_gets_whatever_the_umask(tmp_path):
+    previous = os.umask(0)  # the loosest umask: 0666 would be the usual result
+    try:
+        write_file(tmp_path / "index.jsonl", REPORT, mode=0o600)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "index.jsonl").stat().st_mode) == 0o600
+    assert _names(tmp_path) == ["index.jsonl"]
+
+
+def test_a_mode_given_replaces_a_looser_files_permissions(tmp_path):
+    target = tmp_path / "index.jsonl"
+    target.write_text("old")
+    target.chmod(0o644)
+    write_file(target, REPORT, mode=0o600)
+    assert target.read_text() == REPORT
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_mode_given_applies_to_a_links_target_and_the_link_stays(tmp_path):
+    target = tmp_path / "real.jsonl"
+    target.write_text("old")
+    target.chmod(0o664)
+    link = tmp_path / "index.jsonl"
+    link.symlink_to("real.jsonl")
+    write_file(link, REPORT, mode=0o600)
+    assert link.is_symlink() and target.read_text() == REPORT
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
 def test_bytes_are_written_as_they_are(tmp_path):
     write_file(tmp_path / "cache.bin", b"\x00\xff")
     assert (tmp_path / "cache.bin").read_bytes() == b"\x00\xff"

@@ -121,6 +121,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     key = baseline.start(args)
     monitor.start(args, key)
     migration = _migration(args, key)
+    index = _vault_index(args, key)
     started = now()
     context = {"kind": "directory", "target": paths[0] if len(paths) == 1 else ".",
                "root": os.path.abspath(paths[0]) if one_directory else os.getcwd(), **_config_context(config)}
@@ -158,6 +159,8 @@ def _run_scan(args: argparse.Namespace) -> int:
 
         after_directory_scan(report, paths[0] if one_directory or args.history else ".", args.plan_project,
                              migration, key)
+    if index is not None:  # before the report: the monitor's severity ladder reads in_vault
+        index.apply(report)
     stats = report.stats
     terminal.detail(f"scanned {stats.files} file(s), {human_size(stats.bytes)}, in {time.monotonic() - clock:.1f} s; "
                     f"skipped {stats.binary} binary and {stats.skipped} other file(s), each named above")
@@ -256,6 +259,9 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
                    help="after the migration: also report what the plan (radar plan --format json) left behind: "
                         "moved CI/CD variables still defined, jobs still reading them without secrets:, moved "
                         "values found again")
+    p.add_argument("--vault-index", metavar="INDEX",
+                   help="mark each finding whose value Vault holds (in_vault: path, field, version, whether "
+                        "latest), from an index made by radar index vault with the same fingerprint key")
     p.add_argument("--plan", type=plan_file, metavar="FILE",
                    help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
                         "follows the suffix); the plan options are radar plan's (see radar plan --help)")
@@ -347,6 +353,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     key = baseline.start(args)
     monitor.start(args, key)
     migration = _migration(args, key)
+    index = _vault_index(args, key)
     started = now()
     terminal = Terminal.of(args)
     terminal.start()
@@ -356,6 +363,8 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                              lambda path: bar.update(advance=1, description=printable(path)), migration=migration,
                              shard=shard)
     terminal.detail(f"read {report.stats.files} variable(s) and CI file(s) in {time.monotonic() - clock:.1f} s")
+    if index is not None:  # before the report: the monitor's severity ladder reads in_vault
+        index.apply(report)
     context = {"kind": "gitlab", "target": url, "root": url.rstrip("/"), "started": started,
                "fingerprint_key_id": key.key_id, **_config_context(config)}
     if shard is not None:
@@ -394,6 +403,15 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
         check_writable(args.plan, "plan")
         load_mapping(args.mapping)
+
+
+def _vault_index(args: argparse.Namespace, key):  # -> radar.scan.vault_index.VaultIndex | None
+    """The --vault-index file, read and checked before the scan: a wrong one costs no scan."""
+    if not args.vault_index:
+        return None
+    from radar.scan.vault_index import load_index
+
+    return load_index(args.vault_index, key)
 
 
 def _write_scan_plan(args: argparse.Namespace, findings, context) -> None:

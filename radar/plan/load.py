@@ -7,8 +7,8 @@ naming the file and the place, and saying how to get a valid report. That covers
 not JSON, nests arrays and objects too deeply to read, is not a radar report, lacks a field or
 has one of the wrong type or value (`severity: "apocalyptic"`, `confidence: null`, `line: -5`).
 Each finding then becomes a `radar.scan.findings.Finding` again, with its `Origin` (GitLab ids,
-variable key, environment scope, commit) and, for `--history` findings, its `History` (`in_head`,
-`locations`).
+variable key, environment scope, commit), for `--history` findings its `History` (`in_head`,
+`locations`), and its `in_vault` places.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from radar import json_input
 from radar.errors import RadarError
 from radar.report.schema import Check, SchemaViolation, compile_schema
-from radar.scan.findings import Finding, History, Location, Origin
+from radar.scan.findings import Finding, History, Location, Origin, VaultPlace
 
 _HOW = "create it with: radar scan PATH --format json --output FILE"
 
@@ -116,6 +116,8 @@ def finding_from_dict(item: dict[str, Any]) -> Finding:
         fingerprint=item["fingerprint"], preview=item["preview"], tags=tuple(item["tags"]),
         ignored=item["ignored"], ignore_reason=item.get("ignore_reason"), origin=origin,
         history=history, remediation=item.get("remediation"), name=item.get("name"),
+        in_vault=tuple(VaultPlace(p["namespace"], p["mount"], p["path"], p["field"], _whole(p["version"]), p["latest"])
+                       for p in item.get("in_vault", ())),
     )
 
 

@@ -4,7 +4,8 @@ Columns (stable; new ones are only ever appended): `COLUMNS` below. A `--history
 row, like in the JSON report (a row is a secret, so counting rows counts secrets): its place is
 where the value was first committed, `commit`/`author`/`date` name that commit, `in_head` says
 whether HEAD still has it, and `locations` lists every place as `path:line@commit`, separated by
-`; `. Empty cells mean "does not apply".
+`; `. `in_vault` lists where Vault holds the value (`--vault-index`), as
+`[namespace/]mount/path#field vN (latest)`, separated by `; `. Empty cells mean "does not apply".
 
 Spreadsheets run a cell that starts with `=`, `+`, `-`, `@` (and tab or CR, which some strip
 first) as a formula, and scanned paths, names and descriptions are attacker-controlled text: such
@@ -25,7 +26,7 @@ COLUMNS = (
     "path", "line", "column", "end_line", "end_column", "rule_id", "secret_type", "description",
     "severity", "confidence", "preview", "fingerprint", "name", "tags", "ignored", "ignore_reason",
     "commit", "author", "date", "project", "group", "variable_key", "environment_scope",
-    "in_head", "location_count", "locations",
+    "in_head", "location_count", "locations", "in_vault",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,6 +49,7 @@ def _row(f: Finding) -> dict[str, str | int]:
         "in_head": ("true" if history.in_head else "false") if history else None,
         "location_count": len(history.locations) if history else None,
         "locations": "; ".join(f"{loc.path}:{loc.line}@{loc.commit}" for loc in history.locations) if history else None,
+        "in_vault": "; ".join(place.label() for place in f.in_vault) or None,
     }
     return {k: (defuse(v) if isinstance(v, str) else "" if v is None else v) for k, v in values.items()}
 

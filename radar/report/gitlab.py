@@ -15,7 +15,8 @@ one vulnerability:
   history scans, HEAD of the repository around the scanned directory otherwise, and GitLab's own
   analyzer's placeholder `0000000` when there is no commit to name (a plain directory, a GitLab
   CI/CD variable);
-- `details`: fingerprint, preview, confidence, tags and every history location;
+- `details`: fingerprint, preview, confidence, tags, every history location and, with
+  `--vault-index`, every place Vault holds the value (`in_vault`; the description says so too);
 - ignored findings (`--show-ignored`) carry a `flagged-as-likely-false-positive` flag with the
   ignore reason.
 
@@ -122,6 +123,9 @@ def _description(f: Finding, where: str) -> str:
         lines.append(f"First committed in {f.origin.commit} ({f.origin.date}); "
                      + ("still in HEAD." if f.history.in_head else "no longer in HEAD: only in history.")
                      + f" {len(f.history.locations)} location(s) in history.")
+    if f.in_vault:
+        lines.append("In Vault: " + ", ".join(code_span(place.label()) for place in f.in_vault[:5])
+                     + (f" and {len(f.in_vault) - 5} more place(s)" if len(f.in_vault) > 5 else "") + ".")
     return "\n".join(lines)
 
 
@@ -142,6 +146,9 @@ def _details(f: Finding) -> dict:
             {"type": "text", "value": f"{loc.path}:{loc.line} in {loc.commit} ({loc.date})"}
             for loc in f.history.locations
         ]}
+    if f.in_vault:
+        items["in_vault"] = {"name": "In Vault", "type": "list",
+                             "items": [{"type": "text", "value": place.label()} for place in f.in_vault]}
     return items  # the schema types `details` as the named list's items, not the list itself
 
 

@@ -6,7 +6,9 @@ confidence, fingerprint, preview, tags, ignored (and ignore_reason), name (the v
 the value is assigned to, when known), plus origin fields (commit, author, date, variable_key,
 project, project_id, group, namespace_id, environment_scope, ...) when a source provides them. A
 `--history` finding adds `first_seen` ({commit, author, date}), `in_head` and `locations` (path,
-line, commit, author, date), see `radar.scan.history`. `summary` holds the totals (findings,
+line, commit, author, date), see `radar.scan.history`. With `--vault-index`, a finding whose value
+Vault holds adds `in_vault` (namespace, mount, path, field, version, latest per place; see
+`radar.scan.vault_index`). `summary` holds the totals (findings,
 files, bytes, ...); `scan` says what was scanned (kind, target, root, started, finished,
 radar_version, fingerprint_key_id). A sharded GitLab scan (`--shard I/N`) adds `shard`: which
 shard of which scan it is, its warnings, what it could not read, and the CI/CD variables holding

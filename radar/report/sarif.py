@@ -17,6 +17,8 @@ Each finding is one result:
   `properties`.
 - ignored findings (`--show-ignored`) carry a `suppression` (`inSource`, or `external` for a
   baseline's, with the ignore reason).
+- a finding whose value Vault holds (`--vault-index`) lists the places in `properties.inVault`
+  (namespace, mount, path, field, version, latest).
 
 GitHub's upload limits are honoured: at most `MAX_RESULTS` results (the most severe are kept;
 the cut is noted in `invocations[0].toolExecutionNotifications` and returned by `warnings()`),
@@ -236,6 +238,8 @@ def _result(f: Finding, rule_index: int) -> dict:
         properties.update({"inHead": f.history.in_head, "locationCount": len(f.history.locations)})
         if len(others) > MAX_LOCATIONS:
             properties["relatedLocationsOmitted"] = len(others) - MAX_LOCATIONS
+    if f.in_vault:  # where Vault holds the same value (--vault-index), latest first
+        properties["inVault"] = [place.as_dict() for place in f.in_vault]
     if f.ignored:
         # A baseline is kept outside the scanned files: SARIF's "external" suppression.
         result["suppressions"] = [{"kind": "external" if is_baselined(f) else "inSource", "status": "accepted",

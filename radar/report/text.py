@@ -1,8 +1,9 @@
 """Human-readable findings: a table on a terminal (grouped by file, fitted to its width, see
 `render_table`), tab-separated lines when piped.
 
-The plain form is one finding per line, `path:line:column`, rule, severity, confidence, preview
-and the first 12 hex digits of the fingerprint, so it greps and diffs well. Colour follows rich's
+The plain form is one finding per line, `path:line:column`, rule, severity, confidence, preview,
+the first 12 hex digits of the fingerprint and notes (`in Vault (latest)` with `--vault-index`),
+so it greps and diffs well. Colour follows rich's
 rules (off when NO_COLOR is set or the output is not a terminal). Both forms show scanned text in
 radar's escaped form (`radar.report.printable`): a tab, line break or escape sequence in a file
 name is shown as `\t`, `\n`, `\x1b`, so it can add no column or line and reach no terminal.
@@ -39,7 +40,8 @@ def location_label(f: Finding) -> str:
 
 
 def notes(f: Finding) -> str:
-    """What else a reader should know: ignored (why), tags, and for history findings locations and in_head."""
+    """What else a reader should know: ignored (why), tags, for history findings locations and in_head,
+    and whether Vault holds the value (`in Vault (latest)`: its current version)."""
     return ", ".join(_notes(f))
 
 
@@ -48,6 +50,8 @@ def _notes(f: Finding) -> list[str]:
     flags += [t for t in f.tags if t != "validated"]
     if f.history is not None:
         flags += [f"{len(f.history.locations)} location(s)", "in HEAD" if f.history.in_head else "history only"]
+    if f.in_vault:
+        flags.append("in Vault (latest)" if any(p.latest for p in f.in_vault) else "in Vault (old version)")
     return flags
 
 

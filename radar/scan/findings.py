@@ -15,7 +15,9 @@ A `Finding` never holds the secret value. It carries:
   GitLab variable key, environment scope, project, group);
 - tags (`test-fixture`, `lock-file`, `minified`, `placeholder-like`, `validated`,
   `validation-failed`, `decoded:base64`, ...) and the suppression state (`ignored`, with the
-  reason).
+  reason);
+- where Vault stores the same value (`in_vault`: namespace, mount, path, field, version and
+  whether it is the latest), when the scan was given a Vault index (`radar.scan.vault_index`).
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class History:
     locations: tuple[Location, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a loaded index holds one per place (memory per entry)
 class VaultPlace:
     """Where Vault stores a finding's value, from a Vault index (`radar index vault`): the field of
     one version of a KV secret. `version` is KV v2's (None for KV v1, which keeps one); `latest`
@@ -92,6 +94,15 @@ class VaultPlace:
     field: str
     version: int | None
     latest: bool
+
+    def as_dict(self) -> dict[str, str | int | bool | None]:
+        return asdict(self)
+
+    def label(self) -> str:
+        """`team-a/ops/production/db#password v3 (latest)`: one line, for reports' cells and notes."""
+        version = "" if self.version is None else f" v{self.version}"
+        state = " (latest)" if self.latest else ""
+        return f"{self.namespace}{self.mount}/{self.path}#{self.field}{version}{state}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,7 @@ class Finding:
     history: History | None = None
     remediation: str | None = None  # where the secret should move (GitLab findings)
     name: str | None = None  # the variable or key the value is assigned to, when the text says
-    in_vault: tuple[VaultPlace, ...] = ()  # where Vault holds the same value (--vault-index), latest first
+    in_vault: tuple[VaultPlace, ...] = ()  # where Vault holds the same value (`--vault-index`), latest first
 
     def as_dict(self) -> dict:
         data = {
@@ -147,6 +158,8 @@ class Finding:
             data["first_seen"] = {"commit": self.origin.commit, "author": self.origin.author, "date": self.origin.date}
             data["in_head"] = self.history.in_head
             data["locations"] = [location.as_dict() for location in self.history.locations]
+        if self.in_vault:
+            data["in_vault"] = [place.as_dict() for place in self.in_vault]
         return data
 
     @property

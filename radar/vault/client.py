@@ -1,8 +1,10 @@
-"""Vault's HTTP API as `radar exec` uses it: JWT login and reads, with errors a user can act on.
+"""Vault's HTTP API as `radar exec` and `radar index vault` use it: JWT login, reads and lists,
+with errors a user can act on.
 
 - Login is `POST {VAULT_SERVER_URL}/v1/auth/{VAULT_AUTH_PATH}/login` with `{"role", "jwt"}`
-  (no role: Vault's default role); reads are `GET /v1/{path}` with `X-Vault-Token`; both carry
-  `X-Vault-Namespace` when a namespace is set.
+  (no role: Vault's default role); reads are `GET /v1/{path}` and lists `LIST /v1/{path}` with
+  `X-Vault-Token`; all carry `X-Vault-Namespace` when a namespace is set (a walk of namespaces
+  names each in turn).
 - TLS: `VAULT_CACERT` when set (it replaces the system trust store), else the system store;
   see `transport` (standard-library HTTP, chosen for start-up time).
 - Unreachable, sealed (503) or overloaded (429, 502, 504) Vault: retried with exponential
@@ -78,12 +80,14 @@ class VaultToken:
 
 
 class ReadNotFound(Exception):
-    """A read answered 404: no secret at the path (or no engine mounted there)."""
+    """A read answered 404: no secret at the path (or no engine mounted there). `data`: the answer's
+    `data` object, if any (KV v2 describes a deleted or destroyed version there)."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(path)
         self.path = path
         self.reason = reason
+        self.data = data or {}
 
 
 class ReadForbidden(Exception):
@@ -164,22 +168,41 @@ class VaultClient:
             )
         raise LoginRejected(f"Vault login rejected ({where}): {reason or f'HTTP {response.status}'}")
 
-    def read(self, token: VaultToken, path: str) -> dict[str, Any]:
-        """The `data` object of `GET /v1/{path}` (KV v2 callers look inside `data.data`)."""
-        response = self._request("GET", path, headers={"X-Vault-Token": token.value}, secrets=(token.value,))
-        payload = _json(response, self.settings.server_url, "GET", path)
+    def read(self, token: VaultToken, path: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """The `data` object of `GET /v1/{path}` (KV v2 callers look inside `data.data`).
+        `namespace`: the namespace to read in ("" the root), instead of VAULT_NAMESPACE's."""
+        return self._data("GET", token, path, namespace)
+
+    def list(self, token: VaultToken, path: str, *, namespace: str | None = None) -> tuple[str, ...]:
+        """The keys under `path` (`LIST /v1/{path}`), folders ending in `/`; none where Vault
+        keeps nothing (it answers 404). `namespace` as for `read`."""
+        try:
+            keys = self._data("LIST", token, path, namespace).get("keys")
+        except ReadNotFound:
+            return ()
+        return tuple(k for k in keys if isinstance(k, str)) if isinstance(keys, list) else ()
+
+    def _data(self, method: str, token: VaultToken, path: str, namespace: str | None) -> dict[str, Any]:
+        headers = {"X-Vault-Token": token.value}
+        if namespace is not None:
+            headers["X-Vault-Namespace"] = namespace  # "" is dropped when sent: the root namespace
+        response = self._request(method, path, headers=headers, secrets=(token.value,))
+        payload = _json(response, self.settings.server_url, method, path)
         status = response.status
-        log.info("read %s: HTTP %s", path, status)
+        log.info("%s %s%s: HTTP %s", "read" if method == "GET" else "list", path,
+                 f" in namespace {namespace}" if namespace else "", status)
         if status == 200:
             data = payload.get("data")
             return data if isinstance(data, dict) else {}
         reason = _reason(payload, token.value)
         self._raise_for_namespace(status, reason)
         if status == 404:
-            raise ReadNotFound(path, reason)
+            data = payload.get("data")
+            raise ReadNotFound(path, reason, data if isinstance(data, dict) else None)
         if status == 403:
             raise ReadForbidden(path)
-        raise VaultError(f"Vault refused to read {path}: {reason or f'HTTP {status}'}")
+        verb = "read" if method == "GET" else "list"
+        raise VaultError(f"Vault refused to {verb} {path}: {reason or f'HTTP {status}'}")
 
     def _raise_for_namespace(self, status: int, reason: str) -> None:
         if status == 404 and "namespace not found" in reason:
@@ -217,9 +240,11 @@ class VaultClient:
     def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Response:
         """One attempt; network failures become `_Retryable`, anything else a final error."""
         deadline = min(time.monotonic() + self.retry.request_timeout, self._deadline)
+        headers = {**self._headers, **headers}
+        if not headers.get("X-Vault-Namespace", True):
+            del headers["X-Vault-Namespace"]  # the root namespace, asked for by name
         try:
-            return self._transport.request(method, f"v1/{path}", headers={**self._headers, **headers},
-                                           body=body, deadline=deadline)
+            return self._transport.request(method, f"v1/{path}", headers=headers, body=body, deadline=deadline)
         except NetworkError as exc:
             raise _Retryable(f"{'no answer' if exc.connected else 'unreachable'} ({exc.reason})") from None
         except RedirectRefused as exc:

@@ -133,13 +133,18 @@ def _outcome(spec: VaultSecretSpec, result: dict[str, Any] | Exception) -> Outco
 
 
 def _as_bytes(value: Any) -> bytes:
-    """Strings as they are; other JSON values as compact JSON (`true`, `42`, `{"a":1}`).
+    return field_text(value).encode("utf-8")
+
+
+def field_text(value: Any) -> str:
+    """A secret field's value as a job gets it: strings as they are; other JSON values as compact
+    JSON (`true`, `42`, `{"a":1}`). The Vault index hashes the same text.
 
     The value comes from an answer the client parsed, which nests at most MAX_JSON_DEPTH deep
     (transport), so serialising it stays far from Python's recursion limit, in any thread."""
     if isinstance(value, str):
-        return value.encode("utf-8")
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _fail_remaining(specs: list[VaultSecretSpec], outcomes: dict[str, Outcome], error: Exception) -> dict[str, Outcome]:
