@@ -607,3 +607,39 @@ def test_a_hostile_server_cannot_make_the_walk_endless_or_leave_the_mount(tmp_pa
     assert len(targets) <= 2 + 2 * 64 + 1  # mounts, namespaces, then a list and a read per level
     header, entries = read_index(out)
     assert header["complete"] is False and len({e["path"] for e in entries}) == 64
+
+
+def test_the_monitor_ladder_ranks_history_by_what_vault_still_holds(vault, index, tmp_path):
+    """radar monitor --vault-index: none of these values is in HEAD; the one Vault serves as its
+    latest version is critical, the one only an older version holds is high, the one Vault never
+    had is medium; --fail-severity high fails for the first two only."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+                            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"})
+
+    git("init", "-q", "-b", "main")
+    old = vault.value("", "secret", "apps/svc008", "password", 1)
+    latest = vault.value("", "secret", "apps/svc008", "password", 3)
+    (repo / "app.env").write_text(f'DB_PASSWORD="{old}"\n')
+    (repo / "other.env").write_text(f'DB_PASSWORD="{random_value()}"\n')
+    git("add", "-A")
+    git("commit", "-q", "-m", "first")
+    (repo / "app.env").write_text(f'DB_PASSWORD="{latest}"\n')
+    git("commit", "-q", "-am", "rotate")
+    git("rm", "-q", "app.env", "other.env")
+    git("commit", "-q", "-m", "to Vault")
+    state = tmp_path / "state.toml"
+    result = radar("monitor", "--state", state, "--fail-severity", "high", repo, "--history", "--vault-index",
+                   index[0], "--format", "json", "--jobs", "1", env=env(vault))
+    assert result.returncode == 1, explain(vault, result)
+    assert_no_value(vault, result.stdout + result.stderr + state.read_bytes(), "the monitor's output and state")
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, json.loads(SCHEMA_PATH.read_text()))
+    levels = sorted((f["severity"], tuple((p["version"], p["latest"]) for p in f.get("in_vault", [])))
+                    for f in report["findings"])
+    assert levels == [("critical", ((3, True),)), ("high", ((1, False),)), ("medium", ())]
+    assert "2 new finding(s) at severity high or above" in result.stderr.decode()
