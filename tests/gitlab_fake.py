@@ -21,6 +21,11 @@ an array; unknown labels are created, as GitLab does), GET and PUT /projects/:id
 /projects/:id/issues/:iid/notes (`body` required). Bodies are JSON or form-encoded, as GitLab
 takes both; writes answer 201 (create) or 200 (update). A project's `issues_error` answers every
 issue request with that status (403: a Guest's token; 404: issues turned off).
+
+Job artifacts (https://docs.gitlab.com/api/job_artifacts/), for the scheduled monitoring job's
+state: GET /projects/:id/jobs/artifacts/:ref_name/raw/*artifact_path?job=NAME answers the file
+from the latest successful pipeline of that ref (`Project.artifacts`, keyed by ref, job and
+path), 404 when there is none, 400 without `job`; `artifacts_error` answers with that status.
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ class Project:
     notes: dict[int, list[dict]] = field(default_factory=dict)  # issue iid -> its notes
     labels: set[str] = field(default_factory=set)  # the project's labels, made on first use
     issues_error: int | None = None  # the status of every issue request (403, 404)
+    # (ref, job name, path) -> the file as the latest successful pipeline of that ref kept it
+    artifacts: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    artifacts_error: int | None = None  # the status of every artifact request (500, say)
 
     @property
     def namespace(self) -> str:
@@ -201,6 +209,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._page(project.variables, query, parsed.path)
             if parts[2:3] == ["issues"]:
                 return self._issues_get(project, parts[3:], query, parsed.path)
+            if parts[2:4] == ["jobs", "artifacts"] and len(parts) >= 7 and parts[5] == "raw":
+                if project.artifacts_error:
+                    return self._json(project.artifacts_error, {"message": f"{project.artifacts_error} Error"})
+                if "job" not in query:
+                    return self._json(400, {"error": "job is missing"})
+                content = project.artifacts.get((parts[4], query["job"], "/".join(parts[6:])))
+                if content is None:
+                    return self._json(404, {"message": "404 Not Found"})
+                return self._send(200, content, "application/octet-stream", {})
             if parts[2:4] == ["repository", "files"] and len(parts) == 6 and parts[5] == "raw":
                 if "ref" not in query:
                     return self._json(400, {"error": "ref is missing"})

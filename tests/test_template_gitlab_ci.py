@@ -1,6 +1,7 @@
 """templates/radar.gitlab-ci.yml: a CI file GitLab (and radar's own CI-YAML reader) accepts, whose
 org jobs, run as GitLab runs them (each script line in a shell that stops at the first failing
-line, one job per `parallel:` index), give the unsharded scan's findings."""
+line, one job per `parallel:` index), give the unsharded scan's findings, and whose monitoring job
+keeps its state between green runs through the job-artifacts API."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from radar.scan.shard import MAX_SHARDS
 from radar.vault.ciyaml import job_definition, load_ci_file
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "radar.gitlab-ci.yml"
-JOBS = ("radar-merge-request", "radar-org-scan", "radar-org-report")
+JOBS = ("radar-merge-request", "radar-org-scan", "radar-org-report", "radar-monitor")
 SCHEDULED = '$CI_PIPELINE_SOURCE == "schedule" && $RADAR_SCHEDULE == "org"'
 
 
@@ -44,6 +45,9 @@ def test_the_template_runs_each_job_when_meant(template):
     assert '--history --branch HEAD --since-commit "$CI_MERGE_REQUEST_DIFF_BASE_SHA"' in mr
     assert template["radar-merge-request"]["artifacts"]["reports"] == {
         "secret_detection": "gl-secret-detection-report.json"}
+    assert template["radar-monitor"]["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "schedule" && $RADAR_SCHEDULE == "monitor"'}]
+    assert template["radar-monitor"]["artifacts"]["paths"] == [template["radar-monitor"]["variables"]["RADAR_STATE"]]
 
 
 def _run_job(template: dict, job: str, cwd: Path, env: dict[str, str]) -> int:
@@ -78,3 +82,38 @@ def test_the_org_jobs_give_the_unsharded_findings(template, tmp_path):
     assert any(f["rule_id"] == "gitlab-variable-duplicated" for f in merged["findings"])
     gitlab = json.loads((tmp_path / "gl-secret-detection-report.json").read_text())
     assert len(gitlab["vulnerabilities"]) == merged["summary"]["findings"]
+
+
+def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
+    token = "glpat-" + expand("{b64url:20}", "template-monitor")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (repo / "deploy.env").write_text(f"GITLAB_TOKEN={token}\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "deploy settings"], check=True)
+    job = template["radar-monitor"]
+    state = repo / job["variables"]["RADAR_STATE"]
+    with serving(FakeGitLab()) as gl:
+        project = Project(3, "acme/app")
+        gl.projects = [project]
+        env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LANG": "C.UTF-8",
+               **job["variables"], "CI_API_V4_URL": f"{gl.url}/api/v4", "CI_PROJECT_ID": "3",
+               "CI_COMMIT_REF_NAME": "main", "CI_JOB_NAME": "radar-monitor", "CI_JOB_TOKEN": TOKEN,
+               "RADAR_FINGERPRINT_KEY": "template-key", "HOME": str(tmp_path)}
+
+        assert _run_job(template, "radar-monitor", repo, env) == 1  # no state yet (404): the token is new
+        first = state.read_bytes()
+        if token.encode() in first:  # pytest.fail: an assert would print the state, value and all
+            pytest.fail("the planted token is in the monitor's state", pytrace=False)
+        assert (repo / "gl-secret-detection-report.json").is_file()
+        assert _run_job(template, "radar-monitor", repo, env) == 1  # that run failed: GitLab kept no state
+        project.artifacts[("main", "radar-monitor", "radar-state.toml")] = first  # as if it had passed
+        assert _run_job(template, "radar-monitor", repo, env) == 0  # known since the last green run
+        assert any("/jobs/artifacts/main/raw/radar-state.toml?job=radar-monitor" in r for r in gl.requests)
+
+        project.artifacts_error = 500
+        state.write_bytes(b"left by a previous job")
+        assert _run_job(template, "radar-monitor", repo, env) == 2  # never taken for a first run
+        assert not (repo / "radar-state.toml").read_bytes().startswith(b"# radar")
