@@ -60,7 +60,14 @@ def now() -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc(moment) + "Z"
+
+
+def _utc(moment: datetime) -> str:
+    # The year by hand: strftime's %Y gives "3", not "0003", for years before 1000 on glibc, and a
+    # merged report takes its times from reports radar did not write.
+    moment = moment.astimezone(timezone.utc)
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
 
 
 def sarif_time(moment: datetime) -> str:
@@ -70,4 +77,4 @@ def sarif_time(moment: datetime) -> str:
 
 def gitlab_time(moment: datetime) -> str:
     """GitLab security reports' `yyyy-mm-ddThh:mm:ss`: UTC, no zone designator."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return _utc(moment)
