@@ -35,7 +35,7 @@ from typing import Callable
 import tomli_w
 
 from radar.errors import RadarError
-from radar.scan.baseline import FORMAT_VERSION, TABLE, check_match_key, document, quoted_key, read_text
+from radar.scan.baseline import FORMAT_VERSION, TABLE, check_entry, document, read_text
 from radar.scan.findings import KEY_ENVIRONMENT, FingerprintKey
 from radar.scan.severity import LEVELS
 
@@ -140,18 +140,7 @@ def check_key(state: State, key: FingerprintKey, name: str) -> None:
 
 
 def _entry(table: object, where: str, fail: Callable[[str], StateError]) -> StateEntry:
-    if not isinstance(table, dict):
-        raise fail(f"{where} must be a table")
-    for name in table:
-        if name not in _FIELDS:
-            raise fail(f"{where}: unknown key {quoted_key(name)} (an entry has {', '.join(_FIELDS)})")
-    for name in _REQUIRED:
-        if name not in table:
-            raise fail(f"{where}: {name} is missing")
-    for name in _TEXT:
-        if name in table and not isinstance(table[name], str):
-            raise fail(f"{where}.{name} must be a string")
-    check_match_key(table["rule_id"], table["fingerprint"], where, fail)
+    table = check_entry(table, where, _FIELDS, _REQUIRED, _TEXT, fail)
     if table["severity"] not in LEVELS:
         raise fail(f"{where}.severity must be one of {', '.join(LEVELS)}")
     if not _is_date(table["first_seen"]):

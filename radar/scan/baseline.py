@@ -288,19 +288,27 @@ def document(text: str, what: str, top_level: Sequence[str], fail: Callable[[str
 
 
 def _entry(table: object, where: str, fail: Callable[[str], BaselineError]) -> Entry:
+    entry = check_entry(table, where, _FIELDS, _REQUIRED, _FIELDS, fail)
+    return Entry(**entry)
+
+
+def check_entry(table: object, where: str, fields: Sequence[str], required: Sequence[str], text: Sequence[str],
+                fail: Callable[[str], RadarError]) -> dict:
+    """An entry of a file radar writes (a baseline's, a monitor state's): a table of known keys,
+    the required ones present, the `text` ones strings, and a rule_id and fingerprint of radar's form."""
     if not isinstance(table, dict):
         raise fail(f"{where} must be a table")
     for name in table:
-        if name not in _FIELDS:
-            raise fail(f"{where}: unknown key {quoted_key(name)} (an entry has {', '.join(_FIELDS)})")
-    for name in _REQUIRED:
+        if name not in fields:
+            raise fail(f"{where}: unknown key {quoted_key(name)} (an entry has {', '.join(fields)})")
+    for name in required:
         if name not in table:
             raise fail(f"{where}: {name} is missing")
-    for name, value in table.items():
-        if not isinstance(value, str):
+    for name in text:
+        if name in table and not isinstance(table[name], str):
             raise fail(f"{where}.{name} must be a string")
     check_match_key(table["rule_id"], table["fingerprint"], where, fail)
-    return Entry(**table)
+    return table
 
 
 def check_match_key(rule_id: str, fingerprint: str, where: str, fail: Callable[[str], RadarError]) -> None:
