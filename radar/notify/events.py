@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 from radar.report import detector_rule
-from radar.report.gitlab import _solution as finding_remediation  # the reports' remedy text, one copy
+from radar.report.gitlab import solution as finding_remediation  # the reports' remedy text, one copy
 from radar.report.printable import printable
 from radar.scan.findings import Finding
 

@@ -91,7 +91,8 @@ def _file(f: Finding) -> str:
     return f"{owner}/{f.path}" if owner else f.path
 
 
-def _solution(f: Finding) -> str:
+def solution(f: Finding) -> str:
+    """What to do about a finding, in one or two sentences (GitLab's `solution`; notifications use it too)."""
     if f.remediation:
         text = f.remediation[:1].upper() + f.remediation[1:]
         # GitLab checks' remedies may end in a keyword such as `secrets:`; a full stop would garble it.
@@ -171,7 +172,7 @@ def _vulnerability(f: Finding, head: str, context: ReportContext) -> dict:
         "name": (rule.description if rule else check.description if check else f.description)[:255],
         "description": _description(f, where),
         "severity": _SEVERITY.get(f.severity, "Unknown"),
-        "solution": _solution(f)[:7000],
+        "solution": solution(f)[:7000],
         "identifiers": [identifier],
         "location": {"file": where, "start_line": f.line, "end_line": max(f.line, f.end_line), "commit": commit},
         "details": _details(f),
