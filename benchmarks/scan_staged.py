@@ -151,7 +151,7 @@ def main() -> None:
         "(interleaved, after one warm-up).",
         "",
         f"Machine: {results.machine()}; load average while measuring {load_before:.1f} / {os.getloadavg()[0]:.1f} "
-        "(start / end; other jobs shared the cores).",
+        "(start / end; above 2, other jobs shared the 2 cores).",
         "",
         "| Command | Median wall s | Median CPU s |",
         "|---|---:|---:|",
