@@ -20,8 +20,17 @@ class JSONNestingError(ValueError):
 
 
 def loads(text: str | bytes | bytearray) -> Any:
-    """`json.loads(text)`, but a document nested too deeply is a JSONNestingError (a ValueError)."""
+    """`json.loads(text)`, but a document nested too deeply is a JSONNestingError, and a number
+    too long for Python a JSONDecodeError, like any other malformed document (both ValueErrors)."""
     try:
         return json.loads(text)
     except RecursionError:
         raise JSONNestingError("arrays and objects nested too deeply (hundreds of levels)") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        # Python's int() refuses numbers of more than 4,300 digits (its guard against quadratic
+        # conversion); json.loads lets that ValueError through, which callers expecting a
+        # JSONDecodeError did not handle.
+        doc = text if isinstance(text, str) else ""
+        raise json.JSONDecodeError("a number of more than 4300 digits", doc, 0) from None

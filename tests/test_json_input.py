@@ -33,6 +33,21 @@ def test_deeply_nested_json_is_a_value_error_not_a_recursion_error():
     assert loads('{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
 
 
+def test_a_number_too_long_for_python_is_malformed_json():
+    with pytest.raises(json.JSONDecodeError):
+        loads('{"line": ' + "1" * 5000 + "}")
+    with pytest.raises(json.JSONDecodeError):
+        loads(b'[' + b"9" * 5000 + b"]")
+
+
+def test_a_report_holding_a_number_too_long_for_python_is_one_error_line(tmp_path):
+    text = json.dumps(REPORT).replace('"findings": 0', '"findings": ' + "1" * 5000)
+    (tmp_path / "findings.json").write_text(text)
+    result = radar("plan", tmp_path / "findings.json", env=ENV)
+    assert result.returncode == 2
+    assert "findings.json: not JSON" in assert_one_line_error(result)
+
+
 def test_a_deeply_nested_mapping_file_is_one_error_line(tmp_path):
     (tmp_path / "findings.json").write_text(json.dumps(REPORT))
     (tmp_path / "m.toml").write_text("[vault]\nmount = " + DEEP + "\n")
