@@ -91,7 +91,7 @@ def test_a_value_stored_in_many_places_is_read_in_linear_time():
     (b"[" * 5_000 + b"]" * 5_000 + b"\n", "line 1: "),
     (b'{"radar_vault_index": 2}\n', "a Vault index in a format this radar does not read"),
     (b'{"radar_vault_index": 1}\n', "line 1: "),
-    (b'{"radar_vault_index": ' + b"1" * 5000 + b"}\n", "line 1: a number of more than 4300 digits"),
+    (b'{"radar_vault_index": ' + b"1" * 5000 + b"}\n", "line 1: not JSON (a number of more than 4300 digits"),
 ])
 def test_what_is_not_an_index_is_named(data, expected):
     assert expected in error(data)
@@ -191,8 +191,10 @@ def test_radars_own_lines_and_any_other_layout_load_to_the_same_places(rows):
     relaid = "\n".join([head, *(json.dumps(json.loads(x), sort_keys=True, indent=None, separators=(", ", ": "))
                                 for x in lines)]) + "\n"
     fast, slow = parse_index(written, KEY), parse_index(relaid.encode(), KEY)
+    # A blank line keeps radar's own lines from the one-pass reader: they go line by line too.
+    careful = parse_index(written.replace(b"\n", b"\n\n", 1), KEY)
     for digest in ("ab" * 32, "cd" * 32):
         expected = {VaultPlace(e.namespace, e.mount, e.path, e.field, e.version, e.latest)
                     for e in entries if e.digest == digest}
         assert set(fast.places(digest)) == expected
-        assert fast.places(digest) == slow.places(digest)
+        assert fast.places(digest) == slow.places(digest) == careful.places(digest)
