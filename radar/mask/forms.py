@@ -165,12 +165,6 @@ def base64_forms(value: bytes) -> set[bytes]:
     return wrappable | lines
 
 
-def base64_wrappable(value: bytes) -> set[bytes]:
-    """Stable cores at the three alignments and standalone encodings, standard and URL-safe: the
-    forms that are also matched across the line breaks of wrapped base64."""
-    return _base64(value)[0]
-
-
 def _base64(value: bytes) -> tuple[set[bytes], set[bytes]]:
     """(stable cores and standalone encodings, lines of the standalone encodings wrapped the way
     `base64` and `openssl base64` wrap them), standard and URL-safe. The URL-safe alphabet only
