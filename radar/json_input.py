@@ -34,3 +34,17 @@ def loads(text: str | bytes | bytearray) -> Any:
         # JSONDecodeError did not handle.
         doc = text if isinstance(text, str) else ""
         raise json.JSONDecodeError("a number of more than 4300 digits", doc, 0) from None
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in parsed `value` nest more than `limit` deep (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False

@@ -45,11 +45,9 @@ _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[ A-Z0-9]*-----")
 _PERCENT_ESCAPE = re.compile(rb"%[0-9A-F]{2}")
 # JSON keys whose string values are secrets by name.
 _SECRET_KEY = re.compile(r"private|secret|token|passw|pwd|credential|api_?key|access_?key|auth", re.IGNORECASE)
-# A JSON value nested deeper than this is not parsed for its parts (a service-account file is 2
-# deep); the value itself is still masked whole. json.loads raises RecursionError about a
-# thousand levels down, so the depth is measured first, in one pass that skips strings.
+# A JSON value nested deeper than this is not searched for its parts (a service-account file is
+# 2 deep); the value itself is still masked whole.
 MAX_JSON_DEPTH = 64
-_JSON_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
 # Line widths of wrapped base64: coreutils `base64` and `openssl base64`.
 _WRAP_WIDTHS = (76, 64)
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
@@ -241,11 +239,13 @@ def _percent_forms(value: bytes) -> set[bytes]:
 def _json_secret_values(value: bytes, min_length: int) -> list[bytes]:
     """String values under secret-named keys of a JSON object (not every string: `"type":
     "service_account"` must not mask the words `service_account` all over the log)."""
-    if not value.startswith((b"{", b"[")) or not _nesting_within(value, MAX_JSON_DEPTH):
+    if not value.startswith((b"{", b"[")):
         return []
     try:
-        document = json_input.loads(value)
+        document = json_input.loads(value)  # nested too deeply to parse: a ValueError too
     except ValueError:
+        return []
+    if json_input.nested_deeper_than(document, MAX_JSON_DEPTH):
         return []
     found: list[bytes] = []
     pending: list[tuple[object, bool]] = [(document, False)]  # a stack: document order, no recursion
@@ -259,20 +259,6 @@ def _json_secret_values(value: bytes, min_length: int) -> list[bytes]:
         elif isinstance(node, str) and secret_named and len(node.strip()) >= min_length:
             found.append(node.strip().encode("utf-8"))
     return found
-
-
-def _nesting_within(value: bytes, limit: int) -> bool:
-    """Whether JSON text `value` nests arrays and objects at most `limit` deep (brackets inside
-    strings do not count; malformed text may pass, json.loads refuses it)."""
-    depth = 0
-    for bracket in _JSON_STRING_OR_BRACKET.findall(value):
-        if bracket in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return False
-        elif bracket:
-            depth -= 1
-    return True
 
 
 def _is_secret_line(line: bytes, min_length: int) -> bool:

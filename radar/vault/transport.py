@@ -78,7 +78,7 @@ class Response:
             value = json_input.loads(self.body)
         except json_input.JSONNestingError:  # nested far deeper than MAX_JSON_DEPTH: the parser gave up
             raise AnswerTooDeep() from None
-        if _nested_deeper_than(value, MAX_JSON_DEPTH):
+        if json_input.nested_deeper_than(value, MAX_JSON_DEPTH):
             raise AnswerTooDeep()
         return value
 
@@ -363,20 +363,6 @@ def _read_body(raw: http.client.HTTPResponse) -> bytes:
     if len(body) > MAX_ANSWER_BYTES:
         raise AnswerTooLarge()
     return body
-
-
-def _nested_deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects in `value` nest more than `limit` deep (without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
 
 
 def _printable(text: str, limit: int = 200) -> str:
