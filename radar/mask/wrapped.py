@@ -69,17 +69,13 @@ def wraps(data: bytes, line_break: int, run_before: int) -> bool:
 
     `run_before` counts the base64 characters that end the stream before `data[0]`.
     """
-    low = max(0, line_break - WRAP_MIN)
-    line = data[low:line_break]
-    run = len(line) - len(line.rstrip(RUN_CHARS))
+    run = line_break - _run_start(data, line_break, max(0, line_break - WRAP_MIN))
     return run >= WRAP_MIN or (run == line_break and run + run_before >= WRAP_MIN)
 
 
 def run_after(data: bytes, end: int, run_before: int) -> int:
     """Base64 characters ending the stream at `data[end]`, at most WRAP_MIN."""
-    low = max(0, end - WRAP_MIN)
-    line = data[low:end]
-    run = len(line) - len(line.rstrip(RUN_CHARS))
+    run = end - _run_start(data, end, max(0, end - WRAP_MIN))
     return min(WRAP_MIN, run + run_before if run == end else run)
 
 
@@ -216,6 +212,7 @@ def _agrees(text: bytes, j: int, data: bytes, start: int, end: int) -> bool:
 
 
 def _run_start(data: bytes, end: int, low: int) -> int:
+    """Where the base64 characters that end `data[low:end]` start (`end` if there are none)."""
     line = data[low:end]
     return end - (len(line) - len(line.rstrip(RUN_CHARS)))
 
