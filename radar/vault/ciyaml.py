@@ -319,11 +319,9 @@ def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
     for name, raw in global_vars.items():
         if _inherits(inherit, "variables", str(name)):
             variables[str(name)] = _variable(str(name), raw, path)
-    job_vars = config.get("variables") or {}
-    if not isinstance(job_vars, dict):
-        raise CIYamlError(f"{path}: job {job!r}: variables: must be a mapping")
-    for name, raw in job_vars.items():
-        variables[str(name)] = _variable(str(name), raw, path)
+    # `or None`: an empty value of any type (`variables: []`) is no variables, as it always was here.
+    job_vars = variables_of(config.get("variables") or None, f"job {job!r}: variables:", path)
+    variables.update((variable.name, variable) for variable in job_vars)
 
     origin = f"job {job} in {path}"
     return JobDefinition(
