@@ -129,11 +129,7 @@ def _outcome(spec: VaultSecretSpec, result: dict[str, Any] | Exception) -> Outco
         return SecretFailure(spec, SecretNotFound(
             f"secret not found: {spec.name} (tried {path}: no field {spec.field!r})"
         ))
-    return ResolvedSecret(spec, _as_bytes(fields[spec.field]))
-
-
-def _as_bytes(value: Any) -> bytes:
-    return field_text(value).encode("utf-8")
+    return ResolvedSecret(spec, field_text(fields[spec.field]).encode("utf-8"))
 
 
 def field_text(value: Any) -> str:
