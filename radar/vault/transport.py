@@ -237,7 +237,7 @@ class Transport:
         link = getattr(self._local, "link", None)
         if link is not None:
             return link, True
-        link = self._new_link(self._scheme, self._host, self._port)
+        link = self._new_link()
         # http.client's hook for opening the TCP connection: ours keeps the request's deadline.
         link.conn._create_connection = _open_socket  # type: ignore[attr-defined]
         with self._lock:
@@ -245,7 +245,9 @@ class Transport:
         self._local.link = link
         return link, False
 
-    def _new_link(self, scheme: str, host: str, port: int) -> _Link:
+    def _new_link(self) -> _Link:
+        """A connection to the server, through the proxy the environment names for it, if any."""
+        scheme, host, port = self._scheme, self._host, self._port
         proxy = _proxy_for(scheme, host)
         if scheme == "https":
             context = self._tls_context()
