@@ -216,6 +216,17 @@ def assert_no_value(vault: Vault, data: bytes, where: str) -> None:
     assert ROOT_TOKEN.encode() not in data, f"the Vault token is in {where}"
 
 
+def _git_in(repo: Path):
+    """`git -C repo ARGS...` with a fixed author, for the history tests."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+                            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"})
+
+    return git
+
+
 def read_index(path: Path) -> tuple[dict, list[dict]]:
     header, *entries = (json.loads(line) for line in path.read_text().splitlines())
     return header, entries
@@ -507,11 +518,7 @@ def test_a_history_scan_marks_old_and_latest_values(vault, index, tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
 
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                       env={**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-                            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"})
-
+    git = _git_in(repo)
     git("init", "-q", "-b", "main")
     old = vault.value("", "secret", "apps/svc008", "password", 1)
     new = vault.value("", "secret", "apps/svc008", "password", 3)
@@ -616,11 +623,7 @@ def test_the_monitor_ladder_ranks_history_by_what_vault_still_holds(vault, index
     repo = tmp_path / "repo"
     repo.mkdir()
 
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                       env={**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-                            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"})
-
+    git = _git_in(repo)
     git("init", "-q", "-b", "main")
     old = vault.value("", "secret", "apps/svc008", "password", 1)
     latest = vault.value("", "secret", "apps/svc008", "password", 3)
