@@ -296,7 +296,7 @@ def find_config(path: str | None, *, history: bool = False, explicit: str | None
 
         repo, prefix = open_repository(path)
         if is_bare(repo):  # no work tree: the file as committed at the default branch's tip
-            found = tip_file(repo, CONFIG_FILE)
+            found = tip_file(repo, CONFIG_FILE, MAX_CONFIG_BYTES)
             return NO_CONFIG if found is None else load_config(_decode(found[1], found[0]), found[0])
         path = os.path.join(repo, prefix) if prefix else repo  # a sub-directory's history: its own file
     if not os.path.isdir(path):
