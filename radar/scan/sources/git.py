@@ -86,12 +86,14 @@ class RefSelection:
     since_commit: str | None = None
 
 
-def git(repo: str, *args: str, input: bytes | None = None) -> bytes:
-    """Run a git command in `repo`; a failure becomes a GitSourceError with git's own message."""
+def git(repo: str, *args: str, input: bytes | None = None, needed_by: str | None = None) -> bytes:
+    """Run a git command in `repo`; a failure becomes a GitSourceError with git's own message.
+    `needed_by` names the option that needs git, for when it is missing (`--staged`)."""
     try:
         result = subprocess.run(["git", "-C", repo, *args], input=input, capture_output=True)
     except FileNotFoundError:
-        raise GitSourceError("git is not installed (or not on PATH)") from None
+        needs = f"; {needed_by} needs it" if needed_by else ""
+        raise GitSourceError(f"git is not installed (or not on PATH){needs}") from None
     if result.returncode != 0:
         raise _failed(f"git {args[0]}", result.stderr, result.returncode)
     return result.stdout

@@ -17,12 +17,11 @@ scan; `.gitignore` does not: a staged file is tracked.
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from typing import Iterator
 
 from radar.scan.findings import Origin
-from radar.scan.sources.git import GitBlobUnit, GitSourceError, _failed, read_blob
+from radar.scan.sources.git import GitBlobUnit, GitSourceError, git, read_blob
 from radar.scan.sources.ignore import IGNORE_FILE, MAX_IGNORE_FILE_BYTES, Exclusions, parse_ignore_lines
 from radar.scan.sources.interface import Source, TextUnit
 
@@ -30,13 +29,7 @@ _REGULAR_MODES = ("100644", "100755")
 
 
 def _run(cwd: str, *args: str, input: bytes = b"") -> bytes:
-    try:
-        done = subprocess.run(["git", "-C", cwd, *args], input=input, capture_output=True)
-    except FileNotFoundError:
-        raise GitSourceError("git is not installed (or not on PATH); --staged needs it") from None
-    if done.returncode != 0:
-        raise _failed(f"git {args[0]}", done.stderr, done.returncode)
-    return done.stdout
+    return git(cwd, *args, input=input, needed_by="--staged")
 
 
 class StagedSource(Source):
