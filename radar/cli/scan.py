@@ -92,7 +92,6 @@ def parse_scan_arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def _run_scan(args: argparse.Namespace) -> int:
-    from radar.report.context import now
     from radar.scan.config import find_config
     from radar.scan.scanner import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_directory
     from radar.sizes import human_size
@@ -117,12 +116,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
         gitignore=args.gitignore, config=config,
     )
-    _check_outputs(args)
-    key = baseline.start(args)
-    monitor.start(args, key)
-    migration = _migration(args, key)
-    index = _vault_index(args, key)
-    started = now()
+    key, migration, index, started = _before_scan(args)
     context = {"kind": "directory", "target": paths[0] if len(paths) == 1 else ".",
                "root": os.path.abspath(paths[0]) if one_directory else os.getcwd(), **_config_context(config)}
     if len(paths) > 1:
@@ -311,7 +305,6 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_scan_gitlab(args: argparse.Namespace) -> int:
-    from radar.report.context import now
     from radar.report.printable import printable
     from radar.scan.config import find_config
     from radar.scan.gitlab_checks import scan_gitlab
@@ -349,12 +342,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                   instance=args.instance, include_subgroups=args.include_subgroups,
                   skip_archived=args.skip_archived)
     options = ScanOptions(jobs=args.jobs or 0, config=config)
-    _check_outputs(args)
-    key = baseline.start(args)
-    monitor.start(args, key)
-    migration = _migration(args, key)
-    index = _vault_index(args, key)
-    started = now()
+    key, migration, index, started = _before_scan(args)
     terminal = Terminal.of(args)
     terminal.start()
     clock = time.monotonic()
@@ -381,6 +369,18 @@ def _config_context(config) -> dict:
     if config.source is None:
         return {}
     return {"config": config.source, "added_rules": config.added, "disabled_rules": tuple(sorted(config.disabled))}
+def _before_scan(args: argparse.Namespace):  # -> (FingerprintKey, Migration | None, VaultIndex | None, datetime)
+    """What can refuse the run, done before a scan that may take minutes: the outputs, the
+    fingerprint key (--baseline, radar monitor), the --migrated plan and the --vault-index; then
+    the time the scan starts."""
+    from radar.report.context import now
+
+    _check_outputs(args)
+    key = baseline.start(args)
+    monitor.start(args, key)
+    return key, _migration(args, key), _vault_index(args, key), now()
+
+
 def _migration(args: argparse.Namespace, key):  # (args, FingerprintKey) -> radar.plan.read.Migration | None
     """The --migrated plan, read and checked against the fingerprint key before the scan starts."""
     if not args.migrated:

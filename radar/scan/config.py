@@ -86,6 +86,15 @@ def gitignore_spec(patterns: Sequence[str]) -> "pathspec.GitIgnoreSpec":
 
     A pattern git would ignore (empty, a comment, an unclosed `[`) or refuse raises ValueError
     with the 0-based index of the first such pattern in `args[1]`."""
+    import pathspec
+
+    check_gitignore_patterns(patterns)
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def check_gitignore_patterns(patterns: Sequence[str]) -> None:
+    """`gitignore_spec`'s ValueError for `patterns`, without building the spec: a configuration is
+    checked when loaded, and its allowlist builds the spec the first time a path is asked about."""
     import pathspec  # 15 ms: only scans whose configuration has paths pay for it
 
     for index, pattern in enumerate(patterns):
@@ -97,7 +106,6 @@ def gitignore_spec(patterns: Sequence[str]) -> "pathspec.GitIgnoreSpec":
             raise ValueError("not a pattern git accepts (a lone `!` or a trailing `\\`)", index) from None
         if not compiled.patterns or compiled.patterns[0].include is None:
             raise ValueError("matches no path (an empty pattern, a `#` comment or an unclosed `[`)", index)
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 @dataclass(frozen=True)
@@ -296,7 +304,7 @@ def find_config(path: str | None, *, history: bool = False, explicit: str | None
 
         repo, prefix = open_repository(path)
         if is_bare(repo):  # no work tree: the file as committed at the default branch's tip
-            found = tip_file(repo, CONFIG_FILE)
+            found = tip_file(repo, CONFIG_FILE, MAX_CONFIG_BYTES)
             return NO_CONFIG if found is None else load_config(_decode(found[1], found[0]), found[0])
         path = os.path.join(repo, prefix) if prefix else repo  # a sub-directory's history: its own file
     if not os.path.isdir(path):
@@ -479,7 +487,7 @@ class _Loader:
                                                f"an allowlist has {', '.join(_ALLOWLIST_KEYS + also)}")
         lists = {key: self._strings(table.get(key, []), path + (key,)) for key in _ALLOWLIST_KEYS}
         try:
-            gitignore_spec(lists["paths"])
+            check_gitignore_patterns(lists["paths"])
         except ValueError as e:
             raise self.fail(path + ("paths", e.args[1]), e.args[0]) from None
         for index, expression in enumerate(lists["regexes"]):

@@ -48,7 +48,8 @@ from typing import Iterator
 
 from radar.errors import RadarError
 from radar.scan.findings import Origin
-from radar.scan.sources.ignore import IGNORE_FILE, Exclusions, parse_ignore_lines, read_ignore_lines
+from radar.scan.sources.ignore import (IGNORE_FILE, MAX_IGNORE_FILE_BYTES, Exclusions, parse_ignore_lines,
+                                      read_ignore_lines)
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError
 from radar.scan.warnings import Warnings
 from radar.sizes import sizes_apart
@@ -85,12 +86,14 @@ class RefSelection:
     since_commit: str | None = None
 
 
-def git(repo: str, *args: str, input: bytes | None = None) -> bytes:
-    """Run a git command in `repo`; a failure becomes a GitSourceError with git's own message."""
+def git(repo: str, *args: str, input: bytes | None = None, needed_by: str | None = None) -> bytes:
+    """Run a git command in `repo`; a failure becomes a GitSourceError with git's own message.
+    `needed_by` names the option that needs git, for when it is missing (`--staged`)."""
     try:
         result = subprocess.run(["git", "-C", repo, *args], input=input, capture_output=True)
     except FileNotFoundError:
-        raise GitSourceError("git is not installed (or not on PATH)") from None
+        needs = f"; {needed_by} needs it" if needed_by else ""
+        raise GitSourceError(f"git is not installed (or not on PATH){needs}") from None
     if result.returncode != 0:
         raise _failed(f"git {args[0]}", result.stderr, result.returncode)
     return result.stdout
@@ -151,17 +154,35 @@ def default_tip(repo: str) -> str | None:
     return None
 
 
-def tip_file(repo: str, name: str) -> tuple[str, bytes] | None:
-    """The file `name` as committed at the default branch's tip, with its name as git spells it
-    (`HEAD:.radarignore`), or None: the settings a bare repository holds for a scan of itself."""
+def read_blob(repo: str, spec: str, limit: int) -> bytes | None:
+    """The content of the blob `spec` (`HEAD:.radarignore`, `:.radarignore` for the index's), at
+    most `limit` + 1 bytes (enough to tell it is over `limit`), or None when there is no such blob.
+
+    Read no further: a settings file committed to the repository is its committer's input, and
+    one of gigabytes must cost no more than one just over the limit."""
+    proc = subprocess.Popen(["git", "-C", repo, "cat-file", "blob", spec],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    data = proc.stdout.read(limit + 1)  # type: ignore[union-attr]
+    oversized = len(data) > limit
+    if oversized:
+        proc.kill()  # the rest is not wanted
+    proc.stdout.close()  # type: ignore[union-attr]
+    found = proc.wait() == 0 or oversized  # git fails when there is no such blob
+    return data if found else None
+
+
+def tip_file(repo: str, name: str, limit: int) -> tuple[str, bytes] | None:
+    """The file `name` as committed at the default branch's tip (`read_blob`, at most `limit` + 1
+    bytes), with its name as git spells it (`HEAD:.radarignore`), or None: the settings a bare
+    repository holds for a scan of itself."""
     tip = default_tip(repo)
     if tip is None:
         return None
     spec = f"{tip}:{name}"
-    result = subprocess.run(["git", "-C", repo, "cat-file", "blob", spec], capture_output=True)
-    if result.returncode != 0:  # no such file at the tip
+    data = read_blob(repo, spec, limit)
+    if data is None:  # no such file at the tip
         return None
-    return spec.removeprefix("refs/remotes/"), result.stdout
+    return spec.removeprefix("refs/remotes/"), data
 
 
 class GitHistorySource(Source):
@@ -251,7 +272,7 @@ class GitHistorySource(Source):
         if not is_bare(self.repo):
             file = Path(self.repo, self.prefix, IGNORE_FILE)
             return str(file), read_ignore_lines(file)
-        found = tip_file(self.repo, IGNORE_FILE)
+        found = tip_file(self.repo, IGNORE_FILE, MAX_IGNORE_FILE_BYTES)
         if found is None:
             return f"{self.head_ref}:{IGNORE_FILE}", []
         return found[0], parse_ignore_lines(found[1], found[0])

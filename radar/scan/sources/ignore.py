@@ -105,12 +105,19 @@ class Exclusions:
             return pattern.excludes
         return False
 
+    def directory_excluded(self, rel: str) -> bool:
+        """A walk would not enter the directory at `rel`: it, or a directory above it, is excluded."""
+        if not self._compiled:
+            return False
+        parts = rel.split("/")
+        return any(self.excluded("/".join(parts[:i]), True) for i in range(1, len(parts) + 1))
+
     def file_excluded(self, rel: str) -> bool:
         """A walk would not scan the file at `rel`: a directory above it, or it, is excluded."""
         if not self._compiled:
             return False
-        parts = rel.split("/")
-        return any(self.excluded("/".join(parts[:i]), True) for i in range(1, len(parts))) or self.excluded(rel, False)
+        directory = rel.rpartition("/")[0]
+        return (bool(directory) and self.directory_excluded(directory)) or self.excluded(rel, False)
 
 
 def _parse(origin: str, lines: tuple[str, ...]) -> list[tuple[str, bool]]:

@@ -60,7 +60,7 @@ class PathsSource(Source):
             matched = shown if _inside_here(shown) and shown != "." else ""
             if path.is_file() and self.exclusions.file_excluded(matched or path.name):
                 continue
-            if path.is_dir() and matched and self._directory_excluded(matched):
+            if path.is_dir() and matched and self.exclusions.directory_excluded(matched):
                 continue
             walk = DirectorySource(path, self.exclusions, self.max_file_size, self.follow_symlinks, self.gitignore,
                                    prefix="" if shown == "." else shown, match_prefix=matched)
@@ -68,10 +68,6 @@ class PathsSource(Source):
             self.warnings.extend(walk.warnings)
             self.unreadable.update(walk.unreadable)
             self.skipped += walk.skipped
-
-    def _directory_excluded(self, rel: str) -> bool:
-        parts = rel.split("/")
-        return any(self.exclusions.excluded("/".join(parts[:i]), True) for i in range(1, len(parts) + 1))
 
     def _stdin(self) -> Iterator[TextUnit]:
         stream = self.stdin if self.stdin is not None else sys.stdin.buffer

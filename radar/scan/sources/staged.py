@@ -17,12 +17,11 @@ scan; `.gitignore` does not: a staged file is tracked.
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from typing import Iterator
 
 from radar.scan.findings import Origin
-from radar.scan.sources.git import GitBlobUnit, GitSourceError, _failed
+from radar.scan.sources.git import GitBlobUnit, GitSourceError, git, read_blob
 from radar.scan.sources.ignore import IGNORE_FILE, MAX_IGNORE_FILE_BYTES, Exclusions, parse_ignore_lines
 from radar.scan.sources.interface import Source, TextUnit
 
@@ -30,13 +29,7 @@ _REGULAR_MODES = ("100644", "100755")
 
 
 def _run(cwd: str, *args: str, input: bytes = b"") -> bytes:
-    try:
-        done = subprocess.run(["git", "-C", cwd, *args], input=input, capture_output=True)
-    except FileNotFoundError:
-        raise GitSourceError("git is not installed (or not on PATH); --staged needs it") from None
-    if done.returncode != 0:
-        raise _failed(f"git {args[0]}", done.stderr, done.returncode)
-    return done.stdout
+    return git(cwd, *args, input=input, needed_by="--staged")
 
 
 class StagedSource(Source):
@@ -70,16 +63,8 @@ class StagedSource(Source):
 
     def _exclusions(self) -> Exclusions:
         where = f":{IGNORE_FILE} (staged)"
-        # Read no further than the limit: the staged .radarignore is the committer's input.
-        proc = subprocess.Popen(["git", "-C", self.top, "cat-file", "blob", f":{IGNORE_FILE}"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        data = proc.stdout.read(MAX_IGNORE_FILE_BYTES + 1)  # type: ignore[union-attr]
-        oversized = len(data) > MAX_IGNORE_FILE_BYTES
-        if oversized:
-            proc.kill()  # the rest is not wanted
-        proc.stdout.close()  # type: ignore[union-attr]
-        staged = proc.wait() == 0 or oversized  # git fails when there is no staged .radarignore
-        lines = parse_ignore_lines(data, where) if staged else []
+        data = read_blob(self.top, f":{IGNORE_FILE}", MAX_IGNORE_FILE_BYTES)  # None: none is staged
+        lines = parse_ignore_lines(data, where) if data is not None else []
         return Exclusions.of(("--exclude", self.exclude), (where, lines))
 
     def units(self) -> Iterator[TextUnit]:
