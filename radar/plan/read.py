@@ -23,11 +23,14 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from typing import Callable, Iterable, TypeVar
 
 from radar import json_input
 from radar.errors import RadarError
 from radar.report.schema import Check, SchemaViolation, compile_schema
 from radar.scan.findings import KEY_ENVIRONMENT, KEY_ID_LENGTH, FingerprintKey
+
+T = TypeVar("T")
 
 # A plan of 100,000 values is about 150 MB of JSON; json.loads holds several times that.
 MAX_BYTES = 256 * 1024 * 1024
@@ -120,18 +123,20 @@ class Migration:
 
     @functools.cached_property
     def variables_by_owner(self) -> dict[str, tuple[MovedVariable, ...]]:
-        owners: dict[str, list[MovedVariable]] = {}
-        for v in self.variables:
-            owners.setdefault(v.owner, []).append(v)
-        return {owner: tuple(found) for owner, found in owners.items()}
+        return _grouped(self.variables, lambda v: v.owner)
 
     @functools.cached_property
     def secrets_by_vault(self) -> dict[str, tuple[StanzaSecret, ...]]:
         """The stanzas' entries for each Vault value (`path/field@mount`), in the plan's order."""
-        stanzas: dict[str, list[StanzaSecret]] = {}
-        for s in self.secrets:
-            stanzas.setdefault(s.vault, []).append(s)
-        return {vault: tuple(found) for vault, found in stanzas.items()}
+        return _grouped(self.secrets, lambda s: s.vault)
+
+
+def _grouped(items: Iterable[T], key: Callable[[T], str]) -> dict[str, tuple[T, ...]]:
+    """`items` by `key`, each group in the items' order (the plan's)."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return {k: tuple(found) for k, found in groups.items()}
 
 
 def read_migration(path: str) -> Migration:
