@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from git_repo import Repo
 from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server, variable  # noqa: F401
 from radar.report.json import SCHEMA_PATH
 from radar.scan.examples import expand
@@ -43,29 +44,6 @@ def run(*args, env: dict[str, str] = ENV, prefix: list[str] = ()) -> subprocess.
 def report(*args, env: dict[str, str] = ENV) -> tuple[subprocess.CompletedProcess, dict]:
     result = run("scan", *args, "--format", "json", env=env)
     return result, json.loads(result.stdout)
-
-
-class Repo:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir(parents=True)
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.name", "Dev One")
-        self.git("config", "user.email", "dev@example.com")
-
-    def git(self, *args: str) -> str:
-        env = dict(os.environ, GIT_AUTHOR_DATE="2024-01-01T12:00:00+00:00",
-                   GIT_COMMITTER_DATE="2024-01-01T12:00:00+00:00")
-        return subprocess.run(["git", "-C", str(self.path), *args], capture_output=True, env=env,
-                              check=True).stdout.decode().strip()
-
-    def write(self, name: str, text: str) -> None:
-        (self.path / name).parent.mkdir(parents=True, exist_ok=True)
-        (self.path / name).write_text(text)
-
-    def commit(self, message: str) -> None:
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
 
 
 @pytest.fixture
