@@ -16,7 +16,7 @@ from git_repo import Repo
 from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server, variable  # noqa: F401
 from radar.report.json import SCHEMA_PATH
 from radar.scan.examples import expand
-from radar_cli import assert_one_line_error, clean_env, radar, without_file_access_override
+from radar_cli import assert_absent, assert_one_line_error, clean_env, radar, without_file_access_override
 from report_schemas import validator
 
 KEY = "a-shared-fingerprint-key-for-the-tests"
@@ -29,10 +29,7 @@ PLANTED = (GITLAB, GITHUB, GITHUB_2, GITLAB_2)
 
 
 def assert_no_secret(*outputs: bytes | str) -> None:
-    for output in outputs:
-        data = output.encode() if isinstance(output, str) else output
-        for n, secret in enumerate(PLANTED):
-            assert secret.encode() not in data, f"planted secret #{n} appeared in radar's output or files"
+    assert_absent(PLANTED, *outputs, message="planted secret #{n} appeared in radar's output or files")
 
 
 def run(*args, env: dict[str, str] = ENV, prefix: list[str] = ()) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ import pytest
 
 from git_repo import Repo
 from radar.scan.examples import expand
-from radar_cli import assert_one_line_error, clean_env, radar
+from radar_cli import assert_absent, assert_one_line_error, clean_env, radar
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key")
 GITLAB = "glpat-" + expand("{b64url:20}", "history-gitlab")
@@ -29,8 +29,7 @@ def scan(repo: Path | str, *args: str) -> tuple[subprocess.CompletedProcess, dic
 
 
 def assert_no_secret(result: subprocess.CompletedProcess) -> None:
-    for secret in PLANTED:
-        assert secret.encode() not in result.stdout + result.stderr, "a planted secret leaked into the output"
+    assert_absent(PLANTED, result.stdout + result.stderr, message="planted secret #{n} leaked into the output")
 
 
 def only(report: dict) -> dict:
@@ -297,8 +296,7 @@ def test_a_corrupt_blob_is_named_the_others_are_still_read_and_the_scan_fails(tm
     broken = repo.git("rev-parse", "HEAD:f1.env")
     _corrupt_loose_object(repo, broken)
     result = radar("scan", repo.path, "--history", "--format", "json", "--jobs", "1", env=ENV)
-    for value in secrets.values():
-        assert value.encode() not in result.stdout + result.stderr, "a planted secret leaked into the output"
+    assert_absent(secrets.values(), result.stdout + result.stderr, message="planted secret #{n} leaked into the output")
     assert result.returncode == 2
     found = sorted(f["path"] for f in json.loads(result.stdout)["findings"])
     assert found == ["f0.env", "f2.env", "f3.env", "f4.env"]
