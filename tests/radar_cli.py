@@ -54,7 +54,7 @@ def assert_absent(values: Iterable[str | bytes], *outputs: str | bytes,
         needle = value.encode() if isinstance(value, str) else value
         for output in outputs:
             if needle in (output.encode() if isinstance(output, str) else output):
-                pytest.fail(message.format(n=n), pytrace=False)
+                pytest.fail(message.replace("{n}", str(n)), pytrace=False)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[bytes], *never: bytes) -> str:
