@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
+from results import PEAK, median_seconds
 
 from radar.scan import baseline as model
 from radar.scan.findings import Finding, FingerprintKey
@@ -40,17 +38,6 @@ def findings(n: int, rng: random.Random) -> list[Finding]:
                     preview="[redacted]") for i in range(n)]
 
 
-def median_seconds(step: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-# Peak RSS from VmHWM: getrusage's ru_maxrss would count the parent's memory from before the exec.
-PEAK = "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
 CHILD = """
 import sys
 from radar.scan import baseline as model

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
+from results import median_seconds
 from plan_input import gitlab_report
 
 from radar.plan import render
@@ -37,15 +35,6 @@ from radar.scan.migrated import check_ci_file, reidentified
 
 SECTION = "migrated"
 KEY = FingerprintKey(b"benchmark key")
-
-
-def median_seconds(work: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def ci_file(jobs: int, keys: list[str]) -> str:

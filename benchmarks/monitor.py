@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
+from results import PEAK, median_seconds
 
 from radar.monitor import state as model
 from radar.monitor.compare import compare
@@ -49,16 +47,6 @@ def findings(n: int, rng: random.Random, start: int = 0) -> list[Finding]:
             for i in range(start, start + n)]
 
 
-def median_seconds(step: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-PEAK = "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
 CHILD = """
 import sys
 from radar.monitor import state as model

@@ -30,9 +30,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
+from results import median_seconds
 
 from radar.plan.load import _report_schema, parse_report
 from radar.report.printable import printable_fields
@@ -76,15 +76,6 @@ def history_report(n: int, rng: random.Random) -> dict:
         findings.append(finding)
     return {"findings": findings, "summary": {"findings": n, "files": n, "bytes": 10**7, "binary_files": 0},
             "scan": {"kind": "history", "target": "repo", "root": "/work/repo", **SCAN}}
-
-
-def median_seconds(work: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
+import time
 from pathlib import Path
+from typing import Callable
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+# A child script's last line printing its peak RSS in KiB, from VmHWM: getrusage's ru_maxrss would
+# count the parent's memory from before the exec.
+PEAK = "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+
+
+def median_seconds(work: Callable[[], object], runs: int) -> float:
+    """Median wall-clock seconds of `runs` calls of `work`, in this process."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def write_section(name: str, section: str) -> None:

@@ -5,16 +5,16 @@ mangled or made under another key), the severity ladder as reports show it, and 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from git_repo import Repo
 from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server, variable  # noqa: F401
 from radar.report.json import SCHEMA_PATH
 from radar.scan.examples import expand
-from radar_cli import assert_one_line_error, clean_env, radar, without_file_access_override
+from radar_cli import assert_absent, assert_one_line_error, clean_env, radar, without_file_access_override
 from report_schemas import GITLAB_SCHEMA, SARIF_SCHEMA, validator
 
 KEY = "a-shared-fingerprint-key-for-the-monitor-tests"
@@ -29,34 +29,7 @@ LEVELS = ("critical", "high", "medium", "low", "info")
 
 
 def assert_no_secret(*outputs: bytes | str) -> None:
-    for output in outputs:
-        data = output.encode() if isinstance(output, str) else output
-        for n, secret in enumerate(PLANTED):
-            if secret.encode() in data:  # pytest.fail: an assert would print the data, value and all
-                pytest.fail(f"planted secret #{n} appeared in radar's output or files", pytrace=False)
-
-
-class Repo:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir(parents=True)
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.name", "Dev One")
-        self.git("config", "user.email", "dev@example.com")
-
-    def git(self, *args: str) -> str:
-        env = dict(os.environ, GIT_AUTHOR_DATE="2024-01-01T12:00:00+00:00",
-                   GIT_COMMITTER_DATE="2024-01-01T12:00:00+00:00")
-        return subprocess.run(["git", "-C", str(self.path), *args], capture_output=True, env=env,
-                              check=True).stdout.decode().strip()
-
-    def write(self, name: str, text: str) -> None:
-        (self.path / name).parent.mkdir(parents=True, exist_ok=True)
-        (self.path / name).write_text(text)
-
-    def commit(self, message: str) -> None:
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
+    assert_absent(PLANTED, *outputs, message="planted secret #{n} appeared in radar's output or files")
 
 
 @pytest.fixture

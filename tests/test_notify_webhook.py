@@ -20,20 +20,6 @@ from vault_fakes import ScriptedServer, answer, never_answer, tls_certificate
 TOKEN_PATH = "/services/T000/B000/not-a-real-webhook-token"
 
 
-@pytest.fixture
-def serve():
-    started: list[ScriptedServer] = []
-
-    def start(behaviour, **options) -> ScriptedServer:
-        server = ScriptedServer(behaviour, **options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
 def hook(server: ScriptedServer, path: str = TOKEN_PATH) -> Target:
     return parse_target(f"webhook={server.url}{path}")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from radar_cli import assert_one_line_error, clean_env, radar
+from radar_cli import assert_absent, assert_one_line_error, clean_env, radar
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="plan-cli")
 PASSWORD = "Vq3#xL9pK2mW7zR4tY8n"
@@ -84,7 +84,7 @@ def test_scan_writes_the_plan_in_the_format_its_suffix_names(repo, tmp_path, suf
     assert result.returncode == 1  # findings
     assert json.loads(result.stdout)["findings"]  # the findings report still goes to stdout
     assert plan.read_bytes().startswith(start)
-    assert PASSWORD.encode() not in plan.read_bytes()
+    assert_absent([PASSWORD], plan.read_bytes(), message="the planted password is in the plan")
 
 
 def test_scan_names_the_project_after_the_directory_by_default(repo, tmp_path):

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from radar_cli import RADAR, WAIT, clean_env
+from radar_cli import RADAR, WAIT, assert_absent, clean_env
 from vault_fixtures import ROOT_TOKEN, bao_binary, mint_id_token, mount, new_signing_key, random_value, sha256
 
 MOUNT = "plan-kv"
@@ -159,8 +159,8 @@ def assert_refused(result: subprocess.CompletedProcess[bytes], applied: Scanned,
     assert result.stderr.startswith(b"radar: error: ") and result.stderr.count(b"\n") == 1, result.stderr[-400:]
     assert b"Traceback" not in result.stderr
     assert reason.encode() in result.stderr
-    for name in ("password", "key", "staging"):
-        assert applied.value(name).encode()[:40] not in result.stdout + result.stderr
+    assert_absent([applied.value(name).encode()[:40] for name in ("password", "key", "staging")],
+                  result.stdout + result.stderr)
 
 
 def test_the_plan_binds_production_to_the_project_protected_refs_and_environment(scanned):

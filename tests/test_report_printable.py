@@ -18,13 +18,13 @@ import os
 import re
 import unicodedata
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from html_cells import FindingsCells
 from radar.report import FORMATS, renderer
 from radar.report.context import ReportContext
 from radar.report.csv import COLUMNS, defuse
@@ -247,39 +247,13 @@ def test_markdown_keeps_one_row_of_eight_cells_per_finding(items, context):
     assert all(len(re.split(r"(?<!\\)\|", row)[1:-1]) == 8 for row in rows)
 
 
-class _Rows(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.rows: list[list[str]] = []
-        self.cell: list[str] | None = None
-        self.findings = False
-
-    def handle_starttag(self, tag, attrs):
-        self.findings = self.findings or (tag == "table" and ("class", "findings") in attrs)
-        if self.findings and tag == "tr":
-            self.rows.append([])
-        if self.findings and tag == "td":
-            self.cell = []
-
-    def handle_endtag(self, tag):
-        if tag == "td" and self.cell is not None:
-            self.rows[-1].append("".join(self.cell))
-            self.cell = None
-        if tag == "table":
-            self.findings = False
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
-
-
 @PROPERTY
 @example(*EXAMPLE)
 @cases
 def test_html_shows_each_location_escaped_in_its_own_row(items, context):
     output = renderer("html")(items, context)
     assert_shows_nothing_raw(output)
-    parser = _Rows()
+    parser = FindingsCells()
     parser.feed(output)
     parser.close()
     body = [row for row in parser.rows if row]

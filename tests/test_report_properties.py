@@ -12,7 +12,6 @@ import io
 import json
 import re
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -21,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from html_cells import FindingsCells
 from radar.report import csv as csv_report
 from radar.report import gitlab, html as html_report, json as json_report, markdown, sarif
 from radar.report.context import ReportContext
@@ -144,39 +144,10 @@ _ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "
                  "span", "code", "footer"}
 
 
-class _Cells(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: set[str] = set()
-        self.rows: list[list[str]] = []
-        self.cell: list[str] | None = None
-        self.findings_table = False
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-        if tag == "table":
-            self.findings_table = ("class", "findings") in attrs
-        if tag == "tr" and self.findings_table:
-            self.rows.append([])
-        if tag == "td" and self.findings_table:
-            self.cell = []
-
-    def handle_endtag(self, tag):
-        if tag == "td" and self.cell is not None:
-            self.rows[-1].append("".join(self.cell))
-            self.cell = None
-        if tag == "table":
-            self.findings_table = False
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
-
-
 @PROPERTY
 @cases
 def test_html_escapes_every_field(items, context):
-    parser = _Cells()
+    parser = FindingsCells()
     parser.feed(html_report.render(items, context))
     parser.close()
     assert parser.tags <= _ALLOWED_TAGS

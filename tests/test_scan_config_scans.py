@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from git_repo import Repo
 from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server, variable  # noqa: F401
 from radar.report.json import SCHEMA_PATH
 from radar.scan.config import load_config
@@ -24,7 +25,6 @@ from radar.scan.prefilter import hyperscan
 from radar.scan.rules import load_default_rules
 from radar_cli import RADAR, assert_one_line_error, clean_env, radar
 from report_schemas import GITLAB_SCHEMA, SARIF_SCHEMA, validator
-from test_scan_history import Repo
 
 ACME = "acme_" + expand("{lowernum:24}", "config-acme")
 ACME_TEST = "acme_" + expand("{lowernum:20}", "config-acme-test") + "test"

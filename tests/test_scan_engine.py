@@ -12,6 +12,7 @@ from radar.scan.engine import Engine
 from radar.scan.examples import expand
 from radar.scan.findings import FingerprintKey, preview
 from radar.scan.rules import load_default_rules, parse_rule_files
+from radar_cli import assert_absent
 
 ENGINE = Engine(load_default_rules(), FingerprintKey(b"test-key"))
 GITHUB = "ghp_" + expand("{ghcrc:30}", "engine")
@@ -129,7 +130,7 @@ def test_preview_shows_four_characters_only_of_values_of_twenty_or_more(value, e
 
 def test_finding_never_holds_the_value():
     [finding] = scan(f"token = '{GITHUB}'")
-    assert GITHUB not in repr(finding) and GITHUB not in str(finding.as_dict())
+    assert_absent([GITHUB], repr(finding), str(finding.as_dict()), message="the planted token is in the finding")
 
 
 def test_a_rule_that_backtracks_forever_times_out_with_a_warning(monkeypatch):

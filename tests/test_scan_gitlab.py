@@ -10,7 +10,7 @@ import pytest
 
 from gitlab_fake import TOKEN, FakeGitLab, Group, Project, gitlab_server, instance_variable, variable  # noqa: F401
 from radar.scan.examples import expand
-from radar_cli import assert_one_line_error, clean_env, radar
+from radar_cli import assert_absent, assert_one_line_error, clean_env, radar
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key", GITLAB_TOKEN=TOKEN)
 SHARED_TOKEN = "glpat-" + expand("{b64url:20}", "gitlab-shared")
@@ -67,9 +67,8 @@ def findings(result) -> list[dict]:
 
 
 def assert_no_value(result) -> None:
-    for value in (*VALUES, HIDDEN_SECRET):
-        assert value.encode() not in result.stdout + result.stderr
-        assert value[:12].encode() not in result.stdout + result.stderr
+    values = (*VALUES, HIDDEN_SECRET)
+    assert_absent([*values, *(value[:12] for value in values)], result.stdout + result.stderr)
 
 
 def test_group_scan_reports_variables_ci_files_and_skipped_projects(gitlab):
@@ -188,8 +187,7 @@ def test_on_a_terminal_a_table_and_the_progress_display_never_show_a_value(gitla
 
     output = _run_on_terminal(["scan", "gitlab", "--url", gitlab.url, "--group", "acme"], {**ENV, "NO_COLOR": "1", "COLUMNS": "300"})
     assert b"gitlab-variable-duplicated" in output and b"Traceback" not in output
-    for value in (*VALUES, HIDDEN_SECRET):
-        assert value[:12].encode() not in output
+    assert_absent([value[:12] for value in (*VALUES, HIDDEN_SECRET)], output)
 
 
 def test_clean_project_exits_0(gitlab):

@@ -5,63 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
 
+from git_repo import Repo
 from radar.scan.examples import expand
-from radar_cli import assert_one_line_error, clean_env, radar
+from radar_cli import assert_absent, assert_one_line_error, clean_env, radar
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key")
 GITLAB = "glpat-" + expand("{b64url:20}", "history-gitlab")
 GITLAB_2 = "glpat-" + expand("{b64url:20}", "history-gitlab-2")
 GITHUB = "ghp_" + expand("{ghcrc:30}", "history-github")
 PLANTED = (GITLAB, GITLAB_2, GITHUB)
-
-
-class Repo:
-    """A repository in tmp_path whose commits get dates one day apart, from 2020-01-01."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.day = 0
-        path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.name", "Dev One")
-        self.git("config", "user.email", "dev@example.com")
-
-    def git(self, *args: str) -> str:
-        date = self.date(self.day)
-        env = dict(os.environ, GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-        result = subprocess.run(["git", "-C", str(self.path), *args], capture_output=True, env=env, check=True)
-        return result.stdout.decode().strip()
-
-    def write(self, name: str, text: str | bytes) -> None:
-        target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(text if isinstance(text, bytes) else text.encode())
-
-    def commit(self, message: str, **files: str | bytes) -> str:
-        for name, text in files.items():
-            self.write(name.replace("__", "/"), text)
-        self.day += 1
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message)
-        return self.git("rev-parse", "HEAD")
-
-    def commit_on_branch(self, branch: str, message: str, **files: str | bytes) -> str:
-        """Commit on a new branch `branch` started from HEAD, then go back to main."""
-        self.git("checkout", "-q", "-b", branch)
-        commit = self.commit(message, **files)
-        self.git("checkout", "-q", "main")
-        return commit
-
-    @staticmethod
-    def date(day: int) -> str:
-        return f"2020-01-{day + 1:02d}T12:00:00+00:00"
 
 
 def scan(repo: Path | str, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -71,8 +29,7 @@ def scan(repo: Path | str, *args: str) -> tuple[subprocess.CompletedProcess, dic
 
 
 def assert_no_secret(result: subprocess.CompletedProcess) -> None:
-    for secret in PLANTED:
-        assert secret.encode() not in result.stdout + result.stderr, "a planted secret leaked into the output"
+    assert_absent(PLANTED, result.stdout + result.stderr, message="planted secret #{n} leaked into the output")
 
 
 def only(report: dict) -> dict:
@@ -339,8 +296,7 @@ def test_a_corrupt_blob_is_named_the_others_are_still_read_and_the_scan_fails(tm
     broken = repo.git("rev-parse", "HEAD:f1.env")
     _corrupt_loose_object(repo, broken)
     result = radar("scan", repo.path, "--history", "--format", "json", "--jobs", "1", env=ENV)
-    for value in secrets.values():
-        assert value.encode() not in result.stdout + result.stderr, "a planted secret leaked into the output"
+    assert_absent(secrets.values(), result.stdout + result.stderr, message="planted secret #{n} leaked into the output")
     assert result.returncode == 2
     found = sorted(f["path"] for f in json.loads(result.stdout)["findings"])
     assert found == ["f0.env", "f2.env", "f3.env", "f4.env"]

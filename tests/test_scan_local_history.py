@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from git_repo import Repo
 from radar.scan.examples import expand
 from radar_cli import clean_env, radar
-from test_scan_history import Repo
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key")
 TOKEN = "glpat-" + expand("{b64url:20}", "local-history-a")

@@ -12,11 +12,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from git_repo import Repo
 from radar.scan.examples import expand
 from radar.scan.sources.directory import DirectorySource
 from radar.scan.sources.ignore import MAX_PATTERNS, ExclusionError, Exclusions
 from radar_cli import assert_one_line_error, clean_env, radar
-from test_scan_history import Repo
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key")
 TOKEN = "glpat-" + expand("{b64url:20}", "local-ignore")

@@ -26,10 +26,11 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from git_repo import Repo
 from gitlab_fake import TOKEN as GITLAB_TOKEN, FakeGitLab, Project, gitlab_server, variable  # noqa: F401
 from radar.report.json import SCHEMA_PATH
 from radar.scan.findings import FingerprintKey
-from radar_cli import RADAR, WAIT, assert_one_line_error, clean_env
+from radar_cli import RADAR, WAIT, assert_absent, assert_one_line_error, clean_env
 from report_schemas import GITLAB_SCHEMA, SARIF_SCHEMA, validator
 from vault_fixtures import ROOT_TOKEN, BaoServer, mint_id_token, mount, public_pem, start_bao, stop_bao
 
@@ -213,18 +214,7 @@ def assert_no_value(vault: Vault, data: bytes, where: str) -> None:
         forms |= {line.encode() for line in value.splitlines() if len(line) >= 32 and "-----" not in line}
         leaked = any(form in data for form in forms if len(form) >= 8)
         assert not leaked, f"the value of {place.namespace}{place.mount}/{place.path}#{place.field} is in {where}"
-    assert ROOT_TOKEN.encode() not in data, f"the Vault token is in {where}"
-
-
-def _git_in(repo: Path):
-    """`git -C repo ARGS...` with a fixed author, for the history tests."""
-
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                       env={**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-                            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"})
-
-    return git
+    assert_absent([ROOT_TOKEN], data, message=f"the Vault token is in {where}")
 
 
 def read_index(path: Path) -> tuple[dict, list[dict]]:
@@ -322,7 +312,7 @@ def test_what_the_token_may_not_read_is_named_and_the_rest_is_indexed(vault, tmp
     assert "radar: warning: cannot read sys/namespaces (child namespaces): permission denied" in lines
     assert "radar: warning: cannot read secret/data/restricted/payroll: permission denied" in lines
     assert lines[-1].startswith("radar: error: index incomplete: 2 thing(s) could not be read")
-    assert token.encode() not in result.stdout + result.stderr
+    assert_absent([token], result.stdout + result.stderr, message="the Vault token is in radar's output")
     # Written all the same, saying so; sys/internal/ui/mounts showed the mounts sys/mounts would not.
     header, entries = read_index(out)
     assert header["complete"] is False and header["unreadable"] == 2
@@ -515,19 +505,14 @@ def test_every_format_says_where_vault_holds_it(vault, index, tree):
 
 
 def test_a_history_scan_marks_old_and_latest_values(vault, index, tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    git = _git_in(repo)
-    git("init", "-q", "-b", "main")
+    repo = Repo(tmp_path / "repo")
     old = vault.value("", "secret", "apps/svc008", "password", 1)
     new = vault.value("", "secret", "apps/svc008", "password", 3)
-    (repo / "app.env").write_text(f'DB_PASSWORD="{old}"\n')
-    git("add", "-A")
-    git("commit", "-q", "-m", "first")
-    (repo / "app.env").write_text(f'DB_PASSWORD="{new}"\n')
-    git("commit", "-q", "-am", "rotate")
-    report = json.loads(scan(repo, index[0], vault, "--history", "--format", "json").stdout)
+    repo.write("app.env", f'DB_PASSWORD="{old}"\n')
+    repo.commit("first")
+    repo.write("app.env", f'DB_PASSWORD="{new}"\n')
+    repo.commit("rotate")
+    report = json.loads(scan(repo.path, index[0], vault, "--history", "--format", "json").stdout)
     jsonschema.validate(report, json.loads(SCHEMA_PATH.read_text()))
     marks = {(f["in_head"], tuple((p["version"], p["latest"]) for p in f["in_vault"])) for f in report["findings"]}
     assert marks == {(False, ((1, False),)), (True, ((3, True),))}
@@ -620,23 +605,18 @@ def test_the_monitor_ladder_ranks_history_by_what_vault_still_holds(vault, index
     """radar monitor --vault-index: none of these values is in HEAD; the one Vault serves as its
     latest version is critical, the one only an older version holds is high, the one Vault never
     had is medium; --fail-severity high fails for the first two only."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    git = _git_in(repo)
-    git("init", "-q", "-b", "main")
+    repo = Repo(tmp_path / "repo")
     old = vault.value("", "secret", "apps/svc008", "password", 1)
     latest = vault.value("", "secret", "apps/svc008", "password", 3)
-    (repo / "app.env").write_text(f'DB_PASSWORD="{old}"\n')
-    (repo / "other.env").write_text(f'DB_PASSWORD="{random_value()}"\n')
-    git("add", "-A")
-    git("commit", "-q", "-m", "first")
-    (repo / "app.env").write_text(f'DB_PASSWORD="{latest}"\n')
-    git("commit", "-q", "-am", "rotate")
-    git("rm", "-q", "app.env", "other.env")
-    git("commit", "-q", "-m", "to Vault")
+    repo.write("app.env", f'DB_PASSWORD="{old}"\n')
+    repo.write("other.env", f'DB_PASSWORD="{random_value()}"\n')
+    repo.commit("first")
+    repo.write("app.env", f'DB_PASSWORD="{latest}"\n')
+    repo.commit("rotate")
+    repo.git("rm", "-q", "app.env", "other.env")
+    repo.commit("to Vault")
     state = tmp_path / "state.toml"
-    result = radar("monitor", "--state", state, "--fail-severity", "high", repo, "--history", "--vault-index",
+    result = radar("monitor", "--state", state, "--fail-severity", "high", repo.path, "--history", "--vault-index",
                    index[0], "--format", "json", "--jobs", "1", env=env(vault))
     assert result.returncode == 1, explain(vault, result)
     assert_no_value(vault, result.stdout + result.stderr + state.read_bytes(), "the monitor's output and state")

@@ -36,21 +36,6 @@ def jwt(id_token_key) -> str:
 
 
 @pytest.fixture
-def serve():
-    """Start ScriptedServers for the test; all are closed afterwards."""
-    started: list[ScriptedServer] = []
-
-    def start(behaviour, **options) -> ScriptedServer:
-        server = ScriptedServer(behaviour, **options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
-
-
-@pytest.fixture
 def certificate(tmp_path):
     return tls_certificate(tmp_path / "tls")
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -159,6 +160,21 @@ class ScriptedServer:
             return  # the client went away, gave up on us (what stalls wait for) or refused our certificate
         finally:
             conn.close()
+
+
+@pytest.fixture
+def serve():
+    """Start ScriptedServers for the test; all are closed afterwards."""
+    started: list[ScriptedServer] = []
+
+    def start(behaviour: Behaviour, **options) -> ScriptedServer:
+        server = ScriptedServer(behaviour, **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
 
 
 def _read_request(reader) -> Request | None:
