@@ -14,7 +14,12 @@ Usage: .venv/bin/python benchmarks/exec_startup.py [--runs N]
    - `radar exec` with 1 secret and with 20 secrets (one path each, `file: true`).
    In-process, with no process start at all: a JWT login plus 1 read, and plus 20 reads, with
    `requests` (a new session each time, as radar starts with one): the Vault round trips alone.
-3. Prints a Markdown table of medians and rewrites its section of benchmarks/RESULTS.md.
+3. One row per auth method: a second OpenBao, with `-dev-tls` (cert auth needs TLS; the other
+   methods share it so that the rows compare), JWT, AppRole, Kubernetes (against the tests'
+   local fake of the TokenReview API) and cert auth set up as in the tests, and `radar exec`
+   with 1 secret for each method. The wrapped AppRole secret id is issued anew before each run
+   (outside the timing): a wrapping token works once.
+4. Prints a Markdown table of medians and rewrites its section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ from vault_fixtures import (  # noqa: E402  (the tests' server helpers: one way 
     AUDIENCE, ROLE, BaoServer, configure_gitlab_jwt, mint_id_token, new_signing_key, random_value,
     start_bao, stop_bao,
 )
+from vault_auth_fixtures import (  # noqa: E402  (the tests' set-up of the other auth methods)
+    K8S_ROLE, SECRET_PATH, TokenReviewServer, client_certificate, configure_auth_methods, role_id,
+    secret_id, service_account_token, wrapped_secret_id,
+)
 
 SECTION = "exec-startup"
 SECRET_COUNTS = (1, 20)
@@ -59,6 +68,40 @@ def write_ci_file(directory: Path) -> Path:
     path = directory / ".gitlab-ci.yml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def auth_scenarios(work: Path, key, radar: list[str], base_env: dict[str, str]) -> tuple[dict, BaoServer, TokenReviewServer]:
+    """`radar exec` with 1 secret and each auth method, against a -dev-tls OpenBao: name ->
+    (argv, a function giving the run's environment)."""
+    sa_token = service_account_token()
+    token_review = TokenReviewServer(work / "k8s-api", sa_token)
+    server = start_bao(work / "bao-tls", tls=True)
+    client = client_certificate(work / "client-cert")
+    configure_auth_methods(server, token_review, client.ca_file)
+    configure_gitlab_jwt(server, key, policy_paths=(f"secret/data/{SECRET_PATH}",))
+    server.put_secret("secret", SECRET_PATH, {"password": random_value()})
+    token_file = work / "sa-token"
+    token_file.write_text(sa_token)
+    secrets_file = work / "secrets.yml"
+    secrets_file.write_text(f"id_tokens:\n  VAULT_ID_TOKEN: {{aud: {AUDIENCE}}}\n"
+                            f"secrets:\n  S00: {{vault: {SECRET_PATH}/password@secret}}\n")
+    env = {**base_env, "VAULT_SERVER_URL": server.url, "VAULT_CACERT": str(server.ca_file)}
+    approle = {"VAULT_ROLE_ID": role_id(server)}
+    reusable = secret_id(server)  # the role's secret ids have no use limit
+    methods = {
+        "jwt": lambda: env,
+        "approle": lambda: {**env, **approle, "VAULT_SECRET_ID": reusable},
+        "approle, wrapped secret id": lambda: {**env, **approle, "VAULT_WRAPPED_SECRET_ID": wrapped_secret_id(server)},
+        "kubernetes": lambda: {**env, "VAULT_AUTH_ROLE": K8S_ROLE, "VAULT_K8S_TOKEN_PATH": str(token_file)},
+        "cert": lambda: {**env, "VAULT_AUTH_ROLE": "", "VAULT_CLIENT_CERT": str(client.cert_file),
+                         "VAULT_CLIENT_KEY": str(client.key_file)},
+    }
+    scenarios = {}
+    for method, make_env in methods.items():
+        flag = method.split(",")[0]
+        scenarios[f"`radar exec --auth-method {flag}`, 1 secret, TLS" + (" (wrapped secret id)" if "," in method else "")] = (
+            [*radar, "exec", "--auth-method", flag, "--secrets-file", str(secrets_file), "--", DATE, "+%s%N"], make_env)
+    return scenarios, server, token_review
 
 
 def time_to_cmd(argv: list[str], env: dict[str, str]) -> float:
@@ -98,6 +141,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="radar-bench-exec-"))
     key = new_signing_key()
     server = start_bao(work / "bao")
+    tls_server = token_review = None
     try:
         configure_gitlab_jwt(server, key, policy_paths=("secret/data/bench/*",))
         for i in range(max(SECRET_COUNTS)):
@@ -118,13 +162,19 @@ def main() -> int:
             scenarios[f"`radar exec`, {count} secret{'s' if count > 1 else ''}"] = [
                 *radar, "exec", "--job", f"secrets-{count}", "--ci-file", str(ci), "--", DATE, "+%s%N"]
         direct = {f"login + {n} read{'s' if n > 1 else ''}, in-process (Vault round trips alone)": n for n in SECRET_COUNTS}
+        by_method, tls_server, token_review = auth_scenarios(work, key, radar, {**env, "VAULT_ID_TOKEN": jwt})
 
-        samples: dict[str, list[float]] = {name: [] for name in [*scenarios, *direct]}
+        samples: dict[str, list[float]] = {name: [] for name in [*scenarios, *direct, *by_method]}
         names = list(samples)
         for round_number in range(args.runs + 1):  # round 0 warms up (page cache, .pyc files)
             for name in names:
-                value = (direct_login_and_reads(server, jwt, direct[name]) if name in direct
-                         else time_to_cmd(scenarios[name], env))
+                if name in by_method:
+                    argv, make_env = by_method[name]
+                    value = time_to_cmd(argv, make_env())
+                elif name in direct:
+                    value = direct_login_and_reads(server, jwt, direct[name])
+                else:
+                    value = time_to_cmd(scenarios[name], env)
                 if round_number:
                     samples[name].append(value)
             names = names[1:] + names[:1]
@@ -133,6 +183,10 @@ def main() -> int:
             raise SystemExit(f"radar exec left files behind: {len(leftovers)}")
     finally:
         stop_bao(server)
+        if tls_server is not None:
+            stop_bao(tls_server)
+        if token_review is not None:
+            token_review.close()
         shutil.rmtree(work, ignore_errors=True)
 
     rows = [(name, statistics.median(values), min(values), max(values)) for name, values in samples.items()]
@@ -163,6 +217,12 @@ def main() -> int:
         "On loopback a Vault round trip costs about 1-2 ms, so Python's and radar's start-up dominate; "
         "against a remote Vault each round trip adds the network's round-trip time (and the first a "
         "TLS handshake): one for the login, then one per distinct secret path, in parallel.",
+        "",
+        "The `--auth-method` rows log in to a second OpenBao over TLS (cert auth needs it), so they "
+        "compare with each other rather than with the rows above: each method costs one login round "
+        "trip, a wrapped AppRole secret id one more (the unwrap), Kubernetes auth the OpenBao's own "
+        "call to the TokenReview API (a local fake here), and cert auth the client certificate on "
+        "the TLS handshake.",
     ]
     section = "\n".join(lines)
     print(section)
