@@ -22,7 +22,8 @@ from hypothesis import given, strategies as st
 from radar_cli import RADAR, WAIT, assert_absent, assert_one_line_error, clean_env
 from vault_auth_fixtures import (
     APPROLE, CERT_ROLE, K8S_ROLE, OTHER_APPROLE_PATH, SECRET_PATH, ClientCertificate, TokenReviewServer,
-    client_certificate, configure_auth_methods, role_id, secret_id, service_account_token, wrapped_secret_id,
+    client_certificate, configure_auth_methods, role_id, secret_id, service_account_token, wrapped_data,
+    wrapped_secret_id, wrapping_token_is_alive,
 )
 from vault_fixtures import BaoServer, random_value, start_bao, stop_bao
 import subprocess
@@ -156,7 +157,8 @@ def test_approle_with_a_wrapped_secret_id_unwraps_it_once_and_logs_nothing_secre
                   VAULT_WRAPPED_SECRET_ID=wrapping_token)
     result = login.run("-v")
     assert_got_the_secret(login, result, wrapping_token, login.env["VAULT_ROLE_ID"])
-    assert b"sys/wrapping/unwrap" in result.stderr, "the verbose log should show the unwrap"
+    assert b"sys/wrapping/lookup" in result.stderr and b"sys/wrapping/unwrap" in result.stderr, \
+        "the verbose log should show the wrapping token's check and unwrap"
     assert_no_vault_token(result)
 
     again = login.run()
@@ -176,6 +178,32 @@ def test_an_expired_wrapping_token_says_the_secret_id_may_have_been_intercepted(
     error = assert_one_line_error(result, wrapping_token.encode())
     assert result.returncode == 1
     assert "may have been intercepted" in error
+
+
+def test_a_wrapping_token_made_elsewhere_is_refused_without_unwrapping_it(tmp_path, auth_server):
+    planted = "3f0f2c4e-7c52-4b8e-8d7e-attacker-chosen"
+    substitute = wrapped_data(auth_server, {"secret_id": planted})
+    login = Login(tmp_path, auth_server, VAULT_AUTH_METHOD="approle", VAULT_ROLE_ID=role_id(auth_server),
+                  VAULT_WRAPPED_SECRET_ID=substitute)
+    result = login.run()
+    error = assert_one_line_error(result, substitute.encode(), planted.encode())
+    assert result.returncode == 1
+    assert "made by sys/wrapping/wrap, not by auth/approle/role/NAME/secret-id" in error
+    assert "may have been substituted" in error
+    assert wrapping_token_is_alive(auth_server, substitute), "radar used a token it had refused"
+
+
+def test_a_wrapped_secret_id_from_another_approle_mount_needs_vault_auth_path(tmp_path, auth_server):
+    wrapping_token = wrapped_secret_id(auth_server, mount=OTHER_APPROLE_PATH)
+    login = Login(tmp_path, auth_server, VAULT_AUTH_METHOD="approle",
+                  VAULT_ROLE_ID=role_id(auth_server, OTHER_APPROLE_PATH), VAULT_WRAPPED_SECRET_ID=wrapping_token)
+    result = login.run()
+    error = assert_one_line_error(result, wrapping_token.encode())
+    assert result.returncode == 1
+    assert f"made by auth/{OTHER_APPROLE_PATH}/role/{APPROLE}/secret-id" in error and "VAULT_AUTH_PATH" in error
+    assert wrapping_token_is_alive(auth_server, wrapping_token)
+
+    assert_got_the_secret(login, login.run(VAULT_AUTH_PATH=OTHER_APPROLE_PATH), wrapping_token)
 
 
 def test_approle_at_another_mount_uses_vault_auth_path(tmp_path, auth_server):

@@ -204,12 +204,29 @@ def secret_id(server: BaoServer, mount: str = "approle") -> str:
 def wrapped_secret_id(server: BaoServer, ttl: str = "120s", mount: str = "approle") -> str:
     """A response-wrapping token holding a new secret id (`X-Vault-Wrap-TTL`), as a trusted
     orchestrator hands one to a runner."""
+    return _wrapped(server, f"auth/{mount}/role/{APPROLE}/secret-id", None, ttl)
+
+
+def wrapped_data(server: BaoServer, data: dict[str, str]) -> str:
+    """A response-wrapping token made by `sys/wrapping/wrap` around any data: what someone who
+    substitutes their own "secret id" would hand over."""
+    return _wrapped(server, "sys/wrapping/wrap", data, "120s")
+
+
+def wrapping_token_is_alive(server: BaoServer, token: str) -> bool:
+    import requests
+
+    answer = requests.post(f"{server.url}/v1/sys/wrapping/lookup", json={"token": token},
+                           verify=str(server.ca_file) if server.ca_file else True, timeout=10)
+    return answer.status_code == 200
+
+
+def _wrapped(server: BaoServer, path: str, body: dict[str, str] | None, ttl: str) -> str:
     import requests
 
     answer = requests.post(
-        f"{server.url}/v1/auth/{mount}/role/{APPROLE}/secret-id",
-        headers={"X-Vault-Token": ROOT_TOKEN, "X-Vault-Wrap-TTL": ttl},
+        f"{server.url}/v1/{path}", json=body, headers={"X-Vault-Token": ROOT_TOKEN, "X-Vault-Wrap-TTL": ttl},
         verify=str(server.ca_file) if server.ca_file else True, timeout=10,
     )
-    assert answer.status_code == 200, f"wrapping a secret id: HTTP {answer.status_code}"
+    assert answer.status_code == 200, f"wrapping the answer of {path}: HTTP {answer.status_code}"
     return answer.json()["wrap_info"]["token"]

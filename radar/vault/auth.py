@@ -15,9 +15,11 @@ login, so it is not printed either.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 
+from radar.report.printable import printable
 from radar.vault.client import VaultClient, VaultToken
 from radar.vault.errors import LoginRejected, VaultConfigError
 from radar.vault.variables import JobVariables
@@ -49,15 +51,32 @@ def approle(client: VaultClient, variables: JobVariables) -> VaultToken:
 
 
 def _unwrap_secret_id(client: VaultClient, wrapping_token: str) -> str:
+    """Check where the wrapping token was made, then unwrap it. The check (Vault's advice for
+    response wrapping) refuses a token someone substituted, made by another endpoint, before
+    it is used; the token itself is single-use, so a used or expired one means someone else
+    may have had the secret id."""
     client.credentials.append(wrapping_token)
+    intercepted = LoginRejected(
+        "Vault refused the response-wrapping token in VAULT_WRAPPED_SECRET_ID: it was already "
+        "unwrapped, has expired or was never issued. If nothing else unwrapped it, the secret id "
+        "may have been intercepted: revoke the role's secret ids (or its secret id accessor), "
+        "investigate, and issue a new wrapped secret id for this job"
+    )
+    info = client.wrapping_lookup(wrapping_token)
+    if info is None:
+        raise intercepted
+    made_by = str(info.get("creation_path") or "")
+    expected = f"auth/{client.settings.auth_path}/role/NAME/secret-id"
+    if not re.fullmatch(rf"auth/{re.escape(client.settings.auth_path)}/role/[^/]+/(?:custom-)?secret-id", made_by):
+        raise LoginRejected(
+            f"the response-wrapping token in VAULT_WRAPPED_SECRET_ID was made by "
+            f"{printable(made_by[:200]) or 'an unknown path'}, not by {expected}: refused without "
+            f"unwrapping it; it may have been substituted, so investigate and issue a new wrapped "
+            f"secret id (check VAULT_AUTH_PATH if the AppRole is mounted elsewhere)"
+        )
     data = client.unwrap(wrapping_token)
     if data is None:
-        raise LoginRejected(
-            "Vault refused the response-wrapping token in VAULT_WRAPPED_SECRET_ID: it was already "
-            "unwrapped, has expired or was never issued. If nothing else unwrapped it, the secret id "
-            "may have been intercepted: revoke the role's secret ids (or its secret id accessor), "
-            "investigate, and issue a new wrapped secret id for this job"
-        )
+        raise intercepted
     secret_id = data.get("secret_id")
     if not isinstance(secret_id, str) or not secret_id:
         raise LoginRejected(

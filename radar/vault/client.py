@@ -3,7 +3,8 @@ with errors a user can act on.
 
 - Login is `POST {VAULT_SERVER_URL}/v1/auth/{VAULT_AUTH_PATH}/login` with `{"role", "jwt"}`
   (no role: Vault's default role); the other auth methods (`auth`) post their own body to the
-  same endpoint through `login_with`, and unwrap response-wrapped secret ids with `unwrap`.
+  same endpoint through `login_with`, and unwrap response-wrapped secret ids with
+  `wrapping_lookup` and `unwrap`.
   Reads are `GET /v1/{path}` and lists `LIST /v1/{path}` with `X-Vault-Token`; all carry
   `X-Vault-Namespace` when a namespace is set (a walk of namespaces names each in turn).
 - TLS: `VAULT_CACERT` when set (it replaces the system trust store), else the system store;
@@ -188,10 +189,20 @@ class VaultClient:
         """The `data` a response-wrapping token holds (`POST sys/wrapping/unwrap`), or None when
         Vault refuses the token (already unwrapped, expired or never issued: Vault does not say
         which). The token works once: this is its only use."""
-        log.info("unwrapping: POST %s/v1/sys/wrapping/unwrap", self.settings.server_url)
-        response = self._request("POST", "sys/wrapping/unwrap", secrets=(wrapping_token,),
-                                 headers={"X-Vault-Token": wrapping_token})
-        payload = _json(response, self.settings.server_url, "POST", "sys/wrapping/unwrap")
+        return self._wrapping("unwrap", wrapping_token)
+
+    def wrapping_lookup(self, wrapping_token: str) -> dict[str, Any] | None:
+        """What Vault knows of a response-wrapping token without using it (`POST
+        sys/wrapping/lookup`: `creation_path`, `creation_time`, `creation_ttl`), or None as for
+        `unwrap`."""
+        return self._wrapping("lookup", wrapping_token)
+
+    def _wrapping(self, operation: str, wrapping_token: str) -> dict[str, Any] | None:
+        path = f"sys/wrapping/{operation}"
+        log.info("%s: POST %s/v1/%s", "unwrapping" if operation == "unwrap" else "looking up the wrapping token",
+                 self.settings.server_url, path)
+        response = self._request("POST", path, secrets=(wrapping_token,), headers={"X-Vault-Token": wrapping_token})
+        payload = _json(response, self.settings.server_url, "POST", path)
         if response.status == 200:
             data = payload.get("data")
             return data if isinstance(data, dict) else {}
@@ -199,7 +210,7 @@ class VaultClient:
         self._raise_for_namespace(response.status, reason)
         if response.status in (400, 403):
             return None
-        raise VaultError(f"Vault refused to unwrap (sys/wrapping/unwrap): {reason or f'HTTP {response.status}'}")
+        raise VaultError(f"Vault refused the response-wrapping token ({path}): {reason or f'HTTP {response.status}'}")
 
     def read(self, token: VaultToken, path: str, *, namespace: str | None = None) -> dict[str, Any]:
         """The `data` object of `GET /v1/{path}` (KV v2 callers look inside `data.data`).
