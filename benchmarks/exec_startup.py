@@ -220,7 +220,7 @@ def main() -> int:
         "",
         "The `--auth-method` rows log in to a second OpenBao over TLS (cert auth needs it), so they "
         "compare with each other rather than with the rows above: each method costs one login round "
-        "trip, a wrapped AppRole secret id one more (the unwrap), Kubernetes auth the OpenBao's own "
+        "trip, a wrapped AppRole secret id two more (its look-up and the unwrap), Kubernetes auth the OpenBao's own "
         "call to the TokenReview API (a local fake here), and cert auth the client certificate on "
         "the TLS handshake.",
     ]
