@@ -37,12 +37,13 @@ def add_exec_parser(sub: argparse._SubParsersAction) -> None:
             "Resolve the secrets: of a GitLab CI job (or of a secrets file) the way GitLab Runner does: "
             "log in to Vault with the job's ID token (JWT auth) or as --auth-method says, read each "
             "secret, hand it to CMD as a file (file: true, the default; the variable holds the path) "
-            "or as a variable, and mask every value in CMD's stdout and stderr. Secret files are removed when CMD ends. radar "
-            "exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
+            "or as a variable, and mask every value in CMD's stdout and stderr. Secret files are "
+            "removed when CMD ends. radar exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
             "fetched (CMD is not run), 2 on configuration errors."
         ),
-        epilog="Vault settings come from VAULT_SERVER_URL, VAULT_AUTH_METHOD, VAULT_AUTH_ROLE, VAULT_AUTH_PATH, "
-               "VAULT_NAMESPACE and VAULT_CACERT, in the environment or the job's variables:; approle adds "
+        epilog="Vault settings come from VAULT_SERVER_URL, VAULT_AUTH_METHOD, VAULT_AUTH_ROLE, "
+               "VAULT_AUTH_PATH, VAULT_NAMESPACE and VAULT_CACERT, in the environment or the job's "
+               "variables:; approle adds "
                "VAULT_ROLE_ID and VAULT_SECRET_ID or VAULT_WRAPPED_SECRET_ID, kubernetes VAULT_K8S_TOKEN_PATH, "
                "cert VAULT_CLIENT_CERT and VAULT_CLIENT_KEY.",
     )

@@ -4,9 +4,9 @@ with errors a user can act on.
 - Login is `POST {VAULT_SERVER_URL}/v1/auth/{VAULT_AUTH_PATH}/login` with `{"role", "jwt"}`
   (no role: Vault's default role); the other auth methods (`auth`) post their own body to the
   same endpoint through `login_with`, and unwrap response-wrapped secret ids with
-  `wrapping_lookup` and `unwrap`.
-  Reads are `GET /v1/{path}` and lists `LIST /v1/{path}` with `X-Vault-Token`; all carry
-  `X-Vault-Namespace` when a namespace is set (a walk of namespaces names each in turn).
+  `wrapping_lookup` and `unwrap`. Reads are `GET /v1/{path}` and lists `LIST /v1/{path}` with
+  `X-Vault-Token`; all carry `X-Vault-Namespace` when a namespace is set (a walk of namespaces
+  names each in turn).
 - TLS: `VAULT_CACERT` when set (it replaces the system trust store), else the system store;
   see `transport` (standard-library HTTP, chosen for start-up time).
 - Unreachable, sealed (503) or overloaded (429, 502, 504) Vault: retried with exponential
@@ -33,10 +33,10 @@ from typing import Any, Callable
 from radar import __version__
 from radar.vault.errors import (
     LoginRejected,
-    VaultConfigError,
     NamespaceNotFound,
     TLSVerificationError,
     UnsafeRedirect,
+    VaultConfigError,
     VaultError,
     VaultUnavailable,
 )

@@ -2,12 +2,12 @@
 
 `run_with_secrets` fetches every secret before CMD starts (one failure and CMD never runs, as
 in GitLab), hands them over as variables or files, registers every value (and the job's
-other sensitive variables: its ID tokens, the credentials of the Vault login and whatever
-`radar mask` would mask) with the
-masking engine, and runs CMD through `run_masked`. Secret files are removed when CMD ends, when
-it is killed, and when radar itself gets SIGTERM, SIGHUP or SIGINT: before CMD starts, a
-handler turns those into an exception that unwinds through the cleanup; while CMD runs,
-`run_masked` forwards them to CMD and returns its status, and the cleanup follows.
+other sensitive variables: its ID tokens, the Vault login's credentials and whatever `radar
+mask` would mask) with the masking engine, and runs CMD through `run_masked`. Secret files
+are removed when CMD ends, when it is killed, and when radar itself gets SIGTERM, SIGHUP or
+SIGINT: before CMD starts, a handler turns those into an exception that unwinds through the
+cleanup; while CMD runs, `run_masked` forwards them to CMD and returns its status, and the
+cleanup follows.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+from radar.report.printable import printable
 from radar.vault.errors import VaultConfigError
 from radar.vault.model import AUTH_METHODS, JWT, VaultSettings
 from radar.vault.variables import JobVariables
@@ -27,8 +28,6 @@ def auth_method(variables: JobVariables, flag: str | None = None) -> str:
     raw = flag if flag is not None else variables.get("VAULT_AUTH_METHOD")
     method = (raw or "").strip().lower() or JWT
     if method not in AUTH_METHODS:
-        from radar.report.printable import printable
-
         raise VaultConfigError(
             f"unknown auth method {printable(method[:40])!r} ({source}); use one of {', '.join(AUTH_METHODS)}"
         )
@@ -77,32 +76,32 @@ def _check_method(variables: JobVariables, method: str, role: str | None, scheme
     if method == "approle":
         if not given("VAULT_ROLE_ID"):
             raise VaultConfigError(
-                "VAULT_AUTH_METHOD=approle needs VAULT_ROLE_ID, the AppRole's role id "
+                "auth method approle needs VAULT_ROLE_ID, the AppRole's role id "
                 "(vault read auth/approle/role/NAME/role-id)"
             )
         if given("VAULT_SECRET_ID") == given("VAULT_WRAPPED_SECRET_ID"):
             which = "both are set" if given("VAULT_SECRET_ID") else "neither is set"
             raise VaultConfigError(
-                f"VAULT_AUTH_METHOD=approle needs exactly one of VAULT_SECRET_ID (a secret id) and "
+                f"auth method approle needs exactly one of VAULT_SECRET_ID (a secret id) and "
                 f"VAULT_WRAPPED_SECRET_ID (a response-wrapping token holding one), {which}"
             )
     if method == "kubernetes" and role is None:
         raise VaultConfigError(
-            "VAULT_AUTH_METHOD=kubernetes needs VAULT_AUTH_ROLE, the Vault role bound to the "
+            "auth method kubernetes needs VAULT_AUTH_ROLE, the Vault role bound to the "
             "pod's service account"
         )
     if method != "cert":
         return None, None
     if scheme != "https":
         raise VaultConfigError(
-            "VAULT_AUTH_METHOD=cert logs in with a TLS client certificate: VAULT_SERVER_URL must be https://"
+            "auth method cert logs in with a TLS client certificate: VAULT_SERVER_URL must be https://"
         )
     paths = []
     for name, what in (("VAULT_CLIENT_CERT", "the client certificate"), ("VAULT_CLIENT_KEY", "its private key")):
         path = (variables.get(name) or "").strip()
         if not path:
             raise VaultConfigError(
-                f"VAULT_AUTH_METHOD=cert needs {name}: the path of the PEM file with {what}"
+                f"auth method cert needs {name}: the path of the PEM file with {what}"
             )
         if not os.path.isfile(path):
             raise VaultConfigError(f"{name}={path}: no such file; point it at the PEM file with {what}")
