@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
 from hypothesis import given, strategies as st
 
 from radar_cli import RADAR, WAIT, assert_absent, assert_one_line_error, clean_env
@@ -25,8 +29,7 @@ from vault_auth_fixtures import (
     client_certificate, configure_auth_methods, role_id, secret_id, service_account_token, wrapped_data,
     wrapped_secret_id, wrapping_token_is_alive,
 )
-from vault_fixtures import BaoServer, random_value, start_bao, stop_bao
-import subprocess
+from vault_fixtures import ROOT_TOKEN, BaoServer, random_value, start_bao, stop_bao
 
 from radar.vault.errors import VaultConfigError
 from radar.vault.model import AUTH_METHODS
@@ -128,8 +131,6 @@ def assert_got_the_secret(login: Login, result: Run, *credentials: str) -> None:
 
 
 def assert_no_vault_token(result: Run) -> None:
-    import re
-
     found = re.search(VAULT_TOKEN_SHAPE, result.stdout + result.stderr) is not None
     assert not found, "something shaped like a Vault token was printed"
 
@@ -204,6 +205,31 @@ def test_a_wrapped_secret_id_from_another_approle_mount_needs_vault_auth_path(tm
     assert wrapping_token_is_alive(auth_server, wrapping_token)
 
     assert_got_the_secret(login, login.run(VAULT_AUTH_PATH=OTHER_APPROLE_PATH), wrapping_token)
+
+
+def test_approle_with_a_wrapped_secret_id_inside_a_namespace(tmp_path, auth_server):
+    namespace = "team-approle"
+    auth_server.api("POST", f"sys/namespaces/{namespace}", {})
+    auth_server.api("POST", "sys/mounts/secret", {"type": "kv", "options": {"version": "2"}}, namespace=namespace)
+    auth_server.put_secret("secret", SECRET_PATH, {"password": random_value()}, namespace=namespace)
+    auth_server.api("POST", "sys/policies/acl/read", {"policy": 'path "secret/data/*" { capabilities = ["read"] }'},
+                    namespace=namespace)
+    auth_server.api("POST", "sys/auth/approle", {"type": "approle"}, namespace=namespace)
+    auth_server.api("POST", f"auth/approle/role/{APPROLE}", {"token_policies": ["read"]}, namespace=namespace)
+    the_role_id = auth_server.api("GET", f"auth/approle/role/{APPROLE}/role-id", namespace=namespace)["data"]["role_id"]
+    wrapping_token = requests.post(
+        f"{auth_server.url}/v1/auth/approle/role/{APPROLE}/secret-id", verify=str(auth_server.ca_file), timeout=10,
+        headers={"X-Vault-Token": ROOT_TOKEN, "X-Vault-Namespace": namespace, "X-Vault-Wrap-TTL": "60s"},
+    ).json()["wrap_info"]["token"]
+    login = Login(tmp_path, auth_server, VAULT_AUTH_METHOD="approle", VAULT_NAMESPACE=namespace,
+                  VAULT_ROLE_ID=the_role_id, VAULT_WRAPPED_SECRET_ID=wrapping_token)
+    result = login.run()
+    if result.returncode != 0:
+        pytest.fail(_explain(login, result, wrapping_token), pytrace=False)
+    expected = auth_server.value(f"{namespace}/secret/{SECRET_PATH}", "password")
+    if result.stdout.split(b"\n", 1)[0].decode() != hashlib.sha256(expected).hexdigest():
+        pytest.fail("CMD did not get the namespace's secret", pytrace=False)
+    assert_absent([expected, wrapping_token], result.stdout, result.stderr)
 
 
 def test_approle_at_another_mount_uses_vault_auth_path(tmp_path, auth_server):
@@ -350,6 +376,17 @@ def test_a_file_that_is_not_pem_is_a_configuration_error_without_its_content(tmp
     error = assert_one_line_error(result, planted.encode())
     assert result.returncode == 2
     assert "cannot load the TLS client certificate" in error and str(garbage) in error
+
+
+def test_an_encrypted_key_is_refused_without_a_passphrase_prompt(tmp_path, auth_server, client_cert):
+    key = serialization.load_pem_private_key(client_cert.key_file.read_bytes(), password=None)
+    encrypted = tmp_path / "encrypted-key.pem"
+    encrypted.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.BestAvailableEncryption(b"passphrase-0001")))
+    result = Login(tmp_path, auth_server, VAULT_AUTH_METHOD="cert", VAULT_CLIENT_CERT=str(client_cert.cert_file),
+                   VAULT_CLIENT_KEY=str(encrypted)).run()
+    error = assert_one_line_error(result)
+    assert result.returncode == 2 and "VAULT_CLIENT_KEY" in error and "unencrypted private key" in error
 
 
 def test_a_key_that_does_not_match_the_certificate_is_a_configuration_error(tmp_path, auth_server, client_cert):
