@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from radar_cli import RADAR, WAIT, assert_absent, assert_one_line_error, clean_env
 from vault_auth_fixtures import (
@@ -31,6 +31,7 @@ from vault_auth_fixtures import (
 )
 from vault_fixtures import ROOT_TOKEN, BaoServer, random_value, start_bao, stop_bao
 
+from radar.vault.auth import MAX_K8S_TOKEN_BYTES, read_service_account_token
 from radar.vault.errors import VaultConfigError
 from radar.vault.model import AUTH_METHODS
 from radar.vault.settings import auth_method
@@ -314,6 +315,25 @@ def test_an_unusable_token_file_names_the_path_and_the_variable(tmp_path, auth_s
     error = assert_one_line_error(result)
     assert result.returncode == 2
     assert str(token_file) in error and "VAULT_K8S_TOKEN_PATH" in error and problem in error
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode),
+                         st.integers(MAX_K8S_TOKEN_BYTES - 2, MAX_K8S_TOKEN_BYTES + 2).map(lambda n: b"t" * n)))
+def test_any_token_file_gives_the_token_or_one_line_without_its_content(tmp_path, content):
+    token_file = tmp_path / "token"
+    token_file.write_bytes(content)
+    try:
+        token = read_service_account_token(str(token_file))
+    except VaultConfigError as exc:
+        message = str(exc)
+        assert "\n" not in message and str(token_file) in message and "VAULT_K8S_TOKEN_PATH" in message
+        stripped = content.strip()
+        if len(stripped) >= 8:  # a short content could be any word of the message
+            assert_absent([stripped], message, message="the token file's content #{n} was in the error")
+    else:
+        assert token == content.decode("ascii").strip() and token
+        assert len(content) <= MAX_K8S_TOKEN_BYTES
 
 
 def test_kubernetes_reads_the_default_token_path_when_the_variable_is_unset(tmp_path, auth_server):
