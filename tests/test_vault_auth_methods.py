@@ -10,8 +10,10 @@ appear in radar's own output, verbose log included; leak checks never print what
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -29,6 +31,7 @@ from vault_auth_fixtures import (
     client_certificate, configure_auth_methods, role_id, secret_id, service_account_token, wrapped_data,
     wrapped_secret_id, wrapping_token_is_alive,
 )
+from vault_fakes import response, tls_certificate
 from vault_fixtures import ROOT_TOKEN, BaoServer, random_value, start_bao, stop_bao
 
 from radar.vault.auth import MAX_K8S_TOKEN_BYTES, read_service_account_token
@@ -432,6 +435,43 @@ def test_cert_over_plain_http_is_refused(tmp_path, auth_server, client_cert):
                    VAULT_CLIENT_KEY=str(client_cert.key_file)).run(VAULT_SERVER_URL="http://127.0.0.1:1")
     error = assert_one_line_error(result)
     assert result.returncode == 2 and "https://" in error
+
+
+def test_every_connection_of_the_session_presents_the_client_certificate(tmp_path, serve, client_cert):
+    """A Vault stand-in that requires a client certificate on every TLS connection (OpenBao asks
+    for one but lets reads through without it): the login and three reads in parallel, each
+    thread on its own connection, all succeed only if every connection presents it."""
+    paths = ("production/db", "production/api", "production/cache")
+    values = {path: random_value() for path in paths}
+    seen: list[str] = []
+
+    def vault(server, conn, request) -> bool:
+        subject = dict(item[0] for item in conn.getpeercert()["subject"])
+        seen.append(subject["commonName"])
+        if request.target == "/v1/auth/cert/login":
+            body = {"auth": {"client_token": "s.CertSessionToken0123456789", "policies": ["ci-read"], "lease_duration": 60}}
+        else:
+            path = request.target.removeprefix("/v1/secret/data/")
+            body = {"data": {"data": {"password": values[path]}}}
+        conn.sendall(response(200, json.dumps(body).encode()))
+        return True
+
+    server = serve(vault, tls=tls_certificate(tmp_path / "server"))
+    server._context.verify_mode = ssl.CERT_REQUIRED
+    server._context.load_verify_locations(client_cert.ca_file)
+    secrets_file = tmp_path / "secrets.yml"
+    secrets_file.write_text("secrets:\n" + "".join(
+        f"  S{i}: {{vault: {path}/password@secret, file: false}}\n" for i, path in enumerate(paths)))
+    result = subprocess.run(
+        [*RADAR, "exec", "--auth-method", "cert", "--secrets-file", str(secrets_file), "--", sys.executable, "-c",
+         "import os; print(' '.join(os.environ[f'S{i}'] for i in range(3)))"],
+        capture_output=True, timeout=WAIT,
+        env=clean_env(VAULT_SERVER_URL=server.url, VAULT_CACERT=str(tmp_path / "server" / "ca.pem"),
+                      VAULT_CLIENT_CERT=str(client_cert.cert_file), VAULT_CLIENT_KEY=str(client_cert.key_file)),
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-500:]
+    assert result.stdout == b"[MASKED] [MASKED] [MASKED]\n"
+    assert len(seen) == 4 and set(seen) == {"runner-01.ci.example.com"}
 
 
 # --- choosing the method -----------------------------------------------------------------------
