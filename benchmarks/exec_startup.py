@@ -159,6 +159,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="rounds of every measurement (default 15)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]  # other work on the machine moves every row: say how much there was
     work = Path(tempfile.mkdtemp(prefix="radar-bench-exec-"))
     key = new_signing_key()
     server = start_bao(work / "bao")
@@ -219,7 +220,8 @@ def main() -> int:
         "## `radar exec` start-up: from spawning radar to CMD's start",
         "",
         f"`benchmarks/exec_startup.py --runs {args.runs}` (median of {args.runs} interleaved runs after one "
-        f"warm-up round). CMD is `date +%s%N`; the clock is read just before spawning. {machine()}.",
+        f"warm-up round). CMD is `date +%s%N`; the clock is read just before spawning. {machine()}. "
+        f"Load average (1 min) {load_before:.2f} before the runs, {os.getloadavg()[0]:.2f} after.",
         "",
         "| What | median ms | min ms | max ms |",
         "| --- | ---: | ---: | ---: |",
