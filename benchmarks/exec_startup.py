@@ -14,7 +14,13 @@ Usage: .venv/bin/python benchmarks/exec_startup.py [--runs N]
    - `radar exec` with 1 secret and with 20 secrets (one path each, `file: true`).
    In-process, with no process start at all: a JWT login plus 1 read, and plus 20 reads, with
    `requests` (a new session each time, as radar starts with one): the Vault round trips alone.
-3. Prints a Markdown table of medians and rewrites its section of benchmarks/RESULTS.md.
+3. One row per auth method: a second OpenBao, with `-dev-tls` (cert auth needs TLS; the other
+   methods share it so that the rows compare), JWT, AppRole, Kubernetes (against the tests'
+   local fake of the TokenReview API) and cert auth set up as in the tests, and `radar exec`
+   with 1 secret for each method. The wrapped AppRole secret id is issued anew before each run
+   (outside the timing): a wrapping token works once. In-process: the masking set-up for one
+   secret, alone and with cert auth's client key (a PEM block radar masks too).
+4. Prints a Markdown table of medians and rewrites its section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ from vault_fixtures import (  # noqa: E402  (the tests' server helpers: one way 
     AUDIENCE, ROLE, BaoServer, configure_gitlab_jwt, mint_id_token, new_signing_key, random_value,
     start_bao, stop_bao,
 )
+from vault_auth_fixtures import (  # noqa: E402  (the tests' set-up of the other auth methods)
+    K8S_ROLE, SECRET_PATH, TokenReviewServer, client_certificate, configure_auth_methods, role_id,
+    secret_id, service_account_token, wrapped_secret_id,
+)
 
 SECTION = "exec-startup"
 SECRET_COUNTS = (1, 20)
@@ -59,6 +69,60 @@ def write_ci_file(directory: Path) -> Path:
     path = directory / ".gitlab-ci.yml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def masking_setup(key_file: Path | None) -> float:
+    """Milliseconds to build the masking engine for one secret (and the PEM key in `key_file`)."""
+    from radar.mask.model import MaskOptions, Secret
+    from radar.mask.sources import from_file
+    from radar.mask.stream import SecretSet
+
+    secrets = [Secret(random_value().encode(), "a secret")]
+    if key_file is not None:
+        secrets.append(from_file(key_file))
+    start = time.perf_counter()
+    SecretSet(secrets, MaskOptions())
+    return (time.perf_counter() - start) * 1e3
+
+
+def auth_scenarios(work: Path, key, radar: list[str],
+                   base_env: dict[str, str]) -> tuple[dict, dict, BaoServer, TokenReviewServer]:
+    """`radar exec` with 1 secret and each auth method, against a -dev-tls OpenBao: name ->
+    (argv, a function giving the run's environment); and the in-process masking set-ups:
+    name -> a function giving milliseconds."""
+    sa_token = service_account_token()
+    token_review = TokenReviewServer(work / "k8s-api", sa_token)
+    server = start_bao(work / "bao-tls", tls=True)
+    client = client_certificate(work / "client-cert")
+    configure_auth_methods(server, token_review, client.ca_file)
+    configure_gitlab_jwt(server, key, policy_paths=(f"secret/data/{SECRET_PATH}",))
+    server.put_secret("secret", SECRET_PATH, {"password": random_value()})
+    token_file = work / "sa-token"
+    token_file.write_text(sa_token)
+    secrets_file = work / "secrets.yml"
+    secrets_file.write_text(f"id_tokens:\n  VAULT_ID_TOKEN: {{aud: {AUDIENCE}}}\n"
+                            f"secrets:\n  S00: {{vault: {SECRET_PATH}/password@secret}}\n")
+    env = {**base_env, "VAULT_SERVER_URL": server.url, "VAULT_CACERT": str(server.ca_file)}
+    approle = {"VAULT_ROLE_ID": role_id(server)}
+    reusable = secret_id(server)  # the role's secret ids have no use limit
+    methods = {
+        "jwt": lambda: env,
+        "approle": lambda: {**env, **approle, "VAULT_SECRET_ID": reusable},
+        "approle, wrapped secret id": lambda: {**env, **approle, "VAULT_WRAPPED_SECRET_ID": wrapped_secret_id(server)},
+        "kubernetes": lambda: {**env, "VAULT_AUTH_ROLE": K8S_ROLE, "VAULT_K8S_TOKEN_PATH": str(token_file)},
+        "cert": lambda: {**env, "VAULT_AUTH_ROLE": "", "VAULT_CLIENT_CERT": str(client.cert_file),
+                         "VAULT_CLIENT_KEY": str(client.key_file)},
+    }
+    scenarios = {}
+    for method, make_env in methods.items():
+        flag = method.split(",")[0]
+        scenarios[f"`radar exec --auth-method {flag}`, 1 secret, TLS" + (" (wrapped secret id)" if "," in method else "")] = (
+            [*radar, "exec", "--auth-method", flag, "--secrets-file", str(secrets_file), "--", DATE, "+%s%N"], make_env)
+    masking = {
+        "masking set-up for 1 secret, in-process": lambda: masking_setup(None),
+        "masking set-up for 1 secret and the cert client key, in-process": lambda: masking_setup(client.key_file),
+    }
+    return scenarios, masking, server, token_review
 
 
 def time_to_cmd(argv: list[str], env: dict[str, str]) -> float:
@@ -95,9 +159,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="rounds of every measurement (default 15)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]  # other work on the machine moves every row: say how much there was
     work = Path(tempfile.mkdtemp(prefix="radar-bench-exec-"))
     key = new_signing_key()
     server = start_bao(work / "bao")
+    tls_server = token_review = None
     try:
         configure_gitlab_jwt(server, key, policy_paths=("secret/data/bench/*",))
         for i in range(max(SECRET_COUNTS)):
@@ -118,13 +184,21 @@ def main() -> int:
             scenarios[f"`radar exec`, {count} secret{'s' if count > 1 else ''}"] = [
                 *radar, "exec", "--job", f"secrets-{count}", "--ci-file", str(ci), "--", DATE, "+%s%N"]
         direct = {f"login + {n} read{'s' if n > 1 else ''}, in-process (Vault round trips alone)": n for n in SECRET_COUNTS}
+        by_method, masking, tls_server, token_review = auth_scenarios(work, key, radar, {**env, "VAULT_ID_TOKEN": jwt})
 
-        samples: dict[str, list[float]] = {name: [] for name in [*scenarios, *direct]}
+        samples: dict[str, list[float]] = {name: [] for name in [*scenarios, *direct, *by_method, *masking]}
         names = list(samples)
         for round_number in range(args.runs + 1):  # round 0 warms up (page cache, .pyc files)
             for name in names:
-                value = (direct_login_and_reads(server, jwt, direct[name]) if name in direct
-                         else time_to_cmd(scenarios[name], env))
+                if name in by_method:
+                    argv, make_env = by_method[name]
+                    value = time_to_cmd(argv, make_env())
+                elif name in masking:
+                    value = masking[name]()
+                elif name in direct:
+                    value = direct_login_and_reads(server, jwt, direct[name])
+                else:
+                    value = time_to_cmd(scenarios[name], env)
                 if round_number:
                     samples[name].append(value)
             names = names[1:] + names[:1]
@@ -133,6 +207,10 @@ def main() -> int:
             raise SystemExit(f"radar exec left files behind: {len(leftovers)}")
     finally:
         stop_bao(server)
+        if tls_server is not None:
+            stop_bao(tls_server)
+        if token_review is not None:
+            token_review.close()
         shutil.rmtree(work, ignore_errors=True)
 
     rows = [(name, statistics.median(values), min(values), max(values)) for name, values in samples.items()]
@@ -142,7 +220,8 @@ def main() -> int:
         "## `radar exec` start-up: from spawning radar to CMD's start",
         "",
         f"`benchmarks/exec_startup.py --runs {args.runs}` (median of {args.runs} interleaved runs after one "
-        f"warm-up round). CMD is `date +%s%N`; the clock is read just before spawning. {machine()}.",
+        f"warm-up round). CMD is `date +%s%N`; the clock is read just before spawning. {machine()}. "
+        f"Load average (1 min) {load_before:.2f} before the runs, {os.getloadavg()[0]:.2f} after.",
         "",
         "| What | median ms | min ms | max ms |",
         "| --- | ---: | ---: | ---: |",
@@ -163,6 +242,20 @@ def main() -> int:
         "On loopback a Vault round trip costs about 1-2 ms, so Python's and radar's start-up dominate; "
         "against a remote Vault each round trip adds the network's round-trip time (and the first a "
         "TLS handshake): one for the login, then one per distinct secret path, in parallel.",
+        "",
+        "The `--auth-method` rows log in to a second OpenBao over TLS (cert auth needs it), so they "
+        "compare with each other rather than with the rows above: each method costs one login round "
+        "trip, a wrapped AppRole secret id two more (its look-up and the unwrap), Kubernetes auth the OpenBao's own "
+        "call to the TokenReview API (a local fake here), and cert auth the client certificate on "
+        "the TLS handshake.",
+    ]
+    plain = median["masking set-up for 1 secret, in-process"]
+    with_key = median["masking set-up for 1 secret and the cert client key, in-process"]
+    lines += [
+        "",
+        f"Cert auth also masks the client key in CMD's output: building the masking engine takes "
+        f"{with_key:.1f} ms with the key against {plain:.1f} ms without (the PEM block's encoded forms "
+        f"are long patterns to compile).",
     ]
     section = "\n".join(lines)
     print(section)

@@ -17,6 +17,9 @@ def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
                    help="the CI file that defines --job (default: $CI_CONFIG_PATH, else .gitlab-ci.yml)")
     p.add_argument("--secrets-file", metavar="PATH",
                    help="a YAML file with a secrets: mapping (and optional id_tokens:, variables:) instead of a job")
+    p.add_argument("--auth-method", metavar="METHOD",
+                   help="how to log in to Vault: jwt (the job's ID token, the default), approle, kubernetes "
+                        "or cert; wins over VAULT_AUTH_METHOD")
     p.add_argument("--vault-timeout", type=positive_float, default=30.0, metavar="SECONDS",
                    help="the most time radar spends on Vault in one run: connecting, waiting for answers "
                         "and retrying an unreachable or sealed Vault, all together (default 30)")
@@ -27,19 +30,22 @@ def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
 def add_exec_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "exec",
-        usage="radar exec (--job NAME [--ci-file PATH] | --secrets-file PATH) [--vault-timeout SECONDS] "
-              "[--min-length N] [-v] -- CMD ARGS...",
+        usage="radar exec (--job NAME [--ci-file PATH] | --secrets-file PATH) [--auth-method METHOD] "
+              "[--vault-timeout SECONDS] [--min-length N] [-v] -- CMD ARGS...",
         help="fetch a job's secrets: from Vault and run CMD with them, its output masked",
         description=(
             "Resolve the secrets: of a GitLab CI job (or of a secrets file) the way GitLab Runner does: "
-            "log in to Vault with the job's ID token (JWT auth), read each secret, hand it to CMD as a "
-            "file (file: true, the default; the variable holds the path) or as a variable, and mask "
-            "every value in CMD's stdout and stderr. Secret files are removed when CMD ends. radar "
-            "exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
+            "log in to Vault with the job's ID token (JWT auth) or as --auth-method says, read each "
+            "secret, hand it to CMD as a file (file: true, the default; the variable holds the path) "
+            "or as a variable, and mask every value in CMD's stdout and stderr. Secret files are "
+            "removed when CMD ends. radar exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
             "fetched (CMD is not run), 2 on configuration errors."
         ),
-        epilog="Vault settings come from VAULT_SERVER_URL, VAULT_AUTH_ROLE, VAULT_AUTH_PATH, "
-               "VAULT_NAMESPACE and VAULT_CACERT, in the environment or the job's variables:.",
+        epilog="Vault settings come from VAULT_SERVER_URL, VAULT_AUTH_METHOD, VAULT_AUTH_ROLE, "
+               "VAULT_AUTH_PATH, VAULT_NAMESPACE and VAULT_CACERT, in the environment or the job's "
+               "variables:; approle adds "
+               "VAULT_ROLE_ID and VAULT_SECRET_ID or VAULT_WRAPPED_SECRET_ID, kubernetes VAULT_K8S_TOKEN_PATH, "
+               "cert VAULT_CLIENT_CERT and VAULT_CLIENT_KEY.",
     )
     _add_job_source_arguments(p)
     p.add_argument("--min-length", type=positive_int, default=DEFAULT_MIN_LENGTH, metavar="N",
@@ -52,7 +58,8 @@ def add_secrets_parser(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = actions.add_parser(
         "check",
-        usage="radar secrets check (--job NAME [--ci-file PATH] | --secrets-file PATH) [--vault-timeout SECONDS] [-v]",
+        usage="radar secrets check (--job NAME [--ci-file PATH] | --secrets-file PATH) [--auth-method METHOD] "
+              "[--vault-timeout SECONDS] [-v]",
         help="log in and resolve every secret without running anything or printing a value",
         description="Log in to Vault and resolve every secret of the job; print OK or FAILED and the "
                     "reason for each, never a value. Exit 0 when all resolve, 1 when any fails, "
@@ -74,7 +81,7 @@ def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan; lazy:
     definition = execute.load_definition(
         job=args.job, ci_file=args.ci_file, secrets_file=args.secrets_file, environ=os.environ
     )
-    return execute.make_plan(definition, os.environ)
+    return execute.make_plan(definition, os.environ, args.auth_method)
 
 
 def _run_exec(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 with errors a user can act on.
 
 - Login is `POST {VAULT_SERVER_URL}/v1/auth/{VAULT_AUTH_PATH}/login` with `{"role", "jwt"}`
-  (no role: Vault's default role); reads are `GET /v1/{path}` and lists `LIST /v1/{path}` with
+  (no role: Vault's default role); the other auth methods (`auth`) post their own body to the
+  same endpoint through `login_with`, and unwrap response-wrapped secret ids with
+  `wrapping_lookup` and `unwrap`. Reads are `GET /v1/{path}` and lists `LIST /v1/{path}` with
   `X-Vault-Token`; all carry `X-Vault-Namespace` when a namespace is set (a walk of namespaces
   names each in turn).
 - TLS: `VAULT_CACERT` when set (it replaces the system trust store), else the system store;
@@ -34,6 +36,7 @@ from radar.vault.errors import (
     NamespaceNotFound,
     TLSVerificationError,
     UnsafeRedirect,
+    VaultConfigError,
     VaultError,
     VaultUnavailable,
 )
@@ -45,6 +48,7 @@ from radar.vault.transport import (
     AnswerTooDeep,
     AnswerTooLarge,
     CAFileError,
+    ClientCertError,
     NetworkError,
     RedirectRefused,
     Response,
@@ -119,7 +123,10 @@ class VaultClient:
         self.retry = retry
         self._sleep = sleep
         self._deadline = time.monotonic() + retry.total_seconds
-        self._transport = Transport(settings.server_url, settings.cacert)
+        client_cert = (settings.client_cert, settings.client_key) if settings.client_cert and settings.client_key else None
+        self._transport = Transport(settings.server_url, settings.cacert, client_cert)
+        # Every credential this client sent or received (secret ids, tokens): `radar exec` masks them.
+        self.credentials: list[str] = []
         self._headers = {"User-Agent": f"radar/{__version__}", "X-Vault-Request": "true"}
         if settings.namespace:
             self._headers["X-Vault-Namespace"] = settings.namespace
@@ -135,13 +142,22 @@ class VaultClient:
 
     def login(self, jwt: str, token_var: str) -> VaultToken:
         """Exchange the ID token held in `token_var` for a Vault token."""
-        path = f"auth/{self.settings.auth_path}/login"
         body: dict[str, str] = {"jwt": jwt}
         if self.settings.auth_role:
             body["role"] = self.settings.auth_role
         role = f"role {self.settings.auth_role}" if self.settings.auth_role else "the default role"
-        log.info("logging in: POST %s/v1/%s with the ID token in %s (%s)", self.settings.server_url, path, token_var, role)
-        response = self._request("POST", path, body=json.dumps(body).encode(), secrets=(jwt,),
+        return self.login_with(body, secrets=(jwt,), what=f"{role}, ID token {token_var}",
+                               sends=f"the ID token in {token_var} ({role})", method="JWT")
+
+    def login_with(self, body: dict[str, str], *, secrets: tuple[str, ...], what: str, sends: str,
+                   method: str) -> VaultToken:
+        """`POST auth/{VAULT_AUTH_PATH}/login` with `body`; the Vault token it returns.
+        `secrets`: the credentials in `body`, scrubbed from any text Vault answers; `what` and
+        `sends` describe the login in messages and the log (never a credential); `method`: the
+        auth method's name as users know it (JWT, AppRole...)."""
+        path = f"auth/{self.settings.auth_path}/login"
+        log.info("logging in: POST %s/v1/%s with %s", self.settings.server_url, path, sends)
+        response = self._request("POST", path, body=json.dumps(body).encode(), secrets=secrets,
                                  headers={"Content-Type": "application/json"})
         payload = _json(response, self.settings.server_url, "POST", path)
         if response.status == 200:
@@ -149,16 +165,17 @@ class VaultClient:
             token = auth.get("client_token")
             if not isinstance(token, str) or not token:
                 raise LoginRejected(f"Vault answered {path} without a client token")
+            self.credentials.append(token)
             policies = tuple(str(p) for p in auth.get("policies") or ())
             ttl = int(auth.get("lease_duration") or 0)
             log.info("logged in: policies %s, token TTL %ss", ", ".join(policies) or "(none)", ttl)
             return VaultToken(value=token, policies=policies, ttl_seconds=ttl)
-        reason = _reason(payload, jwt)
+        reason = _reason(payload, *secrets)
         self._raise_for_namespace(response.status, reason)
-        where = f"{path}, {role}, ID token {token_var}"
+        where = f"{path}, {what}"
         if response.status == 403:
             raise LoginRejected(
-                f"Vault login refused ({where}): {reason or 'permission denied'}; is JWT auth enabled "
+                f"Vault login refused ({where}): {reason or 'permission denied'}; is {method} auth enabled "
                 f"at auth/{self.settings.auth_path}? (VAULT_AUTH_PATH)"
             )
         if response.status == 404:
@@ -167,6 +184,33 @@ class VaultClient:
                 f"(VAULT_AUTH_PATH): {reason or 'not found'}"
             )
         raise LoginRejected(f"Vault login rejected ({where}): {reason or f'HTTP {response.status}'}")
+
+    def unwrap(self, wrapping_token: str) -> dict[str, Any] | None:
+        """The `data` a response-wrapping token holds (`POST sys/wrapping/unwrap`), or None when
+        Vault refuses the token (already unwrapped, expired or never issued: Vault does not say
+        which). The token works once: this is its only use."""
+        return self._wrapping("unwrap", wrapping_token)
+
+    def wrapping_lookup(self, wrapping_token: str) -> dict[str, Any] | None:
+        """What Vault knows of a response-wrapping token without using it (`POST
+        sys/wrapping/lookup`: `creation_path`, `creation_time`, `creation_ttl`), or None as for
+        `unwrap`."""
+        return self._wrapping("lookup", wrapping_token)
+
+    def _wrapping(self, operation: str, wrapping_token: str) -> dict[str, Any] | None:
+        path = f"sys/wrapping/{operation}"
+        log.info("%s: POST %s/v1/%s", "unwrapping" if operation == "unwrap" else "looking up the wrapping token",
+                 self.settings.server_url, path)
+        response = self._request("POST", path, secrets=(wrapping_token,), headers={"X-Vault-Token": wrapping_token})
+        payload = _json(response, self.settings.server_url, "POST", path)
+        if response.status == 200:
+            data = payload.get("data")
+            return data if isinstance(data, dict) else {}
+        reason = _reason(payload, wrapping_token)
+        self._raise_for_namespace(response.status, reason)
+        if response.status in (400, 403):
+            return None
+        raise VaultError(f"Vault refused the response-wrapping token ({path}): {reason or f'HTTP {response.status}'}")
 
     def read(self, token: VaultToken, path: str, *, namespace: str | None = None) -> dict[str, Any]:
         """The `data` object of `GET /v1/{path}` (KV v2 callers look inside `data.data`).
@@ -259,6 +303,12 @@ class VaultClient:
         except CAFileError as exc:
             raise TLSVerificationError(
                 f"cannot load VAULT_CACERT={self.settings.cacert}: {exc}; it must be a PEM file of CA certificates"
+            ) from None
+        except ClientCertError as exc:
+            raise VaultConfigError(
+                f"cannot load the TLS client certificate VAULT_CLIENT_CERT={self.settings.client_cert} with "
+                f"VAULT_CLIENT_KEY={self.settings.client_key}: {exc.reason}; they must be PEM files: the "
+                f"certificate and its unencrypted private key"
             ) from None
 
     def _redirect_error(self, exc: RedirectRefused, what: str) -> UnsafeRedirect:

@@ -2,11 +2,12 @@
 
 `run_with_secrets` fetches every secret before CMD starts (one failure and CMD never runs, as
 in GitLab), hands them over as variables or files, registers every value (and the job's
-other sensitive variables: its ID tokens and whatever `radar mask` would mask) with the
-masking engine, and runs CMD through `run_masked`. Secret files are removed when CMD ends, when
-it is killed, and when radar itself gets SIGTERM, SIGHUP or SIGINT: before CMD starts, a
-handler turns those into an exception that unwinds through the cleanup; while CMD runs,
-`run_masked` forwards them to CMD and returns its status, and the cleanup follows.
+other sensitive variables: its ID tokens, the Vault login's credentials and whatever `radar
+mask` would mask) with the masking engine, and runs CMD through `run_masked`. Secret files
+are removed when CMD ends, when it is killed, and when radar itself gets SIGTERM, SIGHUP or
+SIGINT: before CMD starts, a handler turns those into an exception that unwinds through the
+cleanup; while CMD runs, `run_masked` forwards them to CMD and returns its status, and the
+cleanup follows.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from dataclasses import dataclass
 
 from radar.errors import RadarError
 from radar.mask.model import MaskOptions, Refusal, Secret
-from radar.mask.sources import DEFAULT_SECRET_GLOBS, from_env, from_environment
+from radar.mask.sources import DEFAULT_SECRET_GLOBS, from_env, from_environment, from_file
 from radar.mask.stream import SecretSet
 from radar.mask.wrap import run_masked
 from radar.vault.ciyaml import default_ci_file, job_definition, load_ci_file, secrets_file_definition
 from radar.vault.client import RetryPolicy, VaultClient
 from radar.vault.deliver import SecretFiles, parent_directory
 from radar.vault.errors import VaultConfigError
-from radar.vault.model import JobDefinition, ResolvedSecret, SecretFailure, SecretSpec, VaultSecretSpec, VaultSettings
+from radar.vault.model import JWT, JobDefinition, ResolvedSecret, SecretFailure, SecretSpec, VaultSecretSpec, VaultSettings
 from radar.vault.resolve import Outcome, resolve
-from radar.vault.settings import vault_settings
+from radar.vault.settings import auth_method, vault_settings
 from radar.vault.spec import secret_specs
 from radar.vault.variables import JobVariables
 
@@ -79,11 +80,13 @@ def load_definition(
     return job_definition(load_ci_file(path), job, path)
 
 
-def make_plan(definition: JobDefinition, environ: Mapping[str, str]) -> Plan:
+def make_plan(definition: JobDefinition, environ: Mapping[str, str], method: str | None = None) -> Plan:
+    """`method`: `--auth-method`, which wins over VAULT_AUTH_METHOD."""
     variables = JobVariables(definition.variables, environ)
-    specs = secret_specs(definition, variables)
+    login = auth_method(variables, method)
+    specs = secret_specs(definition, variables, id_token_required=login == JWT)
     needs_vault = any(isinstance(s, VaultSecretSpec) for s in specs)
-    settings = vault_settings(variables) if needs_vault else None
+    settings = vault_settings(variables, login) if needs_vault else None
     return Plan(definition, variables, specs, settings)
 
 
@@ -112,13 +115,14 @@ def run_with_secrets(
     with _terminate_on_signals(), SecretFiles(files_parent) as files:
         with _client(plan, retry) as client:
             outcomes = resolve(plan.specs, plan.variables, client)
+            credentials = client.credentials if client is not None else []
         failures = [o for o in outcomes if isinstance(o, SecretFailure)]
         if failures:
             raise _first_failure(failures)
         resolved = [o for o in outcomes if isinstance(o, ResolvedSecret)]
         env = _job_environment(plan, environ)
         env.update(files.variables(resolved))
-        secret_set = SecretSet(_secrets_to_mask(plan, resolved, env), options, on_refusal=on_refusal)
+        secret_set = SecretSet(_secrets_to_mask(plan, resolved, env, credentials), options, on_refusal=on_refusal)
         log.info(
             "running %s with %s", argv[0],
             ", ".join(f"{s.spec.name} ({'file' if s.spec.file else 'variable'})" for s in resolved),
@@ -158,11 +162,16 @@ def _job_environment(plan: Plan, environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _secrets_to_mask(plan: Plan, resolved: Sequence[ResolvedSecret], env: Mapping[str, str]) -> list[Secret]:
-    """Fetched values first (so messages name Vault), then ID tokens, then the usual suspects."""
+def _secrets_to_mask(plan: Plan, resolved: Sequence[ResolvedSecret], env: Mapping[str, str],
+                     credentials: Sequence[str]) -> list[Secret]:
+    """Fetched values first (so messages name Vault), then ID tokens and the login's credentials
+    (secret ids, tokens), then the usual suspects."""
     secrets = [Secret(value=s.value, source=f"{s.spec.source} (variable {s.spec.name})") for s in resolved]
     token_vars = dict.fromkeys((*plan.definition.id_tokens, *(s.token_var for s in plan.specs if isinstance(s, VaultSecretSpec))))
     secrets += [from_env(name, env) for name in token_vars if env.get(name, "").strip()]
+    secrets += [Secret(value=c.encode(), source=f"Vault login credential #{n + 1}") for n, c in enumerate(credentials)]
+    if plan.settings is not None and plan.settings.client_key:  # cert auth's private key, read by the login
+        secrets.append(from_file(plan.settings.client_key))
     secrets += from_environment(env, DEFAULT_SECRET_GLOBS)
     return secrets
 

@@ -10,6 +10,10 @@ KV_V1 = "kv-v1"
 GENERIC = "generic"
 ENGINES = (KV_V2, KV_V1, GENERIC)
 
+# Ways `radar exec` logs in to Vault (`VAULT_AUTH_METHOD`, `--auth-method`); `jwt` is GitLab's.
+JWT = "jwt"
+AUTH_METHODS = (JWT, "approle", "kubernetes", "cert")
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -85,6 +89,10 @@ class VaultSettings:
     auth_role: str | None = None
     namespace: str | None = None
     cacert: str | None = None
+    auth_method: str = JWT
+    # TLS client certificate and key files (cert auth): sent on every connection to Vault.
+    client_cert: str | None = None
+    client_key: str | None = None
 
 
 @dataclass(frozen=True)

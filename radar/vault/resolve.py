@@ -1,6 +1,7 @@
 """Secret specs + a Vault client -> one outcome per secret: its value, or why it failed.
 
-One login per ID token variable, one read per distinct path (several fields of one secret
+One login per ID token variable (JWT auth), or one login for the run with another auth
+method (`auth`), one read per distinct path (several fields of one secret
 cost one round trip), reads in parallel. Failures are per secret where Vault's answer is per
 secret (not found, permission denied, a rejected login for the secrets that use that token);
 a server-wide failure (unreachable, sealed, TLS, unknown namespace, a redirect radar will not
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from radar.vault.auth import log_in
 from radar.vault.client import ReadForbidden, ReadNotFound, VaultClient, VaultToken
 from radar.errors import RadarError
 from radar.vault.errors import (
@@ -28,6 +30,7 @@ from radar.vault.errors import (
     VaultUnavailable,
 )
 from radar.vault.model import (
+    JWT,
     KV_V2,
     ResolvedSecret,
     SecretFailure,
@@ -61,7 +64,15 @@ def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultC
 def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client: VaultClient) -> dict[str, Outcome]:
     outcomes: dict[str, Outcome] = {}
     tokens: dict[str, VaultToken] = {}
-    for token_var in dict.fromkeys(s.token_var for s in specs):
+    token_vars = dict.fromkeys(s.token_var for s in specs)
+    if client.settings.auth_method != JWT:
+        try:
+            token = log_in(client, variables)
+        except VaultError as exc:  # server-wide or a rejected login: no secret can be read
+            return _fail_remaining(specs, outcomes, exc)
+        tokens = dict.fromkeys(token_vars, token)
+        token_vars = {}  # no ID tokens to log in with
+    for token_var in token_vars:
         users = [s for s in specs if s.token_var == token_var]
         jwt = variables.get(token_var)
         if not jwt:

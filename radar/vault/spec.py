@@ -8,7 +8,8 @@ all required, as GitLab validates them. The engine name, engine path, secret pat
 are expanded with the job's variables, as GitLab Runner does.
 
 `token: $VAR` names the ID token variable. Without `token:`, GitLab uses the job's only ID
-token; with several it picks one unpredictably, so radar refuses and names them.
+token; with several it picks one unpredictably, so radar refuses and names them. Logging in
+without an ID token (AppRole, Kubernetes or cert auth), a job needs neither.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ OTHER_PROVIDERS = {
 ENTRY_OPTIONS = ("file", "token")
 
 
-def secret_specs(job: JobDefinition, variables: JobVariables) -> tuple[SecretSpec, ...]:
-    """One spec per entry of `job.secrets`, in file order."""
-    return tuple(_spec(name, raw, job, variables) for name, raw in job.secrets.items())
+def secret_specs(job: JobDefinition, variables: JobVariables, *, id_token_required: bool = True) -> tuple[SecretSpec, ...]:
+    """One spec per entry of `job.secrets`, in file order. `id_token_required`: whether Vault
+    login uses an ID token (JWT auth); otherwise an entry without one has token variable ""."""
+    return tuple(_spec(name, raw, job, variables, id_token_required) for name, raw in job.secrets.items())
 
 
-def _spec(name: str, raw: Any, job: JobDefinition, variables: JobVariables) -> SecretSpec:
+def _spec(name: str, raw: Any, job: JobDefinition, variables: JobVariables, id_token_required: bool) -> SecretSpec:
     where = f"{job.origin}: secret {name}"
     if not _NAME.fullmatch(name):
         raise VaultConfigError(f"{where}: not a valid variable name")
@@ -64,7 +66,7 @@ def _spec(name: str, raw: Any, job: JobDefinition, variables: JobVariables) -> S
     file = raw.get("file", True)
     if not isinstance(file, bool):
         raise VaultConfigError(f"{where}: file: must be true or false")
-    token_var = _token_variable(raw.get("token"), job, where)
+    token_var = _token_variable(raw.get("token"), job, where, id_token_required)
 
     if provider != "vault":
         return UnsupportedSecretSpec(name=name, provider=provider, description=_describe(provider, raw[provider]))
@@ -108,8 +110,10 @@ def _vault_location(raw: Any, where: str) -> tuple[str, str, str, str]:
     return values
 
 
-def _token_variable(raw: Any, job: JobDefinition, where: str) -> str:
+def _token_variable(raw: Any, job: JobDefinition, where: str, required: bool) -> str:
     if raw is None:
+        if not required:
+            return ""
         if len(job.id_tokens) == 1:
             return job.id_tokens[0]
         if not job.id_tokens:

@@ -12,7 +12,7 @@ What it does, and nothing more:
 - TLS with `ssl.create_default_context`: the CA file given (`VAULT_CACERT`, which then
   replaces the system store, as in Vault's own client) or the system store (OpenSSL's, which
   honours SSL_CERT_FILE/SSL_CERT_DIR like GitLab Runner's Go client). REQUESTS_CA_BUNDLE plays
-  no part;
+  no part. A client certificate and key, when given (cert auth), go on every connection;
 - proxies from `https_proxy`/`http_proxy`/`all_proxy` and `no_proxy` (HTTPS through a CONNECT
   tunnel, HTTP in absolute form), looked up only when such a variable is set;
 - a deadline for each request (a `time.monotonic()` instant) that covers connecting, the TLS
@@ -115,6 +115,14 @@ class CAFileError(Exception):
     """The CA file cannot be loaded."""
 
 
+class ClientCertError(Exception):
+    """The client certificate or its key cannot be loaded (`reason`: OpenSSL's, never the key)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class RedirectRefused(Exception):
     """A redirect radar will not follow. `kind`: "downgrade" (https to http), "origin" (another
     scheme, host or port), "status" (301, 302 or 303), "loop" (more than MAX_REDIRECTS) or
@@ -139,13 +147,15 @@ class AnswerTooDeep(Exception):
 class Transport:
     """Requests to `base_url` (scheme://host:port); safe to use from several threads."""
 
-    def __init__(self, base_url: str, cafile: str | None = None) -> None:
+    def __init__(self, base_url: str, cafile: str | None = None,
+                 client_cert: tuple[str, str] | None = None) -> None:
         parts = urlsplit(base_url)
         self._scheme = parts.scheme
         self._host = parts.hostname or ""
         self._port = _port(parts)
         self._prefix = parts.path.rstrip("/")
         self._cafile = cafile
+        self._client_cert = client_cert
         self._context: ssl.SSLContext | None = None
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -268,6 +278,14 @@ class Transport:
             except (ssl.SSLError, OSError) as exc:
                 reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
                 raise CAFileError(str(reason)) from None
+            if self._client_cert is not None:
+                certfile, keyfile = self._client_cert
+                try:
+                    # An encrypted key would make OpenSSL prompt on the terminal: refuse it instead.
+                    context.load_cert_chain(certfile, keyfile, password=_no_password)
+                except (ssl.SSLError, OSError, ValueError) as exc:
+                    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
+                    raise ClientCertError(str(reason)) from None
             context.sslsocket_class = _DeadlineSSLSocket
             self._context = context
         return self._context
@@ -283,6 +301,10 @@ class Transport:
     @staticmethod
     def _netloc(host: str, port: int) -> str:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _no_password() -> bytes:
+    raise ValueError("the private key is encrypted")
 
 
 # The deadline of the request this thread is making (`at`, a time.monotonic() instant, or None).
