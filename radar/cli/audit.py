@@ -42,6 +42,13 @@ def _add_ci(audit_sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_ci, takes_command=False, plan=None, mapping=None, migrated=None, vault_index=None)
 
 
+def parse_ci_arguments(argv: list[str]) -> argparse.Namespace:
+    """`radar audit ci`'s arguments, for `radar baseline create|update FILE audit ci [PATH]`."""
+    sub = argparse.ArgumentParser(prog="radar audit").add_subparsers()
+    _add_ci(sub)
+    return sub.choices["ci"].parse_args(argv)
+
+
 def _run_ci(args: argparse.Namespace) -> int:
     from radar.audit.ci import audit_ci
     from radar.audit.ci_files import locate
