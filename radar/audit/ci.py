@@ -130,6 +130,9 @@ def _issue(rule_id: str, subject: str, place: tuple[str, int]) -> AuditIssue:
                       risk=rule.risk, fix=rule.fix, line=place[1])
 
 
+_SCRIPT_KEY = re.compile(r"^(?:before_|after_)?script:\s*")  # a one-command script on its keyword's line
+
+
 def _line_issues(config: CIConfig) -> Iterator[AuditIssue]:
     """Rules that read the files' lines, in any job or template: what they find is wrong wherever it is."""
     for path, lines in config.lines.files():
@@ -140,7 +143,7 @@ def _line_issues(config: CIConfig) -> Iterator[AuditIssue]:
             for pattern, rule_id, *_ in CI_CHECKS:
                 if pattern.search(line):
                     yield _issue(rule_id, owner, (path, number))
-            if unverified_vault_tls(normal(line)):
+            if unverified_vault_tls(_SCRIPT_KEY.sub("", normal(line))):
                 yield _issue(TLS_UNVERIFIED, owner, (path, number))
 
 

@@ -167,7 +167,8 @@ class _Reader:
             with open(path, "rb") as fh:
                 data = fh.read(self.bytes_left + 1)
         except FileNotFoundError:
-            raise CIYamlError(f"{shown}: no such file; give the CI file or the repository's directory") from None
+            raise CIYamlError(f"{shown}: no such file, yet an include: names it (local includes are paths from "
+                              f"the repository's top, {self.root})") from None
         except IsADirectoryError:
             raise CIYamlError(f"{shown}: is a directory, not a CI file") from None
         except OSError as exc:
