@@ -32,7 +32,9 @@ MAX_TOTAL_BYTES = 4 * 1024 * 1024
 
 CI_FILE = ".gitlab-ci.yml"
 
-_KEY = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s#'"\-?:][^:#]*?|-[^\s:#][^:#]*?))[ \t]*:(?:[ \t]|$)""")
+# A top-level key: quoted, or plain up to the colon. No lazy part that could end in blanks, which
+# would make a long line of spaces quadratic.
+_KEY = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|((?:[^\s#'"\-?:]|-[^\s:#])(?:[^:#]*[^\s:#])?))[ \t]*:(?:[ \t]|$)""")
 
 
 @dataclass(frozen=True)
