@@ -11,6 +11,7 @@ Every function takes linear time in the line's length.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -33,14 +34,15 @@ class _Stage:
     to_log: bool  # what it writes reaches the job log: the pipeline's last stage, not redirected
 
 
-def _stages(line: str) -> list[_Stage]:
+@functools.lru_cache(maxsize=4)  # the four readings of one line split it once
+def _stages(line: str) -> tuple[_Stage, ...]:
     stages = []
     for command in _LISTS.split(line):
         parts = _PIPE.split(command)
         for n, part in enumerate(parts):
             words = tuple(w.strip("'\"") for w in part.split())
             stages.append(_Stage(words, part, n == len(parts) - 1 and not _to_file(part)))
-    return stages
+    return tuple(stages)
 
 
 def _to_file(text: str) -> bool:
@@ -69,9 +71,11 @@ def printed_secrets(line: str, variables: frozenset[str], files: frozenset[str])
 
 def dumps_environment(line: str, secrets: frozenset[str]) -> str | None:
     """`env` or `printenv` when the line prints every variable (or a secret one), else None."""
+    if _to_file(line):
+        return None
     for stage in _stages(line):
         words = stage.words
-        if not words or _to_file(line):
+        if not words:
             continue
         if words == ("env",) or (words[0] == "printenv" and (len(words) == 1 or secrets & set(words[1:]))):
             return words[0]
