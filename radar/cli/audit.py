@@ -27,7 +27,8 @@ def _add_ci(audit_sub: argparse._SubParsersAction) -> None:
         description=(
             "Audit a GitLab CI configuration: jobs with secrets: but no ID token, the deprecated CI_JOB_JWT, TLS "
             "to Vault left unverified, secrets echoed, env/printenv or set -x in jobs that receive secrets, keys "
-            "handed over with file: false, and production secret jobs any branch, schedule or trigger can run. "
+            "handed over with file: false, production secret jobs any branch can run, and secret jobs that "
+            "schedules, triggers or the web form can start. "
             "Local include:s, extends:, !reference and anchors are resolved. Exit 0 when nothing is found, "
             "1 when something is, 2 when the configuration cannot be read."
         ),
@@ -36,7 +37,7 @@ def _add_ci(audit_sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("path", nargs="?", default=".", metavar="PATH",
                    help="the CI file, or the repository directory holding .gitlab-ci.yml (default: the current "
-                        "directory); local includes are read relative to that directory")
+                        "directory); local includes are paths from that directory (for a file: from its directory)")
     scan.add_report_output_arguments(p)
     # What print_scan_report and before_scan read of a scan's options, which an audit does not take.
     p.set_defaults(run=_run_ci, takes_command=False, plan=None, mapping=None, migrated=None, vault_index=None)
