@@ -189,3 +189,11 @@ def test_a_huge_script_within_the_limits_is_audited(tmp_path):
 def test_audit_ci_takes_no_scan_only_options(leaky):
     result = run(leaky, "--history")
     assert result.returncode == 2 and b"unrecognized arguments: --history" in result.stderr
+
+
+def test_an_include_that_is_not_followed_is_a_warning_and_the_rest_is_audited(leaky):
+    (leaky / ".gitlab-ci.yml").write_text("include:\n  - project: group/ci\n    file: /vault.yml\n" + LEAKY)
+    result = run(leaky, "--format", "json")
+    assert result.returncode == 1
+    assert b"radar: warning: .gitlab-ci.yml: include 'project: group/ci' is not followed" in result.stderr
+    assert len(json.loads(result.stdout)["findings"]) == len(LEAKY_RULES)

@@ -255,3 +255,9 @@ def test_the_ci_stanza_radar_plan_generates_raises_nothing(tmp_path):
     assert len(plan.targets) >= 3 and any(t.production for t in plan.targets)
     result = audit(tmp_path, project_file(plan.targets))
     assert result.issues == () and result.jobs == len(plan.targets)
+
+
+def test_radars_own_ci_template_raises_nothing():
+    template = Path(__file__).resolve().parent.parent / "templates" / "radar.gitlab-ci.yml"
+    result = audit_ci(str(template))
+    assert result.issues == () and result.jobs >= 4
