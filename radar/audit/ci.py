@@ -58,9 +58,9 @@ UNTRUSTED_SOURCE = "ci-secrets-untrusted-source"
 
 RULES: dict[str, CIRule] = {
     NO_ID_TOKEN: CIRule(
-        "high", "Job reads secrets: but has no ID token with an aud: to log in to Vault with (no id_tokens:, or "
-                "token: names one the job does not define or that has no aud:), so the secrets cannot be read, "
-                "or are read with whatever token a role still accepts",
+        "high", "Job reads secrets: without an ID token of its own that has an aud: (no id_tokens:, or token: names "
+                "one the job does not define or that has no aud:): the login fails, or works only against a role that "
+                "checks no audience, where a token minted for another service logs in too",
         "Define id_tokens: with an aud: that the Vault role binds (bound_audiences), and name it in each "
         "secret's token: $NAME"),
     TLS_UNVERIFIED: CIRule(
