@@ -261,3 +261,14 @@ def test_radars_own_ci_template_raises_nothing():
     template = Path(__file__).resolve().parent.parent / "templates" / "radar.gitlab-ci.yml"
     result = audit_ci(str(template))
     assert result.issues == () and result.jobs >= 4
+
+
+def test_id_tokens_from_default_count_unless_the_job_does_not_inherit_them(tmp_path):
+    default = "default:\n" + TOKEN
+    (tmp_path / "inherits").mkdir()
+    (tmp_path / "opts-out").mkdir()
+    assert fired(audit(tmp_path / "inherits", default + job("    - make\n", tokens="")),
+                 "ci-secrets-without-id-token") == []
+    opted_out = default + job("    - make\n", tokens="", extra="  inherit:\n    default: [before_script]\n")
+    assert fired(audit(tmp_path / "opts-out", opted_out), "ci-secrets-without-id-token") == [
+        (".gitlab-ci.yml", 5, "build")]
