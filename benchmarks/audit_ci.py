@@ -53,7 +53,6 @@ def run(directory: Path, bound: float) -> tuple[str, float, float, str]:
     env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "RADAR_FINGERPRINT_KEY": "benchmark"}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = b"", b""
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
