@@ -272,3 +272,8 @@ def test_id_tokens_from_default_count_unless_the_job_does_not_inherit_them(tmp_p
     opted_out = default + job("    - make\n", tokens="", extra="  inherit:\n    default: [before_script]\n")
     assert fired(audit(tmp_path / "opts-out", opted_out), "ci-secrets-without-id-token") == [
         (".gitlab-ci.yml", 5, "build")]
+
+
+def test_env_in_a_job_whose_secrets_are_all_files_prints_paths_only_and_is_not_reported(tmp_path):
+    result = audit(tmp_path, job("    - env\n    - printenv SSH_KEY\n", secrets="SSH_KEY:\n      vault: ci/app/ssh/key@secret\n"))
+    assert fired(result, "ci-environment-dumped") == []

@@ -72,8 +72,8 @@ RULES: dict[str, CIRule] = {
                 "log, which every project member with access to jobs can read",
         "Do not print secrets; pipe them to the command that needs them (--password-stdin) or pass the file"),
     ENVIRONMENT_DUMPED: CIRule(
-        "high", "Job that receives secrets prints its environment (env, printenv, export -p), secrets included, "
-                "to the job log",
+        "high", "Job that receives secrets as variables (file: false) prints its environment (env, printenv, "
+                "export -p), secrets included, to the job log",
         "Remove the command, or print only the variables you need by name"),
     TRACED: CIRule(
         "medium", "Job that receives secrets traces its commands (set -x, bash -x): each command is logged with "
@@ -207,7 +207,7 @@ def _script_issues(config: CIConfig, name: str, job: dict[str, Any], entries: di
     for line in _script_lines(job, config.doc):
         for secret in printed_secrets(line, variables, files):
             yield _issue(ECHOED, f"{name}: {secret}", config.lines.find(line, name))
-        if dumps_environment(line, frozenset(entries)):
+        if variables and dumps_environment(line, variables):  # file secrets are paths in the environment
             yield _issue(ENVIRONMENT_DUMPED, name, config.lines.find(line, name))
         if traces_commands(line):
             yield _issue(TRACED, name, config.lines.find(line, name))
