@@ -15,6 +15,7 @@ import pytest
 from radar.report.json import SCHEMA_PATH
 from radar_cli import RADAR, WAIT, assert_absent, assert_one_line_error, clean_env, radar
 from report_schemas import GITLAB_SCHEMA, SARIF_SCHEMA, validator
+from test_report_formats import ACCEPTED_NOTES, sarif_validator_results
 
 KEY = "a-fingerprint-key-for-the-audit-tests"
 ENV = clean_env(RADAR_FINGERPRINT_KEY=KEY)
@@ -105,6 +106,15 @@ def test_the_sarif_report_is_valid_and_describes_each_rule_with_its_fix(leaky):
     assert "set +x" in trace["help"]["text"]
     assert {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
             for r in run_["results"]} == LEAKY_RULES
+
+
+def test_the_sarif_report_passes_microsofts_validator(leaky, tmp_path):
+    path = tmp_path / "audit.sarif"
+    path.write_bytes(run(leaky, "--format", "sarif").stdout)
+    results = sarif_validator_results(path, tmp_path / "validation.sarif")
+    assert [(r["ruleId"], r.get("level", "warning")) for r in results if r.get("level", "warning") != "note"] == []
+    # SARIF2012 (no helpUri): the audit's rules are documented in the README, not on a page of their own.
+    assert {r["ruleId"] for r in results} <= ACCEPTED_NOTES | {"SARIF2012"}
 
 
 @pytest.mark.parametrize("format", ["text", "csv", "markdown", "html"])
