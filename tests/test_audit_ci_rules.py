@@ -4,6 +4,7 @@ wrong, the fixed one does not. Plus how the configuration is assembled (includes
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -277,3 +278,9 @@ def test_id_tokens_from_default_count_unless_the_job_does_not_inherit_them(tmp_p
 def test_env_in_a_job_whose_secrets_are_all_files_prints_paths_only_and_is_not_reported(tmp_path):
     result = audit(tmp_path, job("    - env\n    - printenv SSH_KEY\n", secrets="SSH_KEY:\n      vault: ci/app/ssh/key@secret\n"))
     assert fired(result, "ci-environment-dumped") == []
+
+
+def test_an_include_that_is_a_fifo_is_refused_without_reading_it(tmp_path):
+    os.mkfifo(tmp_path / "pipe.yml")
+    with pytest.raises(CIYamlError, match="'pipe.yml' is not a regular file"):
+        audit(tmp_path, "include: pipe.yml\nbuild:\n  script: make\n")

@@ -156,6 +156,8 @@ class _Reader:
                                   f"name files under {self.root}")
             if real in chain or real in self.seen:
                 continue  # GitLab reads a file once; a cycle adds nothing
+            if os.path.exists(real) and not os.path.isfile(real):  # a FIFO would block the read for ever
+                raise CIYamlError(f"{shown}: include {include!r} is not a regular file")
             if len(self.seen) >= MAX_INCLUDES:
                 raise CIYamlError(f"{shown}: includes more than {MAX_INCLUDES} files (GitLab's limit)")
             self.seen.add(real)
