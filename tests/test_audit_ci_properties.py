@@ -4,6 +4,7 @@ into the files read; the script reading is sound on the commands it claims to un
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from radar.audit.ci import audit_ci
 from radar.audit.ci_shell import dumps_environment, printed_secrets, traces_commands, unverified_vault_tls
 from radar.vault.errors import CIYamlError
+from radar_cli import assert_one_line_error, clean_env, radar
 
 NAMES = st.sampled_from(["DB_PASSWORD", "TLS_KEY", "API_TOKEN", "SSH_PRIVATE_KEY", "X"])
 FRAGMENTS = st.sampled_from([
@@ -116,3 +118,18 @@ def test_an_echoed_secret_is_found_and_one_piped_onward_is_not(name, sigil, comm
     assert printed_secrets(f"{before}{command} \"{reference}\"", SECRETS, FILES) == [name]
     assert printed_secrets(f"{before}{command} \"{reference}\" | docker login --password-stdin", SECRETS, FILES) == []
     assert printed_secrets(f"{before}{command} \"{reference}\" > secret.txt", SECRETS, FILES) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(CONFIG)
+def test_at_the_command_line_any_job_structure_exits_0_1_or_2_without_a_traceback(config):
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, ".gitlab-ci.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        result = radar("audit", "ci", directory, "--format", "json",
+                       env=clean_env(RADAR_FINGERPRINT_KEY="property-tests"))
+        assert result.returncode in (0, 1, 2), result.stderr
+        assert b"Traceback" not in result.stderr and b"internal error" not in result.stderr
+        if result.returncode == 2:
+            assert_one_line_error(result)
+        else:
+            assert json.loads(result.stdout)["scan"]["kind"] == "directory"
