@@ -2,7 +2,7 @@
 around radar.scan.baseline.
 
 After FILE come the arguments `radar scan` takes (`PATH [--history ...]`, or `gitlab --url ...`),
-parsed by the scan commands' own parsers and run by their own code, so every scan option and
+or `audit ci [PATH]` and its options, parsed by the scan commands' own parsers and run by their own code, so every scan option and
 source works here without a second copy; only the end differs: the scan's findings become FILE
 instead of a report. `start()` is called by each scan once its fingerprint key is known and
 before it reads anything, so that a baseline that cannot be used (missing, malformed, made
@@ -44,7 +44,7 @@ class BaselineRun:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "baseline",
-        usage="radar baseline {create,update} FILE PATH [scan options] | FILE gitlab --url URL ...",
+        usage="radar baseline {create,update} FILE PATH [scan options] | FILE gitlab --url URL ... | FILE audit ci [PATH]",
         help="record the current findings as known, so that radar scan --baseline reports only new ones",
         description=(
             "Write a baseline: the findings a scan makes now, to be reported no more by "
@@ -60,13 +60,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for name, text in ACTIONS.items():
         action = actions.add_parser(
             name, prog=f"radar baseline {name}", help=text,
-            usage=f"radar baseline {name} FILE PATH [scan options] | radar baseline {name} FILE gitlab --url URL ...",
+            usage=f"radar baseline {name} FILE PATH [scan options] | radar baseline {name} FILE gitlab --url URL ... "
+                  f"| radar baseline {name} FILE audit ci [PATH]",
             description=f"{text[0].upper()}{text[1:]}. The scan arguments after FILE are radar scan's "
                         "(see radar scan --help and radar scan gitlab --help); report options do not apply.",
         )
         action.add_argument("file", metavar="FILE", help="the baseline file (TOML)")
         action.add_argument("scan", nargs=argparse.REMAINDER, metavar="SCAN ARGUMENTS",
-                            help="PATH [options], or gitlab --url URL ..., as radar scan takes them")
+                            help="PATH [options], or gitlab --url URL ..., as radar scan takes them; or audit ci [PATH]")
         action.set_defaults(run=_run, takes_command=False)
 
 
@@ -77,7 +78,12 @@ def _run(args: argparse.Namespace) -> int:
     if not args.scan:
         raise RadarError(f"nothing to scan: give radar baseline {action} FILE PATH [scan options], "
                          f"or radar baseline {action} FILE gitlab --url URL ...")
-    scan_args = scan.parse_scan_arguments(args.scan)
+    if args.scan[:2] == ["audit", "ci"]:  # an audit's findings are baselined like a scan's
+        from radar.cli import audit
+
+        scan_args = audit.parse_ci_arguments(args.scan[2:])
+    else:
+        scan_args = scan.parse_scan_arguments(args.scan)
     for option, given in (("--baseline", scan_args.baseline), ("--format", scan_args.format != "text"),
                           ("--output", scan_args.output), ("--plan", scan_args.plan),
                           ("--show-ignored", scan_args.show_ignored)):

@@ -116,7 +116,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks, jobs=args.jobs or 0, decode_depth=args.decode_depth,
         gitignore=args.gitignore, config=config,
     )
-    key, migration, index, started = _before_scan(args)
+    key, migration, index, started = before_scan(args)
     context = {"kind": "directory", "target": paths[0] if len(paths) == 1 else ".",
                "root": os.path.abspath(paths[0]) if one_directory else os.getcwd(), **_config_context(config)}
     if len(paths) > 1:
@@ -160,12 +160,12 @@ def _run_scan(args: argparse.Namespace) -> int:
                     f"skipped {stats.binary} binary and {stats.skipped} other file(s), each named above")
     context["started"] = started
     context["fingerprint_key_id"] = key.key_id
-    return _print_scan_report(args, report, context, f"{stats.files} file(s), {human_size(stats.bytes)} scanned"
+    return print_scan_report(args, report, context, f"{stats.files} file(s), {human_size(stats.bytes)} scanned"
                               + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
 
 
-def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict) -> int:
+def print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict) -> int:
     from radar.files import write_file
     from radar.report import renderer, report_warnings
     from radar.report.context import ReportContext, now
@@ -233,6 +233,22 @@ def _print_scan_report(args: argparse.Namespace, report, context_fields: dict, s
 
 
 def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = True) -> None:
+    add_report_output_arguments(p)
+    p.add_argument("--migrated", metavar="PLAN.json",
+                   help="after the migration: also report what the plan (radar plan --format json) left behind: "
+                        "moved CI/CD variables still defined, jobs still reading them without secrets:, moved "
+                        "values found again")
+    p.add_argument("--vault-index", metavar="INDEX",
+                   help="mark each finding whose value Vault holds (in_vault: path, field, version, whether "
+                        "latest), from an index made by radar index vault with the same fingerprint key")
+    p.add_argument("--plan", type=plan_file, metavar="FILE",
+                   help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
+                        "follows the suffix); the plan options are radar plan's (see radar plan --help)")
+    add_plan_options(p, project_option=project_option)
+
+
+def add_report_output_arguments(p: argparse.ArgumentParser) -> None:
+    """The report options of every command whose findings go through `print_scan_report`."""
     from radar.report import FORMATS  # a constant only; the formats themselves load when used
 
     p.add_argument("--format", choices=FORMATS, default="text",
@@ -249,17 +265,6 @@ def _add_report_arguments(p: argparse.ArgumentParser, *, project_option: bool = 
     p.add_argument("--baseline", metavar="FILE",
                    help="report only findings not in FILE (made by radar baseline create): the others are "
                         "hidden like ignored ones (see --show-ignored), and exit status 1 counts new ones only")
-    p.add_argument("--migrated", metavar="PLAN.json",
-                   help="after the migration: also report what the plan (radar plan --format json) left behind: "
-                        "moved CI/CD variables still defined, jobs still reading them without secrets:, moved "
-                        "values found again")
-    p.add_argument("--vault-index", metavar="INDEX",
-                   help="mark each finding whose value Vault holds (in_vault: path, field, version, whether "
-                        "latest), from an index made by radar index vault with the same fingerprint key")
-    p.add_argument("--plan", type=plan_file, metavar="FILE",
-                   help="also write the Vault migration plan to FILE (.md, .html or .json: the format "
-                        "follows the suffix); the plan options are radar plan's (see radar plan --help)")
-    add_plan_options(p, project_option=project_option)
 
 
 def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
@@ -342,7 +347,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
                   instance=args.instance, include_subgroups=args.include_subgroups,
                   skip_archived=args.skip_archived)
     options = ScanOptions(jobs=args.jobs or 0, config=config)
-    key, migration, index, started = _before_scan(args)
+    key, migration, index, started = before_scan(args)
     terminal = Terminal.of(args)
     terminal.start()
     clock = time.monotonic()
@@ -360,7 +365,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
 
         unreadable = tuple(sorted((noun, n) for noun, n in report.stats.unreadable.items() if n))
         context["shard"] = ShardReport(shard, scope, unreadable, report.credentials)
-    return _print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
+    return print_scan_report(args, report, context, f"{report.stats.files} variable(s) and CI file(s)",
                               {"units": report.stats.files})
 
 
@@ -369,7 +374,7 @@ def _config_context(config) -> dict:
     if config.source is None:
         return {}
     return {"config": config.source, "added_rules": config.added, "disabled_rules": tuple(sorted(config.disabled))}
-def _before_scan(args: argparse.Namespace):  # -> (FingerprintKey, Migration | None, VaultIndex | None, datetime)
+def before_scan(args: argparse.Namespace):  # -> (FingerprintKey, Migration | None, VaultIndex | None, datetime)
     """What can refuse the run, done before a scan that may take minutes: the outputs, the
     fingerprint key (--baseline, radar monitor), the --migrated plan and the --vault-index; then
     the time the scan starts."""

@@ -44,8 +44,8 @@ from radar.scan.scanner import ScanOptions, ScanReport, scan_source
 from radar.scan.shard import Shard
 from radar.scan.sources.gitlab import GitLabSource, Scope, VariableRecord
 
-_JOB_JWT = regex.compile(r"(?<![A-Za-z0-9_])CI_JOB_JWT(?:_V[12])?(?![A-Za-z0-9_])")
-_SKIP_VERIFY = regex.compile(r"""(?i)VAULT_SKIP_VERIFY["']?[ \t]*[:=][ \t]*["']?(?:true|1|yes|on)(?![A-Za-z0-9_])""")
+JOB_JWT = regex.compile(r"(?<![A-Za-z0-9_])CI_JOB_JWT(?:_V[12])?(?![A-Za-z0-9_])")
+SKIP_VERIFY = regex.compile(r"""(?i)VAULT_SKIP_VERIFY["']?[ \t]*[:=][ \t]*["']?(?:true|1|yes|on)(?![A-Za-z0-9_])""")
 # (rule id, the flag's name when it is wrong, severity, what to do)
 _FLAG_RULES = (
     ("gitlab-variable-unmasked", "unmasked", "high", "mask it"),
@@ -194,16 +194,17 @@ def _variable_finding(r: VariableRecord, rule_id: str, description: str, severit
     )
 
 
-# What a CI file is checked for: pattern, rule id, description, severity, fix.
-_CI_CHECKS = (
-    (_JOB_JWT, "gitlab-ci-job-jwt", "uses the deprecated CI_JOB_JWT (removed in GitLab 17.0)", "medium",
+# What a CI file is checked for: pattern, rule id, description, severity, fix. `radar audit ci`
+# applies the same checks to a local CI file, so both commands report them under the same ids.
+CI_CHECKS = (
+    (JOB_JWT, "gitlab-ci-job-jwt", "uses the deprecated CI_JOB_JWT (removed in GitLab 17.0)", "medium",
      "use id_tokens: with an aud: for Vault, and secrets: with token: $VAULT_ID_TOKEN"),
-    (_SKIP_VERIFY, "gitlab-ci-vault-skip-verify", "sets VAULT_SKIP_VERIFY: TLS to Vault is not verified",
+    (SKIP_VERIFY, "gitlab-ci-vault-skip-verify", "sets VAULT_SKIP_VERIFY: TLS to Vault is not verified",
      "high", "remove VAULT_SKIP_VERIFY and give Vault's CA certificate in VAULT_CACERT"),
 )
 
 # Every check's rule id: what a scan configuration may disable or allowlist besides the detectors.
-CHECK_IDS = (*(rule[0] for rule in _FLAG_RULES), "gitlab-variable-duplicated", *(check[1] for check in _CI_CHECKS))
+CHECK_IDS = (*(rule[0] for rule in _FLAG_RULES), "gitlab-variable-duplicated", *(check[1] for check in CI_CHECKS))
 
 
 def ci_file_findings(text: str, project: str, path: str, key: FingerprintKey) -> list[Finding]:
@@ -211,7 +212,7 @@ def ci_file_findings(text: str, project: str, path: str, key: FingerprintKey) ->
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("#"):
             continue
-        for pattern, rule_id, description, severity, fix in _CI_CHECKS:
+        for pattern, rule_id, description, severity, fix in CI_CHECKS:
             for m in pattern.finditer(line):
                 findings.append(Finding(
                     rule_id=rule_id, secret_type="gitlab-ci-config", description=description,

@@ -111,6 +111,13 @@ def load_ci_file(path: str) -> dict[str, Any]:
 
 def parse_ci_text(text: str, path: str) -> dict[str, Any]:
     """`load_ci_file` of text already read (a CI file fetched from GitLab); `path` names it in errors."""
+    return resolve_references(parse_ci_unresolved(text, path), path)
+
+
+def parse_ci_unresolved(text: str, path: str) -> dict[str, Any]:
+    """`parse_ci_text` with its `!reference` tags left in place, for a configuration made of several
+    files (local `include:`s), whose references may point into another file: merge the files'
+    top-level mappings first, then `resolve_references` the result."""
     try:
         _check_expansion(text)
         documents = [d for d in yaml.load_all(text, Loader=_CILoader) if d is not None]
@@ -134,6 +141,11 @@ def parse_ci_text(text: str, path: str) -> dict[str, Any]:
     doc = documents[0]
     if not isinstance(doc, dict):
         raise CIYamlError(f"{path}: the top level must be a mapping of keywords and jobs")
+    return doc
+
+
+def resolve_references(doc: dict[str, Any], path: str) -> dict[str, Any]:
+    """`doc` with its `!reference` tags replaced by what they point at, within the file limits."""
     try:
         return _References(doc).resolve(doc, 0, 0, None)
     except CIYamlError as exc:
@@ -292,6 +304,16 @@ def inherited_scripts(doc: dict[str, Any], config: dict[str, Any]) -> dict[str, 
     return scripts
 
 
+def default_id_tokens(doc: dict[str, Any], config: dict[str, Any]) -> Any:
+    """The `id_tokens` a job lacking its own takes from `default:` (GitLab 16.4+), unless its
+    `inherit:default` leaves them out; None when there are none to take."""
+    inherit = config.get("inherit") or {}
+    default = doc.get("default") or {}
+    if not isinstance(inherit, dict) or not isinstance(default, dict) or "id_tokens" not in default:
+        return None
+    return default["id_tokens"] if _inherits(inherit, "default", "id_tokens") else None
+
+
 def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
     """The resolved `secrets`, `id_tokens` and `variables` of `job` in a loaded CI file."""
     if job not in doc:
@@ -309,8 +331,10 @@ def job_definition(doc: dict[str, Any], job: str, path: str) -> JobDefinition:
     default = doc.get("default") or {}
     if not isinstance(default, dict):
         raise CIYamlError(f"{path}: default: must be a mapping")
-    if "id_tokens" not in config and _inherits(inherit, "default", "id_tokens") and "id_tokens" in default:
-        config["id_tokens"] = default["id_tokens"]
+    if "id_tokens" not in config:
+        inherited = default_id_tokens(doc, config)
+        if inherited is not None:
+            config["id_tokens"] = inherited
 
     global_vars = doc.get("variables") or {}
     if not isinstance(global_vars, dict):
