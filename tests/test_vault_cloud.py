@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
 import textwrap
-from dataclasses import asdict, dataclass
+import socket
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ from cloud_fakes import (
 )
 from radar.vault.cloud import CloudEndpoints
 from radar_cli import WAIT, assert_absent, assert_one_line_error, clean_env
-from vault_fakes import Certificate, ScriptedServer, answer, tls_certificate
+from vault_fakes import Certificate, ScriptedServer, answer, response, tls_certificate
 from vault_fixtures import AUDIENCE, ROLE, mint_id_token
 
 ENTRY = Path(__file__).with_name("radar_cloud.py")
@@ -120,15 +122,17 @@ class Job:
         )
         return path
 
-    def run(self, *args: str | Path, names: tuple[str, ...] = (), **env: str) -> Run:
-        argv = [sys.executable, str(ENTRY), json.dumps(asdict(self.clouds.endpoints)), *map(os.fspath, args)]
+    def run(self, *args: str | Path, names: tuple[str, ...] = (), endpoints: CloudEndpoints | None = None,
+            **env: str) -> Run:
+        endpoints = endpoints or self.clouds.endpoints
+        argv = [sys.executable, str(ENTRY), json.dumps(asdict(endpoints)), *map(os.fspath, args)]
         if names:
             argv += ["--", sys.executable, "-c", CHILD, str(self.report_path), *names]
         done = subprocess.run(argv, capture_output=True, timeout=WAIT, env={**self.env, **env}, cwd=self.tmp_path)
         return Run(done.args, done.returncode, done.stdout, done.stderr)
 
-    def exec(self, secrets_yaml: str, *names: str, **env: str) -> Run:
-        return self.run("exec", "--job", "deploy", "--ci-file", self.ci(secrets_yaml), names=names, **env)
+    def exec(self, secrets_yaml: str, *names: str, options: tuple[str, ...] = (), **env) -> Run:
+        return self.run("exec", "--job", "deploy", "--ci-file", self.ci(secrets_yaml), *options, names=names, **env)
 
     def report(self) -> dict:
         return json.loads(self.report_path.read_text())
@@ -373,3 +377,77 @@ def test_a_redirect_to_another_origin_gets_no_access_token(job, clouds, serve):
     assert result.returncode == 1
     assert f"redirected GET to {elsewhere.url} (HTTP 307): refused, radar sends credentials only to the origin it asked" in error(result, job)
     assert elsewhere.connections == 0
+
+
+def test_verbose_logs_each_cloud_request_without_a_credential(job, clouds):
+    clouds.key_vault.put("api-key", value())
+    clouds.secret_manager.put("signing-key", value().encode())
+    result = job.exec("""\
+        A: {azure_key_vault: {name: api-key}, token: $AZURE_JWT}
+        G: {gcp_secret_manager: {name: signing-key}, token: $GCP_ID_TOKEN}
+    """, "A", "G", options=("-v",))
+    assert result.returncode == 0, result.stderr.decode()
+    log = result.stderr.decode()
+    assert f"Azure Key Vault: POST {clouds.servers['entra'].url}/{TENANT}/oauth2/v2.0/token: HTTP 200" in log
+    assert f"Azure Key Vault: GET {clouds.servers['key_vault'].url}/secrets/api-key/?api-version=7.4: HTTP 200" in log
+    assert f"GCP Secret Manager: POST {clouds.servers['sts'].url}/v1/token: HTTP 200" in log
+    assert (f"GCP Secret Manager: GET {clouds.servers['secret_manager'].url}/v1/projects/{PROJECT_NUMBER}/secrets/"
+            f"signing-key/versions/latest:access: HTTP 200") in log
+    assert_absent(job.credentials(), result.stdout + result.stderr)
+
+
+def test_an_overloaded_key_vault_is_retried(job, clouds, serve):
+    secret = value()
+    clouds.key_vault.put("db-password", secret)
+    calls = []
+
+    def busy_once(server, conn, request):
+        calls.append(request.target)
+        if len(calls) == 1:
+            conn.sendall(response(503, b'{"error": {"code": "ServiceUnavailable", "message": "busy"}}'))
+            return True
+        return clouds.key_vault(server, conn, request)
+
+    vault = serve(busy_once, tls=clouds.cert)
+    result = job.exec("DB: {token: $AZURE_JWT, file: false, azure_key_vault: {name: db-password}}\n", "DB",
+                      AZURE_KEY_VAULT_SERVER_URL=vault.url)
+    assert result.returncode == 0, result.stderr.decode()
+    assert job.report()["DB"]["sha256"] == sha256(secret) and len(calls) == 2
+
+
+def test_an_unreachable_token_service_gives_up_within_the_timeout(job, clouds):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"https://127.0.0.1:{s.getsockname()[1]}"
+    result = job.exec("DB: {token: $GCP_ID_TOKEN, gcp_secret_manager: {name: db-password}}\n", "DB",
+                      options=("--vault-timeout", "1"), endpoints=replace(clouds.endpoints, gcp_sts=closed))
+    assert result.returncode == 1
+    *retries, last = result.stderr.decode().splitlines()
+    assert re.fullmatch(rf"radar: error: secret DB: GCP Secret Manager at {closed} is unavailable: unreachable "
+                        rf"\(connection refused\); gave up after \d+ attempt\(s\) within --vault-timeout \(1 s\)", last)
+    # Like Vault's: each retry is announced, so a slow job log says what it is waiting for.
+    assert retries and all(line.startswith(f"radar: warning: GCP Secret Manager: POST {closed}/v1/token: "
+                                           "unreachable (connection refused); retrying in ") for line in retries)
+
+
+def test_a_missing_id_token_fails_only_the_secrets_that_need_it(job, clouds):
+    clouds.key_vault.put("api-key", value())
+    result = job.run("secrets", "check", "--job", "deploy", "--ci-file", job.ci("""\
+        A: {azure_key_vault: {name: api-key}, token: $AZURE_JWT}
+        G: {gcp_secret_manager: {name: signing-key}, token: $GCP_ID_TOKEN}
+    """), GCP_ID_TOKEN="")
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].startswith("OK\tA\t")
+    assert lines[1].endswith("secret G: ID token variable GCP_ID_TOKEN is not set; in GitLab CI define it under the "
+                             "job's id_tokens: (GCP_ID_TOKEN: aud: ...) with the audience the workload identity pool "
+                             "provider expects")
+    assert not clouds.servers["sts"].requests
+
+
+def test_an_answer_that_is_not_json_is_refused(job, clouds, serve):
+    html = serve(answer(200, b"<html>sign in</html>"), tls=clouds.cert)
+    result = job.exec("DB: {token: $AZURE_JWT, azure_key_vault: {name: db-password}}\n", "DB",
+                      AZURE_KEY_VAULT_SERVER_URL=html.url)
+    assert result.returncode == 1
+    assert error(result, job).endswith(f"secret DB: Azure Key Vault at {html.url} answered HTTP 200 with application/json, not JSON\n")

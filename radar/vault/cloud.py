@@ -17,6 +17,7 @@ command never sets.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +41,8 @@ from radar.vault.transport import (
     TLSError,
     Transport,
 )
+
+log = logging.getLogger("radar.vault")
 
 MAX_PARALLEL_READS = 8
 RETRY_STATUS = {**RETRYABLE_STATUS, 500: "internal server error"}  # Google and Azure document 500 as transient
@@ -98,6 +101,9 @@ class CloudHTTP:
             try:
                 response = self._transport(origin).request(method, target, headers=headers, body=body,
                                                            deadline=deadline)
+                # The URL names the tenant, project and secret, never a credential (those travel in
+                # the body and the Authorization header).
+                log.info("%s: %s %s: HTTP %s", self.provider, method, printable(url), response.status)
                 if response.status not in RETRY_STATUS:
                     return Answer(response.status, _payload(response, where, response.status))
                 failure = f"HTTP {response.status} ({RETRY_STATUS[response.status]})"
@@ -125,6 +131,8 @@ class CloudHTTP:
                     f"{where} is unavailable: {failure}; gave up after {attempts} attempt(s) within "
                     f"--vault-timeout ({self.retry.total_seconds:g} s)"
                 )
+            log.warning("%s: %s %s: %s; retrying in %.1f s (%.1f s of --vault-timeout left)",
+                        self.provider, method, printable(url), failure, delay, remaining)
             self._sleep(delay)
             delay = min(delay * 2, self.retry.max_delay)
 
