@@ -87,6 +87,7 @@ class Entra:
 
     key: rsa.RSAPrivateKey
     issued: set[str] = field(default_factory=set)
+    next_token: str | None = None  # the access token to issue next, when a test must know it beforehand
 
     def __call__(self, server: ScriptedServer, conn: socket.socket, request: Request) -> bool:
         path = urllib.parse.urlsplit(request.target).path
@@ -119,7 +120,7 @@ class Entra:
                                f"Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.")
         if not isinstance(claims.get("exp"), int) or claims["exp"] < time.time():
             return self._error(conn, 400, "invalid_client", 700024, "Client assertion is not within its valid time range.")
-        token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(40)
+        token, self.next_token = self.next_token or "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(40), None
         self.issued.add(token)
         return send_json(conn, 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                      "access_token": token})

@@ -173,6 +173,19 @@ def test_azure_secret_reaches_cmd_as_a_file_and_is_masked(job, clouds):
     assert_absent([secret, *job.credentials()], result.stdout + result.stderr)
 
 
+def test_the_access_token_is_masked_too(job, clouds):
+    # radar never hands it to CMD; should CMD come across it anyway (here: a variable the test
+    # planted, with a name no masking rule picks up), it is masked like a value.
+    clouds.key_vault.put("db-password", value())
+    clouds.entra.next_token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(40)
+    result = job.exec("DB: {token: $AZURE_JWT, azure_key_vault: {name: db-password}}\n", "DB", "NOTE",
+                      NOTE=clouds.entra.next_token)
+    assert result.returncode == 0, result.stderr.decode()
+    assert clouds.entra.next_token is None, "the planted token was not the one issued"
+    assert b"value NOTE [MASKED]" in result.stdout
+    assert_absent(job.credentials(), result.stdout + result.stderr)
+
+
 def test_azure_version_pins_an_older_version_and_none_means_the_latest(job, clouds):
     old, new = value(), value()
     old_version = clouds.key_vault.put("api-key", old)

@@ -18,7 +18,7 @@ Errors quote Entra ID's or Key Vault's own code and message (`invalid_client: AA
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -69,7 +69,8 @@ def secret_spec(name: str, raw: Any, *, file: bool, token_var: str, variables: J
     if unknown:
         raise VaultConfigError(f"{where}: azure_key_vault: unknown key(s) {', '.join(unknown)}; use name: and version:")
     secret_name = raw.get("name")
-    if not isinstance(secret_name, str) or not SECRET_NAME.fullmatch(variables.expand(secret_name)):
+    secret_name = variables.expand(secret_name) if isinstance(secret_name, str) else None
+    if secret_name is None or not SECRET_NAME.fullmatch(secret_name):
         raise VaultConfigError(
             f"{where}: azure_key_vault: name: must be the secret's name in the key vault "
             f"(1-127 letters, digits and dashes)"
@@ -86,7 +87,7 @@ def secret_spec(name: str, raw: Any, *, file: bool, token_var: str, variables: J
             f"{where}: azure_key_vault: version: must be the version's id (32 hex digits, from the "
             f"secret's page in the key vault), or be left out for the latest"
         )
-    return AzureSecretSpec(name=name, secret_name=variables.expand(secret_name), version=version or None,
+    return AzureSecretSpec(name=name, secret_name=secret_name, version=version or None,
                            file=file, token_var=token_var)
 
 
