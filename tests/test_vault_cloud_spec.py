@@ -105,6 +105,8 @@ def test_azure_settings_from_gitlab_variables():
     ({"AZURE_KEY_VAULT_SERVER_URL": "myvault.vault.azure.net"}, "is not an https:// URL"),
     ({"AZURE_KEY_VAULT_SERVER_URL": "https://v.example/?x=1"}, "is not an https:// URL"),
     ({"AZURE_CLIENT_ID": "id&scope=x"}, "AZURE_CLIENT_ID must be the application"),
+    ({"AZURE_KEY_VAULT_SERVER_URL": "https://v.example:99999"}, "has an invalid port"),
+    ({"AZURE_KEY_VAULT_SERVER_URL": "https://me:hunter2@v.example"}, "must not hold a user name or password$"),
 ])
 def test_azure_settings_errors(changes, message):
     with pytest.raises(VaultConfigError, match=message):

@@ -22,7 +22,7 @@ def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
                         "and retrying an unreachable or sealed Vault, all together (default 30); "
                         "Azure Key Vault and GCP Secret Manager get the same budget each")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="log each Vault request (never a token, JWT or secret value)")
+                   help="log each request to Vault, Azure and Google (never a token, JWT or secret value)")
 
 
 def add_exec_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,8 @@ def add_exec_parser(sub: argparse._SubParsersAction) -> None:
         "exec",
         usage="radar exec (--job NAME [--ci-file PATH] | --secrets-file PATH) [--vault-timeout SECONDS] "
               "[--min-length N] [-v] -- CMD ARGS...",
-        help="fetch a job's secrets: from Vault (or Azure Key Vault, GCP Secret Manager) and run CMD with them, its output masked",
+        help="fetch a job's secrets: from Vault (or Azure Key Vault, GCP Secret Manager) and run CMD "
+             "with them, its output masked",
         description=(
             "Resolve the secrets: of a GitLab CI job (or of a secrets file) the way GitLab Runner does: "
             "log in to Vault with the job's ID token (JWT auth), or exchange it for an Azure or Google "

@@ -103,6 +103,13 @@ def azure_settings(variables: JobVariables) -> AzureSettings:
         )
     url = values["AZURE_KEY_VAULT_SERVER_URL"]
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number from 0 to 65535)
+    except ValueError:
+        raise VaultConfigError(f"AZURE_KEY_VAULT_SERVER_URL={url} has an invalid port") from None
+    if parts.username is not None or parts.password is not None:
+        # Messages name the server's URL: a password in it would end up in the job log.
+        raise VaultConfigError("AZURE_KEY_VAULT_SERVER_URL must not hold a user name or password")
     if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
         raise VaultConfigError(
             f"AZURE_KEY_VAULT_SERVER_URL={url} is not an https:// URL; radar sends the access token "
