@@ -30,7 +30,7 @@ from cloud_fakes import (
 )
 from radar.vault.cloud import CloudEndpoints
 from radar_cli import WAIT, assert_absent, assert_one_line_error, clean_env
-from vault_fakes import Certificate, ScriptedServer, answer, response, tls_certificate
+from vault_fakes import Certificate, ScriptedServer, answer, never_answer, response, tls_certificate
 from vault_fixtures import AUDIENCE, ROLE, mint_id_token
 
 ENTRY = Path(__file__).with_name("radar_cloud.py")
@@ -464,3 +464,15 @@ def test_an_answer_that_is_not_json_is_refused(job, clouds, serve):
                       AZURE_KEY_VAULT_SERVER_URL=html.url)
     assert result.returncode == 1
     assert error(result, job).endswith(f"secret DB: Azure Key Vault at {html.url} answered HTTP 200 with application/json, not JSON\n")
+
+
+def test_a_key_vault_that_never_answers_is_given_up_within_the_timeout(job, clouds, serve):
+    silent = serve(never_answer, tls=clouds.cert)
+    result = job.exec("DB: {token: $AZURE_JWT, azure_key_vault: {name: db-password}}\n", "DB",
+                      options=("--vault-timeout", "1"), AZURE_KEY_VAULT_SERVER_URL=silent.url)
+    assert result.returncode == 1
+    last = result.stderr.decode().splitlines()[-1]
+    assert re.fullmatch(rf"radar: error: secret DB: Azure Key Vault at {silent.url} is unavailable: no answer "
+                        rf"\(timed out waiting for the answer\); gave up after \d+ attempt\(s\) within "
+                        rf"--vault-timeout \(1 s\)", last)
+    assert_absent(job.credentials(), result.stdout + result.stderr)

@@ -20,7 +20,7 @@ def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vault-timeout", type=positive_float, default=30.0, metavar="SECONDS",
                    help="the most time radar spends on Vault in one run: connecting, waiting for answers "
                         "and retrying an unreachable or sealed Vault, all together (default 30); "
-                        "Azure Key Vault and GCP Secret Manager get the same budget each")
+                        "it bounds the traffic with Azure and Google alike")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="log each request to Vault, Azure and Google (never a token, JWT or secret value)")
 
