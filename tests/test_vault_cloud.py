@@ -23,12 +23,18 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cloud_fakes import (
     AZURE_AUDIENCE, CLIENT_ID, GCP_AUDIENCE, GCP_PROVIDER, POOL, PROJECT_NUMBER, STS, TENANT, Entra, KeyVault,
     SecretManager,
 )
+from radar.vault.azure import AzureKeyVault, AzureSettings
+from radar.vault.client import RetryPolicy
 from radar.vault.cloud import CloudEndpoints
+from radar.vault.gcp import GCPSecretManager, GCPSettings
+from radar.vault.model import AzureSecretSpec, GCPSecretSpec, ResolvedSecret, SecretFailure
+from radar.vault.variables import JobVariables
 from radar_cli import WAIT, assert_absent, assert_one_line_error, clean_env
 from vault_fakes import Certificate, ScriptedServer, answer, never_answer, response, tls_certificate
 from vault_fixtures import AUDIENCE, ROLE, mint_id_token
@@ -476,3 +482,64 @@ def test_a_key_vault_that_never_answers_is_given_up_within_the_timeout(job, clou
                         rf"\(timed out waiting for the answer\); gave up after \d+ attempt\(s\) within "
                         rf"--vault-timeout \(1 s\)", last)
     assert_absent(job.credentials(), result.stdout + result.stderr)
+
+
+
+# --- hostile answers ---------------------------------------------------------------------------
+
+JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=50)),
+                    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)),
+                    max_leaves=10)
+ANSWER_BODY = st.one_of(
+    JSON.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({}, optional={"access_token": st.one_of(JSON, st.text(min_size=1, max_size=40)),
+                                        "value": JSON, "payload": JSON,
+                                        "error": JSON, "error_description": JSON}).map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=60),
+)
+ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.aWQtdG9rZW4tcGxhbnRlZA.c2ln"
+
+
+def test_any_answer_from_a_cloud_becomes_a_value_or_a_one_line_failure():
+    """Token services and stores that answer anything at all (any status, any JSON or none) give
+    each secret a value or a failure of one line that echoes no credential; never a crash."""
+    script: dict[str, tuple[int, bytes]] = {}
+
+    def behave(server, conn, request):
+        token_request = request.method == "POST"
+        status, body = script["token" if token_request else "store"]
+        if token_request and b"ID_TOKEN_ECHO" in body:  # a service that quotes what it was sent
+            body = body.replace(b"ID_TOKEN_ECHO", ID_TOKEN.encode())
+        conn.sendall(response(status, body))
+        return True
+
+    server = ScriptedServer(behave)
+    endpoints = CloudEndpoints(entra_authority=server.url, gcp_sts=server.url, gcp_secret_manager=server.url)
+    variables = JobVariables((), {"JWT": ID_TOKEN})
+    retry = RetryPolicy(total_seconds=5, first_delay=0.001, max_delay=0.001)
+    try:
+        @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(token=st.tuples(st.sampled_from([200, 200, 400, 401, 403, 404, 418]), ANSWER_BODY | st.just(
+                   b'{"error": "invalid_grant", "error_description": "bad ID_TOKEN_ECHO"}')),
+               store=st.tuples(st.sampled_from([200, 200, 401, 403, 404, 409]), ANSWER_BODY))
+        def check(token, store):
+            script.update(token=token, store=store)
+            providers = [
+                (AzureKeyVault(AzureSettings(server.url, CLIENT_ID, TENANT), retry, endpoints),
+                 AzureSecretSpec("A", "a", None, False, "JWT")),
+                (GCPSecretManager(GCPSettings(PROJECT_NUMBER, POOL, GCP_PROVIDER), retry, endpoints),
+                 GCPSecretSpec("G", "g", "latest", False, "JWT")),
+            ]
+            for provider, spec in providers:
+                try:
+                    outcome = provider.fetch([spec], variables)[spec.name]
+                finally:
+                    provider.close()
+                assert isinstance(outcome, (ResolvedSecret, SecretFailure))
+                if isinstance(outcome, SecretFailure):
+                    reason = outcome.reason
+                    assert reason.startswith(f"secret {spec.name}: ") and "\n" not in reason and "\r" not in reason
+                    assert_absent([ID_TOKEN], reason)
+        check()
+    finally:
+        server.close()
