@@ -24,9 +24,10 @@ from urllib.parse import urlencode, urlsplit
 
 from radar import __version__
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudHTTP, Outcome, error_text, fetch_all
+from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudHTTP, error_text, fetch_all
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import AzureSecretSpec
+from radar.vault.resolve import Outcome
 from radar.vault.variables import JobVariables
 
 PROVIDER = "Azure Key Vault"

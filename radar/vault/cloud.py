@@ -9,8 +9,8 @@ and 429/5xx answers are retried with backoff inside one deadline for the provide
 
 Where tokens go: Entra ID's authority, Google's STS and Secret Manager are fixed (`PUBLIC`);
 radar reads no variable that moves them, so no setting made by mistake can send an ID token or
-an access token anywhere else. Only AZURE_KEY_VAULT_SERVER_URL, which GitLab's docs make the
-user name, is read from the job, and it must be https. Tests reach their local fakes by passing
+an access token anywhere else. Only AZURE_KEY_VAULT_SERVER_URL, the vault GitLab's docs have
+users name, is read from the job, and it must be https. Tests reach their local fakes by passing
 other `CloudEndpoints` to `radar.cli.main(cloud_endpoints=...)`, a parameter the `radar`
 command never sets.
 """
@@ -31,6 +31,7 @@ from radar.report.printable import printable
 from radar.vault.client import RETRYABLE_STATUS, RetryPolicy
 from radar.vault.errors import CloudError, CloudUnavailable, MissingIDToken
 from radar.vault.model import AzureSecretSpec, GCPSecretSpec, ResolvedSecret, SecretFailure
+from radar.vault.resolve import Outcome
 from radar.vault.transport import (
     MAX_ANSWER_BYTES,
     MAX_JSON_DEPTH,
@@ -132,6 +133,10 @@ class CloudHTTP:
             except NetworkError as exc:
                 failure = f"{'no answer' if exc.connected else 'unreachable'} ({exc.reason})"
             except TLSError as exc:
+                if not exc.verify_failed:
+                    raise CloudUnavailable(
+                        f"TLS handshake with {origin} ({self.provider}) failed: {printable(exc.reason)}"
+                    ) from None
                 raise CloudUnavailable(
                     f"TLS: cannot verify {origin} ({self.provider}): {printable(exc.reason)}; radar verifies it "
                     f"against the system trust store (or SSL_CERT_FILE, SSL_CERT_DIR), never VAULT_CACERT"
@@ -210,7 +215,6 @@ def error_text(answer: Answer, *credentials: str) -> str:
 
 
 Spec = TypeVar("Spec", AzureSecretSpec, GCPSecretSpec)
-Outcome = ResolvedSecret | SecretFailure
 
 
 def fetch_all(

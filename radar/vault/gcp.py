@@ -29,9 +29,10 @@ from urllib.parse import urlencode
 
 from radar import __version__
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudHTTP, Outcome, error_text, fetch_all
+from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudHTTP, error_text, fetch_all
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import GCPSecretSpec
+from radar.vault.resolve import Outcome
 from radar.vault.variables import JobVariables
 
 PROVIDER = "GCP Secret Manager"
