@@ -496,6 +496,8 @@ ANSWER_BODY = st.one_of(
                                         "value": JSON, "payload": JSON,
                                         "error": JSON, "error_description": JSON}).map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=60),
+    st.sampled_from([b'{"access_token": "a\\nb"}', b'{"access_token": "\\u0100"}', b'{"value": "\\ud800"}',
+                     b'{"access_token": "ok", "value": "v", "payload": {"data": "\\ud800"}}']),
 )
 ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.aWQtdG9rZW4tcGxhbnRlZA.c2ln"
 
@@ -519,8 +521,10 @@ def test_any_answer_from_a_cloud_becomes_a_value_or_a_one_line_failure():
     retry = RetryPolicy(total_seconds=5, first_delay=0.001, max_delay=0.001)
     try:
         @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-        @given(token=st.tuples(st.sampled_from([200, 200, 400, 401, 403, 404, 418]), ANSWER_BODY | st.just(
-                   b'{"error": "invalid_grant", "error_description": "bad ID_TOKEN_ECHO"}')),
+        @given(token=st.one_of(
+                   st.just((200, b'{"access_token": "ya29.a0-usable_token~1", "token_type": "Bearer"}')),
+                   st.tuples(st.sampled_from([200, 200, 400, 401, 403, 404, 418]), ANSWER_BODY | st.just(
+                       b'{"error": "invalid_grant", "error_description": "bad ID_TOKEN_ECHO"}'))),
                store=st.tuples(st.sampled_from([200, 200, 401, 403, 404, 409]), ANSWER_BODY))
         def check(token, store):
             script.update(token=token, store=store)

@@ -24,7 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 from radar import __version__
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudHTTP, error_text, fetch_all
+from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudHTTP, access_token, error_text, fetch_all
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import AzureSecretSpec
 from radar.vault.resolve import Outcome
@@ -152,12 +152,10 @@ class AzureKeyVault:
             "POST", f"{self.endpoints.entra_authority}/{tenant}/oauth2/v2.0/token", body=body,
             headers={**self._headers, "Content-Type": "application/x-www-form-urlencoded"},
         )
-        token = answer.payload.get("access_token")
-        if answer.status == 200 and isinstance(token, str) and token:
+        token = access_token(answer, "Entra ID", token_var)
+        if token is not None:
             self.access_tokens.append(token)
             return token
-        if answer.status == 200:
-            raise CloudError(f"Entra ID answered the token request for {token_var} without an access token")
         reason = error_text(answer, jwt)
         hint = next((f"; {h}" for code, h in _HINTS.items() if code in reason), "")
         raise CloudError(
@@ -169,9 +167,12 @@ class AzureKeyVault:
         url = f"{self.settings.server_url}/secrets/{spec.secret_name}/{version}?api-version={API_VERSION}"
         answer = self.http.request("GET", url, headers={**self._headers, "Authorization": f"Bearer {access_token}"})
         value = answer.payload.get("value")
-        if answer.status == 200 and isinstance(value, str):
-            return value.encode("utf-8")
         what = f"secret {spec.secret_name} version {spec.version or 'latest'}"
+        if answer.status == 200 and isinstance(value, str):
+            try:
+                return value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate (`"\ud800"`): JSON allows it, UTF-8 does not
+                raise CloudError(f"{PROVIDER} answered {what} with a value that is not valid Unicode") from None
         if answer.status == 200:
             raise CloudError(f"{PROVIDER} answered {what} without a value")
         raise CloudError(f"{PROVIDER} refused {what}: {_key_vault_reason(answer, access_token)}")

@@ -18,6 +18,7 @@ command never sets.
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import threading
 import time
@@ -181,6 +182,26 @@ def _payload(response: Any, where: str, status: int) -> dict[str, Any]:
             raise CloudUnavailable(f"{where} answered HTTP 200 with {kind}, not JSON") from None
         return {}  # an error page from a proxy or gateway: the status says enough
     return payload if isinstance(payload, dict) else {}
+
+
+# RFC 6750's b64token: what may follow "Bearer " in a header. Entra ID's tokens are JWTs of a few
+# KiB, Google's `ya29.` strings; 64 KiB is far beyond both.
+_BEARER = re.compile(r"[A-Za-z0-9\-._~+/]{1,65536}=*")
+
+
+def access_token(answer: Answer, service: str, token_var: str) -> str | None:
+    """The `access_token` of a 200 answer from a token service; None for any other status
+    (the caller reports the service's error). An answer without a usable token is a CloudError:
+    anything else would end up in an Authorization header."""
+    if answer.status != 200:
+        return None
+    token = answer.payload.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise CloudError(f"{service} answered the token request for {token_var} without an access token")
+    if not _BEARER.fullmatch(token):
+        raise CloudError(f"{service} answered the token request for {token_var} with an access token that is "
+                         f"not a bearer token (RFC 6750)")
+    return token
 
 
 def error_text(answer: Answer, *credentials: str) -> str:

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from radar import __version__
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudHTTP, error_text, fetch_all
+from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudHTTP, access_token, error_text, fetch_all
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import GCPSecretSpec
 from radar.vault.resolve import Outcome
@@ -145,12 +145,10 @@ class GCPSecretManager:
             "POST", f"{self.endpoints.gcp_sts}/v1/token", body=body,
             headers={**self._headers, "Content-Type": "application/x-www-form-urlencoded"},
         )
-        token = answer.payload.get("access_token")
-        if answer.status == 200 and isinstance(token, str) and token:
+        token = access_token(answer, "Google STS", token_var)
+        if token is not None:
             self.access_tokens.append(token)
             return token
-        if answer.status == 200:
-            raise CloudError(f"Google STS answered the token exchange for {token_var} without an access token")
         s = self.settings
         raise CloudError(
             f"Google STS refused the ID token in {token_var} (project {s.project_number}, pool {s.pool_id}, "
