@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import textwrap
@@ -35,7 +36,7 @@ from radar.vault.cloud import CloudEndpoints
 from radar.vault.gcp import GCPSecretManager, GCPSettings
 from radar.vault.model import AzureSecretSpec, GCPSecretSpec, ResolvedSecret, SecretFailure
 from radar.vault.variables import JobVariables
-from radar_cli import WAIT, assert_absent, assert_one_line_error, clean_env
+from radar_cli import WAIT, assert_absent, assert_one_line_error, clean_env, read_until
 from vault_fakes import Certificate, ScriptedServer, answer, never_answer, response, tls_certificate
 from vault_fixtures import AUDIENCE, ROLE, mint_id_token
 
@@ -136,6 +137,10 @@ class Job:
             argv += ["--", sys.executable, "-c", CHILD, str(self.report_path), *names]
         done = subprocess.run(argv, capture_output=True, timeout=WAIT, env={**self.env, **env}, cwd=self.tmp_path)
         return Run(done.args, done.returncode, done.stdout, done.stderr)
+
+    def popen(self, *args: str | Path, endpoints: CloudEndpoints) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, str(ENTRY), json.dumps(asdict(endpoints)), *map(os.fspath, args)]
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, cwd=self.tmp_path)
 
     def exec(self, secrets_yaml: str, *names: str, options: tuple[str, ...] = (), **env) -> Run:
         return self.run("exec", "--job", "deploy", "--ci-file", self.ci(secrets_yaml), *options, names=names, **env)
@@ -447,6 +452,25 @@ def test_an_unreachable_token_service_gives_up_within_the_timeout(job, clouds):
     # Like Vault's: each retry is announced, so a slow job log says what it is waiting for.
     assert retries and all(line.startswith(f"radar: warning: GCP Secret Manager: POST {closed}/v1/token: "
                                            "unreachable (connection refused); retrying in ") for line in retries)
+
+
+def test_sigterm_while_retrying_a_cloud_endpoint_stops_cleanly(job, clouds):
+    clouds.key_vault.put("db-password", value())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"https://127.0.0.1:{s.getsockname()[1]}"
+    ci = job.ci("DB: {token: $AZURE_JWT, azure_key_vault: {name: db-password}}\n")
+    proc = job.popen("exec", "--job", "deploy", "--ci-file", ci, "--vault-timeout", "300", "--", "true",
+                     endpoints=replace(clouds.endpoints, entra_authority=closed))
+    try:
+        read_until(proc.stderr.fileno(), b"retrying")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=WAIT)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert b"radar: error: stopped by SIGTERM before the command started" in err
+    assert os.listdir(job.tmpdir) == []
 
 
 def test_a_missing_id_token_fails_only_the_secrets_that_need_it(job, clouds):
