@@ -495,10 +495,10 @@ def test_malformed_yaml_reports_file_and_line(job, tmp_path):
 
 
 @pytest.mark.parametrize("entry, label", [
-    ("azure_key_vault: {name: test, version: '00000000000000000000000000000000'}", "Azure Key Vault secret test"),
-    ("gcp_secret_manager: {name: test, version: 2}", "GCP Secret Manager secret test"),
+    ("aws_secrets_manager: {name: production/db}", "AWS Secrets Manager secret production/db"),
+    ("akeyless: {name: /production/db}", "Akeyless secret /production/db"),
 ])
-def test_azure_and_gcp_secrets_are_not_supported_yet_and_say_so(job, tmp_path, entry, label):
+def test_providers_radar_does_not_fetch_from_say_so(job, tmp_path, entry, label):
     ci = deploy_job(tmp_path, f"DATABASE_PASSWORD:\n  {entry}\n  token: $VAULT_ID_TOKEN\n")
     result = job.run("exec", "--job", "deploy", "--ci-file", ci, names=("DATABASE_PASSWORD",))
     assert result.returncode == 2
@@ -621,11 +621,11 @@ def test_check_exits_0_when_everything_resolves_and_writes_no_file(job, tmp_path
 def test_check_lists_unsupported_providers_as_failed(job, tmp_path):
     ci = deploy_job(tmp_path, """\
         DB: {vault: production/db/password@ops}
-        AZ: {azure_key_vault: {name: test, version: '1'}}
+        AWS: {aws_secrets_manager: {name: test, version: '1'}}
     """)
     result = job.run("secrets", "check", "--job", "deploy", "--ci-file", ci)
     assert result.returncode == 1
-    assert "FAILED\tAZ\tAzure Key Vault secret test version 1" in result.stdout.decode()
+    assert "FAILED\tAWS\tAWS Secrets Manager secret test version 1" in result.stdout.decode()
     assert "not supported yet" in result.stdout.decode()
 
 

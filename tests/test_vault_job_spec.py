@@ -116,8 +116,8 @@ def test_path_field_and_mount_are_expanded_like_the_runner_does(tmp_path):
 # --- other providers ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("provider, entry, label", [
-    ("azure_key_vault", "azure_key_vault: {name: test, version: '00000000000000000000000000000000'}", "Azure Key Vault secret test"),
-    ("gcp_secret_manager", "gcp_secret_manager: {name: test, version: 2}", "GCP Secret Manager secret test version 2"),
+    ("aws_secrets_manager", "aws_secrets_manager: {name: test, version: '2'}", "AWS Secrets Manager secret test version 2"),
+    ("akeyless", "akeyless: {name: /prod/db}", "Akeyless secret /prod/db"),
 ])
 def test_other_providers_are_parsed_not_skipped(tmp_path, provider, entry, label):
     spec = only(tmp_path, entry + "\ntoken: $VAULT_ID_TOKEN\n")

@@ -25,12 +25,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from radar import __version__
 from radar.cli import audit, baseline, completion, index, mask, monitor, plan, report, scan, vault
 from radar.cli.common import UsageError, say
 from radar.errors import RadarError
+
+if TYPE_CHECKING:
+    from radar.vault.cloud import CloudEndpoints
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
@@ -38,7 +41,9 @@ EXIT_INTERNAL_ERROR = 70  # sysexits.h's EX_SOFTWARE: a bug in radar, not a prob
 DEBUG_VARIABLE = "RADAR_DEBUG"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, cloud_endpoints: CloudEndpoints | None = None) -> int:
+    """`cloud_endpoints`: where `radar exec` reaches Entra ID, Google STS and Secret Manager; the
+    `radar` command never sets it (the public clouds), tests point it at local fakes."""
     try:
         arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
         parser = _build_parser()
@@ -51,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command is not None and not args.takes_command:
             chosen.error(f"'{chosen.prog}' does not run a command: remove '--' and what follows")
         args.command = command
+        args.cloud_endpoints = cloud_endpoints
         try:
             return args.run(args)
         except UsageError as e:

@@ -22,9 +22,10 @@ def _add_job_source_arguments(p: argparse.ArgumentParser) -> None:
                         "or cert; wins over VAULT_AUTH_METHOD")
     p.add_argument("--vault-timeout", type=positive_float, default=30.0, metavar="SECONDS",
                    help="the most time radar spends on Vault in one run: connecting, waiting for answers "
-                        "and retrying an unreachable or sealed Vault, all together (default 30)")
+                        "and retrying an unreachable or sealed Vault, all together (default 30); "
+                        "it bounds the traffic with Azure and Google alike")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="log each Vault request (never a token, JWT or secret value)")
+                   help="log each request to Vault, Azure and Google (never a token, JWT or secret value)")
 
 
 def add_exec_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,20 +33,24 @@ def add_exec_parser(sub: argparse._SubParsersAction) -> None:
         "exec",
         usage="radar exec (--job NAME [--ci-file PATH] | --secrets-file PATH) [--auth-method METHOD] "
               "[--vault-timeout SECONDS] [--min-length N] [-v] -- CMD ARGS...",
-        help="fetch a job's secrets: from Vault and run CMD with them, its output masked",
+        help="fetch a job's secrets: from Vault (or Azure Key Vault, GCP Secret Manager) and run CMD "
+             "with them, its output masked",
         description=(
             "Resolve the secrets: of a GitLab CI job (or of a secrets file) the way GitLab Runner does: "
-            "log in to Vault with the job's ID token (JWT auth) or as --auth-method says, read each "
-            "secret, hand it to CMD as a file (file: true, the default; the variable holds the path) "
-            "or as a variable, and mask every value in CMD's stdout and stderr. Secret files are "
-            "removed when CMD ends. radar exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
+            "log in to Vault with the job's ID token (JWT auth) or as --auth-method says, or exchange "
+            "the ID token for an Azure or Google access token, read each secret, hand it to CMD as a "
+            "file (file: true, the default; the variable holds the path) or as a variable, and mask "
+            "every value in CMD's stdout and stderr. Secret files are removed when CMD ends. radar "
+            "exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
             "fetched (CMD is not run), 2 on configuration errors."
         ),
         epilog="Vault settings come from VAULT_SERVER_URL, VAULT_AUTH_METHOD, VAULT_AUTH_ROLE, "
-               "VAULT_AUTH_PATH, VAULT_NAMESPACE and VAULT_CACERT, in the environment or the job's "
-               "variables:; approle adds "
-               "VAULT_ROLE_ID and VAULT_SECRET_ID or VAULT_WRAPPED_SECRET_ID, kubernetes VAULT_K8S_TOKEN_PATH, "
-               "cert VAULT_CLIENT_CERT and VAULT_CLIENT_KEY.",
+               "VAULT_AUTH_PATH, VAULT_NAMESPACE and VAULT_CACERT; approle adds VAULT_ROLE_ID and "
+               "VAULT_SECRET_ID or VAULT_WRAPPED_SECRET_ID, kubernetes VAULT_K8S_TOKEN_PATH, cert "
+               "VAULT_CLIENT_CERT and VAULT_CLIENT_KEY. Azure Key Vault's come from "
+               "AZURE_KEY_VAULT_SERVER_URL, AZURE_CLIENT_ID and AZURE_TENANT_ID; GCP Secret Manager's from "
+               "GCP_PROJECT_NUMBER, GCP_WORKLOAD_IDENTITY_FEDERATION_POOL_ID and "
+               "GCP_WORKLOAD_IDENTITY_FEDERATION_PROVIDER_ID; in the environment or the job's variables:.",
     )
     _add_job_source_arguments(p)
     p.add_argument("--min-length", type=positive_int, default=DEFAULT_MIN_LENGTH, metavar="N",
@@ -81,7 +86,7 @@ def _vault_plan(args: argparse.Namespace):  # -> radar.vault.execute.Plan; lazy:
     definition = execute.load_definition(
         job=args.job, ci_file=args.ci_file, secrets_file=args.secrets_file, environ=os.environ
     )
-    return execute.make_plan(definition, os.environ, args.auth_method)
+    return execute.make_plan(definition, os.environ, args.auth_method, args.cloud_endpoints)
 
 
 def _run_exec(args: argparse.Namespace) -> int:

@@ -9,7 +9,10 @@ The pipeline, one module per step:
 - `settings`   `VAULT_SERVER_URL`, `VAULT_AUTH_ROLE`, ... -> `VaultSettings`
 - `client`     Vault's HTTP API: JWT login, reads, retries, errors a user can act on
 - `transport`  HTTP(S) with the standard library (start-up time): TLS, proxies, keep-alive
-- `resolve`    specs + client -> one outcome per secret (value or reason)
+- `azure`, `gcp`  `azure_key_vault:` / `gcp_secret_manager:` entries, their `AZURE_*` / `GCP_*`
+               settings, and fetching: ID token -> cloud access token -> secret
+- `cloud`      what both share: HTTP through `transport` with retries, the clouds' error shapes
+- `resolve`    specs + client (and the cloud providers) -> one outcome per secret (value or reason)
 - `deliver`    values -> environment variables and 0600 files in a private directory
 - `execute`    all of the above around a command whose output is masked
 """

@@ -18,7 +18,7 @@ class CIYamlError(VaultConfigError):
 
 
 class UnsupportedProviderError(VaultConfigError):
-    """A secret comes from a provider radar does not fetch from yet (Azure Key Vault, GCP)."""
+    """A secret comes from a provider radar does not fetch from yet (AWS Secrets Manager, ...)."""
 
 
 class SecretFilesError(RadarError):
@@ -68,3 +68,15 @@ class VaultUnavailable(VaultError):
 class UnsafeRedirect(VaultError):
     """Vault redirected radar where it will not send credentials (another origin, https to
     http), with a status Vault never uses, or round in circles."""
+
+
+class CloudError(RadarError):
+    """Azure Key Vault, GCP Secret Manager or their token services refused or failed a request:
+    the secrets that needed it fail, the others may still resolve."""
+
+    exit_status = 1
+
+
+class CloudUnavailable(CloudError):
+    """A cloud endpoint stayed unreachable, failed TLS verification, redirected elsewhere or
+    answered what radar will not read: every secret still waiting on that provider fails."""

@@ -1,10 +1,11 @@
 """`radar exec` and `radar secrets check` end to end: definition -> plan -> resolve -> run.
 
-`run_with_secrets` fetches every secret before CMD starts (one failure and CMD never runs, as
-in GitLab), hands them over as variables or files, registers every value (and the job's
-other sensitive variables: its ID tokens, the Vault login's credentials and whatever `radar
-mask` would mask) with the masking engine, and runs CMD through `run_masked`. Secret files
-are removed when CMD ends, when it is killed, and when radar itself gets SIGTERM, SIGHUP or
+`run_with_secrets` fetches every secret (from Vault, Azure Key Vault, GCP Secret Manager)
+before CMD starts (one failure and CMD never runs, as in GitLab), hands them over as variables
+or files, registers every value (and every cloud access token radar got, the job's other
+sensitive variables: its ID tokens, the Vault login's credentials and whatever `radar mask`
+would mask) with the masking engine, and runs CMD through `run_masked`. Secret files are
+removed when CMD ends, when it is killed, and when radar itself gets SIGTERM, SIGHUP or
 SIGINT: before CMD starts, a handler turns those into an exception that unwinds through the
 cleanup; while CMD runs, `run_masked` forwards them to CMD and returns its status, and the
 cleanup follows.
@@ -23,11 +24,17 @@ from radar.mask.model import MaskOptions, Refusal, Secret
 from radar.mask.sources import DEFAULT_SECRET_GLOBS, from_env, from_environment, from_file
 from radar.mask.stream import SecretSet
 from radar.mask.wrap import run_masked
+from radar.vault.azure import AzureKeyVault, AzureSettings, azure_settings
 from radar.vault.ciyaml import default_ci_file, job_definition, load_ci_file, secrets_file_definition
 from radar.vault.client import RetryPolicy, VaultClient
+from radar.vault.cloud import PUBLIC, CloudEndpoints
 from radar.vault.deliver import SecretFiles, parent_directory
 from radar.vault.errors import VaultConfigError
-from radar.vault.model import JWT, JobDefinition, ResolvedSecret, SecretFailure, SecretSpec, VaultSecretSpec, VaultSettings
+from radar.vault.gcp import GCPSecretManager, GCPSettings, gcp_settings
+from radar.vault.model import (
+    JWT, AzureSecretSpec, GCPSecretSpec, JobDefinition, ResolvedSecret, SecretFailure, SecretSpec,
+    UnsupportedSecretSpec, VaultSecretSpec, VaultSettings,
+)
 from radar.vault.resolve import Outcome, resolve
 from radar.vault.settings import auth_method, vault_settings
 from radar.vault.spec import secret_specs
@@ -64,6 +71,9 @@ class Plan:
     variables: JobVariables
     specs: tuple[SecretSpec, ...]
     settings: VaultSettings | None  # None when no secret comes from Vault
+    azure: AzureSettings | None = None  # None when no secret comes from Azure Key Vault
+    gcp: GCPSettings | None = None  # None when no secret comes from GCP Secret Manager
+    endpoints: CloudEndpoints = PUBLIC  # the public clouds; tests alone pass others
 
 
 def load_definition(
@@ -80,20 +90,24 @@ def load_definition(
     return job_definition(load_ci_file(path), job, path)
 
 
-def make_plan(definition: JobDefinition, environ: Mapping[str, str], method: str | None = None) -> Plan:
-    """`method`: `--auth-method`, which wins over VAULT_AUTH_METHOD."""
+def make_plan(definition: JobDefinition, environ: Mapping[str, str], method: str | None = None,
+              endpoints: CloudEndpoints | None = None) -> Plan:
+    """`method`: `--auth-method`, which wins over VAULT_AUTH_METHOD; `endpoints`: the cloud
+    providers' addresses, moved only by tests."""
     variables = JobVariables(definition.variables, environ)
     login = auth_method(variables, method)
     specs = secret_specs(definition, variables, id_token_required=login == JWT)
     needs_vault = any(isinstance(s, VaultSecretSpec) for s in specs)
     settings = vault_settings(variables, login) if needs_vault else None
-    return Plan(definition, variables, specs, settings)
+    azure = azure_settings(variables) if any(isinstance(s, AzureSecretSpec) for s in specs) else None
+    gcp = gcp_settings(variables) if any(isinstance(s, GCPSecretSpec) for s in specs) else None
+    return Plan(definition, variables, specs, settings, azure, gcp, endpoints or PUBLIC)
 
 
 def check_secrets(plan: Plan, retry: RetryPolicy) -> tuple[Outcome, ...]:
     """Log in and read every secret; nothing is written or run."""
-    with _terminate_on_signals(), _client(plan, retry) as client:
-        return resolve(plan.specs, plan.variables, client)
+    with _terminate_on_signals(), _client(plan, retry) as client, _providers(plan, retry) as providers:
+        return resolve(plan.specs, plan.variables, client, providers)
 
 
 def run_with_secrets(
@@ -107,14 +121,14 @@ def run_with_secrets(
     files_parent: str | None = None,
 ) -> int:
     """Resolve, deliver, run `argv` masked; return its status. Raises the first failure."""
-    unsupported = [s for s in plan.specs if not isinstance(s, VaultSecretSpec)]
+    unsupported = [s for s in plan.specs if isinstance(s, UnsupportedSecretSpec)]
     if unsupported:  # fail before asking Vault for anything, as the job cannot run anyway
         raise _first_failure([o for o in resolve(unsupported, plan.variables, None) if isinstance(o, SecretFailure)])
-    if files_parent is None and any(isinstance(s, VaultSecretSpec) and s.file for s in plan.specs):
+    if files_parent is None and any(not isinstance(s, UnsupportedSecretSpec) and s.file for s in plan.specs):
         files_parent = parent_directory(environ)  # checked before Vault is asked, like the above
     with _terminate_on_signals(), SecretFiles(files_parent) as files:
-        with _client(plan, retry) as client:
-            outcomes = resolve(plan.specs, plan.variables, client)
+        with _client(plan, retry) as client, _providers(plan, retry) as providers:
+            outcomes = resolve(plan.specs, plan.variables, client, providers)
             credentials = client.credentials if client is not None else []
         failures = [o for o in outcomes if isinstance(o, SecretFailure)]
         if failures:
@@ -122,7 +136,11 @@ def run_with_secrets(
         resolved = [o for o in outcomes if isinstance(o, ResolvedSecret)]
         env = _job_environment(plan, environ)
         env.update(files.variables(resolved))
-        secret_set = SecretSet(_secrets_to_mask(plan, resolved, env, credentials), options, on_refusal=on_refusal)
+        # radar keeps the cloud access tokens to itself, but a CMD could still come across one.
+        access_tokens = [Secret(value=token.encode(), source=f"{provider.http.provider} access token")
+                         for provider in providers.values() for token in provider.access_tokens]
+        secret_set = SecretSet(_secrets_to_mask(plan, resolved, env, credentials) + access_tokens, options,
+                               on_refusal=on_refusal)
         log.info(
             "running %s with %s", argv[0],
             ", ".join(f"{s.spec.name} ({'file' if s.spec.file else 'variable'})" for s in resolved),
@@ -137,6 +155,21 @@ def _client(plan: Plan, retry: RetryPolicy) -> Iterator[VaultClient | None]:
         return
     with VaultClient(plan.settings, retry) as client:
         yield client
+
+
+@contextmanager
+def _providers(plan: Plan, retry: RetryPolicy) -> Iterator[dict[type, AzureKeyVault | GCPSecretManager]]:
+    """The cloud providers the plan's secrets need, each with its own deadline of `retry`."""
+    providers: dict[type, AzureKeyVault | GCPSecretManager] = {}
+    if plan.azure is not None:
+        providers[AzureSecretSpec] = AzureKeyVault(plan.azure, retry, plan.endpoints)
+    if plan.gcp is not None:
+        providers[GCPSecretSpec] = GCPSecretManager(plan.gcp, retry, plan.endpoints)
+    try:
+        yield providers
+    finally:
+        for provider in providers.values():
+            provider.close()
 
 
 def _first_failure(failures: list[SecretFailure]) -> RadarError:
@@ -164,10 +197,10 @@ def _job_environment(plan: Plan, environ: Mapping[str, str]) -> dict[str, str]:
 
 def _secrets_to_mask(plan: Plan, resolved: Sequence[ResolvedSecret], env: Mapping[str, str],
                      credentials: Sequence[str]) -> list[Secret]:
-    """Fetched values first (so messages name Vault), then ID tokens and the login's credentials
-    (secret ids, tokens), then the usual suspects."""
+    """Fetched values first (so messages name their store), then ID tokens and the login's
+    credentials (secret ids, tokens), then the usual suspects."""
     secrets = [Secret(value=s.value, source=f"{s.spec.source} (variable {s.spec.name})") for s in resolved]
-    token_vars = dict.fromkeys((*plan.definition.id_tokens, *(s.token_var for s in plan.specs if isinstance(s, VaultSecretSpec))))
+    token_vars = dict.fromkeys((*plan.definition.id_tokens, *(s.token_var for s in plan.specs if not isinstance(s, UnsupportedSecretSpec))))
     secrets += [from_env(name, env) for name in token_vars if env.get(name, "").strip()]
     secrets += [Secret(value=c.encode(), source=f"Vault login credential #{n + 1}") for n, c in enumerate(credentials)]
     if plan.settings is not None and plan.settings.client_key:  # cert auth's private key, read by the login

@@ -65,19 +65,51 @@ class VaultSecretSpec:
 
 
 @dataclass(frozen=True)
+class AzureSecretSpec:
+    """A `secrets:` entry read from Azure Key Vault (`azure_key_vault: {name, version}`)."""
+
+    name: str  # the CI/CD variable that receives the secret
+    secret_name: str  # the secret's name in the key vault
+    version: str | None  # None: the latest version
+    file: bool
+    token_var: str  # the variable holding the ID token exchanged for an Entra ID access token
+
+    @property
+    def source(self) -> str:
+        return f"azure key vault secret {self.secret_name} version {self.version or 'latest'}"
+
+
+@dataclass(frozen=True)
+class GCPSecretSpec:
+    """A `secrets:` entry read from GCP Secret Manager (`gcp_secret_manager: {name, version}`)."""
+
+    name: str
+    secret_name: str  # the secret's id in the project GCP_PROJECT_NUMBER
+    version: str  # a version number, an alias, or `latest` (GitLab's default)
+    file: bool
+    token_var: str  # the variable holding the ID token exchanged at Google's STS
+
+    @property
+    def source(self) -> str:
+        return f"gcp secret manager secret {self.secret_name} version {self.version}"
+
+
+@dataclass(frozen=True)
 class UnsupportedSecretSpec:
     """A `secrets:` entry for a provider radar parses but does not fetch from yet."""
 
     name: str
-    provider: str  # "azure_key_vault", "gcp_secret_manager", ...
-    description: str  # "Azure Key Vault secret test (version 00...)"
+    provider: str  # "aws_secrets_manager", "akeyless", ...
+    description: str  # "AWS Secrets Manager secret test"
 
     @property
     def source(self) -> str:
         return self.description
 
 
-SecretSpec = VaultSecretSpec | UnsupportedSecretSpec
+SecretSpec = VaultSecretSpec | AzureSecretSpec | GCPSecretSpec | UnsupportedSecretSpec
+# The specs radar fetches (every kind but UnsupportedSecretSpec).
+FetchedSpec = VaultSecretSpec | AzureSecretSpec | GCPSecretSpec
 
 
 @dataclass(frozen=True)
@@ -99,7 +131,7 @@ class VaultSettings:
 class ResolvedSecret:
     """A secret value fetched for one spec. `repr` hides the value."""
 
-    spec: VaultSecretSpec
+    spec: FetchedSpec
     value: bytes = field(repr=False)
 
 

@@ -5,15 +5,16 @@ method (`auth`), one read per distinct path (several fields of one secret
 cost one round trip), reads in parallel. Failures are per secret where Vault's answer is per
 secret (not found, permission denied, a rejected login for the secrets that use that token);
 a server-wide failure (unreachable, sealed, TLS, unknown namespace, a redirect radar will not
-follow) fails every secret that was still waiting, without asking Vault again.
+follow) fails every secret that was still waiting, without asking Vault again. Secrets of other
+providers (Azure Key Vault, GCP Secret Manager) go to the `Provider` given for their spec type.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from radar.vault.auth import log_in
 from radar.vault.client import ReadForbidden, ReadNotFound, VaultClient, VaultToken
@@ -45,8 +46,16 @@ SERVER_WIDE = (VaultUnavailable, TLSVerificationError, NamespaceNotFound, Unsafe
 MAX_PARALLEL_READS = 8
 
 
-def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultClient | None) -> tuple[Outcome, ...]:
-    """Every spec's outcome, in the order of `specs`. `client` may be None when no spec needs Vault."""
+class Provider(Protocol):
+    """Fetches the secrets of one kind of spec (azure.AzureKeyVault, gcp.GCPSecretManager)."""
+
+    def fetch(self, specs: list[Any], variables: JobVariables) -> dict[str, Outcome]: ...
+
+
+def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultClient | None,
+            providers: Mapping[type, Provider] | None = None) -> tuple[Outcome, ...]:
+    """Every spec's outcome, in the order of `specs`. `client` may be None when no spec needs Vault;
+    `providers` fetch the specs of their type (one is needed for each type present)."""
     outcomes: dict[str, Outcome] = {}
     for spec in specs:
         if isinstance(spec, UnsupportedSecretSpec):
@@ -58,6 +67,10 @@ def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultC
     if vault_specs:
         assert client is not None, "Vault secrets need a client"
         outcomes.update(_resolve_vault(vault_specs, variables, client))
+    for kind, provider in (providers or {}).items():
+        chosen = [s for s in specs if isinstance(s, kind)]
+        if chosen:
+            outcomes.update(provider.fetch(chosen, variables))
     return tuple(outcomes[spec.name] for spec in specs)
 
 

@@ -7,6 +7,9 @@ suffix the mount is `kv-v2`, as GitLab's CI YAML reference says ("`engine:name` 
 all required, as GitLab validates them. The engine name, engine path, secret path and field
 are expanded with the job's variables, as GitLab Runner does.
 
+`azure_key_vault: {name, version}` and `gcp_secret_manager: {name, version}` are parsed by
+their providers' modules (`azure`, `gcp`); other providers GitLab knows are parsed and refused.
+
 `token: $VAR` names the ID token variable. Without `token:`, GitLab uses the job's only ID
 token; with several it picks one unpredictably, so radar refuses and names them. Logging in
 without an ID token (AppRole, Kubernetes or cert auth), a job needs neither.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from radar.vault import azure, gcp
 from radar.vault.errors import VaultConfigError
 from radar.vault.model import (
     ENGINES,
@@ -31,10 +35,10 @@ from radar.vault.variables import JobVariables
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOKEN = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
-# Providers GitLab knows besides Vault: parsed, then refused by name rather than skipped.
+# Providers radar fetches from besides Vault: the key, and the module that parses its mapping.
+CLOUD_PROVIDERS = {"azure_key_vault": azure, "gcp_secret_manager": gcp}
+# Providers GitLab knows that radar does not fetch from: parsed, then refused by name rather than skipped.
 OTHER_PROVIDERS = {
-    "azure_key_vault": "Azure Key Vault",
-    "gcp_secret_manager": "GCP Secret Manager",
     "aws_secrets_manager": "AWS Secrets Manager",
     "gitlab_secrets_manager": "GitLab Secrets Manager",
     "akeyless": "Akeyless",
@@ -54,20 +58,25 @@ def _spec(name: str, raw: Any, job: JobDefinition, variables: JobVariables, id_t
         raise VaultConfigError(f"{where}: not a valid variable name")
     if not isinstance(raw, dict):
         raise VaultConfigError(f"{where}: must be a mapping with vault: (and file:, token:)")
-    providers = [key for key in raw if key == "vault" or key in OTHER_PROVIDERS]
+    providers = [key for key in raw if key == "vault" or key in CLOUD_PROVIDERS or key in OTHER_PROVIDERS]
     unknown = [str(key) for key in raw if key not in providers and key not in ENTRY_OPTIONS]
     if unknown:
         raise VaultConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
     if len(providers) != 1:
-        choices = ", ".join(("vault", *OTHER_PROVIDERS))
+        choices = ", ".join(("vault", *CLOUD_PROVIDERS, *OTHER_PROVIDERS))
         raise VaultConfigError(f"{where}: needs exactly one provider key ({choices})")
     provider = providers[0]
 
     file = raw.get("file", True)
     if not isinstance(file, bool):
         raise VaultConfigError(f"{where}: file: must be true or false")
-    token_var = _token_variable(raw.get("token"), job, where, id_token_required)
+    # Azure and Google accept nothing but the job's ID token, whatever Vault logs in with.
+    token_var = _token_variable(raw.get("token"), job, where, id_token_required or provider in CLOUD_PROVIDERS)
 
+    if provider in CLOUD_PROVIDERS:
+        return CLOUD_PROVIDERS[provider].secret_spec(
+            name, raw[provider], file=file, token_var=token_var, variables=variables, where=where
+        )
     if provider != "vault":
         return UnsupportedSecretSpec(name=name, provider=provider, description=_describe(provider, raw[provider]))
 
