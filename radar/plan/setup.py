@@ -10,7 +10,10 @@ Vault setup, in the order it must happen, each step safe to run again:
    a guessed issuer would refuse every token, or trust the wrong instance;
 3. each KV v2 mount the plan writes to, enabled unless it exists, then checked to be KV v2
    (the policies grant `<mount>/data/...`, which means nothing on KV v1);
-4. a file audit device unless one exists. Vault enables it by API; OpenBao only from its server
+4. a file audit device unless one exists.
+
+The checks read a pipe with `grep PATTERN >/dev/null`, not `grep -q`: `-q` exits at the first
+match, the writer gets SIGPIPE, and under `set -o pipefail` (apply.sh) the check would fail. Vault enables it by API; OpenBao only from its server
    configuration (it refuses the API call), which the failure message says.
 
 GitLab setup: for every role, what GitLab must protect for the role's bound claims to mean what
@@ -140,13 +143,13 @@ def vault_steps(plan: Plan) -> tuple[Step, ...]:
             f"{mount}/data/..., which only a KV v2 mount has.",
             Command(f"vault secrets enable -path={q(mount)} kv-v2"),
             unless=f"vault read {q(f'sys/mounts/{mount}')} >/dev/null 2>&1",
-            verify=f"vault read -format=json {q(f'sys/mounts/{mount}')} | grep -q '\"version\": \"2\"'",
+            verify=f"vault read -format=json {q(f'sys/mounts/{mount}')} | grep '\"version\": \"2\"' >/dev/null",
             verify_fails=f"{mount}/ is mounted but is not KV v2; plan with another --mount",
         ))
     steps.append(Step(
         "Enable an audit device", "Every login and every read is recorded, so a leaked token's use can be traced.",
         Command(f"vault audit enable -path={AUDIT_PATH} file file_path={AUDIT_FILE}"),
-        unless="vault audit list -format=json 2>/dev/null | grep -q '\"type\": \"file\"'",
+        unless="vault audit list -format=json 2>/dev/null | grep '\"type\": \"file\"' >/dev/null",
         if_fails=("the server did not enable the audit device; OpenBao enables audit devices only from its "
                   f"configuration: add audit \"file\" \"{AUDIT_PATH}\" {{ options {{ file_path = \"{AUDIT_FILE}\" }} }} "
                   "to it, restart, and run again"),
