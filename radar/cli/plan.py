@@ -112,11 +112,13 @@ def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.Sca
 def _run_plan(args: argparse.Namespace) -> int:
     from radar.files import check_writable, write_file
     from radar.plan import render
-    from radar.plan.artifacts import write_dir
+    from radar.plan.artifacts import check_dir, write_dir
     from radar.plan.load import load_report
 
     if args.output:
         check_writable(args.output, "plan")
+    if args.output_dir:
+        check_dir(args.output_dir)
     report = load_report(args.findings)
     plan = built_plan(args, report.findings, report.scan)
     if args.output_dir:

@@ -171,13 +171,14 @@ def write_dir(plan: Plan, directory: str) -> list[str]:
     return list(wanted)
 
 
-def _prepare(directory: str, wanted: dict[str, str]) -> set[str]:
-    """Check that `directory` may take the files; the files an earlier plan of radar's wrote there."""
+def check_dir(directory: str) -> set[str] | None:
+    """Refuse, before any work, a directory that cannot take the plan's files: not a directory,
+    or holding files radar did not write. The files an earlier plan of radar's wrote there (an
+    empty set for an empty directory), None when it does not exist yet."""
     try:
         status = os.lstat(directory)
     except FileNotFoundError:
-        _make_dir(directory, directory)
-        return set()
+        return None
     except OSError as e:
         raise OutputDirError(f"--output-dir {directory}: {e.strerror}; choose another directory") from None
     if not stat.S_ISDIR(status.st_mode):
@@ -192,6 +193,15 @@ def _prepare(directory: str, wanted: dict[str, str]) -> set[str]:
     if earlier is None:
         raise OutputDirError(f"--output-dir {directory}: not empty, and radar did not write it (no {MANIFEST}); "
                              "give a new or empty directory, so no file of yours is replaced")
+    return earlier
+
+
+def _prepare(directory: str, wanted: dict[str, str]) -> set[str]:
+    """Check that `directory` may take the files; the files an earlier plan of radar's wrote there."""
+    earlier = check_dir(directory)
+    if earlier is None:
+        _make_dir(directory, directory)
+        return set()
     for path in sorted(set(wanted) | earlier):
         for part in _parents(path):
             full = os.path.join(directory, part)

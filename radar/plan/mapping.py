@@ -57,6 +57,7 @@ TEMPLATE_FIELDS = ("project", "environment", "type")
 _VAULT_KEYS = {"mount": "mount", "path": "path_template", "audience": "audience", "auth_path": "auth_path",
                "token_ttl": "token_ttl", "user_claim": "user_claim", "token_variable": "token_variable",
                "gitlab_url": "gitlab_url"}
+_AUTH_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
 _CONDITIONS = ("path", "name", "secret_type", "project", "scope")
 _OUTCOMES = {"environment": str, "secret_path": str, "field": str, "mount": str, "file": bool, "skip": str}
 
@@ -171,6 +172,10 @@ def checked_settings(settings: Settings, where: str) -> Settings:
             or not 1 <= settings.token_ttl <= MAX_TTL:
         raise MappingError(f"{where}: token_ttl must be a whole number of seconds from 1 to {MAX_TTL}")
     check_template(settings.path_template, where)
+    # The auth path is a Vault path in the plan's commands, files and CI variables: plain segments.
+    if not _AUTH_PATH.fullmatch(settings.auth_path.strip("/")):
+        raise MappingError(f"{where}: auth_path must be a Vault mount path of letters, digits, `_`, `-` and `.` "
+                           "segments, like jwt or gitlab/jwt")
     if settings.gitlab_url is not None:
         settings = replace(settings, gitlab_url=checked_gitlab_url(settings.gitlab_url, where))
     return settings
@@ -182,10 +187,11 @@ def checked_gitlab_url(url: object, where: str) -> str:
     from urllib.parse import urlsplit
 
     how = f"{where}: gitlab_url must be GitLab's address, like https://gitlab.example.com"
-    if not isinstance(url, str) or not re.fullmatch(r"https?://[A-Za-z0-9._~:/\[\]%-]+", url.strip()):
+    # fullmatch, not match: `$` would let a trailing newline through.
+    if not isinstance(url, str) or not re.fullmatch(r"https?://[A-Za-z0-9._~:/\[\]%-]+", url):
         raise MappingError(how)
     try:
-        parts = urlsplit(url.strip().rstrip("/"))
+        parts = urlsplit(url.rstrip("/"))
         parts.port  # a malformed port raises here
     except ValueError:
         raise MappingError(how) from None
