@@ -6,7 +6,8 @@ GitLab serves it: a small fake, the one part that is not real). OpenBao starts w
 device in its configuration (it refuses to enable one by API). apply.sh, run with `bao` as its
 CLI, must refuse while a value file is missing (changing nothing), then set everything up as the
 plan says, change nothing on a second run, and let a job's ID token log in and read the value
-written from its file. Values are compared by SHA-256; none is ever printed.
+written from its file. The Markdown plan without `--output-dir`, its commands pasted as they are,
+must do the same. Values are compared by SHA-256; none is ever printed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,8 +68,9 @@ class GitLabKeys:
 class Planned:
     """The scanned repository's plan, its directory, and the planted values (kept out of reprs)."""
 
-    def __init__(self, directory: Path, plan: dict, values: dict[str, str], gitlab: str) -> None:
+    def __init__(self, directory: Path, plan: dict, values: dict[str, str], gitlab: str, markdown: str) -> None:
         self.directory, self.plan, self._values, self.gitlab = directory, plan, values, gitlab
+        self.markdown = markdown  # the same plan without --output-dir
 
     def value(self, planted: str) -> str:
         return self._values[planted]
@@ -118,7 +121,11 @@ def planned(tmp_path_factory, gitlab) -> Planned:
     assert_absent([v.encode() for v in values.values()], written, result.stdout, result.stderr)
     plan = json.loads(plan_json.read_text())
     assert {t["environment"] for t in plan["targets"]} == {"production", "staging"}
-    return Planned(directory, plan, values, gitlab.url)
+    markdown = subprocess.run(
+        [*RADAR, "plan", str(findings), "--project", PROJECT, "--project-id", PROJECT_ID, "--mount", MOUNT,
+         "--gitlab-url", gitlab.url], capture_output=True, timeout=WAIT, env=env)
+    assert markdown.returncode == 0, markdown.stderr.decode()
+    return Planned(directory, plan, values, gitlab.url, markdown.stdout.decode())
 
 
 @pytest.fixture
@@ -186,6 +193,16 @@ def test_apply_sets_up_vault_as_planned_and_a_second_run_changes_nothing(planned
     first = apply(planned, bao, values)
     assert first.returncode == 0, first.stderr[-800:]
     after = state(planned, bao)
+    assert_as_planned(planned, after)
+
+    second = apply(planned, bao, values)
+    assert second.returncode == 0, second.stderr[-800:]
+    assert state(planned, bao) == after
+    assert_absent(planned.all_values(), first.stdout + first.stderr + second.stdout + second.stderr)
+    assert_a_job_reads_its_value(planned, bao, id_token_key)
+
+
+def assert_as_planned(planned: Planned, after: dict) -> None:
     assert after["auth"]["jwt/"] == "jwt"
     assert after["config"] == {"jwks_url": f"{planned.gitlab}/oauth/discovery/keys", "bound_issuer": planned.gitlab}
     assert after["mount"] == {"version": "2"} and after["mount_type"] == "kv"
@@ -200,11 +217,8 @@ def test_apply_sets_up_vault_as_planned_and_a_second_run_changes_nothing(planned
         assert role["token_explicit_max_ttl"] == t["role"]["token_explicit_max_ttl"]
     assert all(v == (1, ["1"]) for k, v in after.items() if k.startswith("versions "))
 
-    second = apply(planned, bao, values)
-    assert second.returncode == 0, second.stderr[-800:]
-    assert state(planned, bao) == after
-    assert_absent(planned.all_values(), first.stdout + first.stderr + second.stdout + second.stderr)
 
+def assert_a_job_reads_its_value(planned: Planned, bao, id_token_key) -> None:
     # A production job's ID token, from the planned GitLab, logs in with the role and reads the value.
     production = next(t for t in planned.plan["targets"] if t["environment"] == "production")
     token = mint_id_token(id_token_key, iss=planned.gitlab, aud=AUDIENCE, project_id=PROJECT_ID,
@@ -225,6 +239,26 @@ def test_apply_sets_up_vault_as_planned_and_a_second_run_changes_nothing(planned
     refused = requests.post(f"{bao.url}/v1/auth/jwt/login", json={"role": production["role_name"], "jwt": foreign},
                             timeout=10)
     assert refused.status_code == 400 and "invalid issuer (iss) claim" in refused.text
+
+
+def test_the_markdown_plans_commands_pasted_as_they_are_do_the_same(planned, bao, id_token_key, tmp_path):
+    sections = re.split(r"(?m)^## ", planned.markdown)
+    script = "\n".join("\n".join(line[len(indent):] for line in body.split("\n"))
+                       for section in sections if not section.startswith("GitLab setup")
+                       for indent, body in re.findall(r"(?ms)^( *)```shell\n(.*?)^\1```$", section))
+    # The only files the commands name are the value files the person writes; the rest is inline.
+    assert set(re.findall(r"=@(\S+)", script)) == set(planned.value_files())
+    assert not re.findall(r"(?<!=)@\S", script)
+    work = tmp_path / "paste"
+    work.mkdir()
+    write_values(planned, work)  # the value files the store commands name, where they are run
+    pasted = subprocess.run(["bash", "-c", 'vault() { command "$BAO" "$@"; }\n' + script], capture_output=True,
+                            timeout=WAIT, cwd=work, env={"PATH": os.environ["PATH"], "HOME": str(work),
+                                                        "BAO": bao_binary(), "BAO_ADDR": bao.url, "BAO_TOKEN": ROOT_TOKEN})
+    assert pasted.returncode == 0, pasted.stderr[-800:]
+    assert b"radar plan:" not in pasted.stderr  # no check said something is wrong
+    assert_as_planned(planned, state(planned, bao))
+    assert_a_job_reads_its_value(planned, bao, id_token_key)
 
 
 def test_apply_stores_a_rotated_value_again(planned, bao, tmp_path):

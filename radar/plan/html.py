@@ -95,8 +95,8 @@ def _contents(plan: Plan) -> str:
 def _vault_setup(plan: Plan, files: bool) -> str:
     intro = ("Once, before the roles, with a token that may manage auth methods, mounts, audit devices and policies. "
              "Each command is a no-op when already done."
-             + (" <code>bash apply.sh</code> in the output directory runs them all, then the policies, roles and "
-                "values." if files else ""))
+             + (" The commands name files in the output directory: run them there; <code>bash apply.sh</code> "
+                "runs them all, then the policies, roles and values." if files else ""))
     steps = "".join(
         f"<li><strong>{esc(s.title)}</strong>: {esc(s.why)}"
         + (f" If it fails: {esc(s.if_fails)}." if s.if_fails else "")

@@ -68,8 +68,8 @@ def _vault_setup(plan: Plan, files: bool) -> list[str]:
     out = ["## Vault setup", "",
            "Once, before the roles, with a token that may manage auth methods, mounts, audit devices and "
            "policies. Each command is a no-op when already done."
-           + (" `bash apply.sh` in the output directory runs them all, then the policies, roles and values."
-              if files else ""), ""]
+           + (" The commands name files in the output directory: run them there; `bash apply.sh` runs them "
+              "all, then the policies, roles and values." if files else ""), ""]
     for n, step in enumerate(vault_steps(plan), 1):
         out += [f"{n}. **{_inline(step.title)}**: {_inline(step.why)}"
                 + (f" If it fails: {_inline(step.if_fails)}." if step.if_fails else ""), ""]
