@@ -286,6 +286,6 @@ def test_apply_explains_an_openbao_without_an_audit_device(planned, tmp_path):
         stop_bao(server)
     assert result.returncode == 1
     last = result.stderr.decode().strip().splitlines()[-1]
-    assert last.startswith("apply.sh: the server did not enable the audit device; OpenBao enables audit devices "
+    assert last.startswith("apply.sh: the server did not enable the audit device. OpenBao enables audit devices "
                            "only from its configuration")
     assert_absent(planned.all_values(), result.stdout + result.stderr)

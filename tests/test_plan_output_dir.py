@@ -380,3 +380,29 @@ def test_a_bad_gitlab_url_on_the_command_line_is_one_line(report):
     result = radar("plan", report, "--gitlab-url", "gitlab.example.com", env=ENV)
     assert result.returncode == 2
     assert "gitlab_url must be GitLab's address, like https://gitlab.example.com" in assert_one_line_error(result)
+
+
+def test_a_relative_values_dir_is_relative_to_where_apply_sh_was_started(plan, tmp_path):
+    out = tmp_path / "out"
+    write_dir(plan, str(out))
+    (tmp_path / "mine").mkdir()
+    for w in plan.writes:
+        for f in w.fields:
+            (tmp_path / "mine" / w.file(f)).write_text("v")
+    fake, log = tmp_path / "fake-vault", tmp_path / "log"
+    fake.write_text(FAKE_VAULT)
+    fake.chmod(0o755)
+    result = subprocess.run(["bash", "out/apply.sh"], capture_output=True, timeout=WAIT, cwd=tmp_path,
+                            env={"PATH": os.environ["PATH"], "VAULT_CLI": str(fake), "VAULT_LOG": str(log),
+                                 "RADAR_VALUES_DIR": "mine"})
+    assert result.returncode == 0, result.stderr[-600:]
+    puts = [c for c in calls(log) if c[:2] == ["kv", "put"]]
+    w = plan.writes[0]
+    assert puts[0][4:] == [f"{f}=@{tmp_path}/mine/{w.file(f)}" for f in w.fields]
+
+
+def test_the_directory_may_be_a_link_the_user_chose(plan, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    write_dir(plan, str(tmp_path / "link"))
+    assert "apply.sh" in listing(tmp_path / "real")

@@ -106,10 +106,13 @@ def apply_script(plan: Plan) -> str:
         "# Run again at will: what is already done is left as it is.",
         "# VAULT_CLI=bao for OpenBao; VAULT_ADDR/VAULT_TOKEN (BAO_ADDR/BAO_TOKEN) as usual.",
         "set -euo pipefail",
-        'cd "$(dirname "${BASH_SOURCE[0]}")"',
+        'here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
+        "# A relative RADAR_VALUES_DIR is relative to where apply.sh was started, not to its folder.",
+        f'VALUES="${{RADAR_VALUES_DIR:-$here/{VALUES}}}"',
+        'case "$VALUES" in /*) ;; *) VALUES="$PWD/$VALUES" ;; esac',
+        'cd "$here"',
         'vault() { command "${VAULT_CLI:-vault}" "$@"; }',
         'fail() { echo "apply.sh: $*" >&2; exit 1; }',
-        f'VALUES="${{RADAR_VALUES_DIR:-{VALUES}}}"',
         "# True when the secret's field holds exactly the file's bytes (compared in a pipe, never shown).",
         'stored() { cmp -s <(vault kv get -mount="$1" -field="$3" "$2" 2>/dev/null) "$VALUES/$4"; }',
         "",
@@ -156,6 +159,10 @@ def write_dir(plan: Plan, directory: str) -> list[str]:
     """Write the plan's files into `directory` (created if missing); the paths written, in order."""
     wanted = files(plan)
     earlier = _prepare(directory, wanted)
+    # The list first, naming every file radar may leave there: if writing stops half-way, the
+    # next run still knows them as radar's.
+    write_file(os.path.join(directory, MANIFEST), "".join(f"{p}\n" for p in sorted(earlier | set(wanted))),
+               "plan file")
     for sub in ("policies", "roles"):
         _make_dir(os.path.join(directory, sub), directory)
     for path, content in wanted.items():
@@ -176,8 +183,10 @@ def check_dir(directory: str) -> set[str] | None:
     or holding files radar did not write. The files an earlier plan of radar's wrote there (an
     empty set for an empty directory), None when it does not exist yet."""
     try:
-        status = os.lstat(directory)
+        status = os.stat(directory)  # DIR itself may be a link the user chose; links inside it may not
     except FileNotFoundError:
+        if os.path.islink(directory):
+            raise OutputDirError(f"--output-dir {directory}: a link to nothing; give a new or empty directory") from None
         return None
     except OSError as e:
         raise OutputDirError(f"--output-dir {directory}: {e.strerror}; choose another directory") from None

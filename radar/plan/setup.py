@@ -150,9 +150,10 @@ def vault_steps(plan: Plan) -> tuple[Step, ...]:
         "Enable an audit device", "Every login and every read is recorded, so a leaked token's use can be traced.",
         Command(f"vault audit enable -path={AUDIT_PATH} file file_path={AUDIT_FILE}"),
         unless="vault audit list -format=json 2>/dev/null | grep '\"type\": \"file\"' >/dev/null",
-        if_fails=("the server did not enable the audit device; OpenBao enables audit devices only from its "
+        if_fails=("the server did not enable the audit device. OpenBao enables audit devices only from its "
                   f"configuration: add audit \"file\" \"{AUDIT_PATH}\" {{ options {{ file_path = \"{AUDIT_FILE}\" }} }} "
-                  "to it, restart, and run again"),
+                  "to it and restart; Vault needs a token with sudo on sys/audit and a server that may write "
+                  f"{AUDIT_FILE}. Then run again"),
     ))
     return tuple(steps)
 
