@@ -10,7 +10,8 @@ Layout (paths relative to DIR, the same ones the plan's pages name):
 - `.gitignore` keeping `values/` out of git, and `.radar-plan-files`, the list of what radar wrote.
 
 apply.sh holds no value. It stops before changing anything when a value file it needs is missing
-or empty, or the auth config still holds the GitLab URL placeholder. It runs `${VAULT_CLI:-vault}`
+or empty (unless Vault already holds that field: a run after the files were deleted keeps what
+Vault holds), or the auth config still holds the GitLab URL placeholder. It runs `${VAULT_CLI:-vault}`
 (`VAULT_CLI=bao` for OpenBao). Every step is a no-op when already done: the setup checks first,
 policies and roles are written whole, and a secret whose fields already hold exactly the value
 files' bytes (compared with `cmp`, in a pipe: nothing printed) is not written again, so a second
@@ -46,8 +47,9 @@ VALUES = "values"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}")
 # What a manifest may list: radar's own layout, nothing else (the manifest is in a folder the
 # user controls, so an entry like `../x` must not make radar replace or remove anything).
-_RADAR_FILE = re.compile(r"(?:policies/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\.hcl|roles/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\.json"
-                           rf"|{re.escape(AUTH_CONFIG)}|gitlab-ci\.yml|apply\.sh|\.gitignore)")
+_RADAR_FILE = re.compile(r"(?:policies/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\.hcl"
+                         r"|roles/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\.json"
+                         rf"|{re.escape(AUTH_CONFIG)}|gitlab-ci\.yml|apply\.sh|\.gitignore)")
 _MAX_MANIFEST = 1 << 20
 _NO_GITLAB = (f"{AUTH_CONFIG} still says {GITLAB_PLACEHOLDER}: write GitLab's address there "
               "(https://gitlab.example.com), or plan again with --gitlab-url URL")
@@ -102,8 +104,9 @@ def apply_script(plan: Plan) -> str:
         "#!/usr/bin/env bash",
         "# Written by radar plan. Applies the plan's Vault side in order: setup, policies, roles, values.",
         "# Holds no secret value: each one is read from a file you write in $RADAR_VALUES_DIR",
-        f"# (default {VALUES}/ next to this script), mode 0600, deleted once stored.",
-        "# Run again at will: what is already done is left as it is.",
+        f"# (default {VALUES}/ next to this script), mode 0600; delete the files once it ran.",
+        "# Run again at will: what is already done is left as it is, and a value whose file is gone",
+        "# but which Vault already holds stays as Vault holds it.",
         "# VAULT_CLI=bao for OpenBao; VAULT_ADDR/VAULT_TOKEN (BAO_ADDR/BAO_TOKEN) as usual.",
         "set -euo pipefail",
         'here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
@@ -115,6 +118,10 @@ def apply_script(plan: Plan) -> str:
         'fail() { echo "apply.sh: $*" >&2; exit 1; }',
         "# True when the secret's field holds exactly the file's bytes (compared in a pipe, never shown).",
         'stored() { cmp -s <(vault kv get -mount="$1" -field="$3" "$2" 2>/dev/null) "$VALUES/$4"; }',
+        "# True when Vault holds the field at all (its value goes nowhere).",
+        'held() { vault kv get -mount="$1" -field="$3" "$2" >/dev/null 2>&1; }',
+        "# True when a value file of the secret is missing: then Vault keeps what it holds (checked above).",
+        'kept() { local f; for f in "$@"; do [ -s "$VALUES/$f" ] || return 0; done; return 1; }',
         "",
         "# Checks, before anything changes.",
         f"command -v \"${{VAULT_CLI:-vault}}\" >/dev/null || fail \"no ${{VAULT_CLI:-vault}} command; "
@@ -126,8 +133,9 @@ def apply_script(plan: Plan) -> str:
         for field in w.fields:
             name = value_file(w, field)
             what = f"{w.mount}/{w.path} field {field}"
-            lines.append(f'[ -s "$VALUES"/{q(name)} ] || {{ echo "apply.sh: missing or empty value file '
-                         f'$VALUES/"{q(name)}": write the value of "{q(what)}" to it (mode 0600)" >&2; missing=1; }}')
+            lines.append(f'[ -s "$VALUES"/{q(name)} ] || held {q(w.mount)} {q(w.path)} {q(field)} || '
+                         f'{{ echo "apply.sh: missing or empty value file $VALUES/"{q(name)}": write the value of '
+                         f'"{q(what)}" to it (mode 0600)" >&2; missing=1; }}')
     lines += ['[ "$missing" = 0 ] || fail "no change made: write the value files above, then run again"', ""]
     lines.append("# Vault setup.")
     for step in vault_steps(plan):
@@ -146,7 +154,8 @@ def apply_script(plan: Plan) -> str:
     for w in plan.writes:
         same = " && ".join(f"stored {q(w.mount)} {q(w.path)} {q(f)} {q(value_file(w, f))}" for f in w.fields)
         put = " ".join(f'{q(f + "=@")}"$VALUES"/{q(value_file(w, f))}' for f in w.fields)
-        lines.append(f"{{ {same}; }} || vault kv put -mount={q(w.mount)} {q(w.path)} {put}")
+        files = " ".join(q(value_file(w, f)) for f in w.fields)
+        lines.append(f"kept {files} || {{ {same}; }} || vault kv put -mount={q(w.mount)} {q(w.path)} {put}")
     protect = gitlab_steps(plan)
     lines += ["", 'echo "apply.sh: Vault is set up as the plan says."']
     if protect:
@@ -173,7 +182,8 @@ def write_dir(plan: Plan, directory: str) -> list[str]:
         except FileNotFoundError:
             pass
         except OSError as e:
-            raise OutputDirError(f"--output-dir {directory}: cannot remove the earlier plan's {stale}: {e.strerror}") from None
+            raise OutputDirError(f"--output-dir {directory}: cannot remove the earlier plan's {stale}: "
+                                 f"{e.strerror}") from None
     write_file(os.path.join(directory, MANIFEST), "".join(f"{p}\n" for p in wanted), "plan file")
     return list(wanted)
 
@@ -186,7 +196,8 @@ def check_dir(directory: str) -> set[str] | None:
         status = os.stat(directory)  # DIR itself may be a link the user chose; links inside it may not
     except FileNotFoundError:
         if os.path.islink(directory):
-            raise OutputDirError(f"--output-dir {directory}: a link to nothing; give a new or empty directory") from None
+            raise OutputDirError(f"--output-dir {directory}: a link to nothing; "
+                                 "give a new or empty directory") from None
         return None
     except OSError as e:
         raise OutputDirError(f"--output-dir {directory}: {e.strerror}; choose another directory") from None

@@ -3,8 +3,9 @@
 Built on `radar.report.page` (the shell every radar page shares: inline CSS, a
 Content-Security-Policy that lets nothing load, no script): a summary (status, settings,
 counts), a contents table across roles (role, project, environment, policy, secrets read, each
-role and policy linking to its section), the Vault setup and the GitLab setup, a severity-by-type chart of what the plan covers (values to move by secret type,
-configuration fixes by rule), warnings, the values to move, the order of work, one section per
+role and policy linking to its section), the Vault setup and the GitLab setup, a
+severity-by-type chart of what the plan covers (values to move by secret type, configuration
+fixes by rule), warnings, the values to move, the order of work, one section per
 target (policy, role, commands, CI stanza as preformatted text), each value's steps, fixes and
 skipped findings. Every piece of scanned text goes through `esc`.
 """
@@ -115,8 +116,9 @@ def _gitlab_setup(plan: Plan) -> str:
         f"(roles {', '.join(f'<code>{esc(r)}</code>' for r in p.roles)}): {esc(p.why)}.<br>In GitLab: {esc(p.ui)}."
         + (f'<pre class="gitlab-api" {_PRE_WRAP}><code>{esc(p.api)}</code></pre>' if p.api else "") + "</li>"
         for p in protect)
-    return ('<h2 id="gitlab-setup">GitLab setup</h2>\n<p>The roles trust what GitLab puts in the ID token; protect what '
-            "they rely on (the API calls take a token with the api scope in <code>$GITLAB_TOKEN</code>):</p>"
+    return ('<h2 id="gitlab-setup">GitLab setup</h2>\n<p>The roles trust what GitLab puts in the ID token; '
+            "protect what they rely on (the API calls take a token with the api scope in "
+            "<code>$GITLAB_TOKEN</code>):</p>"
             f'<ul class="gitlab-setup">{items}</ul>')
 
 
@@ -145,7 +147,7 @@ def _order_of_work(plan: Plan, files: bool) -> str:
             f"the file; never put a value on the command line.<pre class=\"writes\" {_PRE_WRAP}><code>{esc(writes)}</code></pre>"
             + (f"Or write each of those files into <code>{VALUES}/</code> in the output directory and run "
                "<code>bash apply.sh</code>: it stores each value (and does the setup and the next step) and stops, "
-               "changing nothing, while one is missing." if files else "") + "</li>"
+               "changing nothing, while one that Vault does not hold yet is missing." if files else "") + "</li>"
             "<li><strong>Grant</strong>: write each role's policy and JWT role (below).</li>"
             "<li><strong>Switch CI</strong>: add each stanza and let the jobs that need the values "
             "<code>extends:</code> it; set <code>VAULT_SERVER_URL</code> as a CI/CD variable.</li>"
@@ -155,15 +157,17 @@ def _order_of_work(plan: Plan, files: bool) -> str:
 def _target(t: Target, plan: Plan, files: bool) -> str:
     binding = f"{t.binding.claim} = {t.binding.value}" + ("" if t.binding.known else " (placeholder: fails closed)")
     extra = ", protected refs and the environment" if t.production else ""
+    apply = "\n".join(c.shell(files) for c in grant_commands(plan, t))
     return "\n".join([
         f'<section class="target" id="{esc(t.role_name)}">',
         f"<h2>{esc(t.project)}: {esc(t.environment)}</h2>",
         f'<dl class="meta"><dt>Role and policy</dt><dd><code>{esc(t.role_name)}</code></dd>'
         f"<dt>Bound to</dt><dd>{esc(binding + extra)}</dd>"
         f"<dt>Reads</dt><dd>{len(t.read_paths)} path(s); denies {len(t.deny_paths)}</dd></dl>",
-        f'<h3 id="{esc(t.role_name)}-policy">Policy</h3><pre class="policy" {_PRE}><code>{esc(t.policy_hcl)}</code></pre>',
+        f'<h3 id="{esc(t.role_name)}-policy">Policy</h3>'
+        f'<pre class="policy" {_PRE}><code>{esc(t.policy_hcl)}</code></pre>',
         f'<h3>JWT role</h3><pre class="role" {_PRE}><code>{esc(role_json(t.role))}</code></pre>',
-        f'<h3>Apply</h3><pre class="commands" {_PRE}><code>{esc(chr(10).join(c.shell(files) for c in grant_commands(plan, t)))}</code></pre>',
+        f'<h3>Apply</h3><pre class="commands" {_PRE}><code>{esc(apply)}</code></pre>',
         f'<h3>.gitlab-ci.yml</h3><pre class="ci" {_PRE}><code>{esc(t.ci_yaml)}</code></pre>',
         "</section>",
     ])

@@ -1,11 +1,12 @@
 """The plan as Markdown, for people: what to do, in order, with every command and file to paste.
 
 Sections: status; the Vault setup (JWT auth, its config, KV v2 mounts, an audit device) and the
-GitLab setup (what to protect for the roles' bindings to hold); warnings; the entries (one row per value: where it goes in Vault, where it
-was found, whether to rotate first); the order of work (rotate, store, grant, switch CI,
-remove); one section per target with its policy (HCL), role (JSON), the commands that apply
-them (naming the files `--output-dir` wrote, or carrying them inline on a heredoc, so no command
-names a file that does not exist) and its `.gitlab-ci.yml` stanza; fixes for CI configuration and variables; skipped findings.
+GitLab setup (what to protect for the roles' bindings to hold); warnings; the entries (one row
+per value: where it goes in Vault, where it was found, whether to rotate first); the order of
+work (rotate, store, grant, switch CI, remove); one section per target with its policy (HCL),
+role (JSON), the commands that apply them (naming the files `--output-dir` wrote, or carrying
+them inline on a heredoc, so no command names a file that does not exist) and its
+`.gitlab-ci.yml` stanza; fixes for CI configuration and variables; skipped findings.
 Text from the scan is escaped for table cells, and code blocks are fenced with more backticks
 than they contain.
 """
@@ -106,7 +107,8 @@ def _order_of_work(plan: Plan, files: bool) -> list[str]:
     out += _code("shell", "\n".join(w.command for w in plan.writes), indent="   ")
     if files:
         out += [f"   Or write each of those files into `{VALUES}/` in the output directory and run `bash apply.sh`: "
-                "it stores each value (and does the setup and step 3) and stops, changing nothing, while one is missing.",
+                "it stores each value (and does the setup and step 3) and stops, changing nothing, while one that "
+                "Vault does not hold yet is missing.",
                 ""]
     out += ["3. **Grant**: write each target's policy and role (below).",
             "4. **Switch CI**: add each target's stanza and let the jobs that need the values `extends:` it; "

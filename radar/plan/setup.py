@@ -10,11 +10,11 @@ Vault setup, in the order it must happen, each step safe to run again:
    a guessed issuer would refuse every token, or trust the wrong instance;
 3. each KV v2 mount the plan writes to, enabled unless it exists, then checked to be KV v2
    (the policies grant `<mount>/data/...`, which means nothing on KV v1);
-4. a file audit device unless one exists.
+4. a file audit device unless one exists. Vault enables it by API; OpenBao only from its server
+   configuration (it refuses the API call), which the failure message says.
 
 The checks read a pipe with `grep PATTERN >/dev/null`, not `grep -q`: `-q` exits at the first
-match, the writer gets SIGPIPE, and under `set -o pipefail` (apply.sh) the check would fail. Vault enables it by API; OpenBao only from its server
-   configuration (it refuses the API call), which the failure message says.
+match, the writer gets SIGPIPE, and under `set -o pipefail` (apply.sh) the check would fail.
 
 GitLab setup: for every role, what GitLab must protect for the role's bound claims to mean what
 they say, read from the role's `bound_claims` (so whatever claims the roles bind flow in): an
