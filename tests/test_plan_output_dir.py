@@ -406,3 +406,33 @@ def test_the_directory_may_be_a_link_the_user_chose(plan, tmp_path):
     (tmp_path / "link").symlink_to(tmp_path / "real")
     write_dir(plan, str(tmp_path / "link"))
     assert "apply.sh" in listing(tmp_path / "real")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.builds("{}{}".format, st.sampled_from(["http://", "https://", ""]),
+                                                 st.text(max_size=40))))
+def test_a_gitlab_url_is_refused_or_comes_out_plain_and_stable(text):
+    try:
+        url = checked_gitlab_url(text, "x")
+    except MappingError:
+        return
+    assert re.fullmatch(r"https?://[A-Za-z0-9._~:/\[\]%-]+", url) and not url.endswith("/")
+    assert checked_gitlab_url(url, "x") == url
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(st.text(max_size=30), st.sampled_from(
+    ["../outside.txt", "/etc/hostname", "policies/../../outside.txt", "roles/x.json", "values/a.secret", "apply.sh"])),
+    max_size=8))
+def test_whatever_the_file_list_says_nothing_outside_radars_layout_is_removed(plan, tmp_path_factory, lines):
+    work = tmp_path_factory.mktemp("manifest")
+    out = work / "out"
+    write_dir(plan, str(out))
+    (work / "outside.txt").write_text("kept")
+    (out / "values").mkdir()
+    (out / "values" / "a.secret").write_text("kept")
+    listed = (out / MANIFEST).read_text().splitlines()
+    (out / MANIFEST).write_text("\n".join(listed + lines), encoding="utf-8", errors="surrogateescape")
+    write_dir(plan, str(out))
+    assert (work / "outside.txt").read_text() == "kept" and (out / "values" / "a.secret").read_text() == "kept"
+    assert (out / "apply.sh").is_file()
