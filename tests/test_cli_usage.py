@@ -26,6 +26,8 @@ from radar_cli import clean_env, radar
     (["scan", "gitlab", "--project", "a", "--bogus"], "radar scan gitlab", "unrecognized arguments: --bogus"),
     (["scan", "gitlab", "--project", "a", "--mount", "kv"], "radar scan gitlab",
      "--mount applies to the migration plan only: add --plan FILE, or drop it"),
+    (["scan", ".", "--gitlab-url", "https://gitlab.example.com"], "radar scan",
+     "--gitlab-url applies to the migration plan only: add --plan FILE, or drop it"),
     (["scan", "gitlab", "--project", "a", "--include-subgroups"], "radar scan gitlab",
      "--include-subgroups and --skip-archived apply to --group only"),
     (["scan", "gitlab", "--project", "a"], "radar scan gitlab",

@@ -73,3 +73,15 @@ def test_the_environment_comes_from_the_variables_scope(plan):
 def test_ci_file_risks_and_variable_hygiene_are_fixes(plan):
     rules = {f["rule_id"] for f in plan["fixes"]}
     assert {"gitlab-ci-job-jwt", "gitlab-variable-unmasked", "gitlab-variable-duplicated"} <= rules
+
+
+def test_the_vault_setup_trusts_the_scanned_gitlab_and_protects_its_production_environment(plan, gitlab_server):
+    url = gitlab_server.url.rstrip("/")
+    assert plan["plan"]["gitlab_url"] == url
+    config = next(s["command"] for s in plan["vault_setup"] if s["title"] == "Configure it for GitLab")
+    body = json.loads(config.split("<<'EOF'\n", 1)[1].rsplit("\nEOF", 1)[0])
+    assert body == {"jwks_url": f"{url}/oauth/discovery/keys", "bound_issuer": url}
+    environments = [(p["owner"], p["name"]) for p in plan["gitlab_setup"] if p["kind"] == "environment"]
+    assert environments == [("acme/api", "production")]
+    api = next(p["api"] for p in plan["gitlab_setup"] if p["kind"] == "environment")
+    assert api.endswith(f"{url}/api/v4/projects/10/protected_environments")

@@ -95,7 +95,9 @@ def test_the_html_page_is_self_contained(plan):
     page = parsed(html)
     assert page.doctype == "DOCTYPE html"
     assert not page.all("script") and not page.all("link") and not page.all("iframe") and not page.all("img")
-    assert not [a for _, a in page.tags if "src" in a or "href" in a]
+    # Links stay on the page: the contents table's anchors to each role's section, nothing else.
+    assert not [a for _, a in page.tags if "src" in a or ("href" in a and not a["href"].startswith("#"))]
+    assert [a["href"] for _, a in page.tags if "href" in a]
     assert not re.search(r"\son[a-z]+\s*=", html)  # no event handlers
     csp = [a for a in page.all("meta") if a.get("http-equiv") == "Content-Security-Policy"]
     assert csp and "default-src 'none'" in csp[0]["content"]
@@ -150,7 +152,8 @@ def code_blocks(markdown: str) -> list[tuple[str, str]]:
 def test_the_markdown_has_the_sections_and_every_file_parses(plan):
     markdown = render(plan, "markdown")
     headings = re.findall(r"^## (.+)$", markdown, re.MULTILINE)
-    assert headings[:4] == ["Warnings", "Values to move", "Order of work", "g/app: production"]
+    assert headings[:6] == ["Vault setup", "GitLab setup", "Warnings", "Values to move", "Order of work",
+                            "g/app: production"]
     assert {"Every value, step by step", "Configuration fixes", "Skipped"} <= set(headings)
     blocks = code_blocks(markdown)
     assert [yaml.safe_load(b) for lang, b in blocks if lang == "yaml"] == [yaml.safe_load(t.ci_yaml) for t in plan.targets]

@@ -146,11 +146,15 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def start_bao(workdir: Path, *, tls: bool = False) -> BaoServer:
+def start_bao(workdir: Path, *, tls: bool = False, config: str | None = None) -> BaoServer:
+    """`config`: server configuration (HCL) to add, e.g. an audit device, which OpenBao takes only there."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     argv = [bao_binary(), "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
             f"-dev-listen-address=127.0.0.1:{port}", "-dev-no-store-token"]
+    if config is not None:
+        (workdir / "config.hcl").write_text(config)
+        argv.append(f"-config={workdir / 'config.hcl'}")
     ca_file = None
     if tls:
         cert_dir = workdir / "tls"

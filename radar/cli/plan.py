@@ -17,14 +17,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "plan",
         usage="radar plan FINDINGS.json [--format markdown|html|json] [--output FILE] [--mapping FILE] "
               "[--project PATH] [--project-id N | --namespace-id N] [--public] [--mount NAME] "
-              "[--path-template TEMPLATE] [--audience URL]",
+              "[--path-template TEMPLATE] [--audience URL] [--gitlab-url URL] [--output-dir DIR]",
         help="turn a JSON findings report into a Vault migration plan",
         description=(
             "Read the report of `radar scan --format json` and plan the move of each credential to "
             "Vault: KV v2 path and field, the `vault kv put` command (value left out), the policy and "
             "JWT role (bound to the GitLab project, and for production to protected refs and the "
             "environment), the .gitlab-ci.yml stanza with id_tokens: and secrets:, and the order of "
-            "work (rotate first where the value is in history, job logs or public). Never contains a "
+            "work (rotate first where the value is in history, job logs or public), after the Vault setup "
+            "(JWT auth and its config, KV v2 mount, audit device) and what to protect in GitLab. "
+            "--output-dir DIR also writes the policies, roles, auth config, CI snippet and apply.sh. Never contains a "
             "value. Exit 0 when the plan is complete, 3 when a role still binds a placeholder project "
             "id (the plan is written, with a warning), 2 on errors."
         ),
@@ -33,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("markdown", "html", "json"), default="markdown",
                    help="markdown (default) and html for people, json for tools")
     p.add_argument("--output", metavar="FILE", help="write the plan to FILE instead of standard output")
+    p.add_argument("--output-dir", type=non_empty, metavar="DIR",
+                   help="also write policies/, roles/, auth-config.json, gitlab-ci.yml and apply.sh into DIR "
+                        "(new, empty, or written by radar before); the plan then names those files")
     add_plan_options(p)
     p.set_defaults(run=_run_plan, takes_command=False)
 
@@ -54,6 +59,9 @@ def add_plan_options(p: argparse.ArgumentParser, *, project_option: bool = True)
                    help="secret path, with {project}, {environment}, {type} (default ci/{project}/{environment})")
     g.add_argument("--audience", type=non_empty, metavar="URL",
                    help="the ID token's aud and the role's bound_audiences (default https://vault.example.com)")
+    g.add_argument("--gitlab-url", type=non_empty, metavar="URL",
+                   help="GitLab's address, its ID tokens' iss: the JWT auth config's bound_issuer and JWKS "
+                        "(default: a GitLab scan's --url; else the plan says what to fill in)")
 
 
 def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
@@ -61,7 +69,8 @@ def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
     given = [flag for flag, value in (("--mapping", args.mapping), ("--project", args.plan_project),
                                       ("--project-id", args.project_id), ("--namespace-id", args.namespace_id),
                                       ("--public", args.public), ("--mount", args.mount),
-                                      ("--path-template", args.path_template), ("--audience", args.audience))
+                                      ("--path-template", args.path_template), ("--audience", args.audience),
+                                      ("--gitlab-url", args.gitlab_url))
              if value not in (None, False)]
     if given and not args.plan:
         named = given[0] if len(given) == 1 else ", ".join(given[:-1]) + " and " + given[-1]
@@ -72,14 +81,24 @@ def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
 def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.ScanInfo) -> radar.plan.mapping.Mapping
     from dataclasses import replace
 
-    from radar.plan.mapping import ProjectInfo, checked_settings, load_mapping
+    from radar.plan.mapping import MappingError, ProjectInfo, checked_gitlab_url, checked_settings, load_mapping
 
     mapping = load_mapping(args.mapping)
     overrides = {name: value for name, value in (("mount", args.mount), ("path_template", args.path_template),
-                                                 ("audience", args.audience)) if value is not None}
+                                                 ("audience", args.audience), ("gitlab_url", args.gitlab_url))
+                 if value is not None}
     if overrides:
         settings = checked_settings(replace(mapping.settings, **overrides), "command line")
         mapping = replace(mapping, settings=settings)
+    if mapping.settings.gitlab_url is None and scan.kind == "gitlab" and scan.root:
+        # A GitLab scan names the instance it read: its address is the tokens' issuer. Given
+        # explicitly (command line, mapping), another address wins: the scan may have used an
+        # internal one.
+        try:
+            mapping = replace(mapping, settings=replace(
+                mapping.settings, gitlab_url=checked_gitlab_url(scan.root, "the scan report")))
+        except MappingError:
+            pass  # not an address the plan can use: the plan says what to fill in instead
     if args.plan_project or args.project_id or args.namespace_id or args.public:
         from radar.plan.build import project_from_scan
 
@@ -91,13 +110,20 @@ def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.Sca
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from radar.files import write_file
+    from radar.files import check_writable, write_file
     from radar.plan import render
+    from radar.plan.artifacts import check_dir, write_dir
     from radar.plan.load import load_report
 
+    if args.output:
+        check_writable(args.output, "plan")
+    if args.output_dir:
+        check_dir(args.output_dir)
     report = load_report(args.findings)
     plan = built_plan(args, report.findings, report.scan)
-    text = render(plan, args.format)
+    if args.output_dir:
+        write_dir(plan, args.output_dir)
+    text = render(plan, args.format, files=bool(args.output_dir))
     if args.output:
         write_file(args.output, text, "plan")
     else:

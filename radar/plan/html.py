@@ -2,8 +2,10 @@
 
 Built on `radar.report.page` (the shell every radar page shares: inline CSS, a
 Content-Security-Policy that lets nothing load, no script): a summary (status, settings,
-counts), a severity-by-type chart of what the plan covers (values to move by secret type,
-configuration fixes by rule), warnings, the values to move, the order of work, one section per
+counts), a contents table across roles (role, project, environment, policy, secrets read, each
+role and policy linking to its section), the Vault setup and the GitLab setup, a
+severity-by-type chart of what the plan covers (values to move by secret type, configuration
+fixes by rule), warnings, the values to move, the order of work, one section per
 target (policy, role, commands, CI stanza as preformatted text), each value's steps, fixes and
 skipped findings. Every piece of scanned text goes through `esc`.
 """
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from radar.plan import vault
+from radar.plan.artifacts import VALUES, grant_commands
 from radar.plan.model import Entry, Plan, Target
+from radar.plan.setup import gitlab_steps, vault_steps
 from radar.plan.vault import role_json
 from radar.report.page import esc, page, severity_badge, severity_chart, table
 
@@ -23,8 +26,8 @@ _PRE = 'style="background:#f3f4f6;border:1px solid #e5e7eb;border-radius:4px;pad
 _PRE_WRAP = _PRE[:-1] + ';white-space:pre-wrap;overflow-wrap:anywhere"'
 
 
-def render(plan: Plan) -> str:
-    parts = [_summary(plan), _chart(plan)]
+def render(plan: Plan, files: bool = False) -> str:
+    parts = [_summary(plan), _contents(plan), _vault_setup(plan, files), _gitlab_setup(plan), _chart(plan)]
     if plan.warnings:
         parts.append('<h2 id="warnings">Warnings</h2>\n<ul class="warnings">'
                      + "".join(f"<li>{esc(w)}</li>" for w in plan.warnings) + "</ul>")
@@ -40,10 +43,10 @@ def render(plan: Plan) -> str:
                 for e in plan.entries]
         parts.append(table(("Vault (path/field@mount)", "Type", "Severity", "Environment", "Found in", "In CI",
                             "Rotate first"), rows, raw_columns=frozenset(range(7)), table_class="entries"))
-        parts.append(_order_of_work(plan))
+        parts.append(_order_of_work(plan, files))
     else:
         parts.append('<p class="empty">Nothing to move.</p>')
-    parts += [_target(t, plan) for t in plan.targets]
+    parts += [_target(t, plan, files) for t in plan.targets]
     if plan.entries:
         parts.append('<h2 id="steps">Every value, step by step</h2>')
         parts += [_entry(e) for e in plan.entries]
@@ -79,6 +82,46 @@ def _summary(plan: Plan) -> str:
     return f"<dl{css}>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items) + "</dl>"
 
 
+def _contents(plan: Plan) -> str:
+    if not plan.targets:
+        return ""
+    rows = [(f'<a href="#{esc(t.role_name)}"><code>{esc(t.role_name)}</code></a>', esc(t.project), esc(t.environment),
+             f'<a href="#{esc(t.role_name)}-policy"><code>{esc(t.policy_name)}</code></a>',
+             "<br>".join(f"<code>{esc(u.entry.short_form)}</code>" for u in t.uses))
+            for t in plan.targets]
+    return '<h2 id="contents">Roles</h2>\n' + table(("Role", "Project", "Environment", "Policy", "Secrets read"), rows,
+                                                     raw_columns=frozenset(range(5)), table_class="contents")
+
+
+def _vault_setup(plan: Plan, files: bool) -> str:
+    intro = ("Once, before the roles, with a token that may manage auth methods, mounts, audit devices and policies. "
+             "Each command is a no-op when already done."
+             + (" The commands name files in the output directory: run them there; <code>bash apply.sh</code> "
+                "runs them all, then the policies, roles and values." if files else ""))
+    steps = "".join(
+        f"<li><strong>{esc(s.title)}</strong>: {esc(s.why)}"
+        + (f" If it fails: {esc(s.if_fails)}." if s.if_fails else "")
+        + f'<pre class="setup" {_PRE_WRAP}><code>{esc(s.shell(files))}</code></pre></li>'
+        for s in vault_steps(plan))
+    return f'<h2 id="vault-setup">Vault setup</h2>\n<p>{intro}</p><ol class="vault-setup">{steps}</ol>'
+
+
+def _gitlab_setup(plan: Plan) -> str:
+    protect = gitlab_steps(plan)
+    if not protect:
+        return ('<h2 id="gitlab-setup">GitLab setup</h2>\n<p class="empty">Nothing to protect: no role binds a '
+                "production environment or protected refs.</p>")
+    items = "".join(
+        f"<li><strong>{esc(p.owner)}: {esc(p.kind)} <code>{esc(p.name)}</code></strong> "
+        f"(roles {', '.join(f'<code>{esc(r)}</code>' for r in p.roles)}): {esc(p.why)}.<br>In GitLab: {esc(p.ui)}."
+        + (f'<pre class="gitlab-api" {_PRE_WRAP}><code>{esc(p.api)}</code></pre>' if p.api else "") + "</li>"
+        for p in protect)
+    return ('<h2 id="gitlab-setup">GitLab setup</h2>\n<p>The roles trust what GitLab puts in the ID token; '
+            "protect what they rely on (the API calls take a token with the api scope in "
+            "<code>$GITLAB_TOKEN</code>):</p>"
+            f'<ul class="gitlab-setup">{items}</ul>')
+
+
 def _chart(plan: Plan) -> str:
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for e in plan.entries:
@@ -89,7 +132,7 @@ def _chart(plan: Plan) -> str:
         {k: dict(v) for k, v in counts.items()}, title="Values to move and fixes, by type and severity")
 
 
-def _order_of_work(plan: Plan) -> str:
+def _order_of_work(plan: Plan, files: bool) -> str:
     rotate = [e for e in plan.entries if e.rotate_reasons]
     if rotate:
         first = ("<strong>Rotate first</strong>, the old values must be considered known:<ul>"
@@ -101,25 +144,30 @@ def _order_of_work(plan: Plan) -> str:
     return ('<h2 id="order">Order of work</h2>\n<ol class="order">'
             f"<li>{first}</li>"
             "<li><strong>Store</strong> each value: write it to the <code>.secret</code> file the command names (mode 0600), run, delete "
-            f"the file; never put a value on the command line.<pre class=\"writes\" {_PRE_WRAP}><code>{esc(writes)}</code></pre></li>"
+            f"the file; never put a value on the command line.<pre class=\"writes\" {_PRE_WRAP}><code>{esc(writes)}</code></pre>"
+            + (f"Or write each of those files into <code>{VALUES}/</code> in the output directory and run "
+               "<code>bash apply.sh</code>: it stores each value (and does the setup and the next step) and stops, "
+               "changing nothing, while one that Vault does not hold yet is missing." if files else "") + "</li>"
             "<li><strong>Grant</strong>: write each role's policy and JWT role (below).</li>"
             "<li><strong>Switch CI</strong>: add each stanza and let the jobs that need the values "
             "<code>extends:</code> it; set <code>VAULT_SERVER_URL</code> as a CI/CD variable.</li>"
             "<li><strong>Remove</strong> the hardcoded values and the old CI/CD variables.</li></ol>")
 
 
-def _target(t: Target, plan: Plan) -> str:
+def _target(t: Target, plan: Plan, files: bool) -> str:
     binding = f"{t.binding.claim} = {t.binding.value}" + ("" if t.binding.known else " (placeholder: fails closed)")
     extra = ", protected refs and the environment" if t.production else ""
+    apply = "\n".join(c.shell(files) for c in grant_commands(plan, t))
     return "\n".join([
         f'<section class="target" id="{esc(t.role_name)}">',
         f"<h2>{esc(t.project)}: {esc(t.environment)}</h2>",
         f'<dl class="meta"><dt>Role and policy</dt><dd><code>{esc(t.role_name)}</code></dd>'
         f"<dt>Bound to</dt><dd>{esc(binding + extra)}</dd>"
         f"<dt>Reads</dt><dd>{len(t.read_paths)} path(s); denies {len(t.deny_paths)}</dd></dl>",
-        f'<h3>Policy</h3><pre class="policy" {_PRE}><code>{esc(t.policy_hcl)}</code></pre>',
+        f'<h3 id="{esc(t.role_name)}-policy">Policy</h3>'
+        f'<pre class="policy" {_PRE}><code>{esc(t.policy_hcl)}</code></pre>',
         f'<h3>JWT role</h3><pre class="role" {_PRE}><code>{esc(role_json(t.role))}</code></pre>',
-        f'<h3>Apply</h3><pre class="commands" {_PRE}><code>{esc(chr(10).join(vault.commands(plan.settings, t.role_name)))}</code></pre>',
+        f'<h3>Apply</h3><pre class="commands" {_PRE}><code>{esc(apply)}</code></pre>',
         f'<h3>.gitlab-ci.yml</h3><pre class="ci" {_PRE}><code>{esc(t.ci_yaml)}</code></pre>',
         "</section>",
     ])

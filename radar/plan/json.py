@@ -5,7 +5,10 @@ the key the fingerprints were made with (null when the findings report did not s
 `radar scan --migrated PLAN.json` can refuse to compare fingerprints made under another key. Entries carry the
 fingerprint of the value (never the value), its Vault location, every place and the ordered
 remediation steps; targets carry the policy (HCL text), the role (the JSON body to write to
-`auth/<path>/role/<name>`), the commands that apply them, and the CI stanza (YAML text).
+`auth/<path>/role/<name>`), the commands that apply them (naming the files `--output-dir`
+writes, relative to it, or taking them inline on a heredoc), and the CI stanza (YAML text).
+`vault_setup` lists the Vault steps (title, why, the idempotent command) and `gitlab_setup` what
+to protect in GitLab for the roles' bindings to hold.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from radar.plan import vault
+from radar.plan.artifacts import grant_commands
 from radar.plan.model import Entry, Plan, Target
+from radar.plan.setup import gitlab_steps, vault_steps
 
 
-def render(plan: Plan) -> str:
+def render(plan: Plan, files: bool = False) -> str:
     s = plan.settings
     document = {
         "plan": {
@@ -26,14 +30,18 @@ def render(plan: Plan) -> str:
             "fingerprint_key_id": plan.fingerprint_key_id,
             "kv_mount": s.mount, "path_template": s.path_template, "audience": s.audience,
             "auth_path": s.auth_path, "token_explicit_max_ttl": s.token_ttl, "user_claim": s.user_claim,
+            "gitlab_url": s.gitlab_url,
             "counts": {"entries": len(plan.entries), "targets": len(plan.targets),
                        "skipped": len(plan.skipped), "fixes": len(plan.fixes)},
         },
+        "vault_setup": [{"title": step.title, "why": step.why, "command": step.shell(files),
+                         "if_fails": step.if_fails} for step in vault_steps(plan)],
+        "gitlab_setup": [asdict(p) for p in gitlab_steps(plan)],
         "warnings": list(plan.warnings),
         "entries": [_entry(e) for e in plan.entries],
         "writes": [{"mount": w.mount, "path": w.path, "fields": list(w.fields),
                     "files": {f: w.file(f) for f in w.fields}, "command": w.command} for w in plan.writes],
-        "targets": [_target(t, plan) for t in plan.targets],
+        "targets": [_target(t, plan, files) for t in plan.targets],
         "skipped": [asdict(k) for k in plan.skipped],
         "fixes": [asdict(f) for f in plan.fixes],
     }
@@ -52,13 +60,13 @@ def _entry(e: Entry) -> dict:
     }
 
 
-def _target(t: Target, plan: Plan) -> dict:
+def _target(t: Target, plan: Plan, files: bool) -> dict:
     return {
         "project": t.project, "environment": t.environment, "production": t.production,
         "binding": asdict(t.binding), "role_name": t.role_name, "policy_name": t.policy_name,
         "secrets": [{"variable": u.variable, "vault": u.entry.short_form, "file": u.entry.file} for u in t.uses],
         "read_paths": list(t.read_paths), "deny_paths": list(t.deny_paths),
         "policy_hcl": t.policy_hcl, "role": t.role,
-        "commands": list(vault.commands(plan.settings, t.role_name)),
+        "commands": [c.shell(files) for c in grant_commands(plan, t)],
         "ci_template": t.ci_template, "ci_yaml": t.ci_yaml,
     }

@@ -9,6 +9,7 @@ auth_path = "jwt"                         # where JWT auth is mounted (VAULT_AUT
 token_ttl = 300                           # token_explicit_max_ttl, seconds (at most 3600)
 user_claim = "user_email"
 token_variable = "VAULT_ID_TOKEN"
+gitlab_url = "https://gitlab.example.com" # GitLab's `iss`: the JWT config's issuer (no default)
 
 [project]                                 # the project a directory or history scan belongs to
 path = "mygroup/app"
@@ -33,6 +34,7 @@ overrides the file.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
@@ -53,7 +55,9 @@ DEFAULT_SETTINGS = Settings(
 MAX_TTL = 3600
 TEMPLATE_FIELDS = ("project", "environment", "type")
 _VAULT_KEYS = {"mount": "mount", "path": "path_template", "audience": "audience", "auth_path": "auth_path",
-               "token_ttl": "token_ttl", "user_claim": "user_claim", "token_variable": "token_variable"}
+               "token_ttl": "token_ttl", "user_claim": "user_claim", "token_variable": "token_variable",
+               "gitlab_url": "gitlab_url"}
+_AUTH_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
 _CONDITIONS = ("path", "name", "secret_type", "project", "scope")
 _OUTCOMES = {"environment": str, "secret_path": str, "field": str, "mount": str, "file": bool, "skip": str}
 
@@ -168,7 +172,32 @@ def checked_settings(settings: Settings, where: str) -> Settings:
             or not 1 <= settings.token_ttl <= MAX_TTL:
         raise MappingError(f"{where}: token_ttl must be a whole number of seconds from 1 to {MAX_TTL}")
     check_template(settings.path_template, where)
+    # The auth path is a Vault path in the plan's commands, files and CI variables: plain segments.
+    if not _AUTH_PATH.fullmatch(settings.auth_path.strip("/")):
+        raise MappingError(f"{where}: auth_path must be a Vault mount path of letters, digits, `_`, `-` and `.` "
+                           "segments, like jwt or gitlab/jwt")
+    if settings.gitlab_url is not None:
+        settings = replace(settings, gitlab_url=checked_gitlab_url(settings.gitlab_url, where))
     return settings
+
+
+def checked_gitlab_url(url: object, where: str) -> str:
+    """GitLab's address as its ID tokens' `iss` says it: scheme and host (and a relative root), no
+    trailing slash. It ends up in JSON files and in the plan's commands, so nothing else passes."""
+    from urllib.parse import urlsplit
+
+    how = f"{where}: gitlab_url must be GitLab's address, like https://gitlab.example.com"
+    # fullmatch, not match: `$` would let a trailing newline through.
+    if not isinstance(url, str) or not re.fullmatch(r"https?://[A-Za-z0-9._~:/\[\]%-]+", url):
+        raise MappingError(how)
+    try:
+        parts = urlsplit(url.rstrip("/"))
+        parts.port  # a malformed port raises here
+    except ValueError:
+        raise MappingError(how) from None
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        raise MappingError(how)
+    return parts.geturl()
 
 
 def check_template(template: str, where: str) -> None:

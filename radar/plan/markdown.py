@@ -1,9 +1,12 @@
 """The plan as Markdown, for people: what to do, in order, with every command and file to paste.
 
-Sections: status and warnings; the entries (one row per value: where it goes in Vault, where it
-was found, whether to rotate first); the order of work (rotate, store, grant, switch CI,
-remove); one section per target with its policy (HCL), role (JSON), the commands that apply
-them and its `.gitlab-ci.yml` stanza; fixes for CI configuration and variables; skipped findings.
+Sections: status; the Vault setup (JWT auth, its config, KV v2 mounts, an audit device) and the
+GitLab setup (what to protect for the roles' bindings to hold); warnings; the entries (one row
+per value: where it goes in Vault, where it was found, whether to rotate first); the order of
+work (rotate, store, grant, switch CI, remove); one section per target with its policy (HCL),
+role (JSON), the commands that apply them (naming the files `--output-dir` wrote, or carrying
+them inline on a heredoc, so no command names a file that does not exist) and its
+`.gitlab-ci.yml` stanza; fixes for CI configuration and variables; skipped findings.
 Text from the scan is escaped for table cells, and code blocks are fenced with more backticks
 than they contain.
 """
@@ -12,12 +15,13 @@ from __future__ import annotations
 
 import re
 
-from radar.plan import vault
+from radar.plan.artifacts import VALUES, grant_commands
 from radar.plan.model import Entry, Plan, Target
+from radar.plan.setup import gitlab_steps, vault_steps
 from radar.plan.vault import role_json
 
 
-def render(plan: Plan) -> str:
+def render(plan: Plan, files: bool = False) -> str:
     out: list[str] = ["# Vault migration plan", ""]
     status = "complete" if plan.complete else "**INCOMPLETE**: some roles bind a placeholder project id (see warnings)"
     out += [f"- Source: {_inline(plan.source)}", f"- Status: {status}",
@@ -27,6 +31,7 @@ def render(plan: Plan) -> str:
             f"- KV v2 mount `{plan.settings.mount}`, path template `{plan.settings.path_template}`, "
             f"audience `{plan.settings.audience}`, JWT auth at `{plan.settings.auth_path}`, "
             f"tokens live at most {plan.settings.token_ttl} s", ""]
+    out += _vault_setup(plan, files) + _gitlab_setup(plan)
     if plan.warnings:
         out += ["## Warnings", ""] + [f"- {_inline(w)}" for w in plan.warnings] + [""]
     out += ["## Values to move", ""]
@@ -42,9 +47,9 @@ def render(plan: Plan) -> str:
         out.append("Nothing to move.")
     out.append("")
     if plan.entries:
-        out += _order_of_work(plan)
+        out += _order_of_work(plan, files)
     for t in plan.targets:
-        out += _target(t, plan)
+        out += _target(t, plan, files)
     if plan.entries:
         out += ["## Every value, step by step", ""]
         for e in plan.entries:
@@ -60,7 +65,36 @@ def render(plan: Plan) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _order_of_work(plan: Plan) -> list[str]:
+def _vault_setup(plan: Plan, files: bool) -> list[str]:
+    out = ["## Vault setup", "",
+           "Once, before the roles, with a token that may manage auth methods, mounts, audit devices and "
+           "policies. Each command is a no-op when already done."
+           + (" The commands name files in the output directory: run them there; `bash apply.sh` runs them "
+              "all, then the policies, roles and values." if files else ""), ""]
+    for n, step in enumerate(vault_steps(plan), 1):
+        out += [f"{n}. **{_inline(step.title)}**: {_inline(step.why)}"
+                + (f" If it fails: {_inline(step.if_fails)}." if step.if_fails else ""), ""]
+        out += _code("shell", step.shell(files), indent="   ")
+    return out
+
+
+def _gitlab_setup(plan: Plan) -> list[str]:
+    out = ["## GitLab setup", ""]
+    protect = gitlab_steps(plan)
+    if not protect:
+        return out + ["Nothing to protect: no role binds a production environment or protected refs.", ""]
+    out += ["The roles trust what GitLab puts in the ID token; protect what they rely on "
+            "(the API calls take a token with the api scope in `$GITLAB_TOKEN`):", ""]
+    for p in protect:
+        roles = ", ".join(f"`{r}`" for r in p.roles)
+        out += [f"- **{_inline(p.owner)}: {p.kind} `{_inline(p.name)}`** (roles {roles}): {_inline(p.why)}.",
+                f"  In GitLab: {_inline(p.ui)}.", ""]
+        if p.api:
+            out += _code("shell", p.api, indent="  ")
+    return out
+
+
+def _order_of_work(plan: Plan, files: bool) -> list[str]:
     out = ["## Order of work", ""]
     rotate = [e for e in plan.entries if e.rotate_reasons]
     if rotate:
@@ -71,6 +105,11 @@ def _order_of_work(plan: Plan) -> list[str]:
     out += ["2. **Store** each value (write it to the `.secret` file the command names, mode 0600, run, delete the file; "
             "never put a value on the command line):", ""]
     out += _code("shell", "\n".join(w.command for w in plan.writes), indent="   ")
+    if files:
+        out += [f"   Or write each of those files into `{VALUES}/` in the output directory and run `bash apply.sh`: "
+                "it stores each value (and does the setup and step 3) and stops, changing nothing, while one that "
+                "Vault does not hold yet is missing.",
+                ""]
     out += ["3. **Grant**: write each target's policy and role (below).",
             "4. **Switch CI**: add each target's stanza and let the jobs that need the values `extends:` it; "
             "set `VAULT_SERVER_URL` as a CI/CD variable.",
@@ -78,7 +117,7 @@ def _order_of_work(plan: Plan) -> list[str]:
     return out
 
 
-def _target(t: Target, plan: Plan) -> list[str]:
+def _target(t: Target, plan: Plan, files: bool) -> list[str]:
     binding = f"`{t.binding.claim}` = `{t.binding.value}`" + ("" if t.binding.known else " (placeholder: fails closed)")
     out = [f"## {_inline(t.project)}: {_inline(t.environment)}", "",
            f"- Role and policy `{t.role_name}`, bound to {binding}"
@@ -88,8 +127,8 @@ def _target(t: Target, plan: Plan) -> list[str]:
     out += _code("hcl", t.policy_hcl)
     out += ["JWT role:", ""]
     out += _code("json", role_json(t.role))
-    out += ["Apply (files named after the role):", ""]
-    out += _code("shell", "\n".join(vault.commands(plan.settings, t.role_name)))
+    out += ["Apply (the files are in the output directory):" if files else "Apply (policy and role inline):", ""]
+    out += _code("shell", "\n".join(c.shell(files) for c in grant_commands(plan, t)))
     out += ["`.gitlab-ci.yml`:", ""]
     out += _code("yaml", t.ci_yaml)
     return out

@@ -177,6 +177,9 @@ class Settings:
     token_ttl: int
     user_claim: str
     token_variable: str
+    # GitLab's address, its ID tokens' `iss` (scheme included): the JWT auth config's issuer and
+    # where its keys are. None: not known, the plan's Vault setup says what to fill in.
+    gitlab_url: str | None = None
 
 
 @dataclass(frozen=True)

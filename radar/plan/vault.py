@@ -53,10 +53,3 @@ def role(settings: Settings, name: str, binding: Binding, environment: str | Non
 def role_json(role_body: dict) -> str:
     return json.dumps(role_body, indent=2) + "\n"
 
-
-def commands(settings: Settings, name: str) -> tuple[str, ...]:
-    """The shell commands that apply a target's policy and role (files named after the role)."""
-    return (
-        f"vault policy write {name} {name}.hcl",
-        f"vault write auth/{settings.auth_path}/role/{name} @{name}.json",
-    )
