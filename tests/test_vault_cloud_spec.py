@@ -56,6 +56,19 @@ def test_gcp_entry_version_number_alias_and_default_latest():
     assert spec({"gcp_secret_manager": {"name": "s", "version": "prod-alias"}}).version == "prod-alias"
 
 
+def test_a_cloud_entry_takes_the_id_token_when_vault_logs_in_without_one():
+    """With AppRole, Kubernetes or cert login Vault entries need no ID token, but Azure and Google
+    accept nothing else: the job's only ID token is still theirs, and none at all is an error."""
+    entries = {"DB": {"azure_key_vault": {"name": "db"}}, "KEY": {"gcp_secret_manager": {"name": "key"}},
+               "VAULTED": {"vault": "ops/db/password@secret"}}
+    definition = JobDefinition(origin="job deploy in .gitlab-ci.yml", secrets=entries, id_tokens=("CLOUD_JWT",))
+    azure, gcp, vault = secret_specs(definition, JobVariables((), {}), id_token_required=False)
+    assert (azure.token_var, gcp.token_var, vault.token_var) == ("CLOUD_JWT", "CLOUD_JWT", "")
+    bare = JobDefinition(origin="job deploy in .gitlab-ci.yml", secrets={"DB": entries["DB"]})
+    with pytest.raises(VaultConfigError, match="no token: and no id_tokens: defined"):
+        secret_specs(bare, JobVariables((), {}), id_token_required=False)
+
+
 @pytest.mark.parametrize("entry, message", [
     pytest.param({"azure_key_vault": "test"}, "azure_key_vault: must be a mapping", id="azure not a mapping"),
     pytest.param({"azure_key_vault": {"version": "ab"}}, "name: must be the secret's name", id="azure name missing"),
