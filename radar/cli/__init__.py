@@ -1,7 +1,7 @@
 """radar's command line: parse arguments, wire the pieces, turn errors into one line and a status.
 
 One module per subcommand (`mask`, `vault` for exec and secrets check, `scan`, `plan`, `baseline`,
-`completion`, `monitor`, `report`, `index`), each with an `add_*parser(sub)` that declares its
+`completion`, `monitor`, `report`, `index`, `audit`), each with an `add_*parser(sub)` that declares its
 options and sets `run` to the function that carries it out; `_build_parser` lists them. `common`
 holds the message and argument-type helpers. `-- CMD ARGS...` is split off
 before argparse sees it (so CMD's own options are never parsed as radar's) and handed to the
@@ -28,7 +28,7 @@ import sys
 from typing import Sequence
 
 from radar import __version__
-from radar.cli import baseline, completion, index, mask, monitor, plan, report, scan, vault
+from radar.cli import audit, baseline, completion, index, mask, monitor, plan, report, scan, vault
 from radar.cli.common import UsageError, say
 from radar.errors import RadarError
 
@@ -122,5 +122,6 @@ def _build_parser() -> argparse.ArgumentParser:
     monitor.add_parser(sub)
     report.add_parser(sub)
     index.add_parser(sub)
+    audit.add_parser(sub)
     completion.add_parser(sub)
     return parser
