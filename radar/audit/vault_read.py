@@ -20,6 +20,7 @@ from urllib.parse import quote
 from radar.audit.vault_policy import PathRule, PolicyUnreadable, parse_policy
 from radar.errors import RadarError
 from radar.vault.client import ReadForbidden, ReadNotFound, VaultClient, VaultToken
+from radar.vault.walk import TokenRefused
 
 MAX_ITEMS = 20_000
 JWT_TYPES = ("jwt", "oidc")
@@ -128,8 +129,11 @@ class _Reader:
         return keys
 
     def mounts(self) -> list[JwtMount]:
-        answer = self._get("sys/auth")
-        if answer is None:
+        try:
+            answer = self.client.read(self.token, "sys/auth")
+        except ReadForbidden:
+            self._refuse_invalid_token()
+            self._missed("sys/auth", "permission denied (the token needs read there)")
             return []
         found = []
         for path, mount in sorted(answer.items()):
@@ -145,6 +149,18 @@ class _Reader:
             found.append(JwtMount(name, str(mount["type"]), _seconds(tuned.get("max_lease_ttl")), config is not None,
                                   text("bound_issuer"), text("jwks_url"), text("oidc_discovery_url")))
         return found
+
+    def _refuse_invalid_token(self) -> None:
+        """Vault answers 403 both to a token it does not know and to one without a grant: tell them
+        apart with sys/internal/ui/mounts, which any valid token may read."""
+        try:
+            self.client.read(self.token, "sys/internal/ui/mounts")
+        except ReadForbidden:
+            namespace = self.client.settings.namespace
+            raise TokenRefused(
+                "Vault refused VAULT_TOKEN: even sys/internal/ui/mounts, which any valid token may read, answered "
+                "permission denied; is the token valid, unexpired and made in "
+                f"{'namespace ' + namespace if namespace else 'the root namespace'} or above it?") from None
 
     def roles(self, mount: str) -> list[JwtRole]:
         names = self._list(f"auth/{_quoted(mount)}/role")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from radar.cli.common import positive_float, positive_int
-from radar.cli.terminal import Terminal, add_arguments as add_terminal_arguments
+from radar.cli.common import log_to_stderr, positive_float, positive_int
+from radar.cli.terminal import add_arguments as add_terminal_arguments
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -57,6 +57,14 @@ def _add_vault(audit_sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_vault, takes_command=False, min_confidence="low", plan=None)
 
 
+def parse_vault_arguments(argv: list[str]) -> argparse.Namespace:
+    """`radar audit vault`'s arguments for `radar baseline create|update FILE audit vault ...`, parsed by
+    the audit's own parser so that a usage error shows its usage and options."""
+    sub = argparse.ArgumentParser(prog="radar").add_subparsers()
+    _add_vault(sub)
+    return sub.choices["vault"].parse_args(argv)
+
+
 def _run_vault(args: argparse.Namespace) -> int:
     from radar.audit.vault import audit
     from radar.audit.vault_read import AuditFailed, read_vault
@@ -73,7 +81,7 @@ def _run_vault(args: argparse.Namespace) -> int:
         check_writable(args.output)
     key = baseline.start(args)  # a baseline that cannot be used stops the run before Vault is asked
     settings = index_settings(os.environ)
-    Terminal.of(args).start()
+    log_to_stderr(args.verbose)  # Vault's retries as `radar: warning:` lines; each request too with -v
     started = now()
     try:
         with VaultClient(settings, RetryPolicy(total_seconds=args.vault_timeout)) as client:

@@ -60,7 +60,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for name, text in ACTIONS.items():
         action = actions.add_parser(
             name, prog=f"radar baseline {name}", help=text,
-            usage=f"radar baseline {name} FILE PATH [scan options] | radar baseline {name} FILE gitlab --url URL ...",
+            usage=f"radar baseline {name} FILE PATH [scan options] | radar baseline {name} FILE gitlab --url URL ... | "
+                  f"radar baseline {name} FILE audit vault [audit options]",
             description=f"{text[0].upper()}{text[1:]}. The scan arguments after FILE are radar scan's "
                         "(see radar scan --help and radar scan gitlab --help); report options do not apply.",
         )
@@ -76,8 +77,13 @@ def _run(args: argparse.Namespace) -> int:
     action = args.baseline_action
     if not args.scan:
         raise RadarError(f"nothing to scan: give radar baseline {action} FILE PATH [scan options], "
-                         f"or radar baseline {action} FILE gitlab --url URL ...")
-    scan_args = scan.parse_scan_arguments(args.scan)
+                         f"radar baseline {action} FILE gitlab --url URL ..., or radar baseline {action} FILE audit vault")
+    if args.scan[:2] == ["audit", "vault"]:  # an audit's findings are known the same way
+        from radar.cli import audit
+
+        scan_args = audit.parse_vault_arguments(args.scan[2:])
+    else:
+        scan_args = scan.parse_scan_arguments(args.scan)
     for option, given in (("--baseline", scan_args.baseline), ("--format", scan_args.format != "text"),
                           ("--output", scan_args.output), ("--plan", scan_args.plan),
                           ("--show-ignored", scan_args.show_ignored)):
