@@ -305,3 +305,17 @@ def test_an_unreachable_vault_is_one_error_line_within_the_timeout(tmp_path):
     *retries, error = result.stderr.decode().splitlines()
     assert error.startswith("radar: error: Vault at http://127.0.0.1:") and "unavailable" in error
     assert retries and all(line.startswith("radar: warning: GET sys/auth: unreachable") for line in retries)
+
+
+def test_vault_namespace_is_the_one_audited(seeded):
+    server = seeded.server
+    server.api("POST", "sys/namespaces/team-audit", {})
+    server.api("POST", "sys/auth/jwt", {"type": "jwt"}, namespace="team-audit")
+    server.api("POST", "auth/jwt/role/team-role", {**GOOD_ROLE, "bound_claims": {"environment": "staging"}},
+               namespace="team-audit")
+    result = radar("audit", "vault", "--format", "json",
+                   env=seeded.env(ROOT_TOKEN, VAULT_NAMESPACE="team-audit"))
+    assert_absent(seeded.secrets, result.stdout, result.stderr)
+    # the namespace's mount has no config yet (Vault answers 404): it logs nobody in, nothing to check there
+    assert result.returncode == 1 and result.stderr == b""
+    assert found(result) == {(rules.ANY_PROJECT, "auth/jwt/role/team-role")}

@@ -31,7 +31,7 @@ class JwtMount:
     path: str  # "jwt", "gitlab/jwt": without slashes at either end
     type: str
     max_lease_ttl: int  # the mount's tuned maximum in seconds; 0: the system's (768 h unless changed)
-    config_read: bool  # False: the config could not be read (named in an Unreadable)
+    config_read: bool  # False: no config yet, or it could not be read (then named in an Unreadable)
     bound_issuer: str = ""
     jwks_url: str = ""
     oidc_discovery_url: str = ""
@@ -144,11 +144,22 @@ class _Reader:
                 self._missed(f"sys/auth/{path}", "a mount path radar does not read (empty or with '..')")
                 continue
             tuned = mount.get("config") if isinstance(mount.get("config"), dict) else {}
-            config = self._get(f"auth/{_quoted(name)}/config")
+            config = self._config(name)
             text = lambda key: str(config.get(key) or "") if config else ""  # noqa: E731
             found.append(JwtMount(name, str(mount["type"]), _seconds(tuned.get("max_lease_ttl")), config is not None,
                                   text("bound_issuer"), text("jwks_url"), text("oidc_discovery_url")))
         return found
+
+    def _config(self, mount: str) -> dict[str, Any] | None:
+        """The mount's config; None when it cannot be read, or when there is none yet (Vault answers
+        404: such a mount logs nobody in, so there is nothing to check)."""
+        try:
+            return self.client.read(self.token, f"auth/{_quoted(mount)}/config")
+        except ReadNotFound:
+            return None
+        except ReadForbidden:
+            self._missed(f"auth/{mount}/config", "permission denied (the token needs read there)")
+            return None
 
     def _refuse_invalid_token(self) -> None:
         """Vault answers 403 both to a token it does not know and to one without a grant: tell them
