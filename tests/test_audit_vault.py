@@ -24,15 +24,9 @@ from report_schemas import GITLAB_SCHEMA, SARIF_SCHEMA, validator
 from vault_fixtures import ISSUER, ROOT_TOKEN, new_signing_key, public_pem, start_bao, stop_bao
 
 AUDIENCE = "https://vault.example.com"
-# The policy the README's "Audit" section gives the audit's token.
-AUDITOR_POLICY = """\
-path "sys/auth" { capabilities = ["read"] }
-path "auth/+/config" { capabilities = ["read"] }
-path "auth/+/role/" { capabilities = ["list"] }
-path "auth/+/role/*" { capabilities = ["read"] }
-path "sys/policies/acl" { capabilities = ["list"] }
-path "sys/policies/acl/*" { capabilities = ["read"] }
-"""
+README = Path(__file__).resolve().parents[1] / "README.md"
+# The policy the README's "Audit" section gives the audit's token, as the README spells it.
+AUDITOR_POLICY = README.read_text().split("The token's policy", 1)[1].split("```hcl\n", 1)[1].split("```", 1)[0]
 GOOD_ROLE = {"role_type": "jwt", "user_claim": "user_email", "bound_audiences": [AUDIENCE],
              "token_explicit_max_ttl": 300}
 
@@ -263,7 +257,7 @@ def test_what_the_token_may_not_read_is_named_and_the_audit_exits_2_after_its_re
     lines = result.stderr.decode().splitlines()
     assert any("auth/jwt/role/long-ttl" in line and "permission denied" in line for line in lines), lines
     assert any("sys/policies/acl/writer" in line and "permission denied" in line for line in lines), lines
-    assert lines[-1].startswith("radar: error: scan incomplete: 2 Vault paths could not be read")
+    assert lines[-1].startswith("radar: error: audit incomplete: 2 Vault paths could not be read")
     document = json.loads(output.read_text())
     assert document["scan"]["complete"] is False
     assert found_in(document) == EXPECTED - {(rules.LONG_TTL, "auth/jwt/role/long-ttl"),

@@ -99,4 +99,4 @@ def _run_vault(args: argparse.Namespace) -> int:
                f"polic{'y' if len(config.policies) == 1 else 'ies'} audited")
     return _print_scan_report(args, report, context, audited,
                               {"mounts": len(config.mounts), "roles": len(config.roles),
-                               "policies": len(config.policies)})
+                               "policies": len(config.policies)}, noun="audit")
