@@ -280,7 +280,8 @@ def test_a_token_that_may_read_nothing_is_an_incomplete_audit(seeded):
 def test_no_token_is_one_error_line(seeded):
     result = radar("audit", "vault", env=clean_env(VAULT_ADDR=seeded.server.url))
     assert result.returncode == 2
-    assert "VAULT_TOKEN" in assert_one_line_error(result)
+    assert assert_one_line_error(result).startswith("radar: error: no Vault token: set VAULT_TOKEN to a token that "
+                                                    "may read sys/auth")
 
 
 def test_an_unknown_token_is_one_error_line_without_the_token(seeded):

@@ -73,19 +73,23 @@ def _run_vault(args: argparse.Namespace) -> int:
     from radar.files import check_writable
     from radar.report.context import now
     from radar.scan.scanner import ScanReport
-    from radar.vault.client import RetryPolicy, VaultClient
-    from radar.vault.errors import VaultError
-    from radar.vault.index import index_settings, index_token
+    from radar.vault.client import RetryPolicy, VaultClient, VaultToken
+    from radar.vault.errors import VaultConfigError, VaultError
+    from radar.vault.index import TOKEN_VARIABLE, index_settings
 
     if args.output:
         check_writable(args.output)
     key = baseline.start(args)  # a baseline that cannot be used stops the run before Vault is asked
     settings = index_settings(os.environ)
+    token = VaultToken((os.environ.get(TOKEN_VARIABLE) or "").strip())
+    if not token.value:
+        raise VaultConfigError(f"no Vault token: set {TOKEN_VARIABLE} to a token that may read sys/auth, the JWT "
+                               "mounts' config and roles, and sys/policies/acl (the README's 'Audit' section has "
+                               "the policy)")
     log_to_stderr(args.verbose)  # Vault's retries as `radar: warning:` lines; each request too with -v
     started = now()
     try:
         with VaultClient(settings, RetryPolicy(total_seconds=args.vault_timeout)) as client:
-            token = index_token(client, os.environ, None)
             config = read_vault(client, token)
     except VaultError as e:  # exec's status 1 would read as "findings" to a script; here it is an error
         raise AuditFailed(str(e)) from None
