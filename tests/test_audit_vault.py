@@ -319,3 +319,22 @@ def test_vault_namespace_is_the_one_audited(seeded):
     # the namespace's mount has no config yet (Vault answers 404): it logs nobody in, nothing to check there
     assert result.returncode == 1 and result.stderr == b""
     assert found(result) == {(rules.ANY_PROJECT, "auth/jwt/role/team-role")}
+
+
+def test_the_readme_rule_table_lists_every_rule_with_its_severity():
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[2].strip()
+            for line in README.read_text().splitlines() if line.startswith("| `vault-")}
+    severities = {i.rule_id: i.severity for i in rules.audit(_one_of_each(), max_ttl=60)}
+    assert rows == severities
+
+
+def _one_of_each():
+    """A configuration in which every rule fires once (the pure rules, without Vault)."""
+    from radar.audit.vault_policy import PathRule
+    from radar.audit.vault_read import JwtMount, JwtRole, Policy, VaultConfig
+
+    mount = JwtMount("jwt", "jwt", 0, True, "", "http://gitlab.example.com/-/jwks")
+    role = JwtRole("jwt", "deploy-prod", (), (("ref", ("*",)),), "glob", "", ("p",), 0, 0, 0)
+    policies = (Policy("prod", (PathRule("secret/data/production/db", ("read",)),)),
+                Policy("staging", (PathRule("secret/data/*", ("read", "update")),)))
+    return VaultConfig((mount,), (role,), policies, ())
