@@ -259,7 +259,8 @@ def test_a_baseline_command_without_anything_to_scan_says_what_to_give(tmp_path)
     result = run("baseline", "update", tmp_path / "b.toml")
     assert result.returncode == 2
     assert assert_one_line_error(result) == ("radar: error: nothing to scan: give radar baseline update FILE PATH "
-                                             "[scan options], or radar baseline update FILE gitlab --url URL ...\n")
+                                             "[scan options], radar baseline update FILE gitlab --url URL ..., "
+                                             "or radar baseline update FILE audit vault|ci\n")
 
 
 # ---- history scans ---------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action = actions.add_parser(
             name, prog=f"radar baseline {name}", help=text,
             usage=f"radar baseline {name} FILE PATH [scan options] | radar baseline {name} FILE gitlab --url URL ... "
-                  f"| radar baseline {name} FILE audit ci [PATH]",
+                  f"| radar baseline {name} FILE audit vault [audit options] | radar baseline {name} FILE audit ci [PATH]",
             description=f"{text[0].upper()}{text[1:]}. The scan arguments after FILE are radar scan's "
                         "(see radar scan --help and radar scan gitlab --help); report options do not apply.",
         )
@@ -77,11 +77,13 @@ def _run(args: argparse.Namespace) -> int:
     action = args.baseline_action
     if not args.scan:
         raise RadarError(f"nothing to scan: give radar baseline {action} FILE PATH [scan options], "
-                         f"or radar baseline {action} FILE gitlab --url URL ...")
-    if args.scan[:2] == ["audit", "ci"]:  # an audit's findings are baselined like a scan's
+                         f"radar baseline {action} FILE gitlab --url URL ..., or radar baseline {action} FILE "
+                         f"audit vault|ci")
+    if args.scan[:2] in (["audit", "vault"], ["audit", "ci"]):  # an audit's findings are baselined like a scan's
         from radar.cli import audit
 
-        scan_args = audit.parse_ci_arguments(args.scan[2:])
+        parse = audit.parse_vault_arguments if args.scan[1] == "vault" else audit.parse_ci_arguments
+        scan_args = parse(args.scan[2:])
     else:
         scan_args = scan.parse_scan_arguments(args.scan)
     for option, given in (("--baseline", scan_args.baseline), ("--format", scan_args.format != "text"),

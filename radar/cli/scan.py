@@ -165,7 +165,8 @@ def _run_scan(args: argparse.Namespace) -> int:
                               {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
 
 
-def print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict) -> int:
+def print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict,
+                      noun: str = "scan") -> int:
     from radar.files import write_file
     from radar.report import renderer, report_warnings
     from radar.report.context import ReportContext, now
@@ -227,7 +228,7 @@ def print_scan_report(args: argparse.Namespace, report, context_fields: dict, sc
     status = monitor.finish(args, watch) if watch else 1 if reported else 0  # the state after the report
     if incomplete:  # after the report: it holds everything that was read; but this run is not a pass
         named = "run without --quiet to see each" if terminal.quiet else "each named in a warning above"
-        say("error", f"scan incomplete: {incomplete} ({named})")
+        say("error", f"{noun} incomplete: {incomplete} ({named})")  # noun: "audit" for radar audit
         return 2
     return status
 

@@ -48,10 +48,11 @@ def detector_rule(rule_id: str, added: Sequence[Rule] = ()) -> Rule | None:
 
 
 def check_rule(rule_id: str) -> CheckRule | None:
-    """The rule-level text of a check that is not a detector rule (the checks after a migration)."""
+    """The rule-level text of a check that is not a detector rule (the checks after a migration, audits)."""
+    from radar.audit.vault import RULES as VAULT_AUDIT_RULES
     from radar.scan.check_rules import RULES
 
-    return RULES.get(rule_id)
+    return RULES.get(rule_id) or VAULT_AUDIT_RULES.get(rule_id)
 
 
 def renderer(name: str) -> Renderer:

@@ -18,7 +18,7 @@ PROJECT_URL = "https://pypi.org/project/radar-ci/"
 
 @dataclass(frozen=True)
 class ReportContext:
-    kind: str  # "directory", "history" or "gitlab"
+    kind: str  # "directory", "history", "gitlab" or "vault" (radar audit vault)
     target: str  # the scanned PATH as given, or GitLab's URL
     root: str  # the absolute directory findings' paths are relative to (a URL for GitLab scans)
     started: datetime  # aware, UTC

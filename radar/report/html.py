@@ -24,7 +24,7 @@ FINDING_COLUMNS = ("Location", "Rule", "Secret type", "Severity", "Confidence", 
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
     reported = [f for f in findings if not f.ignored]
     scan = context.as_dict()
-    what = {"directory": "directory", "history": "git history", "gitlab": "GitLab"}.get(context.kind, context.kind)
+    what = {"directory": "directory", "history": "git history", "gitlab": "GitLab", "vault": "Vault configuration"}.get(context.kind, context.kind)
     ignored = len(findings) - len(reported)
     meta = [("Scanned", f"{context.target} ({what})"), ("Started", scan["started"]),
             ("Finished", scan["finished"]), ("radar version", context.tool_version),

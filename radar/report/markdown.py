@@ -44,7 +44,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: froze
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
     reported = [f for f in findings if not f.ignored]
     scan = context.as_dict()
-    what = {"directory": "directory", "history": "git history", "gitlab": "GitLab"}.get(context.kind, context.kind)
+    what = {"directory": "directory", "history": "git history", "gitlab": "GitLab", "vault": "Vault configuration"}.get(context.kind, context.kind)
     parts = [
         f"# {TITLE}",
         "",
