@@ -36,6 +36,7 @@ from radar.scan.gitlab_checks import CI_CHECKS
 from radar.vault.ciyaml import default_id_tokens, inherited_scripts, runnable_jobs
 
 KIND = "gitlab-ci-config"
+DOCS = "https://docs.gitlab.com/ci/secrets/"  # GitLab's page on secrets: in jobs, which every rule follows
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,13 @@ def detector_rule(rule_id: str, added: Sequence[Rule] = ()) -> Rule | None:
 
 def check_rule(rule_id: str) -> CheckRule | None:
     """The rule-level text of a check that is not a detector rule (the checks after a migration, audits)."""
+    from radar.audit.ci import DOCS as CI_AUDIT_DOCS, RULES as CI_AUDIT_RULES
     from radar.audit.vault import RULES as VAULT_AUDIT_RULES
-    from radar.scan.check_rules import RULES
+    from radar.scan.check_rules import RULES, CheckRule
 
-    return RULES.get(rule_id) or VAULT_AUDIT_RULES.get(rule_id)
+    ci = CI_AUDIT_RULES.get(rule_id)
+    return (RULES.get(rule_id) or VAULT_AUDIT_RULES.get(rule_id)
+            or (CheckRule(ci.risk, ci.fix, CI_AUDIT_DOCS) if ci else None))
 
 
 def renderer(name: str) -> Renderer:
