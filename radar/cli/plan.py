@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "plan",
         usage="radar plan FINDINGS.json [--format markdown|html|json] [--output FILE] [--mapping FILE] "
               "[--project PATH] [--project-id N | --namespace-id N] [--public] [--mount NAME] "
-              "[--path-template TEMPLATE] [--audience URL]",
+              "[--path-template TEMPLATE] [--audience URL] [--default-branch NAME]",
         help="turn a JSON findings report into a Vault migration plan",
         description=(
             "Read the report of `radar scan --format json` and plan the move of each credential to "
@@ -54,6 +54,8 @@ def add_plan_options(p: argparse.ArgumentParser, *, project_option: bool = True)
                    help="secret path, with {project}, {environment}, {type} (default ci/{project}/{environment})")
     g.add_argument("--audience", type=non_empty, metavar="URL",
                    help="the ID token's aud and the role's bound_audiences (default https://vault.example.com)")
+    g.add_argument("--default-branch", type=non_empty, metavar="NAME",
+                   help="the branch production roles bind as ref (default main, or [roles] default_branch)")
 
 
 def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
@@ -61,7 +63,8 @@ def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
     given = [flag for flag, value in (("--mapping", args.mapping), ("--project", args.plan_project),
                                       ("--project-id", args.project_id), ("--namespace-id", args.namespace_id),
                                       ("--public", args.public), ("--mount", args.mount),
-                                      ("--path-template", args.path_template), ("--audience", args.audience))
+                                      ("--path-template", args.path_template), ("--audience", args.audience),
+                                      ("--default-branch", args.default_branch))
              if value not in (None, False)]
     if given and not args.plan:
         named = given[0] if len(given) == 1 else ", ".join(given[:-1]) + " and " + given[-1]
@@ -72,7 +75,7 @@ def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
 def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.ScanInfo) -> radar.plan.mapping.Mapping
     from dataclasses import replace
 
-    from radar.plan.mapping import ProjectInfo, checked_settings, load_mapping
+    from radar.plan.mapping import ProjectInfo, check_ref, checked_settings, load_mapping
 
     mapping = load_mapping(args.mapping)
     overrides = {name: value for name, value in (("mount", args.mount), ("path_template", args.path_template),
@@ -80,6 +83,10 @@ def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.Sca
     if overrides:
         settings = checked_settings(replace(mapping.settings, **overrides), "command line")
         mapping = replace(mapping, settings=settings)
+    if args.default_branch is not None:
+        roles = replace(mapping.settings.roles, default_branch=check_ref(args.default_branch, "--default-branch"),
+                        default_branch_source="command line")
+        mapping = replace(mapping, settings=replace(mapping.settings, roles=roles))
     if args.plan_project or args.project_id or args.namespace_id or args.public:
         from radar.plan.build import project_from_scan
 

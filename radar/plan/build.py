@@ -49,7 +49,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from radar.errors import RadarError
-from radar.plan import ci, environment, naming, vault
+from radar.plan import ci, environment, naming, rotation, vault
 from radar.plan.load import ScanInfo
 from radar.plan.mapping import Mapping, Rule
 from radar.plan.model import (
@@ -143,7 +143,7 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
                 for f in hygiene if f.rule_id == UNMASKED_RULE}
 
     entries = [_entry(group, settings, mapping, key in unmasked) for key, group in groups.items()]
-    entries = _unique_fields(entries)
+    entries = rotation.units(_unique_fields(entries))
     _refuse_overlaps(entries)
     writes = _writes(entries)
     targets = _targets(entries, findings, mapping, settings)
@@ -339,14 +339,14 @@ def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping
         deny_paths = tuple(sorted(deny - set(read)))
         binding = _binding(project, ids, mapping)
         environment_claim = None if env == SHARED else env
-        glob = environment_claim is not None and any(ch in environment_claim for ch in "*?[")
         name = naming.role_name(project, env)
         policy = vault.policy_hcl(read, deny_paths)
-        role = vault.role(settings, name, binding, environment_claim, production, glob)
+        claims, reasons = vault.bound_claims(settings.roles, binding, environment_claim, production, env)
         target = Target(
             project=project, environment=env, binding=binding, role_name=name, policy_name=name, uses=uses,
-            read_paths=read, deny_paths=deny_paths, environment_claim=environment_claim, glob=glob,
-            policy_hcl=policy, role=role, ci_template=f".vault-{name}",
+            read_paths=read, deny_paths=deny_paths, environment_claim=environment_claim,
+            glob=vault.needs_glob(claims), policy_hcl=policy, role=vault.role(settings, name, claims),
+            ci_template=f".vault-{name}", reasons=reasons,
         )
         targets.append(replace(target, ci_yaml=ci.stanza(target, settings)))
     return targets

@@ -36,7 +36,8 @@ def render(plan: Plan) -> str:
                  severity_badge(e.severity),
                  esc(e.environment + (" (inferred)" if e.environment_inferred else "")),
                  "<br>".join(esc(p.label) for p in e.places), _nowrap("file" if e.file else "variable"),
-                 "<strong>yes</strong>" if e.rotate_reasons else "no")
+                 ("<strong>yes</strong>" if e.rotate_reasons else "no")
+                 + "".join(f"<br>with <code>{esc(other)}</code>" for other in e.rotate_with))
                 for e in plan.entries]
         parts.append(table(("Vault (path/field@mount)", "Type", "Severity", "Environment", "Found in", "In CI",
                             "Rotate first"), rows, raw_columns=frozenset(range(7)), table_class="entries"))
@@ -93,7 +94,9 @@ def _order_of_work(plan: Plan) -> str:
     rotate = [e for e in plan.entries if e.rotate_reasons]
     if rotate:
         first = ("<strong>Rotate first</strong>, the old values must be considered known:<ul>"
-                 + "".join(f"<li><code>{esc(e.short_form)}</code>: {esc('; '.join(e.rotate_reasons))}</li>" for e in rotate)
+                 + "".join(f"<li><code>{esc(e.short_form)}</code>: {esc('; '.join(e.rotate_reasons))}"
+                           + "".join(f"; together with <code>{esc(other)}</code> (one credential)" for other in e.rotate_with)
+                           + "</li>" for e in rotate)
                  + "</ul>")
     else:
         first = "Rotation: no value is known to be in history, logs or a public place; rotating anyway is cheap."
@@ -110,13 +113,15 @@ def _order_of_work(plan: Plan) -> str:
 
 def _target(t: Target, plan: Plan) -> str:
     binding = f"{t.binding.claim} = {t.binding.value}" + ("" if t.binding.known else " (placeholder: fails closed)")
-    extra = ", protected refs and the environment" if t.production else ""
+    extra = ", protected refs, the deploying ref and pipeline source, and the environment" if t.production else ""
     return "\n".join([
         f'<section class="target" id="{esc(t.role_name)}">',
         f"<h2>{esc(t.project)}: {esc(t.environment)}</h2>",
         f'<dl class="meta"><dt>Role and policy</dt><dd><code>{esc(t.role_name)}</code></dd>'
         f"<dt>Bound to</dt><dd>{esc(binding + extra)}</dd>"
         f"<dt>Reads</dt><dd>{len(t.read_paths)} path(s); denies {len(t.deny_paths)}</dd></dl>",
+        '<h3>Why the role binds what it binds</h3><ul class="reasons">'
+        + "".join(f"<li>{esc(why)}</li>" for why in t.reasons) + "</ul>",
         f'<h3>Policy</h3><pre class="policy" {_PRE}><code>{esc(t.policy_hcl)}</code></pre>',
         f'<h3>JWT role</h3><pre class="role" {_PRE}><code>{esc(role_json(t.role))}</code></pre>',
         f'<h3>Apply</h3><pre class="commands" {_PRE}><code>{esc(chr(10).join(vault.commands(plan.settings, t.role_name)))}</code></pre>',
