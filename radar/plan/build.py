@@ -29,7 +29,13 @@ them apart.
 
 Binding: a role binds `project_id` (or `namespace_id` for a group's variables) from the scan,
 the mapping or the command line; when none is known it binds a placeholder that no token
-carries (fail closed), the plan is incomplete, and `warnings` says how to fix it.
+carries (fail closed), the plan is incomplete, and `warnings` says how to fix it. The other
+bound claims (protected refs, ref, pipeline source, environment) are `radar.plan.vault`'s, each
+with its reason; a role the mapping opts out of protected refs that reads `shared` values is
+warned about.
+
+Rotation units: the halves of one credential found together are rotated together
+(`radar.plan.rotation`).
 
 Order of remediation per entry: rotate first when the value is in git history, was in an
 unmasked CI/CD variable, validated, or in a public project; then store, grant, switch CI to
@@ -426,6 +432,14 @@ def _warnings(entries: list[Entry], targets: list[Target]) -> list[str]:
             f"token matches (the plan is incomplete); give --project-id N (or --namespace-id N), or "
             f"[projects.\"{project}\"] id = N in the mapping file"
         )
+    # A role opted out of ref_protected still reads its project's shared values: say so, since
+    # those are then readable from any branch, not only from that environment's.
+    open_roles = sorted(t.role_name for t in targets if "ref_protected" not in t.role["bound_claims"]
+                        and any(u.entry.environment == SHARED for u in t.uses))
+    if open_roles:
+        warnings.append(f"role(s) {', '.join(open_roles)} admit unprotected branches (the mapping opts them out of "
+                        f"ref_protected) and read {SHARED} values: any developer's branch can read those; give those "
+                        "environments their own credentials, or drop the opt-out")
     inferred = sorted({f"{e.project}/{e.environment}" for e in entries if e.environment_inferred})
     if inferred:
         warnings.append(f"environment inferred from file paths for {', '.join(inferred)}: check them, "
