@@ -4,6 +4,8 @@ every `[roles]` option of the mapping, including the values it refuses."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -192,3 +194,17 @@ def test_any_roles_table_is_read_or_refused_with_a_mapping_error(table):
     assert tuple(refs) == rules.production_refs
     for t in plan.targets:
         assert (t.role["bound_claims_type"] == "glob") == needs_glob(t.role["bound_claims"])
+
+
+def test_every_format_prints_each_roles_reasons():
+    from radar.plan import render
+
+    plan = plan_with({"pipeline_sources": ["push", "schedule"]})
+    production = next(t for t in plan.targets if t.production)
+    why = next(line for line in production.reasons if line.startswith("pipeline_source"))
+    assert why.startswith("pipeline_source push, schedule: ")
+    document = json.loads(render(plan, "json"))
+    assert next(t for t in document["targets"] if t["production"])["reasons"] == list(production.reasons)
+    assert document["plan"]["roles"]["pipeline_sources"] == ["push", "schedule"]
+    assert f"- {why}" in render(plan, "markdown").replace("\\", "")
+    assert f"<li>{why}</li>" in render(plan, "html").replace("&#x27;", "'")
