@@ -208,3 +208,15 @@ def test_every_format_prints_each_roles_reasons():
     assert document["plan"]["roles"]["pipeline_sources"] == ["push", "schedule"]
     assert f"- {why}" in render(plan, "markdown").replace("\\", "")
     assert f"<li>{why}</li>" in render(plan, "html").replace("&#x27;", "'")
+
+
+def test_the_readmes_roles_table_shows_the_defaults():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The mapping file"):]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    documented = parse_mapping(tomllib.loads(block)).settings.roles
+    assert documented == RoleRules(default_branch_source="mapping")

@@ -215,7 +215,7 @@ def role_rules(table: dict[str, Any], where: str, rules: RoleRules = RoleRules()
             changes[key] = table[key]
     if "unprotected_environments" in table:
         changes["unprotected_environments"] = tuple(
-            _names(table["unprotected_environments"], f"{where}: unprotected_environments", "environment globs"))
+            _names(table["unprotected_environments"], f"{where}: unprotected_environments", "environment globs", 0))
     return replace(rules, **changes)
 
 
@@ -231,10 +231,10 @@ def check_ref(value: Any, where: str) -> str:
     return value
 
 
-def _names(value: Any, where: str, what: str) -> list[str]:
-    if not isinstance(value, list) or not value or len(value) > 100 \
+def _names(value: Any, where: str, what: str, fewest: int = 1) -> list[str]:
+    if not isinstance(value, list) or not fewest <= len(value) <= 100 \
             or not all(isinstance(v, str) and v.strip() for v in value):
-        raise MappingError(f"{where} must be a list of 1 to 100 non-empty {what}, e.g. [\"a\", \"b\"]")
+        raise MappingError(f"{where} must be a list of {fewest} to 100 non-empty {what}, e.g. [\"a\", \"b\"]")
     return value
 
 
