@@ -15,18 +15,21 @@ plan shows them as one unit (`Entry.rotate_with`).
   (`PROD_CLIENT_ID` / `PROD_CLIENT_SECRET`, `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
 
 A value paired with several others (one key id next to two secrets, equally near) is tied to
-none: guessing would be worse than the plan saying nothing.
+none: guessing would be worse than the plan saying nothing. Halves are bucketed by file and by
+variable group, so the cost follows the places; a bucket of more than `MAX_BUCKET` halves of one
+kind (a hostile or generated file) pairs nothing.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import replace
 
-from radar.plan.model import Entry, Place
+from radar.plan.model import Entry
 
 NEAR_LINES = 5
-MAX_PAIRS = 10_000
+MAX_BUCKET = 200
 # kind -> (id half's field suffixes, secret half's field suffixes); longest first.
 _NAME_KINDS = {
     "client": (("client_id",), ("client_secret",)),
@@ -56,33 +59,42 @@ def _stem(field: str, suffixes: tuple[str, ...]) -> str:
     return field
 
 
-def _file_distance(a: Place, b: Place) -> int | None:
-    if a.variable_key is not None or b.variable_key is not None:
-        return None
-    if (a.project, a.path, a.commit) != (b.project, b.path, b.commit):
-        return None
-    distance = abs(a.line - b.line)
-    return distance if distance <= NEAR_LINES else None
+class _Where:
+    """An entry's places, indexed: file lines by (project, path, commit), variable groups by
+    (project, scope). A pair is then judged by look-ups, not by comparing every place of one
+    value with every place of the other (values in history have a place per commit)."""
+
+    def __init__(self, e: Entry) -> None:
+        self.lines: dict[tuple, list[int]] = defaultdict(list)
+        self.groups: set[tuple] = set()
+        for p in e.places:
+            if p.variable_key is None:
+                self.lines[(p.project, p.path, p.commit)].append(p.line)
+            else:
+                self.groups.add((p.project, p.environment_scope))
+        for lines in self.lines.values():
+            lines.sort()
+
+    def distance(self, other: _Where, stems_match: bool) -> int | None:
+        """0 for variables of one group with matching names, else the nearest lines of one file
+        at most NEAR_LINES apart, else None: not together."""
+        if stems_match and self.groups & other.groups:
+            return 0
+        best = None
+        for key, lines in self.lines.items():
+            for line in other.lines.get(key, ()):
+                i = bisect_left(lines, line)
+                for near in lines[max(i - 1, 0):i + 1]:
+                    d = abs(near - line)
+                    if d <= NEAR_LINES and (best is None or d < best):
+                        best = d
+        return best
 
 
-def _same_variable_group(a: Place, b: Place) -> bool:
-    return (a.variable_key is not None and b.variable_key is not None
-            and (a.project, a.environment_scope) == (b.project, b.environment_scope))
-
-
-def _distance(a: Entry, b: Entry, stems_match: bool) -> int | None:
-    """How near two entries' places are (0 for paired variables), or None when not together."""
-    best = None
-    for p in a.places:
-        for q in b.places:
-            d = 0 if stems_match and _same_variable_group(p, q) else _file_distance(p, q)
-            if d is not None and (best is None or d < best):
-                best = d
-    return best
-
-
-def _nearest(e: Entry, candidates: list[tuple[Entry, bool]]) -> Entry | None:
-    near = [(d, c) for c, stems in candidates if (d := _distance(e, c, stems)) is not None]
+def _nearest(n: int, candidates: list[int], where: list[_Where], stems: list[str]) -> int | None:
+    """The one candidate nearest to half `n`, or None (none together, or a tie)."""
+    near = [(d, c) for c in candidates
+            if (d := where[n].distance(where[c], stems[n] == stems[c])) is not None]
     if not near:
         return None
     best = min(d for d, _ in near)
@@ -92,37 +104,42 @@ def _nearest(e: Entry, candidates: list[tuple[Entry, bool]]) -> Entry | None:
 
 def units(entries: list[Entry]) -> list[Entry]:
     """The entries with `rotate_with` set, and every half of a unit rotated if one half is."""
-    halves: dict[str, list[tuple[Entry, int, str]]] = defaultdict(list)
-    for e in entries:
-        half = _half(e)
-        if half is not None:
-            halves[half[0]].append((e, half[1], half[2]))
-    partner: dict[str, str] = {}  # short form -> short form, both ways
-    by_form = {e.short_form: e for e in entries}
-    for members in halves.values():
-        ids = [(e, stem) for e, side, stem in members if side == 0]
-        secrets = [(e, stem) for e, side, stem in members if side == 1]
-        # Pairwise within one kind: a project has few of each; the bound keeps a hostile scan of
-        # thousands of same-kind values from costing minutes (those are then simply not paired).
-        if len(ids) * len(secrets) > MAX_PAIRS:
-            continue
-        for e, stem in ids:
-            secret = _nearest(e, [(s, stem == s_stem) for s, s_stem in secrets])
-            if secret is None:
-                continue
-            secret_stem = next(s_stem for s, s_stem in secrets if s is secret)
-            if _nearest(secret, [(i, i_stem == secret_stem) for i, i_stem in ids]) is e:
-                partner[e.short_form] = secret.short_form
-                partner[secret.short_form] = e.short_form
+    halves = [(i, *half) for i, e in enumerate(entries) if (half := _half(e)) is not None]
+    where = {i: _Where(entries[i]) for i, *_ in halves}
+    stems = {i: stem for i, _, _, stem in halves}
+    # Only halves of one kind sharing a file, or a variable group and a name stem, can pair:
+    # bucket them so the cost follows the places, not the square of the plan's size.
+    buckets: dict[tuple, list[int]] = defaultdict(list)
+    keys: dict[int, list[tuple]] = {}
+    for i, kind, side, stem in halves:
+        keys[i] = [(kind, key) for key in where[i].lines] + [(kind, "variables", stem, *group)
+                                                             for group in where[i].groups]
+        for key in keys[i]:
+            buckets[key].append(i)
+    sides = {i: side for i, _, side, _ in halves}
+
+    def candidates(n: int) -> list[int]:
+        found: set[int] = set()
+        for key in keys[n]:
+            bucket = buckets[key]
+            if len(bucket) <= MAX_BUCKET:  # a file of hundreds of keys: no pair can be told apart
+                found.update(c for c in bucket if sides[c] != sides[n])
+        return sorted(found)
+
+    partner: dict[int, int] = {}  # both ways
+    for n in (i for i, _, side, _ in halves if side == 0):
+        secret = _nearest(n, candidates(n), where, stems)
+        if secret is not None and _nearest(secret, candidates(secret), where, stems) == n:
+            partner[n], partner[secret] = secret, n
     result = []
-    for e in entries:
-        other = partner.get(e.short_form)
+    for n, e in enumerate(entries):
+        other = partner.get(n)
         if other is None:
             result.append(e)
             continue
+        mate = entries[other]
         reasons = e.rotate_reasons or tuple(
-            f"it is one credential with {other}, which must be rotated first: {r}"
-            for r in by_form[other].rotate_reasons)
-        result.append(replace(e, rotate_with=(other,), rotate_reasons=reasons))
+            f"it is one credential with {mate.short_form}, which must be rotated first: {r}"
+            for r in mate.rotate_reasons)
+        result.append(replace(e, rotate_with=(mate.short_form,), rotate_reasons=reasons))
     return result
-
