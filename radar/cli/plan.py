@@ -22,8 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Read the report of `radar scan --format json` and plan the move of each credential to "
             "Vault: KV v2 path and field, the `vault kv put` command (value left out), the policy and "
-            "JWT role (bound to the GitLab project, and for production to protected refs and the "
-            "environment), the .gitlab-ci.yml stanza with id_tokens: and secrets:, and the order of "
+            "JWT role (bound to the GitLab project and protected refs, and for production to the "
+            "default branch, push pipelines and the protected environment), the .gitlab-ci.yml stanza with id_tokens: and secrets:, and the order of "
             "work (rotate first where the value is in history, job logs or public). Never contains a "
             "value. Exit 0 when the plan is complete, 3 when a role still binds a placeholder project "
             "id (the plan is written, with a warning), 2 on errors."

@@ -36,8 +36,9 @@ field = "db_password"                     # file (true/false), skip (a reason: n
 ```
 
 Globs are `fnmatch` globs where `**` and `*` both cross `/`. The command line (`--mount`,
-`--path-template`, `--audience`, `--project`, `--project-id`, `--namespace-id`, `--public`)
-overrides the file.
+`--path-template`, `--audience`, `--project`, `--project-id`, `--namespace-id`, `--public`,
+`--default-branch`) overrides the file. `[roles]` values are checked here: a ref is a short
+branch or tag name, a pipeline source one of GitLab's documented values (`PIPELINE_SOURCES`).
 """
 
 from __future__ import annotations
