@@ -160,9 +160,10 @@ def test_an_environment_scope_wildcard_and_a_ref_list_keep_glob_with_every_list_
     ({"unprotected_environments": "review/*"}, "unprotected_environments must be a list"),
     ({"pipeline_source": ["push"]}, "unknown key(s) pipeline_source; use default_branch,"),
     ("push", "[roles] must be a table"),
+    ({"ref_type": "tag"}, 'ref_type = "tag" needs protected_refs'),
 ], ids=["unknown-source", "no-sources", "sources-not-list", "long-ref", "spaced-ref", "empty-branch",
         "newline-branch", "ref-type", "env-protected", "ref-protected", "unprotected-not-list", "unknown-key",
-        "not-table"])
+        "not-table", "tag-without-refs"])
 def test_bad_roles_values_are_refused_naming_the_key_and_the_fix(roles, message):
     with pytest.raises(MappingError) as error:
         parse_mapping({"roles": roles}, "m.toml")

@@ -21,7 +21,7 @@ id = 43
 [roles]                                   # what roles bind besides the project (defaults shown)
 default_branch = "main"                   # production roles bind ref = this branch (or --default-branch)
 protected_refs = ["main", "release/*"]    # or these protected refs instead (any of; `*` is a glob)
-ref_type = "branch"                       # or "tag"
+ref_type = "branch"                       # or "tag" (then protected_refs names the tags)
 pipeline_sources = ["push"]               # production: these pipeline sources (GitLab's list)
 environment_protected = true              # production: bind environment_protected "true"
 ref_protected = true                      # other environments and shared: protected refs only
@@ -217,7 +217,11 @@ def role_rules(table: dict[str, Any], where: str, rules: RoleRules = RoleRules()
     if "unprotected_environments" in table:
         changes["unprotected_environments"] = tuple(
             _names(table["unprotected_environments"], f"{where}: unprotected_environments", "environment globs", 0))
-    return replace(rules, **changes)
+    merged = replace(rules, **changes)
+    if merged.ref_type == "tag" and not merged.refs:
+        raise MappingError(f"{where}: ref_type = \"tag\" needs protected_refs, the tags that deploy "
+                           "(e.g. [\"v*\"]); the default branch is not a tag")
+    return merged
 
 
 def check_ref(value: Any, where: str) -> str:
