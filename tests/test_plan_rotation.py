@@ -50,7 +50,7 @@ def test_an_aws_key_id_next_to_its_secret_key_is_one_unit_and_rotated_with_it():
     kid, secret = by_name(plan, "aws_access_key_id"), by_name(plan, "aws_secret_access_key")
     assert kid.rotate_with == (secret.short_form,) and secret.rotate_with == (kid.short_form,)
     assert kid.rotate_reasons and secret.rotate_reasons
-    assert secret.rotate_reasons[0].startswith(f"it is one credential with {kid.short_form}, which must be rotated first")
+    assert secret.rotate_reasons[0].startswith(f"its other half ({kid.short_form}) must be rotated first, because its")
     assert secret.steps[0].kind == "rotate"
 
 

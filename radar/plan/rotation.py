@@ -139,7 +139,7 @@ def units(entries: list[Entry]) -> list[Entry]:
             continue
         mate = entries[other]
         reasons = e.rotate_reasons or tuple(
-            f"it is one credential with {mate.short_form}, which must be rotated first: {r}"
+            f"its other half ({mate.short_form}) must be rotated first, because {r}"
             for r in mate.rotate_reasons)
         result.append(replace(e, rotate_with=(mate.short_form,), rotate_reasons=reasons))
     return result
