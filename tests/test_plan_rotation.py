@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from hypothesis import given, strategies as st
+
 from radar.plan import render
 from radar.plan.build import build_plan
 from radar.plan.load import ScanInfo
 from radar.plan.mapping import Mapping, ProjectInfo
+from radar.plan.model import Entry, Place
+from radar.plan.rotation import units
 from radar.scan.findings import Finding, Origin
 
 DIRECTORY = ScanInfo(kind="directory", target="app", root="/src/app")
@@ -136,3 +140,51 @@ def test_every_format_shows_the_unit():
     assert f"together with `{kid.short_form}` (one credential)" in markdown
     html = render(plan, "html")
     assert f"with <code>{secret.short_form}</code>" in html
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+names = st.sampled_from(["aws_access_key_id", "aws_secret_access_key", "client_id", "app_client_id",
+                         "client_secret", "app_client_secret", "db_user", "db_password", "token", "password"])
+types = st.sampled_from(["AWS access key", "AWS secret key", "Password", "Generic"])
+
+
+@st.composite
+def entries(draw) -> list[Entry]:
+    out = []
+    for n in range(draw(st.integers(0, 12))):
+        places = tuple(
+            Place(path=draw(st.sampled_from(["a.env", "b.env", "variables"])), line=draw(st.integers(1, 20)),
+                  project=draw(st.sampled_from(["g/a", "g/b"])), environment="production", environment_source="path",
+                  rule_id="r", commit=draw(st.sampled_from([None, "c" * 40])),
+                  variable_key=draw(st.sampled_from([None, "K"])), environment_scope=draw(st.sampled_from([None, "*"])))
+            for _ in range(draw(st.integers(1, 3))))
+        out.append(Entry(fingerprint=f"{n:064x}", secret_type=draw(types), severity="high", mount="secret",
+                         path=f"ci/{n}", field=draw(names), project="g/a", environment="production",
+                         environment_inferred=False, file=False, places=places,
+                         rotate_reasons=draw(st.sampled_from([(), ("validated",)]))))
+    return out
+
+
+@given(entries())
+def test_units_are_pairs_both_ways_of_halves_found_together(planned):
+    result = units(planned)
+    by_form = {e.short_form: e for e in result}
+    assert [e.fingerprint for e in result] == [e.fingerprint for e in planned]
+    for before, after in zip(planned, result):
+        if before.rotate_reasons:
+            assert after.rotate_reasons == before.rotate_reasons  # own reasons are never replaced
+        assert len(after.rotate_with) <= 1
+        if not after.rotate_with:
+            assert after.rotate_reasons == before.rotate_reasons
+            continue
+        mate = by_form[after.rotate_with[0]]
+        assert mate.rotate_with == (after.short_form,)
+        assert bool(after.rotate_reasons) == bool(mate.rotate_reasons)  # rotated together, or neither
+        assert together(after) & together(mate)
+
+
+def together(e: Entry) -> set[tuple]:
+    """Where an entry's places can meet a partner's: a file of a project and commit, or a variable group."""
+    return {(p.project, p.path, p.commit) if p.variable_key is None else ("variables", p.project, p.environment_scope)
+            for p in e.places}
