@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 
 from radar.plan.build import build_plan
 from radar.plan.load import ScanInfo
-from radar.plan.mapping import MappingError, parse_mapping
+from radar.plan.mapping import Mapping, MappingError, parse_mapping
 from radar.plan.model import PIPELINE_SOURCES, RoleRules
 from radar.plan.vault import needs_glob
 from radar.scan.findings import Finding, Origin
@@ -221,3 +221,22 @@ def test_the_readmes_roles_table_shows_the_defaults():
     block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     documented = parse_mapping(tomllib.loads(block)).settings.roles
     assert documented == RoleRules(default_branch_source="mapping")
+
+
+@given(st.lists(st.one_of(st.text(min_size=1, max_size=20),
+                          st.sampled_from(["production", "prod/*", "Prod-EU", "staging", "review/*", "*"])),
+                min_size=1, max_size=5))
+def test_whatever_the_environment_scopes_every_role_binds_protected_refs_and_production_its_full_set(scopes):
+    findings = [Finding(rule_id="generic-password", secret_type="Password", description="Password",
+                        severity="high", confidence="high", path=f"variables/T{i}", line=1, column=1, end_line=1,
+                        end_column=20, fingerprint=f"{i:064x}", preview="[redacted]", name=f"T{i}",
+                        origin=Origin(variable_key=f"T{i}", environment_scope=scope, project="g/app", project_id=42))
+                for i, scope in enumerate(scopes)]
+    for t in build_plan(findings, GITLAB, Mapping()).targets:
+        bound = t.role["bound_claims"]
+        assert bound["ref_protected"] == "true" and bound["project_id"] == "42"
+        if t.production:
+            assert set(bound) == {"project_id", "ref_protected", "ref_type", "ref", "pipeline_source",
+                                  "environment", "environment_protected"}
+        assert (t.role["bound_claims_type"] == "glob") == ("*" in (t.environment_claim or ""))
+        assert len(t.reasons) == len(bound) - (1 if t.production else 0)  # ref_type and ref share one line
