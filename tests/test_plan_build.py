@@ -216,10 +216,12 @@ def test_a_wildcard_scope_binds_the_environment_as_a_glob():
 
 # --- roles and policies ----------------------------------------------------------------------
 
-def test_a_production_role_binds_the_project_protected_refs_and_the_environment():
+def test_a_production_role_binds_the_project_protected_default_branch_push_and_protected_environment():
     plan = plan_of(finding("config/production.yml"))
     role = target(plan, "production").role
-    assert role["bound_claims"] == {"project_id": "42", "ref_protected": "true", "environment": "production"}
+    assert role["bound_claims"] == {"project_id": "42", "ref_protected": "true", "ref_type": "branch", "ref": "main",
+                                    "pipeline_source": "push", "environment": "production",
+                                    "environment_protected": "true"}
     assert role["bound_claims_type"] == "string" and role["bound_audiences"] == ["https://vault.example.com"]
     assert role["token_explicit_max_ttl"] == 300 and role["role_type"] == "jwt"
 
@@ -230,9 +232,10 @@ def test_environments_named_prod_something_are_production(scope):
     assert plan.targets[0].role["bound_claims"]["ref_protected"] == "true"
 
 
-def test_a_staging_role_binds_the_project_and_environment_but_not_protected_refs():
+def test_a_staging_role_binds_the_project_protected_refs_and_environment_but_no_ref_or_source():
     plan = plan_of(finding(".env.staging"))
-    assert target(plan, "staging").role["bound_claims"] == {"project_id": "42", "environment": "staging"}
+    assert target(plan, "staging").role["bound_claims"] == {"project_id": "42", "ref_protected": "true",
+                                                            "environment": "staging"}
 
 
 def test_a_non_production_policy_denies_the_projects_production_paths():
@@ -289,7 +292,7 @@ def test_gitlab_findings_bind_their_own_project_id():
 def test_group_variables_bind_the_namespace_id():
     origin = Origin(variable_key="TOKEN", environment_scope="*", group="mygroup", namespace_id=7)
     plan = plan_of(finding("variables/TOKEN[*]", origin=origin, name="TOKEN"), mapping=Mapping(), scan=GITLAB)
-    assert plan.targets[0].role["bound_claims"] == {"namespace_id": "7"}
+    assert plan.targets[0].role["bound_claims"] == {"namespace_id": "7", "ref_protected": "true"}
 
 
 def test_the_mapping_gives_ids_to_projects():

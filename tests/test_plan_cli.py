@@ -143,7 +143,11 @@ def test_a_missing_findings_file_is_one_line(tmp_path):
     ("[projects.'g/a']\nid = 'x'\n", "id must be GitLab's numeric id"),
     ("[[rules]]\npath = 'a/**'\nfeild = 'x'\n", "rules[0]: unknown key(s) feild"),
     ("[[rules]]\nfile = 'yes'\n", "rules[0]: file must be true or false"),
-], ids=["toml", "vault-key", "ttl", "template", "project-path", "project-id", "rule-key", "rule-file"])
+    ("[roles]\npipeline_sources = ['push', 'cron']\n", "pipeline_sources has 'cron', not a GitLab pipeline source"),
+    ("[roles]\nprotected_refs = ['refs/heads/main']\n", "give the short name"),
+    ("[roles]\nref_protected = 'no'\n", "[roles]: ref_protected must be true or false"),
+], ids=["toml", "vault-key", "ttl", "template", "project-path", "project-id", "rule-key", "rule-file",
+        "roles-source", "roles-ref", "roles-ref-protected"])
 def test_a_bad_mapping_file_is_one_line_naming_the_key(tmp_path, toml, message):
     mapping = tmp_path / "m.toml"
     mapping.write_text(toml)
@@ -181,3 +185,27 @@ def test_a_json_plan_names_the_fingerprint_key_of_its_findings(repo, tmp_path):
     old_report = report(tmp_path, old, "old.json")
     assert radar("plan", old_report, "--format", "json", "--output", plan, env=ENV).returncode == 3
     assert json.loads(plan.read_text())["plan"]["fingerprint_key_id"] is None
+
+
+def test_default_branch_is_the_ref_production_roles_bind_and_the_plan_says_where_it_came_from(tmp_path):
+    out = tmp_path / "plan.json"
+    result = radar("plan", report(tmp_path, document([finding(path="config/production.yml")])), "--project-id", "42",
+                   "--default-branch", "trunk", "--format", "json", "--output", out, env=ENV)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(out.read_text())
+    production = plan["targets"][0]
+    assert production["role"]["bound_claims"]["ref"] == "trunk"
+    assert plan["plan"]["roles"]["default_branch_source"] == "command line"
+    assert any("(from --default-branch)" in line for line in production["reasons"])
+
+
+def test_a_default_branch_given_as_a_full_ref_is_one_line(tmp_path):
+    result = radar("plan", report(tmp_path, document([finding()])), "--default-branch", "refs/heads/main", env=ENV)
+    assert result.returncode == 2
+    assert "--default-branch: 'refs/heads/main': give the short name" in assert_one_line_error(result)
+
+
+def test_scan_refuses_default_branch_without_plan(repo):
+    result = radar("scan", repo, "--default-branch", "main", env=ENV)
+    assert result.returncode == 2
+    assert "--default-branch applies to the migration plan only" in result.stderr.decode()

@@ -45,10 +45,11 @@ def entry(plan: dict, variable_key: str) -> dict:
 
 def test_roles_bind_the_ids_gitlab_reported_and_the_plan_is_complete(plan):
     bindings = {(t["project"], t["environment"]): t["role"]["bound_claims"] for t in plan["targets"]}
-    assert bindings[("acme/api", "production")] == {"project_id": "10", "ref_protected": "true",
-                                                    "environment": "production"}
-    assert bindings[("acme/web", "staging")] == {"project_id": "11", "environment": "staging"}
-    assert bindings[("acme", "shared")] == {"namespace_id": "1"}
+    assert bindings[("acme/api", "production")] == {"project_id": "10", "ref_protected": "true", "ref_type": "branch",
+                                                    "ref": "main", "pipeline_source": "push",
+                                                    "environment": "production", "environment_protected": "true"}
+    assert bindings[("acme/web", "staging")] == {"project_id": "11", "ref_protected": "true", "environment": "staging"}
+    assert bindings[("acme", "shared")] == {"namespace_id": "1", "ref_protected": "true"}
     assert plan["plan"]["complete"] is True
 
 

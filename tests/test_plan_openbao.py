@@ -6,7 +6,7 @@ where the plan gives a command: enables the KV v2 mount it names, `bao policy wr
 policy, writes the role to `auth/jwt/role/NAME`, runs the plan's `kv put` template (with `bao`
 for `vault`) against 0600 files holding the values, saves the stanza as `.gitlab-ci.yml`, and
 runs `radar exec --job` with an ID token carrying the planned project's claims. CMD compares
-SHA-256 digests: no value is ever printed. Tokens for another project, an unprotected ref or
+SHA-256 digests: no value is ever printed. Tokens for another project, an unprotected ref, a scheduled pipeline or
 another environment are refused with radar's one-line error.
 """
 
@@ -165,8 +165,9 @@ def assert_refused(result: subprocess.CompletedProcess[bytes], applied: Scanned,
 
 def test_the_plan_binds_production_to_the_project_protected_refs_and_environment(scanned):
     target = scanned.target("production")
-    assert target["role"]["bound_claims"] == {"project_id": PROJECT_ID, "ref_protected": "true",
-                                              "environment": "production"}
+    assert target["role"]["bound_claims"] == {"project_id": PROJECT_ID, "ref_protected": "true", "ref_type": "branch",
+                                              "ref": "main", "pipeline_source": "push", "environment": "production",
+                                              "environment_protected": "true"}
     assert target["role"]["bound_claims_type"] == "string"
     assert target["role"]["token_explicit_max_ttl"] <= 300
     assert scanned.plan["plan"]["complete"] is True
@@ -182,7 +183,7 @@ def test_a_production_job_receives_the_planned_values(applied, bao_server, id_to
 
 
 def test_a_staging_job_receives_its_value(applied, bao_server, id_token_key, tmp_path):
-    token = production_token(id_token_key, ref_protected="false", environment="staging")
+    token = production_token(id_token_key, ref="develop", environment="staging")
     variable = applied.variable("staging", "staging")
     result = run_job(applied, bao_server, tmp_path, "staging", token, {variable: sha256(applied.value("staging").encode())})
     assert result.returncode == 0, result.stderr[-400:]
@@ -192,9 +193,10 @@ def test_a_staging_job_receives_its_value(applied, bao_server, id_token_key, tmp
 @pytest.mark.parametrize("claims, reason", [
     ({"project_id": "43"}, 'claim "project_id" does not match'),
     ({"ref_protected": "false"}, 'claim "ref_protected" does not match'),
+    ({"pipeline_source": "schedule"}, 'claim "pipeline_source" does not match'),
     ({"environment": "staging"}, 'claim "environment" does not match'),
     ({"aud": "https://other.example.com"}, "invalid audience (aud) claim"),
-], ids=["another-project", "unprotected-ref", "another-environment", "another-audience"])
+], ids=["another-project", "unprotected-ref", "scheduled-pipeline", "another-environment", "another-audience"])
 def test_the_production_role_refuses_other_tokens(applied, bao_server, id_token_key, tmp_path, claims, reason):
     result = run_job(applied, bao_server, tmp_path, "production", production_token(id_token_key, **claims),
                      {"X": "0" * 64})

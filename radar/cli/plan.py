@@ -17,15 +17,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "plan",
         usage="radar plan FINDINGS.json [--format markdown|html|json] [--output FILE] [--mapping FILE] "
               "[--project PATH] [--project-id N | --namespace-id N] [--public] [--mount NAME] "
-              "[--path-template TEMPLATE] [--audience URL] [--gitlab-url URL] [--output-dir DIR]",
+              "[--path-template TEMPLATE] [--audience URL] [--default-branch NAME] [--gitlab-url URL] "
+              "[--output-dir DIR]",
         help="turn a JSON findings report into a Vault migration plan",
         description=(
             "Read the report of `radar scan --format json` and plan the move of each credential to "
             "Vault: KV v2 path and field, the `vault kv put` command (value left out), the policy and "
-            "JWT role (bound to the GitLab project, and for production to protected refs and the "
-            "environment), the .gitlab-ci.yml stanza with id_tokens: and secrets:, and the order of "
-            "work (rotate first where the value is in history, job logs or public), after the Vault setup "
-            "(JWT auth and its config, KV v2 mount, audit device) and what to protect in GitLab. "
+            "JWT role (bound to the GitLab project and protected refs, and for production to the "
+            "default branch, push pipelines and the protected environment), the .gitlab-ci.yml stanza with "
+            "id_tokens: and secrets:, and the order of work (rotate first where the value is in history, job "
+            "logs or public), after the Vault setup (JWT auth and its config, KV v2 mount, audit device) and "
+            "what to protect in GitLab. "
             "--output-dir DIR also writes the policies, roles, auth config, CI snippet and apply.sh. Never contains a "
             "value. Exit 0 when the plan is complete, 3 when a role still binds a placeholder project "
             "id (the plan is written, with a warning), 2 on errors."
@@ -62,6 +64,8 @@ def add_plan_options(p: argparse.ArgumentParser, *, project_option: bool = True)
     g.add_argument("--gitlab-url", type=non_empty, metavar="URL",
                    help="GitLab's address, its ID tokens' iss: the JWT auth config's bound_issuer and JWKS "
                         "(default: a GitLab scan's --url; else the plan says what to fill in)")
+    g.add_argument("--default-branch", type=non_empty, metavar="NAME",
+                   help="the branch production roles bind as ref (default main, or [roles] default_branch)")
 
 
 def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
@@ -70,7 +74,7 @@ def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
                                       ("--project-id", args.project_id), ("--namespace-id", args.namespace_id),
                                       ("--public", args.public), ("--mount", args.mount),
                                       ("--path-template", args.path_template), ("--audience", args.audience),
-                                      ("--gitlab-url", args.gitlab_url))
+                                      ("--gitlab-url", args.gitlab_url), ("--default-branch", args.default_branch))
              if value not in (None, False)]
     if given and not args.plan:
         named = given[0] if len(given) == 1 else ", ".join(given[:-1]) + " and " + given[-1]
@@ -81,7 +85,9 @@ def refuse_plan_options_without_plan(args: argparse.Namespace) -> None:
 def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.ScanInfo) -> radar.plan.mapping.Mapping
     from dataclasses import replace
 
-    from radar.plan.mapping import MappingError, ProjectInfo, checked_gitlab_url, checked_settings, load_mapping
+    from radar.plan.mapping import (
+        MappingError, ProjectInfo, check_ref, checked_gitlab_url, checked_settings, load_mapping,
+    )
 
     mapping = load_mapping(args.mapping)
     overrides = {name: value for name, value in (("mount", args.mount), ("path_template", args.path_template),
@@ -99,6 +105,10 @@ def _plan_mapping(args: argparse.Namespace, scan):  # (args, radar.plan.load.Sca
                 mapping.settings, gitlab_url=checked_gitlab_url(scan.root, "the scan report")))
         except MappingError:
             pass  # not an address the plan can use: the plan says what to fill in instead
+    if args.default_branch is not None:
+        roles = replace(mapping.settings.roles, default_branch=check_ref(args.default_branch, "--default-branch"),
+                        default_branch_source="command line")
+        mapping = replace(mapping, settings=replace(mapping.settings, roles=roles))
     if args.plan_project or args.project_id or args.namespace_id or args.public:
         from radar.plan.build import project_from_scan
 

@@ -29,7 +29,13 @@ them apart.
 
 Binding: a role binds `project_id` (or `namespace_id` for a group's variables) from the scan,
 the mapping or the command line; when none is known it binds a placeholder that no token
-carries (fail closed), the plan is incomplete, and `warnings` says how to fix it.
+carries (fail closed), the plan is incomplete, and `warnings` says how to fix it. The other
+bound claims (protected refs, ref, pipeline source, environment) are `radar.plan.vault`'s, each
+with its reason; a role the mapping opts out of protected refs that reads `shared` values is
+warned about.
+
+Rotation units: the halves of one credential found together are rotated together
+(`radar.plan.rotation`).
 
 Order of remediation per entry: rotate first when the value is in git history, was in an
 unmasked CI/CD variable, validated, or in a public project; then store, grant, switch CI to
@@ -49,7 +55,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from radar.errors import RadarError
-from radar.plan import ci, environment, naming, vault
+from radar.plan import ci, environment, naming, rotation, vault
 from radar.plan.load import ScanInfo
 from radar.plan.mapping import Mapping, Rule
 from radar.plan.model import (
@@ -143,7 +149,7 @@ def build_plan(findings: Sequence[Finding], scan: ScanInfo, mapping: Mapping) ->
                 for f in hygiene if f.rule_id == UNMASKED_RULE}
 
     entries = [_entry(group, settings, mapping, key in unmasked) for key, group in groups.items()]
-    entries = _unique_fields(entries)
+    entries = rotation.units(_unique_fields(entries))
     _refuse_overlaps(entries)
     writes = _writes(entries)
     targets = _targets(entries, findings, mapping, settings)
@@ -339,14 +345,14 @@ def _targets(entries: list[Entry], findings: Sequence[Finding], mapping: Mapping
         deny_paths = tuple(sorted(deny - set(read)))
         binding = _binding(project, ids, mapping)
         environment_claim = None if env == SHARED else env
-        glob = environment_claim is not None and any(ch in environment_claim for ch in "*?[")
         name = naming.role_name(project, env)
         policy = vault.policy_hcl(read, deny_paths)
-        role = vault.role(settings, name, binding, environment_claim, production, glob)
+        claims, reasons = vault.bound_claims(settings.roles, binding, environment_claim, production, env)
         target = Target(
             project=project, environment=env, binding=binding, role_name=name, policy_name=name, uses=uses,
-            read_paths=read, deny_paths=deny_paths, environment_claim=environment_claim, glob=glob,
-            policy_hcl=policy, role=role, ci_template=f".vault-{name}",
+            read_paths=read, deny_paths=deny_paths, environment_claim=environment_claim,
+            glob=vault.needs_glob(claims), policy_hcl=policy, role=vault.role(settings, name, claims),
+            ci_template=f".vault-{name}", reasons=reasons,
         )
         targets.append(replace(target, ci_yaml=ci.stanza(target, settings)))
     return targets
@@ -426,6 +432,14 @@ def _warnings(entries: list[Entry], targets: list[Target]) -> list[str]:
             f"token matches (the plan is incomplete); give --project-id N (or --namespace-id N), or "
             f"[projects.\"{project}\"] id = N in the mapping file"
         )
+    # A role opted out of ref_protected still reads its project's shared values: say so, since
+    # those are then readable from any branch, not only from that environment's.
+    open_roles = sorted(t.role_name for t in targets if "ref_protected" not in t.role["bound_claims"]
+                        and any(u.entry.environment == SHARED for u in t.uses))
+    if open_roles:
+        warnings.append(f"role(s) {', '.join(open_roles)} admit unprotected branches (the mapping opts them out of "
+                        f"ref_protected) and read {SHARED} values: any developer's branch can read those; give those "
+                        "environments their own credentials, or drop the opt-out")
     inferred = sorted({f"{e.project}/{e.environment}" for e in entries if e.environment_inferred})
     if inferred:
         warnings.append(f"environment inferred from file paths for {', '.join(inferred)}: check them, "

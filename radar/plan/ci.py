@@ -12,8 +12,8 @@ One hidden job per target, `.vault-<role>`, that the jobs needing the secrets `e
 - `environment:` the target's environment, which the role binds (`review/*` becomes
   `review/$CI_COMMIT_REF_SLUG`, GitLab's idiom for dynamic environments).
 
-Then an example job extending it (production jobs only on protected refs, which the role also
-requires). The YAML is written by PyYAML and `radar exec` reads it back the way GitLab does.
+Then an example job extending it (only on protected refs where the role requires them). The
+YAML is written by PyYAML and `radar exec` reads it back the way GitLab does.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def stanza(target: Target, settings: Settings) -> str:
     if target.environment_claim is not None:
         template["environment"] = {"name": target.environment_claim.replace("*", "$CI_COMMIT_REF_SLUG")}
     example: dict = {"extends": target.ci_template}
-    if target.production:
+    if "ref_protected" in target.role.get("bound_claims", {}):
         example["rules"] = [{"if": '$CI_COMMIT_REF_PROTECTED == "true"'}]
     example["script"] = ["echo 'replace with the script of the job that used the hardcoded values'"]
     header = (f"# radar plan: {len(target.uses)} secret(s) for {_printable(target.project)}, environment "

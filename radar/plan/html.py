@@ -39,7 +39,8 @@ def render(plan: Plan, files: bool = False) -> str:
                  severity_badge(e.severity),
                  esc(e.environment + (" (inferred)" if e.environment_inferred else "")),
                  "<br>".join(esc(p.label) for p in e.places), _nowrap("file" if e.file else "variable"),
-                 "<strong>yes</strong>" if e.rotate_reasons else "no")
+                 ("<strong>yes</strong>" if e.rotate_reasons else "no")
+                 + "".join(f"<br>with <code>{esc(other)}</code>" for other in e.rotate_with))
                 for e in plan.entries]
         parts.append(table(("Vault (path/field@mount)", "Type", "Severity", "Environment", "Found in", "In CI",
                             "Rotate first"), rows, raw_columns=frozenset(range(7)), table_class="entries"))
@@ -136,7 +137,9 @@ def _order_of_work(plan: Plan, files: bool) -> str:
     rotate = [e for e in plan.entries if e.rotate_reasons]
     if rotate:
         first = ("<strong>Rotate first</strong>, the old values must be considered known:<ul>"
-                 + "".join(f"<li><code>{esc(e.short_form)}</code>: {esc('; '.join(e.rotate_reasons))}</li>" for e in rotate)
+                 + "".join(f"<li><code>{esc(e.short_form)}</code>: {esc('; '.join(e.rotate_reasons))}"
+                           + "".join(f"; together with <code>{esc(other)}</code> (one credential)" for other in e.rotate_with)
+                           + "</li>" for e in rotate)
                  + "</ul>")
     else:
         first = "Rotation: no value is known to be in history, logs or a public place; rotating anyway is cheap."
@@ -156,7 +159,7 @@ def _order_of_work(plan: Plan, files: bool) -> str:
 
 def _target(t: Target, plan: Plan, files: bool) -> str:
     binding = f"{t.binding.claim} = {t.binding.value}" + ("" if t.binding.known else " (placeholder: fails closed)")
-    extra = ", protected refs and the environment" if t.production else ""
+    extra = ", protected refs, the deploying ref and pipeline source, and the environment" if t.production else ""
     apply = "\n".join(c.shell(files) for c in grant_commands(plan, t))
     return "\n".join([
         f'<section class="target" id="{esc(t.role_name)}">',
@@ -164,6 +167,8 @@ def _target(t: Target, plan: Plan, files: bool) -> str:
         f'<dl class="meta"><dt>Role and policy</dt><dd><code>{esc(t.role_name)}</code></dd>'
         f"<dt>Bound to</dt><dd>{esc(binding + extra)}</dd>"
         f"<dt>Reads</dt><dd>{len(t.read_paths)} path(s); denies {len(t.deny_paths)}</dd></dl>",
+        '<h3>Why the role binds what it binds</h3><ul class="reasons">'
+        + "".join(f"<li>{esc(why)}</li>" for why in t.reasons) + "</ul>",
         f'<h3 id="{esc(t.role_name)}-policy">Policy</h3>'
         f'<pre class="policy" {_PRE}><code>{esc(t.policy_hcl)}</code></pre>',
         f'<h3>JWT role</h3><pre class="role" {_PRE}><code>{esc(role_json(t.role))}</code></pre>',

@@ -19,6 +19,15 @@ public = false                            # true: the code was ever public, rota
 [projects."mygroup/other"]                # ids for other projects (GitLab scans carry their own)
 id = 43
 
+[roles]                                   # what roles bind besides the project (defaults shown)
+default_branch = "main"                   # production roles bind ref = this branch (or --default-branch)
+protected_refs = ["main", "release/*"]    # or these protected refs instead (any of; `*` is a glob)
+ref_type = "branch"                       # or "tag" (then protected_refs names the tags)
+pipeline_sources = ["push"]               # production: these pipeline sources (GitLab's list)
+environment_protected = true              # production: bind environment_protected "true"
+ref_protected = true                      # other environments and shared: protected refs only
+unprotected_environments = ["review/*"]   # globs: these environments' roles admit any ref
+
 [[rules]]                                 # the first rule whose conditions all match applies
 path = "deploy/prod/**"                   # conditions: globs on the finding's path, its name
 name = "*PASSWORD*"                       # (variable or key, case-insensitive), secret_type,
@@ -28,8 +37,9 @@ field = "db_password"                     # file (true/false), skip (a reason: n
 ```
 
 Globs are `fnmatch` globs where `**` and `*` both cross `/`. The command line (`--mount`,
-`--path-template`, `--audience`, `--project`, `--project-id`, `--namespace-id`, `--public`)
-overrides the file.
+`--path-template`, `--audience`, `--project`, `--project-id`, `--namespace-id`, `--public`,
+`--default-branch`) overrides the file. `[roles]` values are checked here: a ref is a short
+branch or tag name, a pipeline source one of GitLab's documented values (`PIPELINE_SOURCES`).
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from radar.errors import RadarError
-from radar.plan.model import Settings
+from radar.plan.model import PIPELINE_SOURCES, RoleRules, Settings
 
 DEFAULT_SETTINGS = Settings(
     mount="secret",
@@ -58,6 +68,9 @@ _VAULT_KEYS = {"mount": "mount", "path": "path_template", "audience": "audience"
                "token_ttl": "token_ttl", "user_claim": "user_claim", "token_variable": "token_variable",
                "gitlab_url": "gitlab_url"}
 _AUTH_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
+_ROLE_KEYS = ("default_branch", "protected_refs", "ref_type", "pipeline_sources", "environment_protected",
+              "ref_protected", "unprotected_environments")
+REF_TYPES = ("branch", "tag")
 _CONDITIONS = ("path", "name", "secret_type", "project", "scope")
 _OUTCOMES = {"environment": str, "secret_path": str, "field": str, "mount": str, "file": bool, "skip": str}
 
@@ -133,9 +146,9 @@ def load_mapping(path: str | None) -> Mapping:
 
 
 def parse_mapping(data: dict[str, Any], path: str = "<mapping>") -> Mapping:
-    unknown = sorted(set(data) - {"vault", "project", "projects", "rules"})
+    unknown = sorted(set(data) - {"vault", "roles", "project", "projects", "rules"})
     if unknown:
-        raise MappingError(f"{path}: unknown section(s) {', '.join(unknown)}; use vault, project, projects, rules")
+        raise MappingError(f"{path}: unknown section(s) {', '.join(unknown)}; use vault, roles, project, projects, rules")
     settings = DEFAULT_SETTINGS
     vault = _table(data.get("vault", {}), f"{path}: [vault]")
     for key, value in vault.items():
@@ -143,6 +156,8 @@ def parse_mapping(data: dict[str, Any], path: str = "<mapping>") -> Mapping:
             raise MappingError(f"{path}: [vault] has unknown key {key!r}; use {', '.join(_VAULT_KEYS)}")
         settings = replace(settings, **{_VAULT_KEYS[key]: value})
     settings = checked_settings(settings, f"{path}: [vault]")
+    if "roles" in data:
+        settings = replace(settings, roles=role_rules(_table(data["roles"], f"{path}: [roles]"), f"{path}: [roles]"))
 
     default_project = None
     projects: dict[str, ProjectInfo] = {}
@@ -198,6 +213,61 @@ def checked_gitlab_url(url: object, where: str) -> str:
     if not parts.hostname or parts.username is not None or parts.password is not None:
         raise MappingError(how)
     return parts.geturl()
+def role_rules(table: dict[str, Any], where: str, rules: RoleRules = RoleRules()) -> RoleRules:
+    """The `[roles]` table over `rules`; errors name the key and the values it takes."""
+    unknown = sorted(set(table) - set(_ROLE_KEYS))
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(unknown)}; use {', '.join(_ROLE_KEYS)}")
+    changes: dict[str, Any] = {}
+    if "default_branch" in table:
+        changes["default_branch"] = check_ref(table["default_branch"], f"{where}: default_branch")
+        changes["default_branch_source"] = "mapping"
+    if "protected_refs" in table:
+        changes["refs"] = tuple(check_ref(r, f"{where}: protected_refs")
+                                for r in _names(table["protected_refs"], f"{where}: protected_refs", "refs"))
+    if "ref_type" in table:
+        if table["ref_type"] not in REF_TYPES:
+            raise MappingError(f"{where}: ref_type must be \"branch\" or \"tag\"")
+        changes["ref_type"] = table["ref_type"]
+    if "pipeline_sources" in table:
+        sources = _names(table["pipeline_sources"], f"{where}: pipeline_sources", "pipeline sources")
+        bad = [s for s in sources if s not in PIPELINE_SOURCES]
+        if bad:
+            raise MappingError(f"{where}: pipeline_sources has {bad[0][:60]!r}, not a GitLab pipeline source; "
+                               f"use {', '.join(PIPELINE_SOURCES)}")
+        changes["pipeline_sources"] = tuple(dict.fromkeys(sources))
+    for key in ("environment_protected", "ref_protected"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise MappingError(f"{where}: {key} must be true or false")
+            changes[key] = table[key]
+    if "unprotected_environments" in table:
+        changes["unprotected_environments"] = tuple(
+            _names(table["unprotected_environments"], f"{where}: unprotected_environments", "environment globs", 0))
+    merged = replace(rules, **changes)
+    if merged.ref_type == "tag" and not merged.refs:
+        raise MappingError(f"{where}: ref_type = \"tag\" needs protected_refs, the tags that deploy "
+                           "(e.g. [\"v*\"]); the default branch is not a tag")
+    return merged
+
+
+def check_ref(value: Any, where: str) -> str:
+    """A branch or tag name as GitLab puts it in `ref` (no `refs/heads/`), or a MappingError."""
+    if not isinstance(value, str) or not value.strip() or value != value.strip() \
+            or any(not ch.isprintable() for ch in value) or len(value) > 255:
+        raise MappingError(f"{where}: a ref must be a branch or tag name like \"main\" (printable, no "
+                           "surrounding spaces, at most 255 characters)")
+    if value.startswith("refs/"):
+        raise MappingError(f"{where}: {value[:60]!r}: give the short name (\"main\"), as GitLab's ref claim "
+                           "carries it, not refs/heads/...")
+    return value
+
+
+def _names(value: Any, where: str, what: str, fewest: int = 1) -> list[str]:
+    if not isinstance(value, list) or not fewest <= len(value) <= 100 \
+            or not all(isinstance(v, str) and v.strip() for v in value):
+        raise MappingError(f"{where} must be a list of {fewest} to 100 non-empty {what}, e.g. [\"a\", \"b\"]")
+    return value
 
 
 def check_template(template: str, where: str) -> None:

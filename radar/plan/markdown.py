@@ -42,7 +42,7 @@ def render(plan: Plan, files: bool = False) -> str:
             env = e.environment + (" (inferred)" if e.environment_inferred else "")
             places = "<br>".join(_cell(p.label) for p in e.places)
             out.append(f"| `{e.short_form}` | {_cell(e.secret_type)} | {e.severity} | {_cell(env)} | {places} | "
-                       f"{'yes' if e.rotate_reasons else 'no'} |")
+                       f"{_rotate(e)} |")
     else:
         out.append("Nothing to move.")
     out.append("")
@@ -63,6 +63,11 @@ def render(plan: Plan, files: bool = False) -> str:
         out += [f"| {s.rule_id} | {_cell(s.place)} | {_cell(s.reason)} |" for s in plan.skipped]
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _rotate(e: Entry) -> str:
+    answer = "yes" if e.rotate_reasons else "no"
+    return answer + "".join(f", with `{other}`" for other in e.rotate_with)
 
 
 def _vault_setup(plan: Plan, files: bool) -> list[str]:
@@ -99,7 +104,9 @@ def _order_of_work(plan: Plan, files: bool) -> list[str]:
     rotate = [e for e in plan.entries if e.rotate_reasons]
     if rotate:
         out += ["1. **Rotate first** (the old value must be considered known):"]
-        out += [f"   - `{e.short_form}` ({_cell(e.secret_type)}): {_inline('; '.join(e.rotate_reasons))}" for e in rotate]
+        out += [f"   - `{e.short_form}` ({_cell(e.secret_type)}): {_inline('; '.join(e.rotate_reasons))}"
+                + "".join(f"; together with `{other}` (one credential)" for other in e.rotate_with)
+                for e in rotate]
     else:
         out += ["1. Rotation: no value is known to be in history, logs or a public place; rotating anyway is cheap."]
     out += ["2. **Store** each value (write it to the `.secret` file the command names, mode 0600, run, delete the file; "
@@ -121,9 +128,11 @@ def _target(t: Target, plan: Plan, files: bool) -> list[str]:
     binding = f"`{t.binding.claim}` = `{t.binding.value}`" + ("" if t.binding.known else " (placeholder: fails closed)")
     out = [f"## {_inline(t.project)}: {_inline(t.environment)}", "",
            f"- Role and policy `{t.role_name}`, bound to {binding}"
-           + (", protected refs and environment" if t.production else ""),
+           + (", protected refs, the deploying ref and pipeline source, and the environment" if t.production else ""),
            f"- Reads {len(t.read_paths)} secret path(s); denies {len(t.deny_paths)}", "",
-           "Policy:", ""]
+           "Why the role binds what it binds:", ""]
+    out += [f"- {_inline(why)}" for why in t.reasons]
+    out += ["", "Policy:", ""]
     out += _code("hcl", t.policy_hcl)
     out += ["JWT role:", ""]
     out += _code("json", role_json(t.role))

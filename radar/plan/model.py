@@ -15,6 +15,7 @@ the value, and the places it was found. The shapes, from the bottom up:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 PRODUCTION = "production"
 SHARED = "shared"  # the environment of values whose environment is unknown, or used by several
@@ -63,6 +64,9 @@ class Entry:
     rotate_reasons: tuple[str, ...]  # empty: migrating is enough; else rotate first, for these reasons
     notes: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()  # the remediation, in the order to carry it out
+    # The other halves of one credential (`path/field@mount`: an AWS key id and its secret key, a
+    # client id and its secret, a user and its password): rotated together, or not at all.
+    rotate_with: tuple[str, ...] = ()
 
     @property
     def api_path(self) -> str:
@@ -134,11 +138,12 @@ class Target:
     read_paths: tuple[str, ...]  # policy paths granted "read" (exactly the entries' api paths)
     deny_paths: tuple[str, ...]  # policy paths explicitly denied (production paths, for others)
     environment_claim: str | None  # bound `environment` claim; None for shared
-    glob: bool  # bound_claims_type glob (an environment scope with a wildcard)
+    glob: bool  # bound_claims_type glob (a bound value holds `*`: an environment scope, a ref)
     policy_hcl: str
     role: dict = field(hash=False, compare=False)
     ci_template: str = ""  # the hidden job name radar's stanza defines, e.g. `.vault-app-production`
     ci_yaml: str = ""
+    reasons: tuple[str, ...] = ()  # one line per bound claim: why the role binds it (or not)
 
     @property
     def production(self) -> bool:
@@ -166,6 +171,36 @@ class Fix:
     action: str
 
 
+# GitLab's documented `CI_PIPELINE_SOURCE` values, which ID tokens carry as `pipeline_source`.
+PIPELINE_SOURCES = (
+    "api", "chat", "external", "external_pull_request_event", "merge_request_event", "ondemand_dast_scan",
+    "ondemand_dast_validation", "parent_pipeline", "pipeline", "push", "schedule",
+    "security_orchestration_policy", "trigger", "web", "webide",
+)
+
+
+@dataclass(frozen=True)
+class RoleRules:
+    """What roles bind beyond the project: the mapping's `[roles]` table and `--default-branch`."""
+
+    default_branch: str = "main"
+    default_branch_source: str = "default"  # "default", "mapping" or "command line": said in the plan
+    refs: tuple[str, ...] = ()  # the protected refs production roles bind; empty: the default branch
+    ref_type: str = "branch"
+    pipeline_sources: tuple[str, ...] = ("push",)
+    environment_protected: bool = True  # in ID tokens since GitLab 13.9 (ID tokens came in 15.7)
+    ref_protected: bool = True  # non-production and shared roles bind ref_protected "true"
+    unprotected_environments: tuple[str, ...] = ()  # globs: these environments' roles do not
+
+    @property
+    def production_refs(self) -> tuple[str, ...]:
+        return self.refs or (self.default_branch,)
+
+    def protects(self, environment: str) -> bool:
+        """Whether a non-production role (or `shared`'s) binds ref_protected "true"."""
+        return self.ref_protected and not any(fnmatchcase(environment, glob) for glob in self.unprotected_environments)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The defaults a plan is built with (from the CLI and the mapping file)."""
@@ -180,6 +215,7 @@ class Settings:
     # GitLab's address, its ID tokens' `iss` (scheme included): the JWT auth config's issuer and
     # where its keys are. None: not known, the plan's Vault setup says what to fill in.
     gitlab_url: str | None = None
+    roles: RoleRules = RoleRules()
 
 
 @dataclass(frozen=True)
