@@ -5,7 +5,6 @@ nothing changed, no value in anything sent, and a target that fails turns a pass
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -14,7 +14,6 @@ its secrets (compared by SHA-256, never printed), and no other role's paths.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import requests

@@ -7,11 +7,9 @@ cache never serves a changed configuration a stale rule set."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from git_repo import Repo

@@ -71,7 +71,7 @@ def test_base64url_blob_is_decoded_too():
 
 
 def test_percent_encoded_url_is_decoded():
-    encoded = urllib.parse.quote(f"postgres://app:Q8vZ2LmX4pRt7NwK@db:5432/app", safe="")
+    encoded = urllib.parse.quote("postgres://app:Q8vZ2LmX4pRt7NwK@db:5432/app", safe="")
     [finding] = scan(f"redirect={encoded}")
     assert finding.rule_id == "postgres-connection-uri" and "decoded:percent" in finding.tags
 

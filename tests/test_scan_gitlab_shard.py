@@ -19,7 +19,7 @@ import pytest
 from gitlab_fake import TOKEN, Group, IndexedGitLab, Project, serving, variable
 from radar.cli import main
 from radar.scan.examples import expand
-from radar.scan.shard import MAX_SHARDS, Shard, ShardError, parse_shard, shard_of
+from radar.scan.shard import shard_of
 
 MOMENT = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 PROJECTS = 2000

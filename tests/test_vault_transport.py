@@ -24,7 +24,7 @@ from hypothesis import given, settings, strategies as st
 from radar.vault.transport import MAX_JSON_DEPTH, AnswerTooDeep, RedirectRefused, Response, Transport
 from radar_cli import WAIT
 from test_vault_exec import Job, Run, assert_nothing_leaked, deploy_job, error_line
-from vault_fakes import ScriptedServer, answer, forward_to, never_answer, response, stream, tls_certificate, trickle
+from vault_fakes import answer, forward_to, never_answer, response, stream, tls_certificate, trickle
 from vault_fixtures import mint_id_token, sha256
 
 ONE_SECRET = "DB: {vault: production/db/password@ops}\n"

@@ -124,7 +124,7 @@ def apply_script(plan: Plan) -> str:
         'kept() { local f; for f in "$@"; do [ -s "$VALUES/$f" ] || return 0; done; return 1; }',
         "",
         "# Checks, before anything changes.",
-        f"command -v \"${{VAULT_CLI:-vault}}\" >/dev/null || fail \"no ${{VAULT_CLI:-vault}} command; "
+        "command -v \"${VAULT_CLI:-vault}\" >/dev/null || fail \"no ${VAULT_CLI:-vault} command; "
         "install the Vault CLI or set VAULT_CLI=bao\"",
         f"! grep -qF {q(GITLAB_PLACEHOLDER)} {AUTH_CONFIG} || fail {q(_NO_GITLAB)}",
         "missing=0",
