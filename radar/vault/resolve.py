@@ -5,6 +5,9 @@ cost one round trip), reads in parallel. Failures are per secret where Vault's a
 secret (not found, permission denied, a rejected login for the secrets that use that token);
 a server-wide failure (unreachable, sealed, TLS, unknown namespace, a redirect radar will not
 follow) fails every secret that was still waiting, without asking Vault again.
+
+With a `LeaseKeeper`, every token logged in and every lease read is handed to it as soon as
+Vault grants it, so that it can revoke them whatever happens next.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from radar.vault.client import ReadForbidden, ReadNotFound, VaultClient, VaultToken
 from radar.errors import RadarError
+from radar.vault.leases import LeaseKeeper
 from radar.vault.errors import (
     MissingIDToken,
     NamespaceNotFound,
@@ -42,8 +46,10 @@ SERVER_WIDE = (VaultUnavailable, TLSVerificationError, NamespaceNotFound, Unsafe
 MAX_PARALLEL_READS = 8
 
 
-def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultClient | None) -> tuple[Outcome, ...]:
-    """Every spec's outcome, in the order of `specs`. `client` may be None when no spec needs Vault."""
+def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultClient | None,
+            held: LeaseKeeper | None = None) -> tuple[Outcome, ...]:
+    """Every spec's outcome, in the order of `specs`. `client` may be None when no spec needs Vault;
+    `held` receives the tokens and leases obtained."""
     outcomes: dict[str, Outcome] = {}
     for spec in specs:
         if isinstance(spec, UnsupportedSecretSpec):
@@ -54,11 +60,12 @@ def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultC
     vault_specs = [s for s in specs if isinstance(s, VaultSecretSpec)]
     if vault_specs:
         assert client is not None, "Vault secrets need a client"
-        outcomes.update(_resolve_vault(vault_specs, variables, client))
+        outcomes.update(_resolve_vault(vault_specs, variables, client, held))
     return tuple(outcomes[spec.name] for spec in specs)
 
 
-def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client: VaultClient) -> dict[str, Outcome]:
+def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client: VaultClient,
+                   held: LeaseKeeper | None) -> dict[str, Outcome]:
     outcomes: dict[str, Outcome] = {}
     tokens: dict[str, VaultToken] = {}
     for token_var in dict.fromkeys(s.token_var for s in specs):
@@ -73,6 +80,8 @@ def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client
             continue
         try:
             tokens[token_var] = client.login(jwt, token_var)
+            if held is not None:
+                held.add_token(tokens[token_var], token_var)
         except SERVER_WIDE as exc:
             return _fail_remaining(specs, outcomes, exc)
         except VaultError as exc:
@@ -86,9 +95,12 @@ def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client
     def read(key: tuple[str, str]) -> dict[str, Any] | Exception:
         token_var, path = key
         try:
-            return client.read(tokens[token_var], path)
+            data, lease = client.read_leased(tokens[token_var], path)
         except (ReadNotFound, ReadForbidden, VaultError) as exc:
             return exc
+        if lease is not None and held is not None:
+            held.add_lease(lease, tokens[token_var], [s.name for s in reads[key]])
+        return data
 
     keys = list(reads)
     if len(keys) > 1:
