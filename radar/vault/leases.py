@@ -41,6 +41,9 @@ log = logging.getLogger("radar.vault")
 
 RENEW_AT = 2 / 3  # of a lease's current duration
 MIN_RETRY_SECONDS = 1.0  # a failed renewal closer than this to expiry is not tried again
+# Vault's answer to a renewal that comes after the max TTL was reached (a late one on a busy
+# host): the same news as a shortened grant, not a failure.
+PAST_MAX_TTL = "past the max TTL"
 
 
 @dataclass(eq=False)
@@ -153,6 +156,10 @@ class LeaseKeeper:
         except RadarError as exc:
             now = time.monotonic()
             left = item.expires_at - now
+            if PAST_MAX_TTL in str(exc):
+                item.next_at = None
+                self._warn_final(item, left)
+                return
             item.next_at = now + left / 2 if left / 2 >= MIN_RETRY_SECONDS else None
             if not item.warned:
                 item.warned = True
@@ -161,12 +168,16 @@ class LeaseKeeper:
             return
         now = time.monotonic()
         item.expires_at = now + granted
+        log.info("renewed %s for %ss", item.what, granted)
         if granted < item.increment:  # Vault's max TTL: asking again gains nothing
             item.next_at = None
-            log.warning("%s cannot be extended further (its max TTL); it expires at %s", _capital(item.what), _clock(granted))
+            self._warn_final(item, granted)
         else:
             item.next_at = now + granted * RENEW_AT
-        log.info("renewed %s for %ss", item.what, granted)
+
+    @staticmethod
+    def _warn_final(item: _Held, left: float) -> None:
+        log.warning("%s cannot be extended further (its max TTL); it expires at %s", _capital(item.what), _clock(left))
 
     # --- revocation ------------------------------------------------------------------------
 
