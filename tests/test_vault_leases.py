@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from postgres_fixtures import Postgres, start_postgres, stop_postgres
 from radar.vault.client import MAX_DURATION, LeaseGrant, _grant
 from radar_cli import RADAR, WAIT, assert_absent, clean_env, wait_for_file
+from vault_fakes import never_answer, response
 from vault_fixtures import AUDIENCE, ISSUER, BaoServer, mint_id_token, public_pem, start_bao, stop_bao
 
 LEASE_ROLE = "deploy-leases"
@@ -318,6 +319,51 @@ def test_secrets_check_revokes_what_it_read(leases):
     assert result.stdout.decode().startswith("OK\tDB_USER\tvault database/creds/deploy field username")
     assert_absent([leases.jwt], result.stdout, result.stderr)
     leases.assert_revoked()
+
+
+def test_a_vault_that_stops_answering_while_cmd_runs_costs_warnings_not_a_hung_job(tmp_path, serve, jwt):
+    """Login and read answer (a 2 s lease); every renewal and revocation hangs. With
+    --vault-timeout 1 each gets one second: radar still ends with CMD's status."""
+    credentials = ["v-fake-user-4821", "fake-password-9b1c37e2"]
+    lease_id = "database/creds/deploy/Fake9LeaseId"
+    login = {"auth": {"client_token": "hvs.FakeToken0123456789abcdef", "policies": ["default"],
+                      "lease_duration": 60, "renewable": True}}
+    read = {"lease_id": lease_id, "lease_duration": 2, "renewable": True,
+            "data": {"username": credentials[0], "password": credentials[1]}}
+
+    def vault(server, conn, request):
+        if request.target == "/v1/auth/jwt/login":
+            conn.sendall(response(200, json.dumps(login).encode()))
+        elif request.target == "/v1/database/creds/deploy":
+            conn.sendall(response(200, json.dumps(read).encode()))
+        else:
+            return never_answer(server, conn, request)
+        return True
+
+    fake = serve(vault)
+    secrets = tmp_path / "secrets.yml"
+    secrets.write_text(textwrap.dedent(f"""\
+        id_tokens: {{VAULT_ID_TOKEN: {{aud: {AUDIENCE}}}}}
+        secrets:
+          DB_USER: {{vault: {{engine: {{name: generic, path: database}}, path: creds/deploy, field: username}}, file: false}}
+          DB_PASS: {{vault: {{engine: {{name: generic, path: database}}, path: creds/deploy, field: password}}, file: false}}
+    """))
+    sleep_then_exit = "import os, sys, time; print(os.environ['DB_PASS'], flush=True); time.sleep(2); sys.exit(4)"
+    result = subprocess.run(
+        [*RADAR, "exec", "--secrets-file", str(secrets), "--vault-timeout", "1", "--",
+         sys.executable, "-c", sleep_then_exit],
+        capture_output=True, timeout=WAIT, cwd=tmp_path,
+        env=clean_env(VAULT_SERVER_URL=fake.url, VAULT_ID_TOKEN=jwt),
+    )
+    assert result.returncode == 4
+    found = warnings(result.stderr)
+    assert found[-1].startswith("radar: warning: cannot revoke the Vault token from the login with VAULT_ID_TOKEN, "
+                                "nor the lease of secrets DB_USER, DB_PASS (Vault at "), found
+    assert found[-1].endswith("they stay valid until they expire")
+    assert all(w.startswith("radar: warning: cannot renew the lease of secrets DB_USER, DB_PASS") for w in found[:-1])
+    paths = [r.target for r in fake.requests]
+    assert "/v1/sys/leases/renew" in paths and "/v1/sys/leases/revoke" in paths
+    assert_absent([*credentials, lease_id, login["auth"]["client_token"], jwt], result.stdout, result.stderr)
 
 
 def test_exec_help_documents_keep_leases():

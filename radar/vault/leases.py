@@ -10,13 +10,13 @@ collects both as `resolve` obtains them, then:
   `auth/token/renew-self`). Vault granting less than asked means the max TTL is near: one
   warning names the secret's variable(s) and when it expires, and it is not asked again. A
   failed renewal: one warning, CMD keeps running, and it is tried again halfway to expiry.
-  Each request has a deadline of one request timeout, so stopping the thread delays CMD's exit
-  by at most that.
+  Each renewal has a deadline of one request timeout; CMD's start never waits for it.
 - when the run ends (`close`, on every path that removes secret files: CMD's exit, a failure
   before CMD starts, a signal), every lease is revoked (`sys/leases/revoke`), then each token
   revokes itself (`auth/token/revoke-self`, which also ends the leases it still holds, so a
-  policy without `sys/leases/revoke` loses nothing). All of it shares one deadline of one
-  request timeout, and signals are held meanwhile, so a second Ctrl-C cannot leave half the
+  policy without `sys/leases/revoke` loses nothing). Waiting for a renewal in flight and all
+  the revocations share one deadline of one request timeout, so a hung Vault delays radar's
+  exit by at most that; signals are held meanwhile, so a second Ctrl-C cannot leave half the
   credentials alive. `keep=True` (`--keep-leases`) revokes nothing; renewal still runs, as the
   job uses the credentials until it ends.
 
@@ -100,10 +100,11 @@ class LeaseKeeper:
     def close(self) -> None:
         """Stop renewing; revoke every lease and token unless told to keep them."""
         held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        deadline = time.monotonic() + self._budget  # for the renewal in flight and every revocation
         try:
             self._stop.set()
             if self._thread is not None:
-                self._thread.join(self._budget)  # a renewal in flight ends by its own deadline
+                self._thread.join(max(0.0, deadline - time.monotonic()))
                 self._thread = None
             with self._lock:
                 leases, tokens, self._leases, self._tokens = self._leases, self._tokens, [], []
@@ -112,7 +113,7 @@ class LeaseKeeper:
             if self._keep:
                 log.info("--keep-leases: leaving %d lease(s) and %d Vault token(s) to expire", len(leases), len(tokens))
                 return
-            self._revoke(self._client, leases, tokens)
+            self._revoke(self._client, leases, tokens, deadline)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
@@ -131,11 +132,10 @@ class LeaseKeeper:
         # Signals are for the main thread, which turns them into a clean stop.
         signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
         while not self._stop.is_set():
-            with self._lock:
+            with self._lock:  # tokens first: a lease outlives its token by nothing
                 waiting = [h for h in self._tokens + self._leases if h.next_at is not None]
             if not waiting:
                 return
-            # Tokens first: a lease outlives its token by nothing.
             due = min(h.next_at for h in waiting if h.next_at is not None)
             if self._stop.wait(max(0.0, due - time.monotonic())):
                 return
@@ -181,8 +181,8 @@ class LeaseKeeper:
 
     # --- revocation ------------------------------------------------------------------------
 
-    def _revoke(self, client: VaultClient, leases: list[_Held], tokens: list[_Held]) -> None:
-        deadline = time.monotonic() + self._budget
+    @staticmethod
+    def _revoke(client: VaultClient, leases: list[_Held], tokens: list[_Held], deadline: float) -> None:
         left_over: dict[int, list[_Held]] = {}  # by id(token): leases only revoke-self can still end
         for lease in leases:
             assert lease.lease_id is not None
@@ -199,7 +199,8 @@ class LeaseKeeper:
             except RadarError as exc:
                 stranded = left_over.get(id(token.token), [])
                 also = "".join(f", nor {h.what}" for h in stranded)
-                log.warning("cannot revoke %s%s (%s); they stay valid until they expire", token.what, also, exc)
+                log.warning("cannot revoke %s%s (%s); %s valid until %s", token.what, also, exc,
+                            *(("they stay", "they expire") if stranded else ("it stays", "it expires")))
 
 
 def _clock(seconds_from_now: float) -> str:
