@@ -366,6 +366,55 @@ def test_a_vault_that_stops_answering_while_cmd_runs_costs_warnings_not_a_hung_j
     assert_absent([*credentials, lease_id, login["auth"]["client_token"], jwt], result.stdout, result.stderr)
 
 
+def test_sigterm_while_another_read_hangs_revokes_the_lease_already_read(tmp_path, serve, jwt):
+    """One read answers with a lease, the other hangs; SIGTERM before CMD starts must still
+    revoke that lease and the token (a fake Vault: a real one does not hang on cue)."""
+    lease_id = "database/creds/deploy/Fake7LeaseId"
+    token = "hvs.FakeToken9876543210fedcba"
+    login = {"auth": {"client_token": token, "policies": ["default"], "lease_duration": 60, "renewable": True}}
+    read = {"lease_id": lease_id, "lease_duration": 60, "renewable": True,
+            "data": {"username": "v-fake-user-7", "password": "fake-password-5d3a90c1"}}
+
+    def vault(server, conn, request):
+        if request.target == "/v1/auth/jwt/login":
+            conn.sendall(response(200, json.dumps(login).encode()))
+        elif request.target == "/v1/database/creds/deploy":
+            conn.sendall(response(200, json.dumps(read).encode()))
+        elif request.target in ("/v1/sys/leases/revoke", "/v1/auth/token/revoke-self"):
+            conn.sendall(response(204, b""))
+        else:
+            return never_answer(server, conn, request)
+        return True
+
+    fake = serve(vault)
+    secrets = tmp_path / "secrets.yml"
+    secrets.write_text(textwrap.dedent(f"""\
+        id_tokens: {{VAULT_ID_TOKEN: {{aud: {AUDIENCE}}}}}
+        secrets:
+          DB_PASS: {{vault: {{engine: {{name: generic, path: database}}, path: creds/deploy, field: password}}, file: false}}
+          SLOW: {{vault: {{engine: {{name: generic, path: kv}}, path: slow, field: x}}, file: false}}
+    """))
+    proc = subprocess.Popen([*RADAR, "exec", "--secrets-file", str(secrets), "--vault-timeout", "5", "--", "true"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                            env=clean_env(VAULT_SERVER_URL=fake.url, VAULT_ID_TOKEN=jwt))
+    try:
+        deadline = time.monotonic() + WAIT
+        while {"/v1/kv/slow", "/v1/database/creds/deploy"} - {r.target for r in fake.requests}:
+            assert proc.poll() is None and time.monotonic() < deadline, "radar never asked for both secrets"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=WAIT)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert b"stopped by SIGTERM before the command started" in err
+    revokes = [r for r in fake.requests if r.target == "/v1/sys/leases/revoke"]
+    assert len(revokes) == 1 and json.loads(revokes[0].body) == {"lease_id": lease_id}
+    assert revokes[0].headers["x-vault-token"] == token
+    assert [r.headers["x-vault-token"] == token for r in fake.requests if r.target == "/v1/auth/token/revoke-self"] == [True]
+    assert_absent([read["data"]["password"], lease_id, token, jwt], out, err)
+
+
 def test_exec_help_documents_keep_leases():
     result = subprocess.run([*RADAR, "exec", "--help"], capture_output=True, timeout=WAIT, env=clean_env())
     assert b"--keep-leases" in result.stdout and b"revoke" in result.stdout
