@@ -37,7 +37,7 @@ GENERATED = "v-"  # OpenBao's generated PostgreSQL user names start so
 
 # CMD: saves the credentials it was given next to its report (for leak checks) and prints them
 # (radar must mask them), waits SLEEP seconds, logs in to PostgreSQL with them, writes whether
-# that worked, then exits with EXIT.
+# that worked, then exits with EXIT (`kill`: SIGKILL).
 CHILD = textwrap.dedent("""\
     import json, os, subprocess, sys, time
     out = sys.argv[1]
@@ -55,6 +55,8 @@ CHILD = textwrap.dedent("""\
     with open(out + ".part", "w") as f:
         json.dump({"login": login.returncode == 0}, f)
     os.rename(out + ".part", out)
+    if os.environ.get("EXIT") == "kill":
+        os.kill(os.getpid(), 9)
     sys.exit(int(os.environ.get("EXIT", "0")))
 """)
 
@@ -260,16 +262,24 @@ def test_lease_and_token_are_revoked_when_cmd_fails(leases):
     leases.assert_revoked()
 
 
-def test_lease_and_token_are_revoked_when_radar_gets_sigterm(leases):
+def test_lease_and_token_are_revoked_when_cmd_is_killed(leases):
+    result = leases.run(EXIT="kill")
+    assert result.returncode == 128 + signal.SIGKILL
+    assert leases.logged_in()
+    leases.assert_revoked()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"])
+def test_lease_and_token_are_revoked_when_radar_is_signalled(leases, signum):
     proc = leases.popen(SLEEP="60")
     try:
         leases.wait_started(proc)
         assert len(leases.new_users()) == 1  # the credential exists while CMD runs
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=WAIT)
     finally:
         proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM  # forwarded to CMD, which died of it
+    assert proc.returncode == 128 + signum  # forwarded to CMD, which died of it
     leases.assert_quiet(out, err)
     leases.assert_revoked()
 
