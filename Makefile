@@ -55,6 +55,7 @@ bench: $(TEST_STAMP)
 	$(PY) benchmarks/mask_throughput.py
 	$(PY) benchmarks/mask_add_mask.py
 	$(PY) benchmarks/exec_startup.py
+	$(PY) benchmarks/exec_leases.py
 	$(PY) benchmarks/vault_limits.py --write
 	$(PY) benchmarks/vault_index.py --write
 	$(PY) benchmarks/scan_benchmark.py --write

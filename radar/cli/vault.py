@@ -32,7 +32,7 @@ def add_exec_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "exec",
         usage="radar exec (--job NAME [--ci-file PATH] | --secrets-file PATH) [--auth-method METHOD] "
-              "[--vault-timeout SECONDS] [--min-length N] [-v] -- CMD ARGS...",
+              "[--vault-timeout SECONDS] [--min-length N] [--keep-leases] [-v] -- CMD ARGS...",
         help="fetch a job's secrets: from Vault (or Azure Key Vault, GCP Secret Manager) and run CMD "
              "with them, its output masked",
         description=(
@@ -40,7 +40,9 @@ def add_exec_parser(sub: argparse._SubParsersAction) -> None:
             "log in to Vault with the job's ID token (JWT auth) or as --auth-method says, or exchange "
             "the ID token for an Azure or Google access token, read each secret, hand it to CMD as a "
             "file (file: true, the default; the variable holds the path) or as a variable, and mask "
-            "every value in CMD's stdout and stderr. Secret files are removed when CMD ends. radar "
+            "every value in CMD's stdout and stderr. Secret files are removed when CMD ends. Leases of "
+            "dynamic secrets are renewed while CMD runs; when it ends they are revoked, and so is "
+            "radar's Vault token (--keep-leases: neither). radar "
             "exits with CMD's status (128+N if signal N killed it); 1 when a secret cannot be "
             "fetched (CMD is not run), 2 on configuration errors."
         ),
@@ -55,6 +57,10 @@ def add_exec_parser(sub: argparse._SubParsersAction) -> None:
     _add_job_source_arguments(p)
     p.add_argument("--min-length", type=positive_int, default=DEFAULT_MIN_LENGTH, metavar="N",
                    help=f"secrets shorter than N characters are not masked, with a warning (default {DEFAULT_MIN_LENGTH})")
+    p.add_argument("--keep-leases", action="store_true",
+                   help="when CMD ends, revoke neither the leases of dynamic secrets nor radar's Vault token, for "
+                        "jobs that hand credentials to something that outlives them (leases are still renewed "
+                        "while CMD runs)")
     p.set_defaults(run=_run_exec, takes_command=True)
 
 
@@ -103,6 +109,7 @@ def _run_exec(args: argparse.Namespace) -> int:
         return run_with_secrets(
             plan, args.command, RetryPolicy(total_seconds=args.vault_timeout), environ=os.environ,
             options=MaskOptions(min_length=args.min_length), on_refusal=warn_refused,
+            keep_leases=args.keep_leases,
         )
     except Terminated as stop:
         raise stop.as_error() from None

@@ -20,6 +20,10 @@ with errors a user can act on.
   http, so the JWT and the Vault token go nowhere but VAULT_SERVER_URL.
 - Messages carry Vault's own reason, the URL and the path; never the JWT or the Vault token
   (they are also scrubbed from Vault's text, in case a server ever echoes them).
+- Leases (`sys/leases/renew`, `sys/leases/revoke`) and the token's own renewal and revocation
+  (`auth/token/renew-self`, `revoke-self`) happen while CMD runs or after it ended, long after
+  the run's deadline: each call gets a deadline of its own from its caller. Lease ids stay out
+  of every message too.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ log = logging.getLogger("radar.vault")
 
 RETRYABLE_STATUS = {429: "rate limited", 502: "bad gateway", 503: "sealed or unavailable", 504: "gateway timeout"}
 DEFAULT_RETRY_SECONDS = 30.0
+MAX_DURATION = 10 * 366 * 86400  # ten years: longer than any lease or token TTL Vault allows
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,16 @@ class VaultToken:
     value: str = field(repr=False)
     policies: tuple[str, ...] = ()
     ttl_seconds: int = 0
+    renewable: bool = False
+
+
+@dataclass(frozen=True)
+class LeaseGrant:
+    """A lease Vault granted with a secret or a renewal; `repr` never shows its id."""
+
+    lease_id: str = field(repr=False)
+    duration: int  # seconds
+    renewable: bool
 
 
 class ReadNotFound(Exception):
@@ -167,9 +182,9 @@ class VaultClient:
                 raise LoginRejected(f"Vault answered {path} without a client token")
             self.credentials.append(token)
             policies = tuple(str(p) for p in auth.get("policies") or ())
-            ttl = int(auth.get("lease_duration") or 0)
+            ttl = _seconds(auth.get("lease_duration"))
             log.info("logged in: policies %s, token TTL %ss", ", ".join(policies) or "(none)", ttl)
-            return VaultToken(value=token, policies=policies, ttl_seconds=ttl)
+            return VaultToken(value=token, policies=policies, ttl_seconds=ttl, renewable=auth.get("renewable") is True)
         reason = _reason(payload, *secrets)
         self._raise_for_namespace(response.status, reason)
         where = f"{path}, {what}"
@@ -217,6 +232,45 @@ class VaultClient:
         `namespace`: the namespace to read in ("" the root), instead of VAULT_NAMESPACE's."""
         return self._data("GET", token, path, namespace)
 
+    def read_leased(self, token: VaultToken, path: str) -> tuple[dict[str, Any], LeaseGrant | None]:
+        """`read`, and the lease Vault granted with the answer (dynamic secrets), if any."""
+        payload = self._answer("GET", token, path, None)
+        data = payload.get("data")
+        return (data if isinstance(data, dict) else {}), _grant(payload)
+
+    def renew_lease(self, token: VaultToken, lease_id: str, increment: int, *, deadline: float) -> LeaseGrant:
+        """Ask for `increment` more seconds on a lease; Vault may grant less (its max TTL)."""
+        payload = self._lease_call("PUT", "sys/leases/renew", token, {"lease_id": lease_id, "increment": increment},
+                                   "renew a lease", deadline, lease_id)
+        grant = _grant({"lease_id": lease_id, **payload})
+        return grant or LeaseGrant(lease_id=lease_id, duration=0, renewable=False)
+
+    def revoke_lease(self, token: VaultToken, lease_id: str, *, deadline: float) -> None:
+        self._lease_call("PUT", "sys/leases/revoke", token, {"lease_id": lease_id}, "revoke a lease", deadline, lease_id)
+
+    def renew_self(self, token: VaultToken, increment: int, *, deadline: float) -> int:
+        """Renew radar's own token by `increment` seconds; the TTL Vault granted."""
+        payload = self._lease_call("POST", "auth/token/renew-self", token, {"increment": f"{increment}s"},
+                                   "renew radar's token", deadline)
+        auth = payload.get("auth")
+        return _seconds(auth.get("lease_duration")) if isinstance(auth, dict) else 0
+
+    def revoke_self(self, token: VaultToken, *, deadline: float) -> None:
+        """Revoke radar's own token, and with it every lease it still holds."""
+        self._lease_call("POST", "auth/token/revoke-self", token, None, "revoke radar's token", deadline)
+
+    def _lease_call(self, method: str, path: str, token: VaultToken, body: dict[str, Any] | None, what: str,
+                    deadline: float, *hidden: str) -> dict[str, Any]:
+        response = self._request(method, path, headers={"X-Vault-Token": token.value, "Content-Type": "application/json"},
+                                 body=json.dumps(body).encode() if body is not None else None,
+                                 secrets=(token.value, *hidden), deadline=deadline)
+        payload = _json(response, self.settings.server_url, method, path)
+        log.info("%s %s: HTTP %s", method, path, response.status)
+        if response.status in (200, 204):
+            return payload
+        reason = _reason(payload, token.value, *hidden)
+        raise VaultError(f"Vault refused to {what} ({method} {path}): {reason or f'HTTP {response.status}'}")
+
     def list(self, token: VaultToken, path: str, *, namespace: str | None = None) -> tuple[str, ...]:
         """The keys under `path` (`LIST /v1/{path}`), folders ending in `/`; none where Vault
         keeps nothing (it answers 404). `namespace` as for `read`."""
@@ -227,6 +281,11 @@ class VaultClient:
         return tuple(k for k in keys if isinstance(k, str)) if isinstance(keys, list) else ()
 
     def _data(self, method: str, token: VaultToken, path: str, namespace: str | None) -> dict[str, Any]:
+        data = self._answer(method, token, path, namespace).get("data")
+        return data if isinstance(data, dict) else {}
+
+    def _answer(self, method: str, token: VaultToken, path: str, namespace: str | None) -> dict[str, Any]:
+        """The whole 200 answer of a read or list; the errors a user can act on otherwise."""
         headers = {"X-Vault-Token": token.value}
         if namespace is not None:
             headers["X-Vault-Namespace"] = namespace  # "" is dropped when sent: the root namespace
@@ -236,8 +295,7 @@ class VaultClient:
         log.info("%s %s%s: HTTP %s", "read" if method == "GET" else "list", path,
                  f" in namespace {namespace}" if namespace else "", status)
         if status == 200:
-            data = payload.get("data")
-            return data if isinstance(data, dict) else {}
+            return payload
         reason = _reason(payload, token.value)
         self._raise_for_namespace(status, reason)
         if status == 404:
@@ -256,13 +314,15 @@ class VaultClient:
             )
 
     def _request(self, method: str, path: str, *, secrets: tuple[str, ...], headers: dict[str, str],
-                 body: bytes | None = None) -> Response:
+                 body: bytes | None = None, deadline: float | None = None) -> Response:
+        """`deadline`: when to give up, instead of the run's (`--vault-timeout` from the start)."""
+        deadline = self._deadline if deadline is None else deadline
         delay = self.retry.first_delay
         attempts = 0
         while True:
             attempts += 1
             try:
-                response = self._send(method, path, headers, body)
+                response = self._send(method, path, headers, body, deadline)
                 if response.status not in RETRYABLE_STATUS:
                     return response
                 reason = f"HTTP {response.status} ({RETRYABLE_STATUS[response.status]})"
@@ -271,7 +331,7 @@ class VaultClient:
                     reason += f": {vault_reason}"
                 raise _Retryable(reason)
             except _Retryable as failure:
-                remaining = self._deadline - time.monotonic()
+                remaining = deadline - time.monotonic()
                 if remaining <= delay:  # the next attempt could not even start before the deadline
                     raise VaultUnavailable(
                         f"Vault at {self.settings.server_url} is unavailable: {failure.reason}; gave up after "
@@ -281,9 +341,9 @@ class VaultClient:
                 self._sleep(delay)
                 delay = min(delay * 2, self.retry.max_delay)
 
-    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> Response:
+    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None, until: float) -> Response:
         """One attempt; network failures become `_Retryable`, anything else a final error."""
-        deadline = min(time.monotonic() + self.retry.request_timeout, self._deadline)
+        deadline = min(time.monotonic() + self.retry.request_timeout, until)
         headers = {**self._headers, **headers}
         if not headers.get("X-Vault-Namespace", True):
             del headers["X-Vault-Namespace"]  # the root namespace, asked for by name
@@ -389,6 +449,21 @@ def _json(response: Response, server: str, method: str, path: str) -> dict[str, 
             f"is VAULT_SERVER_URL a Vault server?"
         ) from None
     return payload if isinstance(payload, dict) else {}
+
+
+def _grant(payload: dict[str, Any]) -> LeaseGrant | None:
+    """The lease in an answer (`lease_id`, `lease_duration`, `renewable`); None for KV's empty id."""
+    lease_id = payload.get("lease_id")
+    if not isinstance(lease_id, str) or not lease_id:
+        return None
+    return LeaseGrant(lease_id=lease_id, duration=_seconds(payload.get("lease_duration")),
+                      renewable=payload.get("renewable") is True)
+
+
+def _seconds(value: Any) -> int:
+    """A duration in an answer: whole seconds, 0 for anything else, capped so that a hostile
+    answer cannot overflow a timer."""
+    return min(value, MAX_DURATION) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _json_or_empty(response: Response) -> dict[str, Any]:

@@ -8,7 +8,8 @@ would mask) with the masking engine, and runs CMD through `run_masked`. Secret f
 removed when CMD ends, when it is killed, and when radar itself gets SIGTERM, SIGHUP or
 SIGINT: before CMD starts, a handler turns those into an exception that unwinds through the
 cleanup; while CMD runs, `run_masked` forwards them to CMD and returns its status, and the
-cleanup follows.
+cleanup follows. The same cleanup revokes the leases of dynamic secrets and radar's Vault token
+(`leases`), after the files are gone; while CMD runs, those leases are renewed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from radar.vault.cloud import PUBLIC, CloudEndpoints
 from radar.vault.deliver import SecretFiles, parent_directory
 from radar.vault.errors import VaultConfigError
 from radar.vault.gcp import GCPSecretManager, GCPSettings, gcp_settings
+from radar.vault.leases import LeaseKeeper
 from radar.vault.model import (
     JWT, AzureSecretSpec, GCPSecretSpec, JobDefinition, ResolvedSecret, SecretFailure, SecretSpec,
     UnsupportedSecretSpec, VaultSecretSpec, VaultSettings,
@@ -105,9 +107,10 @@ def make_plan(definition: JobDefinition, environ: Mapping[str, str], method: str
 
 
 def check_secrets(plan: Plan, retry: RetryPolicy) -> tuple[Outcome, ...]:
-    """Log in and read every secret; nothing is written or run."""
-    with _terminate_on_signals(), _client(plan, retry) as client, _providers(plan, retry) as providers:
-        return resolve(plan.specs, plan.variables, client, providers)
+    """Log in and read every secret; nothing is written or run, nothing obtained is kept."""
+    with _terminate_on_signals(), _client(plan, retry) as client, LeaseKeeper(client) as held, \
+            _providers(plan, retry) as providers:
+        return resolve(plan.specs, plan.variables, client, providers, held)
 
 
 def run_with_secrets(
@@ -119,17 +122,20 @@ def run_with_secrets(
     options: MaskOptions = MaskOptions(),
     on_refusal: Callable[[Refusal], None] | None = None,
     files_parent: str | None = None,
+    keep_leases: bool = False,
 ) -> int:
-    """Resolve, deliver, run `argv` masked; return its status. Raises the first failure."""
+    """Resolve, deliver, run `argv` masked; return its status. Raises the first failure.
+    `keep_leases`: leave the secrets' leases and radar's token to expire instead of revoking them."""
     unsupported = [s for s in plan.specs if isinstance(s, UnsupportedSecretSpec)]
     if unsupported:  # fail before asking Vault for anything, as the job cannot run anyway
         raise _first_failure([o for o in resolve(unsupported, plan.variables, None) if isinstance(o, SecretFailure)])
     if files_parent is None and any(not isinstance(s, UnsupportedSecretSpec) and s.file for s in plan.specs):
         files_parent = parent_directory(environ)  # checked before Vault is asked, like the above
-    with _terminate_on_signals(), SecretFiles(files_parent) as files:
-        with _client(plan, retry) as client, _providers(plan, retry) as providers:
-            outcomes = resolve(plan.specs, plan.variables, client, providers)
-            credentials = client.credentials if client is not None else []
+    # Exits run inside out: files are removed first, then leases and the token are revoked.
+    with _terminate_on_signals(), _client(plan, retry) as client, LeaseKeeper(client, keep=keep_leases) as held, \
+            _providers(plan, retry) as providers, SecretFiles(files_parent) as files:
+        outcomes = resolve(plan.specs, plan.variables, client, providers, held)
+        credentials = client.credentials if client is not None else []
         failures = [o for o in outcomes if isinstance(o, SecretFailure)]
         if failures:
             raise _first_failure(failures)
@@ -145,6 +151,7 @@ def run_with_secrets(
             "running %s with %s", argv[0],
             ", ".join(f"{s.spec.name} ({'file' if s.spec.file else 'variable'})" for s in resolved),
         )
+        held.start()
         return run_masked(argv, secret_set, env=env)
 
 

@@ -7,6 +7,9 @@ secret (not found, permission denied, a rejected login for the secrets that use 
 a server-wide failure (unreachable, sealed, TLS, unknown namespace, a redirect radar will not
 follow) fails every secret that was still waiting, without asking Vault again. Secrets of other
 providers (Azure Key Vault, GCP Secret Manager) go to the `Provider` given for their spec type.
+
+With a `LeaseKeeper`, every token logged in and every lease read is handed to it as soon as
+Vault grants it, so that it can revoke them whatever happens next.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, Protocol
 from radar.vault.auth import log_in
 from radar.vault.client import ReadForbidden, ReadNotFound, VaultClient, VaultToken
 from radar.errors import RadarError
+from radar.vault.leases import LeaseKeeper
 from radar.vault.errors import (
     MissingIDToken,
     NamespaceNotFound,
@@ -53,9 +57,10 @@ class Provider(Protocol):
 
 
 def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultClient | None,
-            providers: Mapping[type, Provider] | None = None) -> tuple[Outcome, ...]:
+            providers: Mapping[type, Provider] | None = None, held: LeaseKeeper | None = None) -> tuple[Outcome, ...]:
     """Every spec's outcome, in the order of `specs`. `client` may be None when no spec needs Vault;
-    `providers` fetch the specs of their type (one is needed for each type present)."""
+    `providers` fetch the specs of their type (one is needed for each type present); `held`
+    receives the Vault tokens and leases obtained."""
     outcomes: dict[str, Outcome] = {}
     for spec in specs:
         if isinstance(spec, UnsupportedSecretSpec):
@@ -66,7 +71,7 @@ def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultC
     vault_specs = [s for s in specs if isinstance(s, VaultSecretSpec)]
     if vault_specs:
         assert client is not None, "Vault secrets need a client"
-        outcomes.update(_resolve_vault(vault_specs, variables, client))
+        outcomes.update(_resolve_vault(vault_specs, variables, client, held))
     for kind, provider in (providers or {}).items():
         chosen = [s for s in specs if isinstance(s, kind)]
         if chosen:
@@ -74,7 +79,8 @@ def resolve(specs: Sequence[SecretSpec], variables: JobVariables, client: VaultC
     return tuple(outcomes[spec.name] for spec in specs)
 
 
-def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client: VaultClient) -> dict[str, Outcome]:
+def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client: VaultClient,
+                   held: LeaseKeeper | None) -> dict[str, Outcome]:
     outcomes: dict[str, Outcome] = {}
     tokens: dict[str, VaultToken] = {}
     token_vars = dict.fromkeys(s.token_var for s in specs)
@@ -83,6 +89,8 @@ def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client
             token = log_in(client, variables)
         except VaultError as exc:  # server-wide or a rejected login: no secret can be read
             return _fail_remaining(specs, outcomes, exc)
+        if held is not None:
+            held.add_token(token, client.settings.auth_method)
         tokens = dict.fromkeys(token_vars, token)
         token_vars = {}  # no ID tokens to log in with
     for token_var in token_vars:
@@ -97,6 +105,8 @@ def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client
             continue
         try:
             tokens[token_var] = client.login(jwt, token_var)
+            if held is not None:
+                held.add_token(tokens[token_var], token_var)
         except SERVER_WIDE as exc:
             return _fail_remaining(specs, outcomes, exc)
         except VaultError as exc:
@@ -110,9 +120,12 @@ def _resolve_vault(specs: list[VaultSecretSpec], variables: JobVariables, client
     def read(key: tuple[str, str]) -> dict[str, Any] | Exception:
         token_var, path = key
         try:
-            return client.read(tokens[token_var], path)
+            data, lease = client.read_leased(tokens[token_var], path)
         except (ReadNotFound, ReadForbidden, VaultError) as exc:
             return exc
+        if lease is not None and held is not None:
+            held.add_lease(lease, tokens[token_var], [s.name for s in reads[key]])
+        return data
 
     keys = list(reads)
     if len(keys) > 1:
