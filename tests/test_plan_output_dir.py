@@ -308,9 +308,12 @@ def test_the_gitlab_setup_protects_what_the_production_role_binds(plan):
     assert json.loads(argv[argv.index("--data") + 1]) == {"name": "production",
                                                           "deploy_access_levels": [{"access_level": 40}]}
     assert "PRIVATE-TOKEN: $GITLAB_TOKEN" in argv
+    # Production binds its deploying branch by name; the other roles bind protected refs, whichever they are.
+    staging = next(t for t in plan.targets if t.environment == "staging")
     refs = [p for p in protect if p.kind != "environment"]
-    assert [(p.kind, p.roles) for p in refs] == [("ref", (production.role_name,))]
-    assert "Settings > Repository > Protected branches" in refs[0].ui
+    assert [(p.kind, p.name, p.roles) for p in refs] == [("branch", "main", (production.role_name,)),
+                                                       ("ref", "<BRANCH>", (staging.role_name,))]
+    assert all("Settings > Repository > Protected branches" in p.ui for p in refs)
 
 
 # --- the HTML contents table -----------------------------------------------------------------
