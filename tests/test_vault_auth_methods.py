@@ -439,8 +439,9 @@ def test_cert_over_plain_http_is_refused(tmp_path, auth_server, client_cert):
 
 def test_every_connection_of_the_session_presents_the_client_certificate(tmp_path, serve, client_cert):
     """A Vault stand-in that requires a client certificate on every TLS connection (OpenBao asks
-    for one but lets reads through without it): the login and three reads in parallel, each
-    thread on its own connection, all succeed only if every connection presents it."""
+    for one but lets reads through without it): the login, three reads in parallel, each thread on
+    its own connection, and the token's revocation at the end all succeed only if every connection
+    presents it."""
     paths = ("production/db", "production/api", "production/cache")
     values = {path: random_value() for path in paths}
     seen: list[str] = []
@@ -450,6 +451,9 @@ def test_every_connection_of_the_session_presents_the_client_certificate(tmp_pat
         seen.append(subject["commonName"])
         if request.target == "/v1/auth/cert/login":
             body = {"auth": {"client_token": "s.CertSessionToken0123456789", "policies": ["ci-read"], "lease_duration": 60}}
+        elif request.target == "/v1/auth/token/revoke-self":
+            conn.sendall(response(204, b""))
+            return True
         else:
             path = request.target.removeprefix("/v1/secret/data/")
             body = {"data": {"data": {"password": values[path]}}}
@@ -471,7 +475,7 @@ def test_every_connection_of_the_session_presents_the_client_certificate(tmp_pat
     )
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-500:]
     assert result.stdout == b"[MASKED] [MASKED] [MASKED]\n"
-    assert len(seen) == 4 and set(seen) == {"runner-01.ci.example.com"}
+    assert len(seen) == 5 and set(seen) == {"runner-01.ci.example.com"}  # login, 3 reads, revoke-self
 
 
 # --- choosing the method -----------------------------------------------------------------------
