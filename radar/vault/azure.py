@@ -20,14 +20,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-from radar import __version__
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudHTTP, access_token, error_text, fetch_all
+from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudStore, error_text
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import AzureSecretSpec
-from radar.vault.resolve import Outcome
 from radar.vault.variables import JobVariables
 
 PROVIDER = "Azure Key Vault"
@@ -124,37 +122,24 @@ def azure_settings(variables: JobVariables) -> AzureSettings:
                          tenant_id=values["AZURE_TENANT_ID"])
 
 
-class AzureKeyVault:
-    """Fetches a run's Azure Key Vault secrets; keeps the access tokens it got, for masking."""
+class AzureKeyVault(CloudStore):
+    """Fetches a run's Azure Key Vault secrets."""
+
+    provider = PROVIDER
+    expected_by = "the federated credential of the Entra ID application"
 
     def __init__(self, settings: AzureSettings, retry: RetryPolicy, endpoints: CloudEndpoints = PUBLIC) -> None:
+        super().__init__(retry, endpoints)
         self.settings = settings
-        self.endpoints = endpoints
-        self.http = CloudHTTP(PROVIDER, retry)
-        self.access_tokens: list[str] = []
-        self._headers = {"User-Agent": f"radar/{__version__}", "Accept": "application/json"}
-
-    def close(self) -> None:
-        self.http.close()
-
-    def fetch(self, specs: list[AzureSecretSpec], variables: JobVariables) -> dict[str, Outcome]:
-        return fetch_all(specs, variables.get, expected_by="the federated credential of the Entra ID application",
-                         exchange=self._exchange, read=self._read)
 
     def _exchange(self, jwt: str, token_var: str) -> str:
         """The Entra ID access token for Key Vault, for the ID token `jwt`."""
         tenant, client = self.settings.tenant_id, self.settings.client_id
-        body = urlencode({
+        token, answer = self._access_token("Entra ID", f"{self.endpoints.entra_authority}/{tenant}/oauth2/v2.0/token", {
             "client_id": client, "scope": SCOPE, "grant_type": "client_credentials",
             "client_assertion_type": ASSERTION_TYPE, "client_assertion": jwt,
-        }).encode()
-        answer = self.http.request(
-            "POST", f"{self.endpoints.entra_authority}/{tenant}/oauth2/v2.0/token", body=body,
-            headers={**self._headers, "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        token = access_token(answer, "Entra ID", token_var)
+        }, token_var)
         if token is not None:
-            self.access_tokens.append(token)
             return token
         reason = error_text(answer, jwt)
         hint = next((f"; {h}" for code, h in _HINTS.items() if code in reason), "")
@@ -165,7 +150,7 @@ class AzureKeyVault:
     def _read(self, spec: AzureSecretSpec, access_token: str) -> bytes:
         version = spec.version or ""
         url = f"{self.settings.server_url}/secrets/{spec.secret_name}/{version}?api-version={API_VERSION}"
-        answer = self.http.request("GET", url, headers={**self._headers, "Authorization": f"Bearer {access_token}"})
+        answer = self._get(url, access_token)
         value = answer.payload.get("value")
         what = f"secret {spec.secret_name} version {spec.version or 'latest'}"
         if answer.status == 200 and isinstance(value, str):

@@ -26,13 +26,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+
+from radar import __version__
 
 from radar.report.printable import printable
 from radar.vault.client import RETRYABLE_STATUS, RetryPolicy
 from radar.vault.errors import CloudError, CloudUnavailable, MissingIDToken
 from radar.vault.model import AzureSecretSpec, GCPSecretSpec, ResolvedSecret, SecretFailure
 from radar.vault.resolve import Outcome
+from radar.vault.variables import JobVariables
 from radar.vault.transport import (
     MAX_ANSWER_BYTES,
     MAX_JSON_DEPTH,
@@ -305,3 +308,43 @@ def fetch_all(
             if spec.name not in outcomes:
                 fail(spec, unavailable)
     return outcomes
+
+
+class CloudStore:
+    """What both secret stores share: one HTTP session, the access tokens they were granted (so
+    that `radar exec` can mask them), and `fetch_all`. A store says how it exchanges an ID token
+    (`_exchange`, through `_access_token`) and how it reads a secret (`_read`, through `_get`)."""
+
+    provider = ""  # "Azure Key Vault", named in every message
+    expected_by = ""  # who checks the ID token's audience, for the missing-token message
+
+    def __init__(self, retry: RetryPolicy, endpoints: CloudEndpoints) -> None:
+        self.endpoints = endpoints
+        self.http = CloudHTTP(self.provider, retry)
+        self.access_tokens: list[str] = []
+        self._headers = {"User-Agent": f"radar/{__version__}", "Accept": "application/json"}
+
+    def close(self) -> None:
+        self.http.close()
+
+    def fetch(self, specs: list[Any], variables: JobVariables) -> dict[str, Outcome]:
+        return fetch_all(specs, variables.get, expected_by=self.expected_by, exchange=self._exchange, read=self._read)
+
+    def _exchange(self, jwt: str, token_var: str) -> str:
+        raise NotImplementedError
+
+    def _read(self, spec: Any, access_token: str) -> bytes:
+        raise NotImplementedError
+
+    def _access_token(self, service: str, url: str, form: dict[str, str], token_var: str) -> tuple[str | None, Answer]:
+        """POST `form` to a token service: the access token it grants (kept, for masking), or None
+        and its answer, for the store to say why."""
+        answer = self.http.request("POST", url, body=urlencode(form).encode(),
+                                   headers={**self._headers, "Content-Type": "application/x-www-form-urlencoded"})
+        token = access_token(answer, service, token_var)
+        if token is not None:
+            self.access_tokens.append(token)
+        return token, answer
+
+    def _get(self, url: str, access_token: str) -> Answer:
+        return self.http.request("GET", url, headers={**self._headers, "Authorization": f"Bearer {access_token}"})

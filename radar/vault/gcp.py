@@ -25,14 +25,11 @@ import functools
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
-from radar import __version__
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudHTTP, access_token, error_text, fetch_all
+from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudStore, error_text
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import GCPSecretSpec
-from radar.vault.resolve import Outcome
 from radar.vault.variables import JobVariables
 
 PROVIDER = "GCP Secret Manager"
@@ -119,35 +116,22 @@ def gcp_settings(variables: JobVariables) -> GCPSettings:
     return GCPSettings(project_number=project, pool_id=pool, provider_id=provider)
 
 
-class GCPSecretManager:
-    """Fetches a run's GCP Secret Manager secrets; keeps the access tokens it got, for masking."""
+class GCPSecretManager(CloudStore):
+    """Fetches a run's GCP Secret Manager secrets."""
+
+    provider = PROVIDER
+    expected_by = "the workload identity pool provider"
 
     def __init__(self, settings: GCPSettings, retry: RetryPolicy, endpoints: CloudEndpoints = PUBLIC) -> None:
+        super().__init__(retry, endpoints)
         self.settings = settings
-        self.endpoints = endpoints
-        self.http = CloudHTTP(PROVIDER, retry)
-        self.access_tokens: list[str] = []
-        self._headers = {"User-Agent": f"radar/{__version__}", "Accept": "application/json"}
-
-    def close(self) -> None:
-        self.http.close()
-
-    def fetch(self, specs: list[GCPSecretSpec], variables: JobVariables) -> dict[str, Outcome]:
-        return fetch_all(specs, variables.get, expected_by="the workload identity pool provider",
-                         exchange=self._exchange, read=self._read)
 
     def _exchange(self, jwt: str, token_var: str) -> str:
-        body = urlencode({
+        token, answer = self._access_token("Google STS", f"{self.endpoints.gcp_sts}/v1/token", {
             "grant_type": TOKEN_EXCHANGE, "audience": self.settings.audience, "scope": SCOPE,
             "requested_token_type": ACCESS_TOKEN_TYPE, "subject_token": jwt, "subject_token_type": JWT_TYPE,
-        }).encode()
-        answer = self.http.request(
-            "POST", f"{self.endpoints.gcp_sts}/v1/token", body=body,
-            headers={**self._headers, "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        token = access_token(answer, "Google STS", token_var)
+        }, token_var)
         if token is not None:
-            self.access_tokens.append(token)
             return token
         s = self.settings
         raise CloudError(
@@ -157,8 +141,7 @@ class GCPSecretManager:
 
     def _read(self, spec: GCPSecretSpec, access_token: str) -> bytes:
         resource = f"projects/{self.settings.project_number}/secrets/{spec.secret_name}/versions/{spec.version}"
-        answer = self.http.request("GET", f"{self.endpoints.gcp_secret_manager}/v1/{resource}:access",
-                                   headers={**self._headers, "Authorization": f"Bearer {access_token}"})
+        answer = self._get(f"{self.endpoints.gcp_secret_manager}/v1/{resource}:access", access_token)
         what = f"secret {spec.secret_name} version {spec.version}"
         if answer.status != 200:
             raise CloudError(f"{PROVIDER} refused {what}: {error_text(answer, access_token)}")
