@@ -45,7 +45,7 @@ $(SHELLS_STAMP):
 	touch $(SHELLS_STAMP)
 
 test: $(TEST_STAMP) $(TOOLS_STAMP) $(SHELLS_STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto
 
 # Every benchmark, each rewriting its own section of benchmarks/RESULTS.md. The benchmarks' own
 # needs, and the scan benchmark's peers (betterleaks, kingfisher), are installed here, not as
