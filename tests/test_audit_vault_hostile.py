@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from radar.audit.vault import role_issues
@@ -62,3 +63,11 @@ def test_any_role_answer_is_audited_without_error(data, max_ttl):
     role = _role("jwt", "r", data)
     issues = list(role_issues(role, None, max_ttl))
     assert all(issue.path == "auth/jwt/role/r" and issue.risk and issue.fix for issue in issues)
+
+
+# JSON allows what int() refuses: Python's json reads Infinity and NaN, str.isdigit() holds for
+# superscripts and other digits int() cannot read, and int() refuses more than 4,300 digits.
+@pytest.mark.parametrize("ttl", [float("inf"), float("-inf"), float("nan"), "\u00b2", "\u0661\u0662", "9" * 5000, "1e9"])
+def test_a_ttl_no_integer_holds_counts_as_unset(ttl):
+    role = _role("jwt", "r", {"token_ttl": ttl, "token_max_ttl": ttl, "token_explicit_max_ttl": ttl})
+    assert (role.token_ttl, role.token_max_ttl, role.token_explicit_max_ttl) == (0, 0, 0)

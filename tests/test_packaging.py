@@ -121,7 +121,7 @@ def test_make_demo_installs_radar_alone_and_echoes_no_makefile_comment(tmp_path)
 def test_make_test_installs_the_test_extras(tmp_path):
     commands = make_dry_run("test", tmp_path / "venv")
     assert any("pip install" in c and "'.[test]'" in c for c in commands), commands
-    assert commands[-1].endswith("-m pytest -q -p no:cacheprovider")
+    assert commands[-1].endswith("-m pytest -q -p no:cacheprovider -n auto")  # one worker per core (pytest-xdist)
 
 
 # --- the sdist and wheel, installed with pipx -------------------------------------------------------

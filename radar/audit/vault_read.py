@@ -12,6 +12,7 @@ at most MAX_ITEMS roles and policies in all.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -230,9 +231,12 @@ def _seconds(value: object) -> int:
     # Vault answers TTLs in seconds; a bad value counts as unset rather than stopping the audit
     if isinstance(value, bool):
         return 0
-    if isinstance(value, (int, float)):
-        return max(int(value), 0)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float):  # Python's json reads Infinity and NaN, which int() refuses
+        return max(int(value), 0) if math.isfinite(value) else 0
+    # ASCII digits only: isdigit() holds for superscripts int() cannot read; 18 digits is 31 billion years
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
     return 0
 
