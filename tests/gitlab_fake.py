@@ -117,13 +117,16 @@ class FakeGitLab:
 class IndexedGitLab(FakeGitLab):
     """The fake for organisations of thousands of projects: project look-ups through a dict, so the
     server's cost per request does not grow with their number (the answers are the same). The index
-    is rebuilt when the number of projects changes: add projects, do not replace them in place."""
+    is rebuilt when `projects` is another list or its length changes: assign a new list or append,
+    do not replace projects in place."""
 
     def project(self, ident: str) -> Project | None:
-        index = self.__dict__.get("_index")
-        if index is None or len(index) != 2 * len(self.projects):
+        indexed, index = self.__dict__.get("_index", (None, {}))
+        # The list itself, not only its length: a new organisation of as many projects as the last
+        # one must not be answered from the last one's index.
+        if indexed is not self.projects or len(index) != 2 * len(self.projects):
             index = {k: p for p in self.projects for k in (str(p.id), p.path_with_namespace)}
-            self.__dict__["_index"] = index
+            self.__dict__["_index"] = (self.projects, index)
         return index.get(ident)
 
 

@@ -104,6 +104,17 @@ def small_org():
         yield gl
 
 
+def test_the_fake_answers_from_the_organisation_it_now_holds(small_org):
+    """The merge tests below replace the organisation the property test left, often by one of as many
+    projects: the fake must not answer from the old one's index (it did, and they failed at random)."""
+    before = [Project(100 + i, f"{GROUP}/old{i}") for i in range(8)]
+    small_org.projects = before
+    assert small_org.project("100") is before[0]
+    after = [Project(200 + i, f"{GROUP}/new{i}") for i in range(8)]
+    small_org.projects = after
+    assert (small_org.project("200"), small_org.project("100")) == (after[0], None)
+
+
 def _value(draw) -> str:
     return draw(st.sampled_from(POOL))
 
