@@ -34,7 +34,7 @@ from typing import Sequence
 from urllib.parse import quote
 
 from radar.report import check_rule, detector_rule
-from radar.report.ci_levels import ci_level, finding_level, rank
+from radar.report.ci_levels import finding_level, rank
 from radar.report.context import PROJECT_URL, ReportContext, sarif_time
 from radar.scan.baseline import is_baselined
 from radar.scan.findings import Finding
@@ -159,11 +159,9 @@ def _descriptor(rule_id: str, findings: list[Finding], context: ReportContext) -
     check = None if rule else check_rule(rule_id)
     sample = findings[0]
     # GitHub reads security-severity from the rule, not the result: the rule's most urgent result
-    # decides, so a rule that only guessed (low confidence) is not shown as critical.
-    if rule and context.monitor is None:
-        confidence = min((f.confidence for f in findings), key=lambda c: _CONFIDENCE_RANK.get(c, len(CONFIDENCES)))
-        severity = ci_level(rule.severity, confidence)
-    elif rule:
+    # decides, so a rule that only guessed (low confidence) is not shown as critical. A monitor
+    # report's levels are per finding (the ladder): its rules keep their own severity.
+    if rule and context.monitor is not None:
         severity = rule.severity
     else:
         severity = min((finding_level(f, context) for f in findings), key=rank)
