@@ -5,8 +5,10 @@ stay as they were, so baselines and GitLab's vulnerability tracking do not churn
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,6 +51,16 @@ def shown(f: Finding, context: ReportContext = CONTEXT) -> tuple[str, str, str]:
     [result], [rule] = run["results"], run["tool"]["driver"]["rules"]
     assert rule["defaultConfiguration"]["level"] == result["level"]  # one rule, one result: they agree
     return v["severity"], result["level"], rule["properties"]["security-severity"]
+
+
+def test_readmes_table_is_what_the_reports_show():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (critical|high|medium|low) \| high / medium / low \| (.+?) \| (.+?) \| (.+?) \|$",
+                      readme, re.MULTILINE)
+    assert [row[0] for row in rows] == list(SEVERITIES)
+    for severity, *columns in rows:
+        cells = [[cell.strip(" `") for cell in column.split(" / ")] for column in columns]
+        assert [shown(finding(severity, c)) for c in CONFIDENCES] == [tuple(triple) for triple in zip(*cells)]
 
 
 def test_high_confidence_keeps_the_mapping_it_always_had():
