@@ -215,6 +215,18 @@ def test_sarif_matches_the_official_schema(scan):
     cls(schema, format_checker=cls.FORMAT_CHECKER).validate(json.loads(scan.reports["sarif"]))
 
 
+# README's table (Report formats): the rule's severity lowered for the finding's confidence.
+_CI_LEVEL = {
+    ("critical", "high"): "critical", ("critical", "medium"): "high", ("critical", "low"): "low",
+    ("high", "high"): "high", ("high", "medium"): "medium", ("high", "low"): "low",
+    ("medium", "high"): "medium", ("medium", "medium"): "low", ("medium", "low"): "info",
+    ("low", "high"): "low", ("low", "medium"): "low", ("low", "low"): "info",
+}
+SARIF_LEVEL = {key: {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}[level]
+               for key, level in _CI_LEVEL.items()}
+GITLAB_SEVERITY = {key: level.capitalize() for key, level in _CI_LEVEL.items()}
+
+
 def test_sarif_rules_results_and_locations(scan):
     document = json.loads(scan.reports["sarif"])
     [run] = document["runs"]
@@ -245,8 +257,7 @@ def test_sarif_rules_results_and_locations(scan):
         region = physical["region"]
         assert (region["startLine"], region["startColumn"]) == (finding["line"], finding["column"])
         assert region["endColumn"] == finding["end_column"] + 1  # SARIF's end column is exclusive
-        assert result["level"] == {"critical": "error", "high": "error", "medium": "warning", "low": "note"}[
-            finding["severity"]]
+        assert result["level"] == SARIF_LEVEL[finding["severity"], finding["confidence"]]
         assert finding["preview"] in result["message"]["text"] and "snippet" not in json.dumps(result)
         assert ("suppressions" in result) == finding["ignored"]
     [suppressed] = [r for r in run["results"] if "suppressions" in r]
@@ -303,7 +314,7 @@ def test_gitlab_report_scan_and_vulnerabilities(scan):
     assert len({v["id"] for v in vulnerabilities}) == len(vulnerabilities)
     for v, f in zip(vulnerabilities, scan.findings):
         assert v["category"] == "secret_detection"
-        assert v["severity"] == f["severity"].capitalize()
+        assert v["severity"] == GITLAB_SEVERITY[f["severity"], f["confidence"]]
         assert v["identifiers"][0] == {"type": "radar_rule_id", "name": f"radar rule {f['rule_id']}",
                                        "value": f["rule_id"], "url": v["identifiers"][0]["url"]}
         assert v["location"]["file"] == f["path"] and v["location"]["start_line"] == f["line"]

@@ -183,7 +183,7 @@ def test_sarif_is_schema_valid_with_relative_uris(sarif_schema, items, context):
     sarif_schema.validate(document)
     run = document["runs"][0]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
-    for result, f in zip(run["results"], sarif.select(items).kept):
+    for result, f in zip(run["results"], sarif.select(items, context).kept):
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         assert urlsplit(uri).scheme == "" and not uri.startswith("/")
         owner = f.origin.project or f.origin.group

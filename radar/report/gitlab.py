@@ -8,7 +8,8 @@ one vulnerability:
   same place keeps its id from one pipeline to the next;
 - `name`: what the rule finds (no finding-specific detail, as the schema asks), `description`
   (Markdown: where, the redacted preview, the fingerprint; for history findings the first commit
-  and whether the value is still in HEAD), `severity` capitalised as GitLab spells it,
+  and whether the value is still in HEAD), `severity` capitalised as GitLab spells it (the
+  rule's severity lowered for the finding's confidence: radar.report.ci_levels),
   `solution` (rotate and move to Vault; for a value only in history: rotate, then remove it from
   history), `identifiers` (the radar rule id, with its documentation link);
 - `location`: `file`, `start_line`, `end_line` and always `commit.sha`: the finding's commit for
@@ -32,6 +33,7 @@ import uuid
 from typing import Sequence
 
 from radar.report import check_rule, detector_rule
+from radar.report.ci_levels import finding_level
 from radar.report.context import PROJECT_URL, ReportContext, gitlab_time
 from radar.scan.findings import Finding
 
@@ -171,7 +173,7 @@ def _vulnerability(f: Finding, head: str, context: ReportContext) -> dict:
         "category": "secret_detection",
         "name": (rule.description if rule else check.description if check else f.description)[:255],
         "description": _description(f, where),
-        "severity": _SEVERITY.get(f.severity, "Unknown"),
+        "severity": _SEVERITY.get(finding_level(f, context), "Unknown"),  # lowered for confidence
         "solution": solution(f)[:7000],
         "identifiers": [identifier],
         "location": {"file": where, "start_line": f.line, "end_line": max(f.line, f.end_line), "commit": commit},

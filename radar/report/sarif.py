@@ -34,6 +34,7 @@ from typing import Sequence
 from urllib.parse import quote
 
 from radar.report import check_rule, detector_rule
+from radar.report.ci_levels import finding_level, rank
 from radar.report.context import PROJECT_URL, ReportContext, sarif_time
 from radar.scan.baseline import is_baselined
 from radar.scan.findings import Finding
@@ -46,9 +47,10 @@ MAX_RESULTS = 25_000
 MAX_LOCATIONS = 1_000
 MAX_TAGS = 20
 # GitHub maps security-severity to its levels: over 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium,
-# 0.1-3.9 low. A value in the middle of each band keeps the mapping clear of the edges.
-SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
-LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+# 0.1-3.9 low. A value in the middle of each band keeps the mapping clear of the edges; info has
+# no band of its own and sits below low's value in the low band.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "1.0"}
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 _SEVERITY_RANK = {s: n for n, s in enumerate(SEVERITIES)}  # critical first
 _CONFIDENCE_RANK = {c: n for n, c in enumerate(CONFIDENCES)}  # most confident first
 
@@ -68,16 +70,18 @@ class Selection:
                 f"{self.dropped} less severe finding(s) left out; use --format json for all of them.")
 
 
-def select(findings: Sequence[Finding], limit: int = MAX_RESULTS) -> Selection:
-    """Keep the `limit` most severe findings (then most confident, then by place)."""
-    ranked = sorted(findings, key=lambda f: (_SEVERITY_RANK.get(f.severity, len(SEVERITIES)),
+def select(findings: Sequence[Finding], context: ReportContext, limit: int = MAX_RESULTS) -> Selection:
+    """Keep the `limit` most urgent findings as the report shows them (level lowered for
+    confidence), then by severity, confidence and place."""
+    ranked = sorted(findings, key=lambda f: (rank(finding_level(f, context)),
+                                            _SEVERITY_RANK.get(f.severity, len(SEVERITIES)),
                                             _CONFIDENCE_RANK.get(f.confidence, len(CONFIDENCES)), f.sort_key))
     return Selection(tuple(ranked[:limit]), max(0, len(ranked) - limit))
 
 
 def warnings(findings: Sequence[Finding], context: ReportContext) -> tuple[str, ...]:
     """What a user must hear on standard error about this report (the truncation, if any)."""
-    notice = select(findings).notice
+    notice = select(findings, context).notice
     return (notice,) if notice else ()
 
 
@@ -86,7 +90,7 @@ def render(findings: Sequence[Finding], context: ReportContext) -> str:
 
 
 def document(findings: Sequence[Finding], context: ReportContext, limit: int = MAX_RESULTS) -> dict:
-    selection = select(findings, limit)
+    selection = select(findings, context, limit)
     rule_ids = sorted({f.rule_id for f in selection.kept})
     index = {rule_id: n for n, rule_id in enumerate(rule_ids)}
     invocation: dict = {
@@ -116,7 +120,7 @@ def document(findings: Sequence[Finding], context: ReportContext, limit: int = M
         "invocations": [invocation],
         "originalUriBaseIds": {"%SRCROOT%": {"uri": _base_uri(context)}},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, index[f.rule_id]) for f in selection.kept],
+        "results": [_result(f, index[f.rule_id], finding_level(f, context)) for f in selection.kept],
         "properties": {"scanKind": context.kind, "summary": dict(context.summary)},
     }
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
@@ -154,8 +158,13 @@ def _descriptor(rule_id: str, findings: list[Finding], context: ReportContext) -
     rule = detector_rule(rule_id, context.added_rules)
     check = None if rule else check_rule(rule_id)
     sample = findings[0]
-    severity = rule.severity if rule else min((f.severity for f in findings),
-                                              key=lambda s: _SEVERITY_RANK.get(s, len(SEVERITIES)))
+    # GitHub reads security-severity from the rule, not the result: the rule's most urgent result
+    # decides, so a rule that only guessed (low confidence) is not shown as critical. A monitor
+    # report's levels are per finding (the ladder): its rules keep their own severity.
+    if rule and context.monitor is not None:
+        severity = rule.severity
+    else:
+        severity = min((finding_level(f, context) for f in findings), key=rank)
     description = rule.description if rule else check.description if check else sample.description
     secret_type = rule.secret_type if rule else sample.secret_type
     remedy = ("Revoke or rotate the credential at its provider, then move it to Vault and read it in CI with "
@@ -204,11 +213,11 @@ def _message(f: Finding) -> str:
     return (f"{_sentence(f.description)[:-1]}{where} (preview {f.preview}, fingerprint {f.fingerprint[:12]}).")
 
 
-def _result(f: Finding, rule_index: int) -> dict:
+def _result(f: Finding, rule_index: int, level: str) -> dict:
     result: dict = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
-        "level": LEVEL.get(f.severity, "warning"),
+        "level": LEVEL.get(level, "warning"),
         "message": {"text": _message(f)},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": _uri(f), "uriBaseId": "%SRCROOT%"},
