@@ -533,7 +533,8 @@ def build_more(c: Corpus) -> None:
     f.secret('license_key = "' + m("{hex:36}") + 'NRAL"', "new-relic-license-key")
     f.text("[dynatrace]")
     f.secret('api_token = "dt0c01.' + m("{uppernum:24}") + "." + m("{uppernum:64}") + '"', "dynatrace-api-token")
-    f.text("[sentry]\ndsn = \"https://" + m("{hex:32}") + "@o" + m("{digits:6}") + ".ingest.sentry.io/" + m("{digits:7}") + "\"")
+    f.text("[sentry]")
+    f.secret("dsn = \"https://" + m("{hex:32}") + "@o" + m("{digits:6}") + ".ingest.sentry.io/" + m("{digits:7}") + "\"", "sentry-dsn")
     f.secret('auth_token = "sntrys_eyJ' + m("{b64:150}") + '"', "sentry-organization-token")
     f.text("[posthog]\nproject_api_key = \"phc_" + m("{alnum:43}") + "\"")
     f.secret('personal_api_key = "phx_' + m("{alnum:43}") + '"', "posthog-personal-api-key")
@@ -607,7 +608,30 @@ def build_more(c: Corpus) -> None:
     f = c.file("frontend/src/firebase-public.ts")
     f.text('// Publishable identifiers: safe in client code by design.\nexport const posthog = "phc_' + m("{alnum:43}") + '";\n'
            'export const stripePk = "pk_test_' + m("{alnum:99}") + '";\nexport const mapbox = "pk.eyJ' + m("{b64url:60}") + "." + m("{b64url:22}") + '";\n'
-           'export const sentryDsn = "https://' + m("{hex:32}") + "@o" + m("{digits:6}") + '.ingest.sentry.io/42";\n')
+           "// A Sentry DSN carries the project's client key: anyone holding it can send events.")
+    f.secret('export const sentryDsn = "https://' + m("{hex:32}") + "@o" + m("{digits:6}") + '.ingest.sentry.io/42";\n', "sentry-dsn")
+    build_identifiers_and_dsns(c)
+
+
+def build_identifiers_and_dsns(c: Corpus) -> None:
+    """Code identifiers assigned to secret names (never secrets) and Sentry DSNs in the forms
+    Sentry documents (https://docs.sentry.io/concepts/key-terms/dsn-explainer/)."""
+    m = c.mint
+    f = c.file("docs/user/authentication.rst")
+    f.text("Authentication\n==============\n\nBasic and digest authentication::\n\n"
+           "    >>> from requests.auth import HTTPBasicAuth, HTTPDigestAuth\n"
+           "    >>> auth = HTTPBasicAuth('user', 'pass')\n    >>> auth = HTTPDigestAuth('user', 'pass')\n"
+           "    >>> session.auth = OAuth2Session(client_id, token=token)\n\nSettings read elsewhere::\n\n"
+           "    password = getpass()\n    token = os.environ.get\n    SECRET_KEY = settings.SECRET_KEY\n"
+           "    auth: HTTPBasicAuth\n    password = self.password\n")
+    f.text("A deploy token pasted into the docs by mistake::\n")
+    f.secret("    token = " + m("{alpha:4}") + "9" + m("{alpha:3}") + "2" + m("{alpha:4}") + "7" + m("{alpha:3}") + "4" + m("{alpha:2}"), "generic-token")
+    f = c.file("deploy/monitoring.env")
+    f.secret("SENTRY_DSN=https://" + m("{hex:32}") + "@o" + m("{digits:6}") + ".ingest.us.sentry.io/" + m("{digits:7}"), "sentry-dsn")
+    f.secret("LEGACY_SENTRY_DSN=https://" + m("{hex:32}") + ":" + m("{hex:32}") + "@sentry.io/" + m("{digits:6}"), "sentry-dsn")
+    f.secret('SENTRY_DSN_SELF_HOSTED="https://' + m("{hex:32}") + '@sentry.ops.internal/7"', "sentry-dsn")
+    f.text("SENTRY_ENVELOPE_URL=https://o" + m("{digits:6}") + ".ingest.sentry.io/api/" + m("{digits:7}") + "/envelope/")
+    f.text("SENTRY_DSN_EXAMPLE=https://examplePublicKey@o0.ingest.sentry.io/0")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from radar.scan import filters, generic
 from radar.scan.engine import Engine
@@ -133,3 +136,79 @@ def test_quoted_values_in_program_source_are_literals():
 
 def test_values_with_spaces_are_prose_not_secrets():
     assert scan('token = " * [would prune] "\nauth = "Digest %s q8Vz2LmX"', "lib/module.py") == []
+
+
+# --- identifiers are code, not secrets --------------------------------------------------------
+
+@pytest.mark.parametrize("value, called", [
+    ("HTTPBasicAuth", True), ("HTTPDigestAuth", True), ("HTTPBasicAuth", False), ("getpass", True),
+    ("Foo.Bar", False), ("os.environ.get", False), ("MyClass", False), ("self.password", False),
+    ("settings.SECRET_KEY", False), ("OAuth2Session", True), ("XMLHttpRequest", False), ("getPassword", False),
+])
+def test_code_identifiers_are_identifiers(value, called):
+    assert filters.is_identifier(value, called)
+
+
+@pytest.mark.parametrize("value, called", [
+    ("Xk9qL2mPz8RtVw3N", False), ("Xk9qL2mPz8RtVw3N", True), (RANDOM, False), ("OAuth2Session", False),
+    ("QwXzPlMnBvCx", False), ("Harbor42!mint#77", True), ("dGhpcyBpcyBub3Q", False),
+])
+def test_random_tokens_are_not_identifiers(value, called):
+    assert not filters.is_identifier(value, called)
+
+
+@pytest.mark.parametrize("line", [
+    'auth = HTTPBasicAuth("user", "pass")', "    >>> auth = HTTPDigestAuth('user', 'pass')",
+    "auth = HTTPBasicAuth (user, pass)", "password = getpass(", "token = os.environ.get",
+    "SECRET_KEY = settings.SECRET_KEY", "auth: HTTPBasicAuth",
+])
+def test_identifiers_assigned_to_secret_names_in_docs_are_not_reported(line):
+    assert scan(line, "docs/user/authentication.rst") == []
+
+
+def test_a_random_token_written_like_a_class_name_is_still_reported():
+    assert [f.rule_id for f in scan("token = Xk9qL2mPz8RtVw3N", "docs/setup.md")] == ["generic-token"]
+
+
+def test_provider_rules_ignore_the_identifier_test():
+    # A provider's prefix says what the value is: a Stripe key read as a call is still a key.
+    value = "sk_live_" + "KestrelHarborMintOrbitLamp"
+    assert filters.is_identifier(value, called=True)
+    findings = scan(f"api_key = {value}()", "deploy/app.env")
+    assert [f.rule_id for f in findings] == ["stripe-secret-key"]
+
+
+_WORDS = ["basic", "auth", "digest", "client", "session", "request", "token", "manager", "password",
+          "handler", "provider", "secret", "config", "loader", "service", "factory", "builder", "reader"]
+_ACRONYMS = ["HTTP", "JSON", "XML", "AWS", "OAuth", "API", "SSL"]
+_word = st.sampled_from(_WORDS)
+_class_name = st.builds(lambda acronym, words: acronym + "".join(w.capitalize() for w in words),
+                        st.sampled_from(["", *_ACRONYMS]), st.lists(_word, min_size=1, max_size=4))
+_camel_name = st.builds(lambda first, words: first + "".join(w.capitalize() for w in words),
+                        _word, st.lists(_word, min_size=1, max_size=3))
+_dotted = st.builds(".".join, st.lists(st.one_of(_word, _class_name, _camel_name), min_size=2, max_size=4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.one_of(_class_name, _camel_name, _dotted), call=st.sampled_from(["", "(", "()", " (user, pw)"]),
+       key=st.sampled_from(["auth", "token", "password", "api_key", "client_secret"]),
+       path=st.sampled_from(["README.md", "docs/auth.rst", "deploy/app.env", "notes.txt"]))
+def test_property_identifiers_calls_and_dotted_names_are_never_reported_by_generic_rules(name, call, key, path):
+    findings = scan(f"{key} = {name}{call}", path)
+    assert [f.rule_id for f in findings if f.rule_id.startswith("generic-")] == []
+
+
+# A generated token: letters broken by digits at least three times, as random mixed case is.
+_token = st.builds(
+    "".join,
+    st.lists(st.tuples(st.text(string.ascii_letters, min_size=1, max_size=4), st.sampled_from(string.digits)).map("".join),
+             min_size=4, max_size=10),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(token=_token, call=st.booleans())
+def test_property_random_tokens_are_never_identifiers_and_still_reported(token, call):
+    assert not filters.is_identifier(token, call)
+    if generic.looks_random(token) and not filters.is_placeholder(token):
+        assert [f.rule_id for f in scan(f"token = {token}", "deploy/app.env")] == ["generic-token"]

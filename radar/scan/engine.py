@@ -71,6 +71,7 @@ _B64_RUN = regex.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 # each of its characters, cubic in a line of `%zz%zz...` (12 KB took 21 s).
 _URL_RUN = regex.compile(r"[A-Za-z0-9%._~+\-/:=@&?;!$*,]+")
 _PCT_ESCAPE = regex.compile(r"%[0-9A-Fa-f]{2}")
+_CALL = regex.compile(r"[ \t]*\(")  # after a bare value: the value is a function called
 SUPPRESSIONS = ("radar:ignore", "gitleaks:allow", "pragma: allowlist secret")
 NEXT_LINE_SUPPRESSIONS = ("radar:ignore-next-line", "pragma: allowlist nextline secret")
 
@@ -239,8 +240,9 @@ class Engine:
             value = m.group(0)
         if rule.kind == "generic":
             quoted = start > 0 and m.string[start - 1] in "\"'`"
+            called = not quoted and _CALL.match(m.string, end, end + 64) is not None
             # In program source an unquoted value is code (`token = Punctuation`), not a literal.
-            if (code and not quoted) or not generic.judge(m.group("key") or "", value, rule.entropy):
+            if (code and not quoted) or not generic.judge(m.group("key") or "", value, rule.entropy, called):
                 return None
         else:
             if rule.entropy is not None and filters.entropy(value) < rule.entropy:

@@ -1,7 +1,8 @@
 """False-positive filters: what a candidate value or its surroundings say about it.
 
 Two outcomes. Values that cannot be a live credential (template references, placeholders such as
-`changeme` or `xxxx`, providers' documented example keys) are dropped. Places where credentials
+`changeme` or `xxxx`, providers' documented example keys; for the generic rules also code
+identifiers, `is_identifier`) are dropped. Places where credentials
 are usually fake or harmless (test fixtures, lock files, minified code) and values that read like
 samples are kept but ranked lower: confidence `low` and a tag saying why, as Vault Radar does, so
 a reviewer can still see them.
@@ -90,6 +91,56 @@ def is_placeholder(value: str) -> bool:
         or _REFERENCE.search(value) is not None
         or _mostly_one_character(value)
     )
+
+
+# An identifier's shape: names of letters, digits, `_` and `$` (not starting with a digit), joined
+# by dots.
+_IDENTIFIER_SHAPE = regex.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", regex.ASCII)
+_ONE_CASE = regex.compile(r"[a-z_]+|[A-Z_]+")
+# Words as names are made of: capitalised (`Basic`), lower case (`get`), and an acronym of 2-5
+# capitals before them (`HTTPBasicAuth`, `JSONDecoder`) or alone.
+_CAPITALISED_WORDS = regex.compile(r"(?:[A-Z]{1,5}(?=[A-Z][a-z])|[A-Z][a-z]|[a-z]{2,})?(?:[A-Z][a-z]{2,})+")
+_LOWER_WORD = regex.compile(r"[A-Z]?[a-z]+")
+_VOWEL = regex.compile(r"(?i)[aeiouy]")
+_CONSONANT_RUN = regex.compile(r"(?i)[b-df-hj-np-tv-xz]{5}")
+# Words without a vowel that names are made of: abbreviations programmers write.
+VOWELLESS_WORDS = frozenset({
+    "mgr", "svc", "ctx", "cfg", "msg", "src", "dst", "pwd", "btn", "str", "cls", "cmd", "crt", "csr",
+    "ptr", "tbl", "lst", "txt", "http", "sql", "xml", "rpc", "dns", "tcp", "ssl", "tls", "jwt", "html",
+    "ftp", "smtp", "xhr", "rgb", "pkcs", "hmac", "ssh", "sftp", "cdn", "crl", "nfs", "kms", "cnt",
+})
+_DIGIT_RUN = regex.compile(r"\d+")
+# A called name may hold a version or a size (`OAuth2Session(`, `S3Client(`); generated secrets
+# scatter digits through the letters (`Xk9qL2mPz8RtVw3N`: four runs).
+MAX_CALLED_DIGIT_RUNS = 2
+
+
+def is_identifier(value: str, called: bool = False) -> bool:
+    """The value is code that names something (a variable, attribute, class or function), not a
+    literal; `called` says a `(` follows it (`HTTPBasicAuth(`, `getpass(`).
+
+    Where the line is drawn. Only values with an identifier's shape qualify, and then one of:
+    - dots join names (`settings.SECRET_KEY`, `os.environ.get`): no generator writes them;
+    - one case of letters and `_` (`getpass`, `SECRET_KEY`);
+    - a call with at most MAX_CALLED_DIGIT_RUNS runs of digits (`HTTPDigestAuth(`, `S3Client(`):
+      the `(` says code, the digits rule out `Xk9qL2mPz8RtVw3N(`;
+    - capitalised words of 3+ letters, after an acronym or a lower-case word (`HTTPBasicAuth`,
+      `MyClass`, `getPassword`), no digits, every word with a vowel (or a known abbreviation,
+      `Http`, `Mgr`) and no five consonants in a row. Random mixed case breaks this at once: a
+      capital followed by fewer than two lower-case letters, or a word like `Xqzt`.
+    Entropy and length draw no line: `HTTPDigestAuth` is as varied as a 14-character password.
+    Provider formats never ask: their prefixes and lengths already say what the value is.
+    """
+    if _IDENTIFIER_SHAPE.fullmatch(value) is None:
+        return False
+    if "." in value or _ONE_CASE.fullmatch(value):
+        return True
+    if called:
+        return len(_DIGIT_RUN.findall(value)) <= MAX_CALLED_DIGIT_RUNS
+    if _CAPITALISED_WORDS.fullmatch(value) is None:
+        return False
+    return all((_VOWEL.search(w) and not _CONSONANT_RUN.search(w)) or w.lower() in VOWELLESS_WORDS
+               for w in _LOWER_WORD.findall(value))
 
 
 def _mostly_one_character(value: str) -> bool:

@@ -67,8 +67,6 @@ HASH_SEGMENTS = frozenset({
 _CAMEL = regex.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = regex.compile(r"[_.\-:\s]+")
 _UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# Code, not a literal: attribute access (`self.password`, `config.api.key`), or a one-case word.
-_IDENTIFIER = regex.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+$|^[a-z_]+$|^[A-Z_]+$")
 _WORDS = regex.compile(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$|^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
 # File paths: a drive or UNC prefix, a file name with a key-ish extension, or a rooted path of
 # lower-case segments (`/run/secrets/db_password`); base64 secrets may start with `/` but mix cases.
@@ -269,7 +267,7 @@ def looks_random(value: str, floor: float = 3.0) -> bool:
         return False
     if any(c.isspace() for c in value):  # prose or a format string, not a generated secret
         return False
-    if "://" in value or _PATH.search(value) or _IDENTIFIER.match(value) or _WORDS.match(value):
+    if "://" in value or _PATH.search(value) or filters.is_identifier(value) or _WORDS.match(value):
         return False
     classes = sum((
         any(c.islower() for c in value), any(c.isupper() for c in value),
@@ -281,10 +279,12 @@ def looks_random(value: str, floor: float = 3.0) -> bool:
     return entropy >= min(floor, 0.8 * math.log2(len(value)))
 
 
-def judge(key: str, value: str, floor: float | None) -> bool:
-    """True when `key = value` is worth reporting as a hardcoded secret."""
+def judge(key: str, value: str, floor: float | None, called: bool = False) -> bool:
+    """True when `key = value` is worth reporting as a hardcoded secret; `called` says a `(`
+    follows the value (`auth = HTTPBasicAuth(`), which makes it code if it is a name."""
     return (names_a_secret(key) and not value.startswith(PUBLISHABLE_PREFIXES)
-            and not filters.is_placeholder(value) and looks_random(value, floor or 3.0))
+            and not filters.is_placeholder(value) and not filters.is_identifier(value, called)
+            and looks_random(value, floor or 3.0))
 
 
 # The name a value is assigned to, read from the text before it on its line: right before the
