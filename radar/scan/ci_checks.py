@@ -12,6 +12,8 @@ checked either).
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import accumulate
 from typing import Iterable, Iterator
 
 import regex
@@ -44,21 +46,31 @@ def is_ci_file(path: str) -> bool:
 def ci_file_findings(text: str, path: str, origin: Origin, key: FingerprintKey,
                      disabled: Iterable[str] = ()) -> list[Finding]:
     """The checks' findings in `text`; commented lines are skipped. Cost: one pass of each
-    (linear) pattern per line."""
+    (linear) pattern over the text."""
     off = frozenset(disabled)
     checks = [check for check in CI_CHECKS if check[1] not in off]
     return list(_findings(text, path, origin, key, checks)) if checks else []
 
 
 def _findings(text: str, path: str, origin: Origin, key: FingerprintKey, checks: list) -> Iterator[Finding]:
-    for number, line in enumerate(text.splitlines(), 1):
+    # One pass of each pattern over the whole text; lines are counted only when something matched
+    # (most CI files hold no match). No pattern can match a line break, so a match lies on one
+    # line, numbered as `str.splitlines` numbers them.
+    hits = [(m, index) for index, check in enumerate(checks) for m in check[0].finditer(text)]
+    if not hits:
+        return
+    starts = list(accumulate((len(line) for line in text.splitlines(keepends=True)), initial=0))
+    placed = sorted(((bisect_right(starts, m.start()), index, m) for m, index in hits),
+                    key=lambda item: (item[0], item[1], item[2].start()))
+    for number, index, m in placed:
+        line = text[starts[number - 1]:starts[number]]
         if line.lstrip().startswith("#"):
             continue
-        for pattern, rule_id, description, severity, fix in checks:
-            for m in pattern.finditer(line):
-                yield Finding(
-                    rule_id=rule_id, secret_type="gitlab-ci-config", description=description,
-                    severity=severity, confidence="high", path=path, line=number, column=m.start() + 1,
-                    end_line=number, end_column=m.end(), fingerprint=key.fingerprint(m.group(0)),
-                    preview=preview(m.group(0)), origin=origin, remediation=fix,
-                )
+        _, rule_id, description, severity, fix = checks[index]
+        column = m.start() - starts[number - 1] + 1
+        yield Finding(
+            rule_id=rule_id, secret_type="gitlab-ci-config", description=description,
+            severity=severity, confidence="high", path=path, line=number, column=column,
+            end_line=number, end_column=column + len(m.group(0)) - 1, fingerprint=key.fingerprint(m.group(0)),
+            preview=preview(m.group(0)), origin=origin, remediation=fix,
+        )
