@@ -21,8 +21,8 @@ CI = 'job:\n  variables:\n    VAULT_SKIP_VERIFY: "true"\n  script:\n    - echo $
 EXPECTED = [(3, 5, "gitlab-ci-vault-skip-verify"), (5, 13, "gitlab-ci-job-jwt")]
 
 
-def scan(*args: str | Path, cwd: Path | None = None) -> dict:
-    result = subprocess.run([*RADAR, "scan", *map(str, args), "--format", "json", "--jobs", "1"], cwd=cwd,
+def scan(*args: str | Path, cwd: Path | None = None, jobs: int = 1) -> dict:
+    result = subprocess.run([*RADAR, "scan", *map(str, args), "--format", "json", "--jobs", str(jobs)], cwd=cwd,
                             capture_output=True, env=ENV)
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
@@ -124,3 +124,12 @@ def test_any_text_gives_findings_at_their_matches(text):
         line = text.splitlines()[f.line - 1]
         assert 1 <= f.column <= f.end_column <= len(line)
         assert not line.lstrip().startswith("#")
+
+
+def test_worker_processes_run_the_checks_too(tmp_path):
+    # Over 2 MB, the scan hands batches to a pool: the checks go with the engine to every worker.
+    (tmp_path / ".gitlab-ci.yml").write_text(CI)
+    for n in range(6):
+        (tmp_path / f"notes-{n}.txt").write_text("plain words\n" * 40_000)
+    found = places(scan(tmp_path, jobs=2))
+    assert found == [(".gitlab-ci.yml", *e) for e in EXPECTED]
