@@ -112,6 +112,8 @@ def test_group_scan_reports_variables_ci_files_and_skipped_projects(gitlab):
     assert ("gitlab-personal-access-token", ".gitlab-ci.yml", 2) in ci
     assert ("gitlab-ci-job-jwt", ".gitlab-ci.yml", 5) in ci
     assert ("gitlab-ci-vault-skip-verify", ".gitlab-ci.yml", 7) in ci
+    # Reported once: the engine's pass over a directory's CI files does not run again here.
+    assert sum(f["rule_id"] == "gitlab-ci-job-jwt" and f.get("project") == "acme/api" for f in found) == 1
     # ci_config_path is read instead of .gitlab-ci.yml.
     assert any("/projects/11/repository/files/ci%2Fpipeline.yml/raw" in r for r in gitlab.requests)
     for f in found:

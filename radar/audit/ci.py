@@ -32,7 +32,7 @@ from radar.audit.ci_shell import dumps_environment, printed_secrets, traces_comm
 from radar.audit.issue import AuditIssue
 from radar.plan.environment import from_path
 from radar.plan.model import is_production
-from radar.scan.gitlab_checks import CI_CHECKS
+from radar.scan.ci_checks import CI_CHECKS
 from radar.vault.ciyaml import default_id_tokens, inherited_scripts, runnable_jobs
 
 KIND = "gitlab-ci-config"

@@ -34,18 +34,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-import regex
-
 from radar.plan.read import Migration
 from radar.report.printable import printable, printable_fields
-from radar.scan import migrated
-from radar.scan.findings import Finding, FingerprintKey, Origin, preview
+from radar.scan import ci_checks, migrated
+from radar.scan.ci_checks import CI_CHECKS, JOB_JWT, SKIP_VERIFY  # noqa: F401 (radar audit ci reads them here)
+from radar.scan.findings import Finding, FingerprintKey, Origin
 from radar.scan.scanner import ScanOptions, ScanReport, scan_source
 from radar.scan.shard import Shard
 from radar.scan.sources.gitlab import GitLabSource, Scope, VariableRecord
 
-JOB_JWT = regex.compile(r"(?<![A-Za-z0-9_])CI_JOB_JWT(?:_V[12])?(?![A-Za-z0-9_])")
-SKIP_VERIFY = regex.compile(r"""(?i)VAULT_SKIP_VERIFY["']?[ \t]*[:=][ \t]*["']?(?:true|1|yes|on)(?![A-Za-z0-9_])""")
 # (rule id, the flag's name when it is wrong, severity, what to do)
 _FLAG_RULES = (
     ("gitlab-variable-unmasked", "unmasked", "high", "mask it"),
@@ -80,7 +77,8 @@ def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
                 migration_problems.append(checked.problem)
 
     source = GitLabSource(client, scope, key, on_ci_file=on_ci_file, on_project=on_project, shard=shard)
-    scanned = scan_source(source, options, key)
+    # This scan reports the CI checks itself (with the project and remediation), not the engine's pass.
+    scanned = scan_source(source, replace(options, ci_checks=False), key)
     allowlists = options.config.allowlists
     findings = allowlists.apply_paths(replace(f, remediation=_remediation(f.origin, f.path)) for f in scanned.findings)
     detected = {(f.origin.project, f.origin.group, f.origin.variable_key, f.origin.environment_scope)
@@ -194,30 +192,9 @@ def _variable_finding(r: VariableRecord, rule_id: str, description: str, severit
     )
 
 
-# What a CI file is checked for: pattern, rule id, description, severity, fix. `radar audit ci`
-# applies the same checks to a local CI file, so both commands report them under the same ids.
-CI_CHECKS = (
-    (JOB_JWT, "gitlab-ci-job-jwt", "uses the deprecated CI_JOB_JWT (removed in GitLab 17.0)", "medium",
-     "use id_tokens: with an aud: for Vault, and secrets: with token: $VAULT_ID_TOKEN"),
-    (SKIP_VERIFY, "gitlab-ci-vault-skip-verify", "sets VAULT_SKIP_VERIFY: TLS to Vault is not verified",
-     "high", "remove VAULT_SKIP_VERIFY and give Vault's CA certificate in VAULT_CACERT"),
-)
-
 # Every check's rule id: what a scan configuration may disable or allowlist besides the detectors.
 CHECK_IDS = (*(rule[0] for rule in _FLAG_RULES), "gitlab-variable-duplicated", *(check[1] for check in CI_CHECKS))
 
 
 def ci_file_findings(text: str, project: str, path: str, key: FingerprintKey) -> list[Finding]:
-    findings = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.lstrip().startswith("#"):
-            continue
-        for pattern, rule_id, description, severity, fix in CI_CHECKS:
-            for m in pattern.finditer(line):
-                findings.append(Finding(
-                    rule_id=rule_id, secret_type="gitlab-ci-config", description=description,
-                    severity=severity, confidence="high", path=path, line=number, column=m.start() + 1,
-                    end_line=number, end_column=m.end(), fingerprint=key.fingerprint(m.group(0)),
-                    preview=preview(m.group(0)), origin=Origin(project=project), remediation=fix,
-                ))
-    return findings
+    return ci_checks.ci_file_findings(text, path, Origin(project=project), key)

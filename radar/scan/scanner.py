@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from radar.errors import RadarError
+from radar.scan.ci_checks import ci_file_findings, is_ci_file
 from radar.scan.config import NO_CONFIG, ScanConfig
 from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
@@ -57,6 +58,7 @@ class ScanOptions:
     decode_depth: int = DEFAULT_DECODE_DEPTH
     gitignore: bool = True  # directory walks leave out what .gitignore does (inside a git work tree)
     config: ScanConfig = NO_CONFIG  # .radar.toml: rules added and disabled, allowlists
+    ci_checks: bool = True  # the CI-file checks (`ci_checks`) on units that are CI files
 
 
 @dataclass
@@ -162,8 +164,10 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
     """
     engine = Engine(options.config.ruleset(ruleset or load_default_rules()), key or FingerprintKey.load(),
                     options.decode_depth, allowlists=options.config.allowlists)
+    # The CI checks the configuration leaves on; None: not run (`radar scan gitlab` runs its own).
+    ci = options.config.disabled if options.ci_checks else None
     jobs = options.jobs or os.cpu_count() or 1
-    pool = _start_pool(jobs, engine) if fork_first and jobs > 1 else None
+    pool = _start_pool(jobs, engine, ci) if fork_first and jobs > 1 else None
     try:
         iterator = iter(units)
         head: list[TextUnit] = []
@@ -184,11 +188,11 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
 
         report = ScanReport([])
         if pool is None and jobs > 1 and head_size >= PARALLEL_THRESHOLD_BYTES:
-            pool = _start_pool(jobs, engine)
+            pool = _start_pool(jobs, engine, ci)
         log.info("scanning with %d rules, decode depth %d, %s", len(engine.rules), options.decode_depth,
                  f"{jobs} worker processes" if pool else "in one process (a small scan)")
         if pool is None:
-            results: Iterable[_BatchResult] = (_scan_batch_with(engine, b) for b in _batches(counted()))
+            results: Iterable[_BatchResult] = (_scan_batch_with(engine, ci, b) for b in _batches(counted()))
         else:
             results = pool.imap_unordered(_scan_batch, _batches(counted()))
         done = 0
@@ -209,11 +213,11 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
     return report
 
 
-def _start_pool(jobs: int, engine: Engine):
+def _start_pool(jobs: int, engine: Engine, ci: frozenset[str] | None):
     import multiprocessing  # only when a pool starts: a small scan (a pre-commit hook's) never pays for it
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    return context.Pool(jobs, initializer=_init_worker, initargs=(engine,))
+    return context.Pool(jobs, initializer=_init_worker, initargs=(engine, ci))
 
 
 @dataclass
@@ -238,19 +242,21 @@ def _batches(units: Iterable[TextUnit]) -> Iterator[list[TextUnit]]:
 
 
 _worker_engine: Engine | None = None
+_worker_ci: frozenset[str] | None = None
 
 
-def _init_worker(engine: Engine) -> None:
-    global _worker_engine
+def _init_worker(engine: Engine, ci: frozenset[str] | None) -> None:
+    global _worker_engine, _worker_ci
     _worker_engine = engine
+    _worker_ci = ci
 
 
 def _scan_batch(batch: list[TextUnit]) -> _BatchResult:
     assert _worker_engine is not None
-    return _scan_batch_with(_worker_engine, batch)
+    return _scan_batch_with(_worker_engine, _worker_ci, batch)
 
 
-def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
+def _scan_batch_with(engine: Engine, ci_disabled: frozenset[str] | None, batch: list[TextUnit]) -> _BatchResult:
     result = _BatchResult([], Warnings(), ScanStats(), sum(u.size for u in batch))
     for unit in batch:
         unit.announce()
@@ -279,6 +285,8 @@ def _scan_batch_with(engine: Engine, batch: list[TextUnit]) -> _BatchResult:
             utf8 = None  # the bytes are not the text's UTF-8 encoding
         scanned = engine.scan(text, unit.path, unit.origin, utf8)
         result.findings.extend(scanned.findings)
+        if ci_disabled is not None and is_ci_file(unit.path):  # a name test: other files pay nothing more
+            result.findings.extend(ci_file_findings(text, unit.path, unit.origin, engine.key, ci_disabled))
         for warning in scanned.warnings:
             result.warnings.add(warning, unit.noun)
         result.stats.files += 1
