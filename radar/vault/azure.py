@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudStore, error_text
+from radar.vault.cloud import PUBLIC, Answer, CloudEndpoints, CloudStore, entry_name, error_text, required
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import AzureSecretSpec
 from radar.vault.variables import JobVariables
@@ -32,7 +32,6 @@ PROVIDER = "Azure Key Vault"
 API_VERSION = "7.4"
 SCOPE = "https://vault.azure.net/.default"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ENTRY_KEYS = ("name", "version")
 # Key Vault's own rules: names of 1-127 letters, digits and dashes; versions are 32 hex digits.
 # Checked here because both go into the URL that carries the access token.
 SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
@@ -62,18 +61,8 @@ class AzureSettings:
 def secret_spec(name: str, raw: Any, *, file: bool, token_var: str, variables: JobVariables,
                 where: str) -> AzureSecretSpec:
     """The `azure_key_vault:` mapping of entry `name`, its values expanded like Vault paths."""
-    if not isinstance(raw, dict):
-        raise VaultConfigError(f"{where}: azure_key_vault: must be a mapping with name: (and version:)")
-    unknown = [str(k) for k in raw if k not in ENTRY_KEYS]
-    if unknown:
-        raise VaultConfigError(f"{where}: azure_key_vault: unknown key(s) {', '.join(unknown)}; use name: and version:")
-    secret_name = raw.get("name")
-    secret_name = variables.expand(secret_name) if isinstance(secret_name, str) else None
-    if secret_name is None or not SECRET_NAME.fullmatch(secret_name):
-        raise VaultConfigError(
-            f"{where}: azure_key_vault: name: must be the secret's name in the key vault "
-            f"(1-127 letters, digits and dashes)"
-        )
+    secret_name = entry_name(raw, "azure_key_vault", where, variables, SECRET_NAME,
+                             "the secret's name in the key vault (1-127 letters, digits and dashes)")
     version = raw.get("version")
     if version is not None and not isinstance(version, str):
         raise VaultConfigError(
@@ -92,14 +81,10 @@ def secret_spec(name: str, raw: Any, *, file: bool, token_var: str, variables: J
 
 def azure_settings(variables: JobVariables) -> AzureSettings:
     """`AZURE_KEY_VAULT_SERVER_URL`, `AZURE_CLIENT_ID` and `AZURE_TENANT_ID`, all required."""
-    values = {n: (variables.get(n) or "").strip() for n in ("AZURE_KEY_VAULT_SERVER_URL", "AZURE_CLIENT_ID", "AZURE_TENANT_ID")}
-    missing = [n for n, v in values.items() if not v]
-    if missing:
-        raise VaultConfigError(
-            f"{', '.join(missing)} not set; Azure Key Vault secrets need AZURE_KEY_VAULT_SERVER_URL (such as "
-            f"https://myvault.vault.azure.net), AZURE_CLIENT_ID and AZURE_TENANT_ID (the Entra ID application "
-            f"with a federated credential for GitLab's ID tokens)"
-        )
+    values = required(variables, ("AZURE_KEY_VAULT_SERVER_URL", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"),
+                      "Azure Key Vault secrets need AZURE_KEY_VAULT_SERVER_URL (such as "
+                      "https://myvault.vault.azure.net), AZURE_CLIENT_ID and AZURE_TENANT_ID (the Entra ID application "
+                      "with a federated credential for GitLab's ID tokens)")
     url = values["AZURE_KEY_VAULT_SERVER_URL"]
     parts = urlsplit(url)
     try:

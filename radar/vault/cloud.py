@@ -32,7 +32,7 @@ from radar import __version__
 
 from radar.report.printable import printable
 from radar.vault.client import RETRYABLE_STATUS, RetryPolicy
-from radar.vault.errors import CloudError, CloudUnavailable, MissingIDToken
+from radar.vault.errors import CloudError, CloudUnavailable, MissingIDToken, VaultConfigError
 from radar.vault.model import AzureSecretSpec, GCPSecretSpec, ResolvedSecret, SecretFailure
 from radar.vault.resolve import Outcome
 from radar.vault.variables import JobVariables
@@ -308,6 +308,35 @@ def fetch_all(
             if spec.name not in outcomes:
                 fail(spec, unavailable)
     return outcomes
+
+
+ENTRY_KEYS = ("name", "version")
+
+
+def entry_name(raw: Any, provider: str, where: str, variables: JobVariables, pattern: re.Pattern[str],
+               names: str) -> str:
+    """The secret's name in a `provider:` entry (`azure_key_vault`, `gcp_secret_manager`), expanded
+    like a Vault path and matched against `pattern`; `names` says what a valid one is."""
+    if not isinstance(raw, dict):
+        raise VaultConfigError(f"{where}: {provider}: must be a mapping with name: (and version:)")
+    unknown = [str(k) for k in raw if k not in ENTRY_KEYS]
+    if unknown:
+        raise VaultConfigError(f"{where}: {provider}: unknown key(s) {', '.join(unknown)}; use name: and version:")
+    name = raw.get("name")
+    name = variables.expand(name) if isinstance(name, str) else None
+    if name is None or not pattern.fullmatch(name):
+        raise VaultConfigError(f"{where}: {provider}: name: must be {names}")
+    return name
+
+
+def required(variables: JobVariables, names: Sequence[str], needs: str) -> dict[str, str]:
+    """The job variables `names`, stripped; all must be set, else one error naming the missing
+    ones and then `needs` (what the provider needs them for)."""
+    values = {n: (variables.get(n) or "").strip() for n in names}
+    missing = [n for n, v in values.items() if not v]
+    if missing:
+        raise VaultConfigError(f"{', '.join(missing)} not set; {needs}")
+    return values
 
 
 class CloudStore:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from radar.vault.client import RetryPolicy
-from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudStore, error_text
+from radar.vault.cloud import PUBLIC, CloudEndpoints, CloudStore, entry_name, error_text, required
 from radar.vault.errors import CloudError, VaultConfigError
 from radar.vault.model import GCPSecretSpec
 from radar.vault.variables import JobVariables
@@ -38,7 +38,6 @@ SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-ENTRY_KEYS = ("name", "version")
 # Secret Manager's own rules: secret ids of 1-255 letters, digits, `_` and `-`; a version is a
 # number, `latest` or an alias of the same characters. Checked because both go into the URL.
 SECRET_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -65,20 +64,8 @@ class GCPSettings:
 def secret_spec(name: str, raw: Any, *, file: bool, token_var: str, variables: JobVariables,
                 where: str) -> GCPSecretSpec:
     """The `gcp_secret_manager:` mapping of entry `name`, its values expanded like Vault paths."""
-    if not isinstance(raw, dict):
-        raise VaultConfigError(f"{where}: gcp_secret_manager: must be a mapping with name: (and version:)")
-    unknown = [str(k) for k in raw if k not in ENTRY_KEYS]
-    if unknown:
-        raise VaultConfigError(
-            f"{where}: gcp_secret_manager: unknown key(s) {', '.join(unknown)}; use name: and version:"
-        )
-    secret_name = raw.get("name")
-    secret_name = variables.expand(secret_name) if isinstance(secret_name, str) else None
-    if secret_name is None or not SECRET_NAME.fullmatch(secret_name):
-        raise VaultConfigError(
-            f"{where}: gcp_secret_manager: name: must be the secret's id in Secret Manager "
-            f"(1-255 letters, digits, _ and -)"
-        )
+    secret_name = entry_name(raw, "gcp_secret_manager", where, variables, SECRET_NAME,
+                             "the secret's id in Secret Manager (1-255 letters, digits, _ and -)")
     version = raw.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > 0:
         version = str(version)  # `version: 2` is what GitLab's docs write
@@ -96,14 +83,10 @@ def secret_spec(name: str, raw: Any, *, file: bool, token_var: str, variables: J
 
 
 def gcp_settings(variables: JobVariables) -> GCPSettings:
-    values = {n: (variables.get(n) or "").strip() for n in VARIABLES}
-    missing = [n for n, v in values.items() if not v]
-    if missing:
-        raise VaultConfigError(
-            f"{', '.join(missing)} not set; GCP Secret Manager secrets need GCP_PROJECT_NUMBER and the ids "
-            f"of the workload identity pool (GCP_WORKLOAD_IDENTITY_FEDERATION_POOL_ID) and of its provider "
-            f"(GCP_WORKLOAD_IDENTITY_FEDERATION_PROVIDER_ID) that trusts GitLab's ID tokens"
-        )
+    values = required(variables, VARIABLES,
+                      "GCP Secret Manager secrets need GCP_PROJECT_NUMBER and the ids "
+                      "of the workload identity pool (GCP_WORKLOAD_IDENTITY_FEDERATION_POOL_ID) and of its provider "
+                      "(GCP_WORKLOAD_IDENTITY_FEDERATION_PROVIDER_ID) that trusts GitLab's ID tokens")
     project, pool, provider = (values[n] for n in VARIABLES)
     if not PROJECT_NUMBER.fullmatch(project):
         raise VaultConfigError(
