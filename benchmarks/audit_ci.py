@@ -20,11 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
@@ -51,24 +48,13 @@ TEMPLATE = ".vault:\n  id_tokens:\n    VAULT_ID_TOKEN:\n      aud: https://vault
 def run(directory: Path, bound: float) -> tuple[str, float, float, str]:
     argv = [sys.executable, "-m", "radar", "audit", "ci", str(directory), "--format", "json"]
     env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "RADAR_FINGERPRINT_KEY": "benchmark"}
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - start > bound:
-            proc.send_signal(signal.SIGKILL)
-            _, status, usage = os.wait4(proc.pid, 0)
-            return f"still running after {bound:g} s, killed", time.perf_counter() - start, usage.ru_maxrss / 1024, ""
-        time.sleep(0.01)
-    wall = time.perf_counter() - start
-    out, err = proc.stdout.read(), proc.stderr.read()
-    code = os.waitstatus_to_exitcode(status)
-    errors = [x.removeprefix("radar: error: ") for x in err.decode(errors="replace").splitlines()
+    done = results.bounded_run(argv, env=env, bound=bound)
+    if done.status is None:
+        return done.outcome(bound), done.wall, done.rss_mb, ""
+    errors = [x.removeprefix("radar: error: ") for x in done.err.decode(errors="replace").splitlines()
               if x.startswith("radar: error:")]
-    what = errors[0][:90] if errors else f"{len(json.loads(out)['findings'])} finding(s)"
-    return f"exit {code}", wall, usage.ru_maxrss / 1024, what
+    what = errors[0][:90] if errors else f"{len(json.loads(done.out)['findings'])} finding(s)"
+    return done.outcome(bound), done.wall, done.rss_mb, what
 
 
 def cases(root: Path) -> dict[str, Path]:

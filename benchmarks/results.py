@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -52,3 +55,38 @@ def machine(*extras: str) -> str:
     parts = [cpu, f"{os.cpu_count()} CPUs", f"{platform.system()} {platform.release()}",
              f"Python {platform.python_version()}", *extras]
     return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """A child run to its end or killed at the bound: its exit status (None when killed), wall
+    time from spawning, its own peak RSS (wait4) and its output."""
+
+    status: int | None
+    wall: float
+    rss_mb: float
+    out: bytes
+    err: bytes
+
+    def outcome(self, bound: float) -> str:
+        return f"still running after {bound:g} s, killed" if self.status is None else f"exit {self.status}"
+
+
+def bounded_run(argv: list[str], *, env: dict[str, str], bound: float, cwd: Path | None = None) -> Bounded:
+    """Run `argv`, killing it after `bound` seconds. The cases that use it print little, so the
+    pipes are read once the child has gone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            code: int | None = os.waitstatus_to_exitcode(status)
+            break
+        if time.perf_counter() - start > bound:
+            proc.send_signal(signal.SIGKILL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            code = None
+            break
+        time.sleep(0.01)
+    wall = time.perf_counter() - start
+    return Bounded(code, wall, usage.ru_maxrss / 1024, proc.stdout.read(), proc.stderr.read())

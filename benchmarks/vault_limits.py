@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,27 +48,15 @@ def radar_check(ci: Path, env: dict[str, str], bound: float, *extra: str) -> tup
     """(outcome, wall s, peak RSS MB, reason) of `radar secrets check --secrets-file ci`: the
     reason is the error line, or the FAILED secret's reason, with the file's directory left out."""
     argv = [sys.executable, "-m", "radar", "secrets", "check", "--secrets-file", str(ci), *extra]
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ci.parent)
-    deadline = start + bound
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.send_signal(signal.SIGKILL)
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - start
-            return f"still running after {bound:g} s, killed", wall, usage.ru_maxrss / 1024, ""
-        time.sleep(0.01)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    out = proc.stdout.read().decode(errors="replace").splitlines()
-    err = proc.stderr.read().decode(errors="replace").splitlines()
+    done = results.bounded_run(argv, env=env, bound=bound, cwd=ci.parent)
+    if done.status is None:
+        return done.outcome(bound), done.wall, done.rss_mb, ""
+    out = done.out.decode(errors="replace").splitlines()
+    err = done.err.decode(errors="replace").splitlines()
     reasons = [x.split("\t")[-1] for x in out if x.startswith("FAILED\t")]
     reasons += [x.removeprefix("radar: error: ") for x in err if x.startswith("radar: error:")]
     reason = (reasons[0] if reasons else "").replace(f"{ci.parent}/", "")
-    return f"exit {code}", wall, usage.ru_maxrss / 1024, reason
+    return done.outcome(bound), done.wall, done.rss_mb, reason
 
 
 def big_ci_file(path: Path, jobs: int = 3000) -> None:
