@@ -341,16 +341,7 @@ def test_a_vault_that_stops_answering_while_cmd_runs_costs_warnings_not_a_hung_j
     read = {"lease_id": lease_id, "lease_duration": 2, "renewable": True,
             "data": {"username": credentials[0], "password": credentials[1]}}
 
-    def vault(server, conn, request):
-        if request.target == "/v1/auth/jwt/login":
-            conn.sendall(response(200, json.dumps(login).encode()))
-        elif request.target == "/v1/database/creds/deploy":
-            conn.sendall(response(200, json.dumps(read).encode()))
-        else:
-            return never_answer(server, conn, request)
-        return True
-
-    fake = serve(vault)
+    fake = serve(leasing_vault(login, read))
     secrets = tmp_path / "secrets.yml"
     secrets.write_text(textwrap.dedent(f"""\
         id_tokens: {{VAULT_ID_TOKEN: {{aud: {AUDIENCE}}}}}
@@ -376,6 +367,23 @@ def test_a_vault_that_stops_answering_while_cmd_runs_costs_warnings_not_a_hung_j
     assert_absent([*credentials, lease_id, login["auth"]["client_token"], jwt], result.stdout, result.stderr)
 
 
+def leasing_vault(login: dict, read: dict, *, no_content: tuple[str, ...] = ()):
+    """A fake Vault that logs in with `login` and answers database/creds/deploy with `read` (a leased
+    credential); the paths in `no_content` answer 204 and every other request never answers."""
+
+    def vault(server, conn, request):
+        if request.target == "/v1/auth/jwt/login":
+            conn.sendall(response(200, json.dumps(login).encode()))
+        elif request.target == "/v1/database/creds/deploy":
+            conn.sendall(response(200, json.dumps(read).encode()))
+        elif request.target in no_content:
+            conn.sendall(response(204, b""))
+        else:
+            return never_answer(server, conn, request)
+        return True
+
+    return vault
+
 def test_sigterm_while_another_read_hangs_revokes_the_lease_already_read(tmp_path, serve, jwt):
     """One read answers with a lease, the other hangs; SIGTERM before CMD starts must still
     revoke that lease and the token (a fake Vault: a real one does not hang on cue)."""
@@ -385,18 +393,7 @@ def test_sigterm_while_another_read_hangs_revokes_the_lease_already_read(tmp_pat
     read = {"lease_id": lease_id, "lease_duration": 60, "renewable": True,
             "data": {"username": "v-fake-user-7", "password": "fake-password-5d3a90c1"}}
 
-    def vault(server, conn, request):
-        if request.target == "/v1/auth/jwt/login":
-            conn.sendall(response(200, json.dumps(login).encode()))
-        elif request.target == "/v1/database/creds/deploy":
-            conn.sendall(response(200, json.dumps(read).encode()))
-        elif request.target in ("/v1/sys/leases/revoke", "/v1/auth/token/revoke-self"):
-            conn.sendall(response(204, b""))
-        else:
-            return never_answer(server, conn, request)
-        return True
-
-    fake = serve(vault)
+    fake = serve(leasing_vault(login, read, no_content=("/v1/sys/leases/revoke", "/v1/auth/token/revoke-self")))
     secrets = tmp_path / "secrets.yml"
     secrets.write_text(textwrap.dedent(f"""\
         id_tokens: {{VAULT_ID_TOKEN: {{aud: {AUDIENCE}}}}}
