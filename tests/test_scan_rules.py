@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 import pytest
+import regex
 
 from radar.scan.engine import Engine
 from radar.scan.examples import expand
@@ -104,7 +105,9 @@ _EXAMPLES = "[rules.examples]\ntrue = ['k12345678']\nfalse = ['k1']\n"
     ("keywords = ['k']\nkeyword = ['k']",
      "keyword: unknown field (did you mean 'keywords'?); a rule has confidence, description, docs, entropy, "
      "examples, id, keywords, kind, multiline, names, priority, regex, requires_validation, secret_type, "
-     "severity, span, validator"),
+     "severity, span, validator, value"),
+    # A named value: the key must hold a name, and the rule's expression names the value itself.
+    ("keywords = ['k']\nvalue = 'x[a-z]{8}'", "value: a rule that gives value also gives names (the key must hold one), and no regex"),
 ])
 def test_a_field_of_the_wrong_type_or_range_is_refused_by_name(field, message):
     with pytest.raises(RuleError) as caught:
@@ -114,6 +117,27 @@ def test_a_field_of_the_wrong_type_or_range_is_refused_by_name(field, message):
 
 def test_the_valid_rule_of_the_type_cases_loads():
     assert parse_rule_files([("ok.toml", f"[[rules]]\n{_VALID}keywords = ['k']\n{_EXAMPLES}")]).get("a").keywords == ("k",)
+
+
+_NAMED = "id = 'a'\ndescription='d'\nsecret_type='t'\ndocs='https://x'\nseverity='high'\nkeywords = ['acme']\n"
+
+
+def test_a_named_value_rule_must_leave_the_secret_group_to_radar():
+    text = f"[[rules]]\n{_NAMED}names = ['acme']\nvalue = '(?P<secret>x[a-z]{{8}})'\n{_EXAMPLES}"
+    with pytest.raises(RuleError) as caught:
+        parse_rule_files([("broken.toml", text)])
+    assert str(caught.value) == ("radar/detectors/rules/broken.toml: rule 'a': value: must not name groups: "
+                                 "the rule's expression names the value `secret` itself")
+
+
+def test_a_named_value_rule_takes_the_value_whole_in_every_assignment_form():
+    rules = parse_rule_files([("ok.toml", f"[[rules]]\n{_NAMED}names = ['acme']\nvalue = 'x[a-z]{{8}}'\n{_EXAMPLES}")])
+    expression = regex.compile(rules.get("a").expression)
+    for line in ("ACME_KEY=xabcdefgh", 'acmeToken := "xabcdefgh"', "<acmeKey>xabcdefgh</acmeKey>", "acme_key: 'xabcdefgh'"):
+        m = expression.search(line)
+        assert m is not None and m.group("secret") == "xabcdefgh", line
+    for line in ("ACME_KEY=xabcdefghij", "OTHER_KEY=xabcdefgh", 'acme_key = "xabcdefgh1"'):
+        assert expression.search(line) is None, line
 
 
 def test_examples_must_be_lists_of_strings():

@@ -77,7 +77,11 @@ _PATH = regex.compile(
 _VERSION = regex.compile(r"^v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?$")
 
 
-def assignment_pattern(names: tuple[str, ...]) -> str:
+def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
+    """The expression for a name assigned a value. Without `value` (generic rules) any value of
+    6-256 characters is taken and `judge` decides; with it (a provider rule that gives `names` and
+    `value`, for a format without a prefix of its own) the value must match `value` whole, in every
+    form a generic value can take, and nothing but the format decides."""
     # `api_key` also matches apiKey, api-key, api.key and APIKEY.
     words = "|".join(
         r"[_.-]?".join(regex.escape(part) for part in n.replace("-", "_").split("_")) if n.strip("_-") == n
@@ -85,10 +89,17 @@ def assignment_pattern(names: tuple[str, ...]) -> str:
         for n in sorted(names, key=len, reverse=True)
     )
     key = rf"(?<!{_KEY_CHARS})(?P<key>{_KEY_CHARS}{{0,40}}?(?i:{words}){_KEY_CHARS}{{0,40}})"
-    quoted = r"""(?:"(?P<secret>[^"\\\r\n]{6,256})"|'(?P<secret>[^'\\\r\n]{6,256})'|`(?P<secret>[^`\r\n]{6,256})`)"""
-    bare = r"""(?P<secret>[^\s"'`,;<>(){}\[\]|]{6,256})"""
+    if value is None:
+        quoted = r"""(?:"(?P<secret>[^"\\\r\n]{6,256})"|'(?P<secret>[^'\\\r\n]{6,256})'|`(?P<secret>[^`\r\n]{6,256})`)"""
+        bare = r"""(?P<secret>[^\s"'`,;<>(){}\[\]|]{6,256})"""
+        element = r"(?P<secret>[^<>\s]{6,256})"
+    else:
+        # The format is the whole value: it must end where a bare value would.
+        quoted = rf"""(?:"(?P<secret>{value})"|'(?P<secret>{value})'|`(?P<secret>{value})`)"""
+        bare = rf"""(?P<secret>{value})(?![^\s"'`,;<>(){{}}\[\]|\\])"""
+        element = rf"(?P<secret>{value})"
     return (
-        rf"<{key}(?:\s[^<>]*)?>\s*(?P<secret>[^<>\s]{{6,256}})\s*</"
+        rf"<{key}(?:\s[^<>]*)?>\s*{element}\s*</"
         rf"|(?m:^)[ \t]*(?i:ENV)[ \t]+{key}[ \t]+(?:{quoted}|{bare})[ \t]*(?m:$)"
         rf"|(?<=\s|^)--{key}[ \t]+(?:{quoted}|{bare})"
         rf"|{key}[\"'`\]]?[ \t]*(?:[:=!]=|:=|=>|[:=])[ \t]*(?:@|!!str[ \t]+)?(?:{quoted}|{bare})"

@@ -7,6 +7,10 @@ A rule file holds `[[rules]]` tables. Fields:
   (`critical`, `high`, `medium`, `low`).
 - `regex`: a pattern for the `regex` module. The named group `secret` is the credential; without
   it the whole match is. Provider tokens anchor on their prefix; context rules name the variable.
+- or `names` and `value`, for a provider format with no prefix of its own (a 32-character key
+  that only its variable's name tells apart): the rule matches a key holding one of `names`
+  assigned a value that `value` matches whole, in every assignment form the generic rules read
+  (`radar.scan.generic.assignment_pattern`). `keywords` must hold the names.
 - `keywords`: lower-case literals, at least one of which must occur (case-insensitively) near a
   match; the Aho-Corasick prefilter runs a rule only on the lines that contain one.
 - `kind`: `provider` (a vendor's own format), `structural` (private keys, JWTs, credentials in
@@ -51,7 +55,7 @@ MATCH_TIMEOUT_SECONDS = 1.0
 _ID = regex.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _FIELDS = {
     "id", "description", "secret_type", "docs", "severity", "regex", "keywords", "kind", "entropy",
-    "validator", "requires_validation", "priority", "confidence", "multiline", "span", "names", "examples",
+    "validator", "requires_validation", "priority", "confidence", "multiline", "span", "names", "value", "examples",
 }
 
 
@@ -163,7 +167,7 @@ def parse_rule_files(texts: list[tuple[str, str]], check_expressions: bool = Tru
 # What each field holds: (type or types, what to call it in an error).
 _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     **{name: (str, "a string") for name in (
-        "id", "description", "secret_type", "docs", "severity", "regex", "kind", "validator", "confidence")},
+        "id", "description", "secret_type", "docs", "severity", "regex", "value", "kind", "validator", "confidence")},
     **{name: (bool, "true or false") for name in ("requires_validation", "multiline")},
     **{name: (int, "a whole number") for name in ("priority", "span")},
     "entropy": ((int, float), "a number"),
@@ -217,12 +221,16 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
     if not 0 <= entry.get("entropy", 0) < math.inf:
         raise fail("entropy", "must be a number of bits per character, at least 0")
     names = tuple(entry.get("names", ()))
-    if kind == "generic":
+    if kind == "generic" or "value" in entry:
         from radar.scan.generic import assignment_pattern
 
-        if not names or "regex" in entry:
-            raise fail("names", "a generic rule gives names, not regex")
-        source_regex = assignment_pattern(names)
+        if kind == "generic" and (not names or "regex" in entry or "value" in entry):
+            raise fail("names", "a generic rule gives names, not regex or value")
+        if kind != "generic" and (not names or "regex" in entry):
+            raise fail("value", "a rule that gives value also gives names (the key must hold one), and no regex")
+        if kind != "generic" and ("(?P<" in entry["value"] or "(?<" in entry["value"].replace("(?<!", "").replace("(?<=", "")):
+            raise fail("value", "must not name groups: the rule's expression names the value `secret` itself")
+        source_regex = assignment_pattern(names, entry.get("value"))
         # The expression accepts api_key, api-key, api.key and apiKey; so must the prefilter.
         keywords = tuple(dict.fromkeys(
             variant for k in keywords
@@ -230,7 +238,7 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
         ))
     else:
         if "regex" not in entry or names:
-            raise fail("regex", "a provider or structural rule gives regex, not names")
+            raise fail("regex", "a provider or structural rule gives regex (or names and value), not names alone")
         source_regex = entry["regex"]
     if check_expression:
         try:
