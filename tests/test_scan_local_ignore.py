@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -92,6 +93,19 @@ def test_exclusions_leave_out_exactly_what_git_ignores(tree, lines):
     assert walked == kept, (tree, lines)
     # History and staged scans see file paths only: the same verdict, from the path alone.
     assert {p for p in tree if not exclusions.file_excluded(p)} == kept, (tree, lines)
+
+
+@pytest.mark.parametrize("lines", [["a/a", "!/**/"], ["/**/", "!/a"], ["**/", "!/**/"], ["/**/"]])
+def test_a_rooted_double_star_directory_pattern_means_every_directory_as_in_git(lines):
+    # `/**/` once read as `/**?*/`, the top level's directories only (found by the property above).
+    tree = ["a/a/a", "a/f", "b/f", "top", "a/b/c/d"]
+    exclusions = Exclusions.of(("--exclude", lines))
+    with tempfile.TemporaryDirectory() as directory:
+        for path in tree:
+            (Path(directory) / path).parent.mkdir(parents=True, exist_ok=True)
+            (Path(directory) / path).write_text("x\n")
+        walked = {u.path for u in DirectorySource(directory, exclusions).units()}
+    assert walked == _git_keeps(tree, lines)
 
 
 def test_a_negated_pattern_re_includes_a_file(tmp_path):

@@ -129,6 +129,9 @@ def _parse(origin: str, lines: tuple[str, ...]) -> list[tuple[str, bool]]:
 
     parsed = []
     for number, line in enumerate(lines, 1):
+        negated = line.startswith("!")
+        if line.rstrip()[negated:] == "/**/":  # every directory, as `**/` says; the rewrite below would
+            line = line[:negated] + "**/"   # leave `/**?*/`, the top level's directories only
         if line.rstrip().endswith("**/"):  # see the module's docstring
             line = line.rstrip()[:-1] + "?*/"
         try:
