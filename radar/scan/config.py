@@ -54,6 +54,7 @@ import regex
 
 from radar.errors import RadarError
 from radar.scan.findings import Finding
+from radar.scan.sources.archives import ArchiveLimits
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleFieldError, RuleSet, load_default_rules, parse_rule
 from radar.toml_lines import Path as KeyPath, key_lines, line_of
 
@@ -284,6 +285,7 @@ class ScanConfig:
     added: tuple[Rule, ...] = ()
     disabled: frozenset[str] = frozenset()
     allowlists: Allowlists = Allowlists()
+    archives: ArchiveLimits = ArchiveLimits()  # [archives]: how deep and how much archives are read
 
     def ruleset(self, base: RuleSet) -> RuleSet:
         return base.changed(self.added, self.disabled)
