@@ -183,13 +183,13 @@ class ArchiveReader:
             if info.flag_bits & 0x1:
                 self.warnings.append(f"{label}: encrypted; not opened")
                 continue
-            if info.file_size > self.limits.member_bytes:
-                self.warnings.append(f"{label}: {human_size(info.file_size)} is over the "
-                                     f"{human_size(self.limits.member_bytes)} limit for a member; not scanned")
-                continue
             if self._bomb(info.file_size, info.compress_size):
                 self.warnings.append(f"{label}: expands {human_size(info.compress_size)} to "
                                      f"{human_size(info.file_size)}, a compression bomb; not opened")
+                continue
+            if info.file_size > self.limits.member_bytes:
+                self.warnings.append(f"{label}: {human_size(info.file_size)} is over the "
+                                     f"{human_size(self.limits.member_bytes)} limit for a member; not scanned")
                 continue
             try:
                 content = self._read_zip_member(archive, info, label)
