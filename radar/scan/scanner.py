@@ -10,7 +10,10 @@ and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found. Equal
 counted, not repeated (`radar.scan.warnings`): each batch counts its own, and the batches' counts
 are added up as they come back, so a file that is not UTF-8 in 214 blobs is one line. What could not be read
 is counted too (`ScanStats.unreadable`): the scan is then incomplete (`ScanReport.incomplete`),
-which the CLI reports after the findings, with exit status 2.
+which the CLI reports after the findings, with exit status 2. A unit whose bytes are an archive
+(zip, tar, gzip, bzip2, xz: by magic bytes) is opened in the worker that read it and each member
+scanned as a file at `outer!inner` (`sources.archives`, with its limits from `[archives]`), so a
+history blob that is an archive is still opened once.
 """
 
 from __future__ import annotations
