@@ -97,7 +97,7 @@ def build_bombs(root: Path) -> dict[str, Path]:
     zeros = b"\0" * (1 << 20)
     bombs = {}
     d = root / "zip-1gib"
-    d.mkdir()
+    d.mkdir(parents=True)
     with zipfile.ZipFile(d / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         with archive.open("zeros.txt", "w", force_zip64=True) as f:
             for _ in range(1024):

@@ -423,3 +423,13 @@ def test_allowlist_paths_match_a_member_by_its_full_path_or_its_archive(tree, pa
     result = cli(tree, "--format", "json", "--show-ignored")
     ignored = sorted(f["path"] for f in json.loads(result.stdout)["findings"] if f["ignored"])
     assert ignored == hidden
+
+
+def test_a_member_name_with_control_characters_is_printed_escaped_on_one_line(tmp_path):
+    name = "evil\x1b[2J\nname.env"
+    (tmp_path / "n.zip").write_bytes(zip_of({name: line(0), "../" + name: line(1)}))
+    result = cli(tmp_path)
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert "\x1b" not in out + err
+    assert len(out.splitlines()) == 2 and len(err.splitlines()) == 1
+    assert out.splitlines()[1].startswith("n.zip!evil\\x1b[2J\\nname.env:1:14\t")
