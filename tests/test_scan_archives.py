@@ -187,8 +187,15 @@ def test_a_bomb_whose_headers_lie_is_stopped_by_what_it_expands_to():
     report = scan_bytes(tar_of({"big.txt": b"0" * (9 << 20), "a.env": line(0)}, "w:gz"), "bomb.tgz")
     assert report.findings == []
     [warning] = report.warnings
-    assert warning.startswith("bomb.tgz: expands ") and "a compression bomb; the rest of the archive is not scanned" \
-        in warning
+    assert warning.startswith("bomb.tgz: expands ") and warning.endswith("a compression bomb; the rest of it is not read")
+
+
+def test_a_bomb_inside_an_archive_stops_only_that_member():
+    bomb = gzip.compress(b"0" * (9 << 20))
+    report = scan_bytes(zip_of({"a/bomb.gz": bomb, "b.env": line(0)}, zipfile.ZIP_STORED), "outer.zip")
+    assert places(report) == [("outer.zip!b.env", 1)]
+    [warning] = report.warnings
+    assert warning.startswith("outer.zip!a/bomb.gz: expands ") and warning.endswith("the rest of it is not read")
 
 
 def test_a_42_zip_shaped_nest_of_bombs_is_bounded_by_depth_ratio_and_member_limits():

@@ -337,9 +337,9 @@ class _Inflating:
             if out:
                 self.produced += len(out)
                 self.reader._take(len(out))
-                if self.reader._bomb(self.produced, self.fed):
-                    raise _Stop(f"expands {human_size(self.fed)} to over {human_size(self.produced)}, "
-                                "a compression bomb")
+                if self.reader._bomb(self.produced, self.fed):  # this stream is given up, its siblings read on
+                    raise _Unreadable(f"expands {human_size(self.fed)} to over {human_size(self.produced)}, "
+                                      "a compression bomb; the rest of it is not read")
                 return out
         return b""
 
