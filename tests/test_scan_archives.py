@@ -440,3 +440,17 @@ def test_a_member_name_with_control_characters_is_printed_escaped_on_one_line(tm
     assert "\x1b" not in out + err
     assert len(out.splitlines()) == 2 and len(err.splitlines()) == 1
     assert out.splitlines()[1].startswith("n.zip!evil\\x1b[2J\\nname.env:1:14\t")
+
+
+def test_history_allowlists_an_archive_member_only_when_every_place_is_allowlisted(tmp_path):
+    repo = Repo(tmp_path / "r")
+    repo.commit("add the bundle", **{"dist__app.tgz": tar_of({"config/creds.env": line(0)}, "w:gz")})
+    (repo.path / "build").mkdir()
+    repo.git("mv", "dist/app.tgz", "build/app.tgz")
+    repo.commit("move it")
+    repo.write(".radar.toml", "[allowlist]\npaths = ['dist/app.tgz']\n")
+    [finding] = json.loads(cli(repo.path, "--history", "--format", "json", "--show-ignored").stdout)["findings"]
+    assert finding["ignored"] is False  # build/app.tgz!config/creds.env is not allowlisted
+    repo.write(".radar.toml", "[allowlist]\npaths = ['dist/app.tgz', 'build/']\n")
+    [finding] = json.loads(cli(repo.path, "--history", "--format", "json", "--show-ignored").stdout)["findings"]
+    assert finding["ignored"] is True
