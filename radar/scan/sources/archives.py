@@ -258,6 +258,13 @@ class ArchiveReader:
         if archive_kind(head) == "tar":
             stream.unread(head)
             yield from self._tar(stream, path, depth)
+            # tarfile stops at the end-of-archive blocks: reading on to the stream's end is what
+            # checks its CRC, so that a member changed in transit is not scanned without a word.
+            try:
+                while stream.read(_STEP):
+                    pass
+            except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
+                raise _Unreadable(f"corrupt {kind} data ({_why(e)}); its members may be damaged") from None
             return
         self._count_member()
         label = f"{path}!{_inner_name(path, kind)}"
