@@ -15,11 +15,13 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from git_repo import Repo
+from radar.report.json import SCHEMA_PATH
 from radar.scan.config import load_config
 from radar.scan.examples import expand
 from radar.scan.findings import FingerprintKey
@@ -84,6 +86,7 @@ def test_a_zip_and_a_tgz_holding_six_tokens_give_six_findings_with_member_paths(
     result = cli(tmp_path, "--format", "json")
     assert result.returncode == 1, result.stderr.decode()
     document = json.loads(result.stdout)
+    jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).validate(document)
     assert sorted(f["path"] for f in document["findings"]) == [
         "dist/app.tgz!config/creds.env", "dist/app.tgz!deep/y.json", "dist/app.tgz!x.properties",
         "dist/app.zip!b.yml", "dist/app.zip!c/d.sh", "dist/app.zip!config/a.env"]
