@@ -468,3 +468,19 @@ def test_every_single_bit_flip_and_every_cut_of_a_small_archive_gives_its_token_
         for damaged in (original[:at] + bytes([original[at] ^ 0x01]) + original[at + 1:], original[:at]):
             report = scan_bytes(damaged, name)
             assert report.findings or report.warnings or archive_kind(damaged) is None, (at, len(damaged))
+
+
+def test_directory_entries_count_towards_the_member_limit_of_a_tar():
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        for n in range(5):
+            info = tarfile.TarInfo(f"d{n}")
+            info.type = tarfile.DIRTYPE
+            archive.addfile(info)
+        info = tarfile.TarInfo("a.env")
+        info.size = len(line(0))
+        archive.addfile(info, io.BytesIO(line(0)))
+    report = scan_bytes(out.getvalue(), "dirs.tgz", "[archives]\nmembers = 5\n")
+    assert report.findings == []
+    assert report.warnings == ["dirs.tgz: over the limit of 5 members; the rest of the archive is not scanned"]
+    assert places(scan_bytes(out.getvalue(), "dirs.tgz", "[archives]\nmembers = 6\n")) == [("dirs.tgz!a.env", 1)]

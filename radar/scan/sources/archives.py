@@ -95,7 +95,7 @@ def archive_kind(data: bytes) -> str | None:
 
 class ArchiveReader:
     """Opens the archive `data` found at `path`; `members()` yields what can be scanned, and
-    `warnings` says what was not. `opened` is False when not even its first member could be read."""
+    `warnings` says what was not. `opened` is False when no member's content could be read."""
 
     def __init__(self, data: bytes, path: str, limits: ArchiveLimits = ArchiveLimits()) -> None:
         self.data = data
@@ -192,13 +192,13 @@ class ArchiveReader:
                                      f"{human_size(self.limits.member_bytes)} limit for a member; not scanned")
                 continue
             try:
-                content = self._read_zip_member(archive, info, label)
+                content = self._read_zip_member(archive, info)
             except _Unreadable as e:
                 self.warnings.append(f"{label}: {e}")
                 continue
             yield from self._member(content, label, depth)
 
-    def _read_zip_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
+    def _read_zip_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         # zipfile stops at the declared size and checks the CRC at the end: the size was checked above.
         parts = []
         try:
@@ -214,7 +214,7 @@ class ArchiveReader:
 
     # -- tar ----------------------------------------------------------------------------------------
 
-    def _tar(self, stream: io.RawIOBase | io.BytesIO | _Inflating, path: str, depth: int) -> Iterator[Member]:
+    def _tar(self, stream: io.BytesIO | _Inflating, path: str, depth: int) -> Iterator[Member]:
         problems: list[str] = []
         try:
             archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=_checked_tarinfo(problems))
@@ -223,9 +223,9 @@ class ArchiveReader:
         seen: set[str] = set()
         try:
             for info in archive:
+                self._count_member()  # directories too: tarfile keeps every header it has read
                 if info.isdir():
                     continue
-                self._count_member()
                 label = f"{path}!{info.name}"
                 self._name_warnings(path, info.name, seen)
                 if info.issym() or info.islnk():
