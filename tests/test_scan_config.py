@@ -103,10 +103,11 @@ CASES = [
     ('disable = "generic-password"',
      '.radar.toml:1: disable: must be a list of rule ids, like ["generic-password"]'),
     ("disable = [1]", ".radar.toml:1: disable[0]: must be a rule id (a string)"),
-    ("colour = 1", ".radar.toml:1: colour: unknown key; a configuration has disable, [[rules]] and [allowlist]"),
+    ("colour = 1", ".radar.toml:1: colour: unknown key; a configuration has disable, [[rules]], [allowlist] and "
+     "[archives]"),
     ("# settings\n\ndisabled = []",
-     ".radar.toml:3: disabled: unknown key (did you mean 'disable'?); a configuration has disable, [[rules]] and "
-     "[allowlist]"),
+     ".radar.toml:3: disabled: unknown key (did you mean 'disable'?); a configuration has disable, [[rules]], "
+     "[allowlist] and [archives]"),
     ("allowlist = 3", ".radar.toml:1: allowlist: must be a table: [allowlist] with paths, regexes, stopwords"),
     ('[allowlist]\npath = ["x"]',
      ".radar.toml:2: allowlist.path: unknown key (did you mean 'paths'?); an allowlist has paths, regexes, "
@@ -175,6 +176,13 @@ CASES = [
      ".radar.toml:3: not valid TOML: expected \"'''\" (at the end of the file)"),
     ("x = " + "[" * 5000 + "]" * 5000, ".radar.toml: not valid TOML: arrays or tables nested too deeply"),
     ('[allowlist]\nstopwords = [[[[[[["deep"]]]]]]]', ".radar.toml:2: allowlist.stopwords[0]: must be a string"),
+    ("archives = 3", ".radar.toml:1: archives: must be a table: [archives] with depth, total_bytes, member_bytes, "
+     "members, ratio, ratio_floor"),
+    ("[archives]\ndepht = 2\n", ".radar.toml:2: archives.depht: unknown key (did you mean 'depth'?); [archives] has "
+     "depth, total_bytes, member_bytes, members, ratio, ratio_floor"),
+    ("[archives]\ndepth = -1\n", ".radar.toml:2: archives.depth: must be a whole number (0 or more)"),
+    ("[archives]\nmembers = 0\n", ".radar.toml:2: archives.members: must be a whole number of 1 or more"),
+    ("[archives]\nratio = true\n", ".radar.toml:2: archives.ratio: must be a whole number of 1 or more"),
 ]
 
 

@@ -8,7 +8,9 @@ Each finding is one result:
   There is no `snippet`: the line holding a secret would print it.
 - `locations`: the path relative to `%SRCROOT%`, which `run.originalUriBaseIds` defines as the
   scanned directory's `file://` URI (GitLab scans: the GitLab URL, and paths start with the
-  project or group). Columns are in characters (`columnKind: unicodeCodePoints`), the end
+  project or group). An archive member's path (`dist/app.tgz!config/creds.env`) is percent-encoded
+  whole (`dist/app.tgz%21config/creds.env`): a valid relative reference that decodes to the path
+  the other formats print, its region inside the member. Columns are in characters (`columnKind: unicodeCodePoints`), the end
   column is exclusive as SARIF wants (radar's `end_column` is the last character).
 - `partialFingerprints["radarSecretFingerprint/v1"]`: radar's HMAC fingerprint, so a dashboard
   tracks a secret across line moves and sees equal secrets as one.

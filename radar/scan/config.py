@@ -14,7 +14,19 @@ stopwords = ["localdev"]                      # the value contains one, ignoring
 
 [allowlist.rules.generic-api-key]             # one rule only: the same three keys
 paths = ["config/local/**"]
+
+[archives]                                    # limits on reading archives (defaults shown)
+depth = 3                                     # archives inside archives; 0: archives are not opened
+total_bytes = 268435456                       # uncompressed bytes read from one file or blob, in all
+member_bytes = 10000000                       # one member's uncompressed size
+members = 10000                               # members looked at in one file or blob, in all
+ratio = 100                                   # a member expanding more than this ...
+ratio_floor = 1048576                         # ... past this many bytes is a compression bomb
 ```
+
+An allowlist path matches an archive member by its full path (`dist/app.tgz!config/creds.env`:
+`*.env` and `dist/**` match it) or by the archive that holds it (`dist/app.tgz` allowlists every
+member; for nested archives, each level out).
 
 Where it comes from (`find_config`): `--config FILE`; else `.radar.toml` at the scanned root (a
 history scan: the work tree's, or in a bare repository the default branch tip's, as for
@@ -54,6 +66,7 @@ import regex
 
 from radar.errors import RadarError
 from radar.scan.findings import Finding
+from radar.scan.sources.archives import ArchiveLimits
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleFieldError, RuleSet, load_default_rules, parse_rule
 from radar.toml_lines import Path as KeyPath, key_lines, line_of
 
@@ -65,7 +78,8 @@ CONFIG_FILE = ".radar.toml"
 MAX_CONFIG_BYTES = 1 << 20
 # What added rules' examples may expand to, all together: `{alnum:N}` makes N characters.
 MAX_EXAMPLES_TEXT = 1 << 20
-_TOP_KEYS = ("disable", "rules", "allowlist")
+_TOP_KEYS = ("disable", "rules", "allowlist", "archives")
+_ARCHIVE_KEYS = tuple(f.name for f in fields(ArchiveLimits))
 # What an expression may not hold to be searched as one branch of an alternation with the others:
 # inline flags (in the `regex` module's version 0 they apply to the whole pattern), references to
 # groups by number or by name, recursion, branch resets and backtracking verbs such as (*SKIP).
@@ -217,7 +231,10 @@ class Allowlist:
         known = self._path_reasons  # a history finding's many locations share few paths
         if path not in known:
             result = spec.check_file(path)
-            known[path] = f"config: {self.key}.paths[{result.index}]" if result.include else None
+            reason = f"config: {self.key}.paths[{result.index}]" if result.include else None
+            if reason is None and "!" in path:  # an archive member: what allowlists the archive does too
+                reason = self.path_reason(path.rsplit("!", 1)[0])
+            known[path] = reason
         return known[path]
 
     def __getstate__(self) -> dict:
@@ -284,6 +301,7 @@ class ScanConfig:
     added: tuple[Rule, ...] = ()
     disabled: frozenset[str] = frozenset()
     allowlists: Allowlists = Allowlists()
+    archives: ArchiveLimits = ArchiveLimits()  # [archives]: how deep and how much archives are read
 
     def ruleset(self, base: RuleSet) -> RuleSet:
         return base.changed(self.added, self.disabled)
@@ -378,14 +396,30 @@ class _Loader:
         for key in document:
             if key not in _TOP_KEYS:
                 raise self.fail((key,), f"unknown key{_suggest(key, _TOP_KEYS)}; a configuration has "
-                                        "disable, [[rules]] and [allowlist]")
+                                        "disable, [[rules]], [allowlist] and [archives]")
         added = self._rules(document.get("rules", []))
         known = {rule.id for rule in self.shipped.rules} | {rule.id for rule in added}
         disabled = frozenset(self._rule_ids(document.get("disable", []), ("disable",), known))
         allowlists = self._allowlists(document.get("allowlist", {}), known)
         if added:
             self._check_examples(added)
-        return ScanConfig(self.name, added, disabled, allowlists)
+        archives = self._archives(document.get("archives", {}))
+        return ScanConfig(self.name, added, disabled, allowlists, archives)
+
+    # -- [archives] -----------------------------------------------------------------------------
+
+    def _archives(self, table: object) -> ArchiveLimits:
+        if not isinstance(table, dict):
+            raise self.fail(("archives",), f"must be a table: [archives] with {', '.join(_ARCHIVE_KEYS)}")
+        for key, value in table.items():
+            if key not in _ARCHIVE_KEYS:
+                raise self.fail(("archives", key), f"unknown key{_suggest(key, _ARCHIVE_KEYS)}; "
+                                                   f"[archives] has {', '.join(_ARCHIVE_KEYS)}")
+            # depth 0 turns archive reading off; every other limit must let something through.
+            if type(value) is not int or value < (0 if key == "depth" else 1):
+                raise self.fail(("archives", key), "must be a whole number" + (" (0 or more)" if key == "depth"
+                                                                                 else " of 1 or more"))
+        return ArchiveLimits(**table)
 
     # -- [[rules]] ------------------------------------------------------------------------------
 

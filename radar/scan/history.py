@@ -12,6 +12,8 @@ they are); each group becomes one finding:
 - `in_head`: whether a blob holding the value is in the tree of the default branch's tip
   (`origin/HEAD` when the clone has it, else `HEAD`); with `--since-commit` this only looks at
   blobs added after that commit;
+- a finding inside an archive blob keeps its member at every location
+  (`dist/app.tgz!config/creds.env`, with the blob's path in that commit);
 - ignored only when every occurrence was suppressed inline or allowlisted by value, or when every
   location is under a path the scan configuration allowlists for the finding's rule.
 
@@ -83,8 +85,9 @@ def _merge(group: list[Finding], source: GitHistorySource, priority: dict[str, i
 
     places: dict[tuple[str, int, int], None] = {}
     for finding in group:
+        member = _member(finding, source)
         for introduction in source.introductions[finding.origin.blob or ""]:
-            places[(introduction.path, finding.line, introduction.commit)] = None
+            places[(introduction.path + member, finding.line, introduction.commit)] = None
     ordered = sorted(places, key=lambda p: (source.age(p[2]), p[0], p[1]))
     locations = tuple(Location(path, line, commits[c].id, commits[c].author, commits[c].date)
                       for path, line, c in ordered)
@@ -93,9 +96,15 @@ def _merge(group: list[Finding], source: GitHistorySource, priority: dict[str, i
     chosen_place = source.first_introduction(chosen.origin.blob or "")
     return replace(
         chosen,
-        path=chosen_place.path,
+        path=chosen_place.path + _member(chosen, source),
         ignored=all(f.ignored for f in group),
         ignore_reason=chosen.ignore_reason if all(f.ignored for f in group) else None,
         origin=Origin(commit=first.commit, author=first.author, date=first.date, blob=chosen.origin.blob),
         history=History(in_head, locations),
     )
+
+
+def _member(finding: Finding, source: GitHistorySource) -> str:
+    """`!config/creds.env` when the finding is inside an archive blob (its path is the blob's first
+    path and the member), else "": the same member is at that place in every commit with the blob."""
+    return finding.path[len(source.first_introduction(finding.origin.blob or "").path):]

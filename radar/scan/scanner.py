@@ -10,7 +10,10 @@ and invalid UTF-8 is read as Latin-1 so ASCII credentials are still found. Equal
 counted, not repeated (`radar.scan.warnings`): each batch counts its own, and the batches' counts
 are added up as they come back, so a file that is not UTF-8 in 214 blobs is one line. What could not be read
 is counted too (`ScanStats.unreadable`): the scan is then incomplete (`ScanReport.incomplete`),
-which the CLI reports after the findings, with exit status 2.
+which the CLI reports after the findings, with exit status 2. A unit whose bytes are an archive
+(zip, tar, gzip, bzip2, xz: by magic bytes) is opened in the worker that read it and each member
+scanned as a file at `outer!inner` (`sources.archives`, with its limits from `[archives]`), so a
+history blob that is an archive is still opened once.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
 from radar.scan.sources import ignore
+from radar.scan.sources.archives import ArchiveLimits, ArchiveReader, archive_kind
 from radar.scan.sources.directory import DirectorySource
 from radar.scan.sources.interface import Source, TextUnit, UnitReadError, UnitSkipped
 from radar.scan.warnings import Warnings, counted, listed
@@ -167,7 +171,8 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
     # The CI checks the configuration leaves on; None: not run (`radar scan gitlab` runs its own).
     ci = options.config.disabled if options.ci_checks else None
     jobs = options.jobs or os.cpu_count() or 1
-    pool = _start_pool(jobs, engine, ci) if fork_first and jobs > 1 else None
+    limits = options.config.archives
+    pool = _start_pool(jobs, engine, ci, limits) if fork_first and jobs > 1 else None
     try:
         iterator = iter(units)
         head: list[TextUnit] = []
@@ -188,11 +193,11 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
 
         report = ScanReport([])
         if pool is None and jobs > 1 and head_size >= PARALLEL_THRESHOLD_BYTES:
-            pool = _start_pool(jobs, engine, ci)
+            pool = _start_pool(jobs, engine, ci, limits)
         log.info("scanning with %d rules, decode depth %d, %s", len(engine.rules), options.decode_depth,
                  f"{jobs} worker processes" if pool else "in one process (a small scan)")
         if pool is None:
-            results: Iterable[_BatchResult] = (_scan_batch_with(engine, ci, b) for b in _batches(counted()))
+            results: Iterable[_BatchResult] = (_scan_batch_with(engine, ci, b, limits) for b in _batches(counted()))
         else:
             results = pool.imap_unordered(_scan_batch, _batches(counted()))
         done = 0
@@ -213,11 +218,11 @@ def scan_units(units: Iterable[TextUnit], options: ScanOptions = ScanOptions(),
     return report
 
 
-def _start_pool(jobs: int, engine: Engine, ci: frozenset[str] | None):
+def _start_pool(jobs: int, engine: Engine, ci: frozenset[str] | None, limits: ArchiveLimits):
     import multiprocessing  # only when a pool starts: a small scan (a pre-commit hook's) never pays for it
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    return context.Pool(jobs, initializer=_init_worker, initargs=(engine, ci))
+    return context.Pool(jobs, initializer=_init_worker, initargs=(engine, ci, limits))
 
 
 @dataclass
@@ -243,20 +248,23 @@ def _batches(units: Iterable[TextUnit]) -> Iterator[list[TextUnit]]:
 
 _worker_engine: Engine | None = None
 _worker_ci: frozenset[str] | None = None
+_worker_limits = ArchiveLimits()
 
 
-def _init_worker(engine: Engine, ci: frozenset[str] | None) -> None:
-    global _worker_engine, _worker_ci
+def _init_worker(engine: Engine, ci: frozenset[str] | None, limits: ArchiveLimits) -> None:
+    global _worker_engine, _worker_ci, _worker_limits
+    _worker_limits = limits
     _worker_engine = engine
     _worker_ci = ci
 
 
 def _scan_batch(batch: list[TextUnit]) -> _BatchResult:
     assert _worker_engine is not None
-    return _scan_batch_with(_worker_engine, _worker_ci, batch)
+    return _scan_batch_with(_worker_engine, _worker_ci, batch, _worker_limits)
 
 
-def _scan_batch_with(engine: Engine, ci_disabled: frozenset[str] | None, batch: list[TextUnit]) -> _BatchResult:
+def _scan_batch_with(engine: Engine, ci_disabled: frozenset[str] | None, batch: list[TextUnit],
+                     limits: ArchiveLimits = ArchiveLimits()) -> _BatchResult:
     result = _BatchResult([], Warnings(), ScanStats(), sum(u.size for u in batch))
     for unit in batch:
         unit.announce()
@@ -272,26 +280,40 @@ def _scan_batch_with(engine: Engine, ci_disabled: frozenset[str] | None, batch: 
             result.stats.skipped += 1
             result.stats.unreadable[unit.noun] += 1
             continue
-        if is_binary(data):
-            log.info("%s: skipped, binary", unit.path)
-            result.stats.binary += 1
-            continue
-        utf8: bytes | None = data
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            result.warnings.add(f"{unit.path}: not valid UTF-8; scanned as Latin-1", unit.noun)
-            text = data.decode("latin-1")
-            utf8 = None  # the bytes are not the text's UTF-8 encoding
-        scanned = engine.scan(text, unit.path, unit.origin, utf8)
-        result.findings.extend(scanned.findings)
-        if ci_disabled is not None and is_ci_file(unit.path):  # a name test: other files pay nothing more
-            result.findings.extend(ci_file_findings(text, unit.path, unit.origin, engine.key, ci_disabled))
-        for warning in scanned.warnings:
-            result.warnings.add(warning, unit.noun)
-        result.stats.files += 1
-        result.stats.bytes += len(data)
+        if limits.depth and archive_kind(data):
+            reader = ArchiveReader(data, unit.path, limits)
+            for member in reader.members():
+                _scan_data(engine, ci_disabled, unit, member.path, member.data, result)
+            for warning in reader.warnings:
+                result.warnings.add(warning, unit.noun)
+            if reader.opened:
+                continue  # else not an archive after all, or not one radar can open: read as a file
+        _scan_data(engine, ci_disabled, unit, unit.path, data, result)
     return result
+
+
+def _scan_data(engine: Engine, ci_disabled: frozenset[str] | None, unit: TextUnit, path: str, data: bytes,
+               result: _BatchResult) -> None:
+    """Scan one file's (or archive member's) bytes, reported at `path`, into `result`."""
+    if is_binary(data):
+        log.info("%s: skipped, binary", path)
+        result.stats.binary += 1
+        return
+    utf8: bytes | None = data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        result.warnings.add(f"{path}: not valid UTF-8; scanned as Latin-1", unit.noun)
+        text = data.decode("latin-1")
+        utf8 = None  # the bytes are not the text's UTF-8 encoding
+    scanned = engine.scan(text, path, unit.origin, utf8)
+    result.findings.extend(scanned.findings)
+    if ci_disabled is not None and is_ci_file(path):  # a name test: other files pay nothing more
+        result.findings.extend(ci_file_findings(text, path, unit.origin, engine.key, ci_disabled))
+    for warning in scanned.warnings:
+        result.warnings.add(warning, unit.noun)
+    result.stats.files += 1
+    result.stats.bytes += len(data)
 
 
 def is_binary(data: bytes) -> bool:
