@@ -96,19 +96,20 @@ _ASSIGNMENT_PIECES = st.sampled_from([
     "apiKey", "api.key", "secret", "x" * 38, "a.b-c_", "=", ":", ":=", "=>", "!=", "==", " ", "\t", '"',
     "'", "`", "]", "<", ">", "</", "<password>", "ENV ", "env ", "--", "\n", "@", "!!str ",
     "Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "é", "K", "\u212a", "\u017f", "\u0130", "e\u0301", "пароль", "ß",
-    "\u00a0", "\u2028",
+    "\u00a0", "\u2028", "?=", "+=", ".=", "??=", "::=", ",", " string ", ": String", "&'static str", '"]',
 ])
 
 
 # Whole assignments too, so that most examples hold something the expressions match.
 _ASSIGNMENTS = st.tuples(
-    st.sampled_from(["", " ", "\n", "<", "ENV ", "  env\t", "--", "x.", "é", "ÿ "]),
+    st.sampled_from(["", " ", "\n", "<", "ENV ", "  env\t", "--", "x.", "é", "ÿ ", '("', "['", "`"]),
     st.sampled_from(["", "db_", "my-", "Z" * 39, "a.b-c_", "пароль_", "e\u0301"]),
     st.sampled_from(["password", "Token", "api_key", "apiKey", "secret", "_pass", "auth", "pa\u017fsword",
                      "to\u212aen", "ap\u0130_key"]),
     st.sampled_from(["", "_file", "Word", "y" * 39, "-x.z", "é", "\u0301"]),
     st.sampled_from(["=", " = ", ": ", ":=", " => ", "!=", '"', '": ', "']=", ">", " ", "\t", " a>", "\t=",
-                     '" \t= ', "'=", "`: ", "]= ", '"\t:', " \t!= "]),
+                     '" \t= ', "'=", "`: ", "]= ", '"\t:', " \t!= ", " ?= ", "::=", " :::= ", "+=", " .= ",
+                     " ??= ", '", ', "',", " string = ", ": String = ", " str=", '"]= ', "'] = "]),
     st.sampled_from(["", '"', "'", "`", "@"]),
     st.sampled_from(["Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "short", "${VAR}", "Zx9q\nL2mN8vR4tY7w", "Zx9qпароль8vR4"]),
     st.sampled_from(["", '"', "'", "</", "\n", " ", ";", "é"]),

@@ -416,11 +416,33 @@ def _windows(text: str, positions: Sequence[int], rule: Rule | None) -> list[tup
         elif rule is None or not rule.multiline:
             continue  # the range already holds the whole line
         stop = min(len(text), pos + rule.span) if rule is not None and rule.multiline else line_end
+        if rule is not None and rule.names and _opens_element(text, line_start, line_end):
+            stop = _element_end(text, line_end)
         if ranges and line_start <= ranges[-1][1] + 1:
             ranges[-1] = (ranges[-1][0], max(ranges[-1][1], stop))
         else:
             ranges.append((line_start, stop))
     return ranges
+
+
+# An XML or HTML element whose text sits on lines of its own (`<apiToken>`, the value, then
+# `</apiToken>`): a rule that reads names sees the line that opens it and the two after it.
+ELEMENT_REACH = 1024
+
+
+def _opens_element(text: str, line_start: int, line_end: int) -> bool:
+    end = line_end
+    while end > line_start and text[end - 1] in " \t\r":
+        end -= 1
+    return end > line_start and text[end - 1] == ">" and text[end - 2:end] != "/>" and end < len(text)
+
+
+def _element_end(text: str, line_end: int) -> int:
+    stop = line_end
+    for _ in range(2):
+        following = text.find("\n", stop + 1, line_end + ELEMENT_REACH)
+        stop = following if following >= 0 else min(len(text), line_end + ELEMENT_REACH)
+    return stop
 
 
 def _encoded_runs(text: str, start: int, stop: int, kind: str) -> Iterator[regex.Match[str]]:

@@ -77,6 +77,16 @@ _PATH = regex.compile(
 _VERSION = regex.compile(r"^v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?$")
 
 
+# What may close a key before its operator: a quote, a bracket, or both (`os.environ["X"] = `).
+CLOSE = r"(?:[\"'`]\]?|\])?"
+# Assignment operators: `=`, `:` (YAML, JSON), `:=` (Go), `=>` (PHP, Ruby, logstash), Makefile's
+# `::=`, `:::=`, `?=` and `+=`, PHP's `.=` and `??=`, and the comparisons `==`/`!=` that tests
+# and configuration checks write secrets into.
+OPERATOR = r"(?:[=!]=|:{1,3}=|[?+.]=|\?\?=|=>|[:=])"
+# The type between a name and `=` in a typed declaration (Go, Kotlin, Swift, Rust, TypeScript).
+TYPED = r"(?:[ \t]*:)?[ \t]+(?:[Ss]tring|str|&str|&'static[ \t]+str)"
+
+
 def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
     """The expression for a name assigned a value. Without `value` (generic rules) any value of
     6-256 characters is taken and `judge` decides; with it (a provider rule that gives `names` and
@@ -91,7 +101,9 @@ def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
     key = rf"(?<!{_KEY_CHARS})(?P<key>{_KEY_CHARS}{{0,40}}?(?i:{words}){_KEY_CHARS}{{0,40}})"
     if value is None:
         quoted = r"""(?:"(?P<secret>[^"\\\r\n]{6,256})"|'(?P<secret>[^'\\\r\n]{6,256})'|`(?P<secret>[^`\r\n]{6,256})`)"""
-        bare = r"""(?P<secret>[^\s"'`,;<>(){}\[\]|]{6,256})"""
+        # A bare value ends at an escape (`\n`, `\"`): it sits in a string that holds a file
+        # (`{"config.ini": "TOKEN=value\nDEBUG=1"}`).
+        bare = r"""(?P<secret>(?:[^\s"'`,;<>(){}\[\]|\\]|\\(?![nrt"'\\])){6,256})"""
         element = r"(?P<secret>[^<>\s]{6,256})"
     else:
         # The format is the whole value: it must end where a bare value would.
@@ -102,7 +114,13 @@ def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
         rf"<{key}(?:\s[^<>]*)?>\s*{element}\s*</"
         rf"|(?m:^)[ \t]*(?i:ENV)[ \t]+{key}[ \t]+(?:{quoted}|{bare})[ \t]*(?m:$)"
         rf"|(?<=\s|^)--{key}[ \t]+(?:{quoted}|{bare})"
-        rf"|{key}[\"'`\]]?[ \t]*(?:[:=!]=|:=|=>|[:=])[ \t]*(?:@|!!str[ \t]+)?(?:{quoted}|{bare})"
+        # A typed declaration (`var apiToken string = "..."`, `val apiToken: String = "..."`),
+        # before the plain form, which would take `: String` for a YAML key and its value.
+        rf"|{key}{TYPED}[ \t]*=[ \t]*{quoted}"
+        rf"|{key}{CLOSE}[ \t]*{OPERATOR}[ \t]*(?:@|!!str[ \t]+)?(?:{quoted}|{bare})"
+        # A name and a value passed to a call (`System.setProperty("X_TOKEN", "...")`,
+        # `map.put("password", "...")`, `os.Setenv("X_TOKEN", "...")`): both quoted.
+        rf"|(?<=[\"'`]){key}[\"'`][ \t]*,[ \t]*{quoted}"
     )
 
 
@@ -117,7 +135,8 @@ KEY_REACH = 40
 _KEY_RUN_BEFORE = regex.compile(rf"{_KEY_CHARS}*", regex.REVERSE)
 _KEY_CHAR = regex.compile(_KEY_CHARS)
 # The rest of the key after a name, then an operator.
-_OPERATOR_AFTER_NAME = regex.compile(rf"{_KEY_CHARS}{{0,{KEY_REACH}}}[\"'`\]]?[ \t]*(?:[:=]|!=)")
+_OPERATOR_AFTER_NAME = regex.compile(
+    rf"{_KEY_CHARS}{{0,{KEY_REACH}}}(?:{CLOSE}[ \t]*(?:[:=]|[!?+.]=|\?\?=)|[\"'`][ \t]*,|{TYPED}[ \t]*=)")
 _ENV_LINE = regex.compile(r"[ \t]*(?i:ENV)[ \t]")
 _KEY_RUN_AFTER = regex.compile(rf"{_KEY_CHARS}{{0,{KEY_REACH + 1}}}")
 # The non-ASCII characters that the expression's case-insensitive names match to ASCII letters
@@ -187,10 +206,16 @@ def start_patterns(spellings: tuple[str, ...]) -> tuple[str, str, str]:
     hit is the operator); `<` and a key up to a name; an `ENV` line's key up to a name."""
     names = "|".join(literal(s) for s in sorted(spellings, key=len, reverse=True))
     return (
-        rf"(?i)(?:{names}){_HS_KEY}[\"'`\]]?[ \t]*(?:[:=]|!=)",
+        rf"(?i)(?:{names}){_HS_KEY}(?:(?:[\"'`]\]?|\])?[ \t]*(?:[:=]|[!?+.]=|\?\?=)|[\"'`][ \t]*,"
+        rf"|(?:[ \t]*:)?[ \t]+(?:string|str|&str|&'static[ \t]+str)[ \t]*=)",
         rf"(?i)<{_HS_KEY}(?:{names})",
         rf"(?i)^[ \t]*ENV[ \t]+{_HS_KEY}(?:{names})",
     )
+
+
+_BEFORE_OPERATOR = frozenset(" \t:=!?+.,\"'`]")
+# A type right before where the walk back from `=` stopped (`apiToken: String`), read backwards.
+_TYPE_BEFORE = regex.compile(r"(?:[ \t]*:)?[ \t]+(?:[Ss]tring|str|&str|&'static[ \t]+str)", regex.REVERSE)
 
 
 def reported_starts(text: str, reports: list[tuple[int, int]], longest: int) -> list[int]:
@@ -200,16 +225,21 @@ def reported_starts(text: str, reports: list[tuple[int, int]], longest: int) -> 
     reach = KEY_REACH + longest
     for last, form in reports:
         if form == 0:
-            # Back from the operator over blanks and a closing quote to the end of the key's run.
-            end = last - 1 if last and text[last] == "=" and text[last - 1] == "!" else last
-            while end and text[end - 1] in " \t":
+            # Back from the operator's last character over the operator, blanks, a closing quote
+            # or bracket (or a call's comma) to the end of the key's run; in a typed declaration
+            # also over the type. Eating a `.` of the key changes nothing: the run goes on.
+            end = last
+            while end and text[end - 1] in _BEFORE_OPERATOR:
                 end -= 1
-            if end and text[end - 1] in "\"'`]":
-                end -= 1
-            low = max(0, end - reach - KEY_REACH)
-            run = _KEY_RUN_BEFORE.match(text, low, end).start()
-            if not (run == low and low and _KEY_CHAR.match(text, low - 1, low)):
-                starts.add(run)  # else the run is too long to be a key
+            ends = [end]
+            typed = _TYPE_BEFORE.match(text, max(0, end - 32), end)
+            if typed is not None:
+                ends.append(typed.start())
+            for end in ends:
+                low = max(0, end - reach - KEY_REACH)
+                run = _KEY_RUN_BEFORE.match(text, low, end).start()
+                if not (run == low and low and _KEY_CHAR.match(text, low - 1, low)):
+                    starts.add(run)  # else the run is too long to be a key
         elif form == 1:
             tag = text.rfind("<", max(0, last - reach), last)
             if tag >= 0:
