@@ -247,6 +247,8 @@ class Engine:
         else:
             if rule.entropy is not None and filters.entropy(value) < rule.entropy:
                 return None
+            if rule.names and not generic.key_may_hold_credential(m.group("key") or ""):
+                return None  # VIRUSTOTAL_FILE_SHA256, SENDBIRD_APP_ID: the name, not a credential
             if filters.is_placeholder(value):
                 return None
         validated = validators.validate(rule.validator, value) if rule.validator else None

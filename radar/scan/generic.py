@@ -284,6 +284,20 @@ def names_a_secret(key: str) -> bool:
     return any(pair in SECRET_PAIRS for pair in zip(segments, segments[1:]))
 
 
+# For a provider rule that gives names: the key holds the provider's name, so it need not name a
+# secret, but a key that says it holds a digest or something else than a credential does not.
+NOT_A_CREDENTIAL_TAILS = frozenset({
+    "url", "uri", "host", "hostname", "endpoint", "domain", "id", "ids", "name", "user", "username",
+    "email", "region", "project", "org", "organization", "path", "file", "dir", "version", "model",
+    "channel", "site", "account", "workspace", "team", "env", "environment", "port", "timeout",
+})
+
+
+def key_may_hold_credential(key: str) -> bool:
+    segments = key_segments(key)
+    return not (any(s in HASH_SEGMENTS for s in segments) or (segments and segments[-1] in NOT_A_CREDENTIAL_TAILS))
+
+
 def _ends_with_pair(segments: list[str]) -> bool:
     return len(segments) >= 2 and (segments[-2], segments[-1]) in SECRET_PAIRS
 
