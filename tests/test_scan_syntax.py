@@ -147,3 +147,14 @@ def test_identifiers_in_any_form_are_never_reported(form, word, identifier):
     text = line.format(n=name, N=upper, v=identifier) + "\n"
     for engine in ENGINES:
         assert engine.scan(text, path).findings == [], (path, line)
+
+
+@pytest.mark.parametrize("path, line", [
+    ("_cocoa_builtins.py", "COCOA_INTERFACES = {'ABPersonViewController', 'ACAccountCredential', 'ACAccountStoreXz9q'}"),
+    ("README.md", "a hidden job with `VAULT_AUTH_TOKEN`, `id_tokens:` (`aud`)"),
+    ("names.py", 'FIELDS = ["api_token", "Zx9qL2mN8vR4tY7wK3pB6sD1"]'),
+])
+def test_quoted_words_in_a_list_are_not_a_call_that_passes_a_name_and_a_value(path, line):
+    # A call passes its name as its first argument; a set, a list or prose lists quoted words.
+    for engine in ENGINES:
+        assert engine.scan(line + "\n", path).findings == [], line

@@ -119,8 +119,9 @@ def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
         rf"|{key}{TYPED}[ \t]*=[ \t]*{quoted}"
         rf"|{key}{CLOSE}[ \t]*{OPERATOR}[ \t]*(?:@|!!str[ \t]+)?(?:{quoted}|{bare})"
         # A name and a value passed to a call (`System.setProperty("X_TOKEN", "...")`,
-        # `map.put("password", "...")`, `os.Setenv("X_TOKEN", "...")`): both quoted.
-        rf"|(?<=[\"'`]){key}[\"'`][ \t]*,[ \t]*{quoted}"
+        # `map.put("password", "...")`, `os.Setenv("X_TOKEN", "...")`): both quoted, the name
+        # the call's first argument (a list of quoted words is not a call: `{'A', 'B'}`).
+        rf"|(?<=\([ \t]*[\"']){key}[\"'][ \t]*,[ \t]*{quoted}"
     )
 
 
