@@ -96,7 +96,7 @@ _ASSIGNMENT_PIECES = st.sampled_from([
     "apiKey", "api.key", "secret", "x" * 38, "a.b-c_", "=", ":", ":=", "=>", "!=", "==", " ", "\t", '"',
     "'", "`", "]", "<", ">", "</", "<password>", "ENV ", "env ", "--", "\n", "@", "!!str ",
     "Zx9qL2mN8vR4tY7w", "K3j$9pQ!mZ2w", "é", "K", "\u212a", "\u017f", "\u0130", "e\u0301", "пароль", "ß",
-    "\u00a0", "\u2028", "?=", "+=", ".=", "??=", "::=", ",", " string ", ": String", "&'static str", '"]',
+    "\u00a0", "\u2028", "?=", "+=", ".=", "??=", "::=", ",", " string ", ": String", "&'static str", '"]', " || ", "??", " or ", "process.env.X ", "getenv('X') ",
 ])
 
 

@@ -82,6 +82,18 @@ def entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+# A digest written with its algorithm (`sha256:<hex>`, an OCI image digest or a pinned checksum;
+# `sha384-<base64>`, a subresource-integrity value): what a file hashes to, never a credential.
+_ALGORITHM_DIGEST = regex.compile(
+    r"(?i)^(?:sha(?:1|224|256|384|512)|sha3-(?:256|512)|md5|blake2[bs]?|blake3)[:=-]"
+    r"(?:[0-9a-f]{32,128}|[A-Za-z0-9+/]{43,88}={0,2})$"
+)
+
+
+def is_digest(value: str) -> bool:
+    return _ALGORITHM_DIGEST.match(value) is not None
+
+
 def is_placeholder(value: str) -> bool:
     """The value is a template reference, a documented example or a stand-in, never a secret."""
     return (

@@ -83,6 +83,8 @@ CLOSE = r"(?:[\"'`]\]?|\])?"
 # `::=`, `:::=`, `?=` and `+=`, PHP's `.=` and `??=`, and the comparisons `==`/`!=` that tests
 # and configuration checks write secrets into.
 OPERATOR = r"(?:[=!]=|:{1,3}=|[?+.]=|\?\?=|=>|[:=])"
+# A lookup and the operator that falls back from it to a literal.
+FALLBACK = r"[\w.$]{1,80}(?:\([^()\n]{0,80}\)|\[[^\[\]\n]{1,80}\])?[ \t]*(?:\|\||\?\?|\bor\b)[ \t]*"
 # The type between a name and `=` in a typed declaration (Go, Kotlin, Swift, Rust, TypeScript).
 TYPED = r"(?:[ \t]*:)?[ \t]+(?:[Ss]tring|str|&str|&'static[ \t]+str)"
 
@@ -117,6 +119,9 @@ def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
         # A typed declaration (`var apiToken string = "..."`, `val apiToken: String = "..."`),
         # before the plain form, which would take `: String` for a YAML key and its value.
         rf"|{key}{TYPED}[ \t]*=[ \t]*{quoted}"
+        # A literal as the fallback of a lookup (`process.env.X || "..."`, `ENV["X"] ?? "..."`,
+        # `getenv("X") or "..."`), before the plain form, which would take the lookup for the value.
+        rf"|{key}{CLOSE}[ \t]*{OPERATOR}[ \t]*{FALLBACK}{quoted}"
         rf"|{key}{CLOSE}[ \t]*{OPERATOR}[ \t]*(?:@|!!str[ \t]+)?(?:{quoted}|{bare})"
         # A name and a value passed to a call (`System.setProperty("X_TOKEN", "...")`,
         # `map.put("password", "...")`, `os.Setenv("X_TOKEN", "...")`): both quoted, the name
@@ -340,6 +345,7 @@ def judge(key: str, value: str, floor: float | None, called: bool = False) -> bo
     follows the value (`auth = HTTPBasicAuth(`), which makes it code if it is a name."""
     return (names_a_secret(key) and not value.startswith(PUBLISHABLE_PREFIXES)
             and not filters.is_placeholder(value) and not filters.is_identifier(value, called)
+            and not filters.is_digest(value)
             and looks_random(value, floor or 3.0))
 
 
