@@ -621,6 +621,8 @@ class Interpreter:
             except Unevaluable as e:
                 p.i = start
                 p.skip_balanced()
+                if p.i == start:  # a stray closer: step over it
+                    p.next()
                 touched = {t.text for t in p.t[start:p.i] if t.kind == "ident"} & {"tps", "fps", "truePositives", "falsePositives"}
                 if touched:
                     self.skipped[f"{self.function}: {e}"] += 1

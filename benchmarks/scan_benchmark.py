@@ -14,6 +14,12 @@ One run measures all three tools, offline (no validation), on the same inputs:
    sampled every 20 ms (radar runs a pool of worker processes, the others are one process).
    Each tool runs once to warm up, then `--rounds` times interleaved; the median time counts.
 
+3. gitleaks' public rule samples (rule_samples.py): every true and false sample of betterleaks'
+   rules, one file each, scored per tool (precision, recall, F1, recall per syntax class, types
+   fully / partly / not found); radar's misses go to benchmarks/work/rule-samples/radar-misses.json.
+
+`--samples-only` runs part 3 alone, `--tools radar` skips the peers, `--radar PATH` measures
+another radar executable (another worktree's `.venv/bin/radar`).
 `--write` replaces the marked section of benchmarks/RESULTS.md with the tables.
 """
 
@@ -34,6 +40,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
+import rule_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "files"
@@ -96,8 +103,11 @@ def measure(command: list[str], env: dict[str, str] | None = None, timeout: floa
     return elapsed, peak, status
 
 
+RADAR = {"path": ""}  # --radar: another radar executable
+
+
 def radar_command(target: Path, output: Path) -> list[str]:
-    return ["sh", "-c", f'exec "{tool("radar")}" scan "{target}" --format json > "{output}"']
+    return ["sh", "-c", f'exec "{RADAR["path"] or tool("radar")}" scan "{target}" --format json > "{output}"']
 
 
 def betterleaks_command(target: Path, output: Path) -> list[str]:
@@ -229,10 +239,21 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--skip-tree", action="store_true", help="only the corpus accuracy")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs per tool on the tree (median reported)")
+    parser.add_argument("--samples-only", action="store_true", help="only gitleaks' rule samples")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated tools to run (default: all)")
+    parser.add_argument("--radar", default="", help="the radar executable to measure")
     args = parser.parse_args()
+    RADAR["path"] = args.radar
+    for name in [n for n in TOOLS if n not in args.tools.split(",")]:
+        del TOOLS[name]
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
     manifest = json.loads(MANIFEST.read_text())["secrets"]
     out = Path(tempfile.mkdtemp(prefix="radar-bench-"))
+    samples_report = run_samples(env, out)
+    if args.samples_only:
+        print(samples_report)
+        shutil.rmtree(out, ignore_errors=True)
+        return 0
     scores: dict[str, dict] = {}
     radar_raw: list = []
     for name, (command, parse) in TOOLS.items():
@@ -266,11 +287,32 @@ def main() -> int:
             tree[name].update(seconds=elapsed, mb_s=size / 1e6 / elapsed, peak_rss_mb=max(p for _, p in samples) / 1e6)
         tree["_size"] = {"bytes": size, "files": files, "rounds": args.rounds}
     shutil.rmtree(out, ignore_errors=True)
-    report = render(scores, tree, manifest, radar_raw)
+    report = render(scores, tree, manifest, radar_raw) + "\n\n" + samples_report
     print(report)
     if args.write:
         results.write_section(SECTION, f"## radar scan: accuracy and speed (benchmarks/scan_benchmark.py)\n\n{report}")
     return 0
+
+
+def run_samples(env: dict[str, str], out: Path) -> str:
+    """Part 3: every tool on the rule samples; radar's misses written for the rule authors."""
+    config = rule_samples.fetch_sources()
+    found, missing = rule_samples.extract(config)
+    placed, unknown = rule_samples.lay_out(found)
+    scores: dict[str, dict] = {}
+    for name, (command, parse) in TOOLS.items():
+        target = out / f"{name}-samples.json"
+        elapsed, peak, status = measure(command(rule_samples.FILES, target), env)
+        if status not in (0, 1, 200, 205):
+            raise SystemExit(f"{name} failed on the rule samples (exit {status})")
+        scores[name] = rule_samples.score(parse(target, rule_samples.FILES), placed)
+        print(f"{name} on the rule samples: {scores[name]['findings']} findings, precision {scores[name]['precision']:.3f}, "
+              f"recall {scores[name]['recall']:.3f}, F1 {scores[name]['f1']:.3f}", file=sys.stderr)
+        if name == "radar":
+            print(f"radar's misses: {rule_samples.write_misses(scores[name])}", file=sys.stderr)
+    for reason, count in missing.most_common():
+        print(f"not evaluated ({count}): {reason}", file=sys.stderr)
+    return "\n".join(rule_samples.render(scores, placed, unknown, len(found), missing))
 
 
 def render(scores: dict, tree: dict, manifest: list[dict], radar_raw: list) -> str:
