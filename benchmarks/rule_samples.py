@@ -122,7 +122,7 @@ def shape_of(text: str, secret: str | None) -> str:
     """The sample with its value (and anything that looks random) replaced by its shape."""
     if secret:
         text = text.replace(secret, "\x00")
-    text = re.sub(r"[A-Za-z0-9+/=]{8,}", lambda m: _shape(m.group()) if _random_looking(m.group()) else m.group(), text)
+    text = re.sub(r"[A-Za-z0-9+/]{8,}={0,2}", lambda m: _shape(m.group()) if _random_looking(m.group()) else m.group(), text)
     if secret:
         shaped = re.sub(r"[A-Za-z0-9+/=]{4,}", lambda m: _shape(m.group()), secret)
         text = text.replace("\x00", shaped)
