@@ -14,6 +14,15 @@ One run measures all three tools, offline (no validation), on the same inputs:
    sampled every 20 ms (radar runs a pool of worker processes, the others are one process).
    Each tool runs once to warm up, then `--rounds` times interleaved; the median time counts.
 
+3. gitleaks' public rule samples (rule_samples.py): every true and false sample of betterleaks'
+   rules, one file each, scored per tool (precision, recall, F1, recall per syntax class, types
+   fully / partly / not found); radar's misses go to benchmarks/work/rule-samples/radar-misses.json.
+
+4. The held-out set corpus/heldout/ (when its manifest exists), scored as part 1; and radar's
+   rule count.
+
+`--samples-only` runs parts 3 and 4 alone, `--tools radar` skips the peers, `--radar PATH` measures
+another radar executable (another worktree's `.venv/bin/radar`).
 `--write` replaces the marked section of benchmarks/RESULTS.md with the tables.
 """
 
@@ -34,13 +43,18 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
+import rule_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "files"
 MANIFEST = ROOT / "corpus" / "manifest.json"
+# The held-out set (written from vendor docs, never tuned on): measured when its manifest exists.
+HELDOUT = ROOT / "corpus" / "heldout" / "files"
+HELDOUT_MANIFEST = ROOT / "corpus" / "heldout" / "manifest.json"
 WORK = ROOT / "benchmarks" / "work"
 TREE = WORK / "site-packages-tree"
 SECTION = "scan"
+SAMPLES_SECTION = "scan-samples"
 BIN = Path(sys.executable).parent
 
 
@@ -96,8 +110,11 @@ def measure(command: list[str], env: dict[str, str] | None = None, timeout: floa
     return elapsed, peak, status
 
 
+RADAR = {"path": ""}  # --radar: another radar executable
+
+
 def radar_command(target: Path, output: Path) -> list[str]:
-    return ["sh", "-c", f'exec "{tool("radar")}" scan "{target}" --format json > "{output}"']
+    return ["sh", "-c", f'exec "{RADAR["path"] or tool("radar")}" scan "{target}" --format json > "{output}"']
 
 
 def betterleaks_command(target: Path, output: Path) -> list[str]:
@@ -117,14 +134,17 @@ def betterleaks_findings(output: Path, root: Path) -> list[tuple[str, int, str]]
     data = json.loads(output.read_text() or "{}")
     found = []
     for f in data.get("findings") or []:
-        found.append((_relative(f["location"]["path"], root), f["location"]["start_line"], f["rule_id"]))
+        # A rule on the file's name alone (pkcs12-file) reports no line: count it on the first.
+        found.append((_relative(f["location"]["path"], root), f["location"].get("start_line", 1), f["rule_id"]))
         # A paired secret (the AWS secret key of an access key finding) is reported as a
         # component with its own line; count it as a finding there. Usernames and account
         # names are context, not secrets.
         for component_set in f.get("component_sets") or []:
             for c in component_set.get("components") or []:
-                if not any(word in c["rule_id"] for word in ("username", "name", "-id")):
-                    found.append((_relative(c["location"]["path"], root), c["location"]["start_line"], c["rule_id"]))
+                location = c.get("location") or {}
+                # A component found without a place of its own (none in the samples' files) adds nothing.
+                if "start_line" in location and not any(word in c["rule_id"] for word in ("username", "name", "-id")):
+                    found.append((_relative(location["path"], root), location["start_line"], c["rule_id"]))
     return found
 
 
@@ -229,10 +249,28 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--skip-tree", action="store_true", help="only the corpus accuracy")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs per tool on the tree (median reported)")
+    parser.add_argument("--samples-only", action="store_true", help="only gitleaks' rule samples")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated tools to run (default: all)")
+    parser.add_argument("--radar", default="", help="the radar executable to measure")
     args = parser.parse_args()
+    RADAR["path"] = args.radar
+    for name in [n for n in TOOLS if n not in args.tools.split(",")]:
+        del TOOLS[name]
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
     manifest = json.loads(MANIFEST.read_text())["secrets"]
     out = Path(tempfile.mkdtemp(prefix="radar-bench-"))
+    samples_report = f"radar's rules: {rule_count()}.\n\n" + run_samples(env, out)
+    heldout = run_heldout(env, out)
+    if heldout:
+        samples_report += "\n\n" + heldout
+    print(samples_report)
+    if args.write:
+        results.write_section(SAMPLES_SECTION, "## radar scan on gitleaks' public rule samples and the held-out set "
+                              f"(benchmarks/scan_benchmark.py)\n\nMeasured {time.strftime('%Y-%m-%d')} by "
+                              f"`python benchmarks/scan_benchmark.py --samples-only --write`; peers offline.\n\n{samples_report}")
+    if args.samples_only:
+        shutil.rmtree(out, ignore_errors=True)
+        return 0
     scores: dict[str, dict] = {}
     radar_raw: list = []
     for name, (command, parse) in TOOLS.items():
@@ -271,6 +309,59 @@ def main() -> int:
     if args.write:
         results.write_section(SECTION, f"## radar scan: accuracy and speed (benchmarks/scan_benchmark.py)\n\n{report}")
     return 0
+
+
+def rule_count() -> int:
+    """radar's rule count, asked of the measured radar's own Python (its venv's), so --radar counts
+    that worktree's rules."""
+    radar = Path(RADAR["path"] or tool("radar"))
+    python = radar.parent / "python"
+    code = "from radar.scan.rules import load_default_rules; print(len(load_default_rules()))"
+    done = subprocess.run([str(python if python.exists() else sys.executable), "-c", code],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout.strip())
+
+
+def run_heldout(env: dict[str, str], out: Path) -> str:
+    """The held-out corpus, same scoring as corpus/; empty when it does not exist yet."""
+    if not HELDOUT_MANIFEST.exists():
+        return ""
+    manifest = json.loads(HELDOUT_MANIFEST.read_text())["secrets"]
+    lines = [f"**Accuracy on the held-out set** corpus/heldout/ ({len(manifest)} planted secrets; written from "
+             "vendor docs, not tuned on):", "", "| tool | findings | precision | recall | F1 |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for name, (command, parse) in TOOLS.items():
+        target = out / f"{name}-heldout.json"
+        _, _, status = measure(command(HELDOUT, target), env)
+        if status not in (0, 1, 200, 205):
+            raise SystemExit(f"{name} failed on the held-out corpus (exit {status})")
+        r = accuracy(parse(target, HELDOUT), manifest)
+        lines.append(f"| {name} | {r['findings']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
+    return "\n".join(lines)
+
+
+def run_samples(env: dict[str, str], out: Path) -> str:
+    """Part 3: every tool on the rule samples; radar's misses written for the rule authors."""
+    config = rule_samples.fetch_sources()
+    found, missing = rule_samples.extract(config)
+    placed, unknown = rule_samples.lay_out(found)
+    scores: dict[str, dict] = {}
+    for name, (command, parse) in TOOLS.items():
+        target = out / f"{name}-samples.json"
+        argv = command(rule_samples.FILES, target)
+        if name == "kingfisher":  # it reports a value once however many files hold it; the samples reuse each value 26 times
+            argv.append("--no-dedup")
+        elapsed, peak, status = measure(argv, env)
+        if status not in (0, 1, 200, 205):
+            raise SystemExit(f"{name} failed on the rule samples (exit {status})")
+        scores[name] = rule_samples.score(parse(target, rule_samples.FILES), placed)
+        print(f"{name} on the rule samples: {scores[name]['findings']} findings, precision {scores[name]['precision']:.3f}, "
+              f"recall {scores[name]['recall']:.3f}, F1 {scores[name]['f1']:.3f}", file=sys.stderr)
+        if name == "radar":
+            print(f"radar's misses: {rule_samples.write_misses(scores[name])}", file=sys.stderr)
+    for reason, count in missing.most_common():
+        print(f"not evaluated ({count}): {reason}", file=sys.stderr)
+    return "\n".join(rule_samples.render(scores, placed, unknown, len(found), missing))
 
 
 def render(scores: dict, tree: dict, manifest: list[dict], radar_raw: list) -> str:
