@@ -92,7 +92,7 @@ CONTEXTS: list[tuple[str, str, str, Line]] = [
 ]
 
 PLACEHOLDERS = ["<your-key>", "${{{n}}}", "changeme", "{{{{ vault_{s} }}}}", "xxxxxxxx", "YOUR_API_KEY_HERE",
-                "<{n}>", "${{env.{n}}}", "TODO", "ApiKeyProvider("]
+                "<{n}>", "${{env.{n}}}", "TODO", "${{{{ secrets.{n} }}}}"]
 
 
 class HeldOut:
@@ -116,6 +116,11 @@ class HeldOut:
             self.add(i, "API_KEY_LENGTH", "32", None)
             self.add(i, "TOKEN_TTL", "3600s", None)
             self.add(i, "SECRET_NAME", "shop-api-secrets", None)
+        # Code identifiers assigned to secret names, written as code is (unquoted).
+        self.body[9].append(("API_KEY = ApiKeyProvider(settings_module=__name__)", None))
+        self.body[9].append(("AUTH_TOKEN = TokenStore.from_env", None))
+        self.body[10].append(("  apiKey: ApiKeyProvider(process.env),", None))
+        self.body[10].append(("  sessionSecret: config.session.secret,", None))
         # The key Adafruit's own API docs show in their curl samples (io.adafruit.com/api/docs).
         self.add(12, "ADAFRUIT_IO_KEY", "b780002b85d6411ca0ad9f9c60195f72", None)
 

@@ -1,6 +1,6 @@
 module.exports = {
   port: 3000,
-  zuploApiKey: 'ApiKeyProvider(',
+  zuploApiKey: '${{ secrets.ZUPLO_API_KEY }}',
   buildSha256: '5e90d57f98f9660825149de5bbb74dbc0abf0468a4e991b0a11a16bea5da7bb4',
   requestTraceId: 'fb980214-82c0-4774-9b95-8b568297a7ea',
   configcatSdkKeyV2: 'configcat-sdk-1/B4JmcZGce4niCICGph--41/UOkwsmtipxsv4EkHcbmcxd',
@@ -12,9 +12,9 @@ module.exports = {
   plivoAuthToken: 'dtzsLuHJh9GbJk94F0BHOiKP6IYzg99cao9jo01K',
   upstageApiKey: 'up_5gnFF3CtztTtNItz3eASR2HpXWeUj',
   dataGovApiKey: 'gBATzKVd3fMzjmus4CDGVrKTac3EZeyEq4JJNCb6',
-  tokenTtl: '3600s',
+  apiKey: ApiKeyProvider(process.env),
   amplitudeSecretKey: '${env.AMPLITUDE_SECRET_KEY}',
-  secretName: 'shop-api-secrets',
+  sessionSecret: config.session.secret,
   civoToken: '5qhWiJCxwwAGIkK4NjLHkXsgLdsH0lC9jDpyysDuvw3YhYFAIF',
   polarOauthToken: '${env.POLAR_OAUTH_TOKEN}',
   midtransServerKey: 'Mid-server-O5GrqCGPxk8QIAsrnxvvVpY8',
@@ -22,6 +22,8 @@ module.exports = {
   falKey: 'a912767e-5c74-486a-a169-f10e14f9ee59:f0a80f3f0f478b2badecf31ff7de60e3',
   fastlyApiToken: '{{ vault_fastly_api_token }}',
   apiKeyLength: '32',
+  tokenTtl: '3600s',
   hunterApiKey: 'aed8814d22cc792dafa85417c781cbebcc60c86b',
+  secretName: 'shop-api-secrets',
   settlemintAppToken: '${SETTLEMINT_APP_TOKEN}',
 };
