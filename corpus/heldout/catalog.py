@@ -97,6 +97,8 @@ TYPES: list[tuple[str, str, str, str]] = [
     ("Thunderstore API token", "TCLI_AUTH_TOKEN", "https://thunderstore.io/api/docs/", "tss_{alnum:32}"),
     ("Scalr API access token", "SCALR_TOKEN", "https://docs.scalr.io/docs/api-tokens", "{jwt}"),
     ("Temporal Cloud API key", "TEMPORAL_API_KEY", "https://docs.temporal.io/cloud/api-keys", "{jwt}"),
+    ("Settlemint service access token", "SETTLEMINT_SERVICE_TOKEN", "https://console.settlemint.com/documentation/platform-components/security-and-authentication/application-access-tokens", "sm_sat_{alnum:16}"),
+    ("Sumo Logic access ID", "SUMOLOGIC_ACCESS_ID", "https://help.sumologic.com/docs/manage/security/access-keys/", "su{alnum:12}"),
 ]
 
 # Formats with no prefix of their own: the vendor documents the value's length and alphabet only,
@@ -142,6 +144,11 @@ NAMED: list[tuple[str, str, str, str]] = [
     ("Data.gov API key", "DATA_GOV_API_KEY", "https://api.data.gov/docs/developer-manual/", "{alnum:40}"),
     ("Freshbooks access token", "FRESHBOOKS_ACCESS_TOKEN", "https://www.freshbooks.com/api/authentication", "{hex:64}"),
     ("Apollo API key", "APOLLO_API_KEY", "https://docs.apollo.io/docs/create-api-key", "{b64url:22}"),
+    ("BrowserStack access key", "BROWSERSTACK_ACCESS_KEY", "https://www.browserstack.com/docs/automate/api-reference/selenium/introduction#rest-api-authentication", "{alnum:20}"),
+    ("OVH application key", "OVH_APPLICATION_KEY", "https://help.ovhcloud.com/csm/en-api-getting-started-ovhcloud-api", "{alnum:16}"),
+    ("LinkedIn client ID", "LINKEDIN_CLIENT_ID", "https://learn.microsoft.com/en-us/linkedin/shared/authentication/client-credentials-flow", "{lowernum:14}"),
+    ("Looker API client ID", "LOOKERSDK_CLIENT_ID", "https://cloud.google.com/looker/docs/api-auth", "{alnum:20}"),
+    ("Sendbird application ID", "SENDBIRD_APP_ID", "https://sendbird.com/docs/chat/platform-api/v3/prepare-to-use-api", "{UUID}"),
 ]
 
 # Types left out (peer rule ids): the vendor's documentation gave no format we could confirm.
