@@ -123,6 +123,8 @@ class HeldOut:
         self.body[10].append(("  sessionSecret: config.session.secret,", None))
         # The key Adafruit's own API docs show in their curl samples (io.adafruit.com/api/docs).
         self.add(12, "ADAFRUIT_IO_KEY", "b780002b85d6411ca0ad9f9c60195f72", None)
+        # The key Paddle's authentication page shows (developer.paddle.com/api-reference/about/authentication).
+        self.add(13, "PADDLE_API_KEY", "pdl_live_apikey_01gtgztp8f4kek3yd4g1wrksa3_q6TGTJyvoIz7LDtXT65bX7_AQO", None)
 
     def write(self, root: Path) -> tuple[int, int]:
         files = root / "files"
