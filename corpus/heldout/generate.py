@@ -7,10 +7,11 @@ one docs URL per type); values are synthetic, made with radar.scan.examples' tem
 
 Each type's secret sits in one of the contexts below, and every third type in a second, different
 one. The contexts are the files teams really commit (compose files, Kubernetes Secrets, Helm values,
-Terraform, CI variables, notebooks, Spring config, settings modules, env files, README curl lines,
-shell exports, logs, Ansible vars), not the sample contexts gitleaks tests its rules with. Hard
-negatives sit beside them: the same variables holding placeholders and template references, and
-UUIDs, digests, identifiers and short values under secret-looking names.
+.tfvars and Terraform provider blocks, CI variables, notebooks, Spring config, settings modules, env
+files, README curl lines, shell exports, logs, Ansible vars, pypirc-style INI), not the sample
+contexts gitleaks tests its rules with. Hard negatives sit beside them: the same variables holding
+placeholders and template references, and UUIDs, digests, identifiers and short values under
+secret-looking names.
 
 The manifest lists each true secret as `{"path", "line", "type"}` (line 1-based, where the secret
 starts; `type` is the credential type in our words, one of catalog.py's). This set is a measurement
@@ -89,6 +90,10 @@ CONTEXTS: list[tuple[str, str, str, Line]] = [
      "2026-11-03T10:22:09Z INFO worker ready", lambda n, v: f"2026-11-03T10:22:01Z DEBUG config loaded {snake(n)}={v}"),
     ("ansible/group_vars/production.yml", "---\nnginx_worker_processes: 4\napp_user: shop",
      "app_restart_handler: restart shop", lambda n, v: f'{snake(n)}: "{v}"'),
+    ("infra/providers.tf", 'terraform {\n  required_version = ">= 1.6"\n}\n\nprovider "restapi" {\n  uri = "https://api.example.com"',
+     "}", lambda n, v: f'  {snake(n)} = "{v}"'),
+    ("tools/.servicerc", "; credentials for the release tooling, pypirc-style\n[default]\nrepository = https://upload.example.com/legacy/",
+     "timeout = 30", lambda n, v: f"{snake(n)} = {v}"),
 ]
 
 PLACEHOLDERS = ["<your-key>", "${{{n}}}", "changeme", "{{{{ vault_{s} }}}}", "xxxxxxxx", "YOUR_API_KEY_HERE",
