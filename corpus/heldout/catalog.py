@@ -99,6 +99,8 @@ TYPES: list[tuple[str, str, str, str]] = [
     ("Temporal Cloud API key", "TEMPORAL_API_KEY", "https://docs.temporal.io/cloud/api-keys", "{jwt}"),
     ("Settlemint service access token", "SETTLEMINT_SERVICE_TOKEN", "https://console.settlemint.com/documentation/platform-components/security-and-authentication/application-access-tokens", "sm_sat_{alnum:16}"),
     ("Sumo Logic access ID", "SUMOLOGIC_ACCESS_ID", "https://help.sumologic.com/docs/manage/security/access-keys/", "su{alnum:12}"),
+    ("eBay production app ID", "EBAY_APP_ID", "https://developer.ebay.com/api-docs/static/oauth-credentials.html", "{alpha:7}-{alpha:6}-PRD-{hex:9}-{hex:8}"),
+    ("eBay production cert ID", "EBAY_CERT_ID", "https://developer.ebay.com/api-docs/static/oauth-credentials.html", "PRD-{hex:12}-{hex:4}-{hex:4}-{hex:4}-{hex:4}"),
 ]
 
 # Formats with no prefix of their own: the vendor documents the value's length and alphabet only,
@@ -149,18 +151,22 @@ NAMED: list[tuple[str, str, str, str]] = [
     ("LinkedIn client ID", "LINKEDIN_CLIENT_ID", "https://learn.microsoft.com/en-us/linkedin/shared/authentication/client-credentials-flow", "{lowernum:14}"),
     ("Looker API client ID", "LOOKERSDK_CLIENT_ID", "https://cloud.google.com/looker/docs/api-auth", "{alnum:20}"),
     ("Sendbird application ID", "SENDBIRD_APP_ID", "https://sendbird.com/docs/chat/platform-api/v3/prepare-to-use-api", "{UUID}"),
+    ("Twitch access token", "TWITCH_ACCESS_TOKEN", "https://dev.twitch.tv/docs/authentication/#access-tokens", "{lowernum:30}"),
+    ("Kraken API private key", "KRAKEN_PRIVATE_KEY", "https://docs.kraken.com/api/docs/guides/spot-rest-auth", "{b64:86}=="),
+    ("Confluent Cloud API key", "CONFLUENT_CLOUD_API_KEY", "https://docs.confluent.io/cloud/current/security/authenticate/workload-identities/service-accounts/api-keys/overview.html", "{uppernum:16}"),
+    ("Confluent Cloud API secret", "CONFLUENT_CLOUD_API_SECRET", "https://docs.confluent.io/cloud/current/security/authenticate/workload-identities/service-accounts/api-keys/overview.html", "{b64:64}"),
 ]
 
 # Types left out (peer rule ids): the vendor's documentation gave no format we could confirm.
 NOT_WRITTEN = [
     "aikido-ci-token", "aikido-client-id", "aikido-client-secret", "beamer-api-token", "bitrise-access-token",
     "bittrex-access-key", "bittrex-secret-key", "canva-client-id", "canva-client-secret", "checkout-secret-key",
-    "confluent-access-token", "confluent-secret-key", "couchbase-capella-api-key", "defined-networking-api-token",
+    "couchbase-capella-api-key", "defined-networking-api-token",
     "devin-personal-api-key", "devin-service-api-key", "devin-service-user-token", "disqus-api-key",
-    "ebay-client-id", "ebay-client-secret", "endorlabs-api-key", "endorlabs-api-secret", "finicity-api-token",
+    "endorlabs-api-key", "endorlabs-api-secret", "finicity-api-token",
     "finicity-client-secret", "flyio-access-token", "fullstory-api-key", "greptile-api-key", "gumroad-access-token",
     "highnote-secret-live-key", "infomaniak-api-token", "instantly-api-key.1", "kimi-api-key", "klaviyo-api-key",
-    "kraken-access-token", "lighton-paradigm-api-key", "mercury-production-api-token", "mergify-application-key",
+    "lighton-paradigm-api-key", "mercury-production-api-token", "mergify-application-key",
     "messagebird-api-token", "messagebird-client-id", "minimax-api-key", "ollama-api-key", "pinterest-access-token",
     "privateai-api-token", "proof-full-access-api-key", "rainforest-pay-production-api-key", "redirect-pizza-api-token.1",
     "runpod-api-key.1", "squarespace-access-token", "sslmate-api-key.1", "upcloud-api-token", "val-town-api-token.1",
