@@ -1,4 +1,0 @@
-module.exports = {
-  cockroachApiKey: process.env.COCKROACH_API_KEY || 'REPLACE_ME',
-  port: 8080,
-};

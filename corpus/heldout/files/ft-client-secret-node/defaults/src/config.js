@@ -1,4 +1,0 @@
-module.exports = {
-  ftClientSecret: process.env.FT_CLIENT_SECRET || 'changeme',
-  port: 8080,
-};

@@ -1,4 +1,0 @@
-module.exports = {
-  ollamaApiKey: process.env.OLLAMA_API_KEY || '${OLLAMA_API_KEY}',
-  port: 8080,
-};

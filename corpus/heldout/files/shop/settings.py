@@ -1,0 +1,27 @@
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEBUG = False
+FASTLY_API_TOKEN = "TODO"
+SECRET_NAME = "shop-api-secrets"
+AUTH_TOKEN = TokenStore.from_env
+XENDIT_SECRET_KEY = "xnd_production_9O2CipRtVGA48mx2prX71UmKaw3sq7FldRqJJ2nVivFuN9aYP06xHlBIxOzB1Fhypya6TV"
+TOKEN_TTL = "3600s"
+MAXMIND_LICENSE_KEY = "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"
+BUILD_SHA256 = "36f3749ad601c22164b76818065e96dca6c144125421fe413e97ae6e27043db0"
+COCKROACH_API_KEY = "xxxxxxxx"
+ADAFRUIT_IO_KEY = "<your-key>"
+DATA_GOV_API_KEY = "Hw5yiy4ENzaW4OjtyDD1s4q359xcen7u5Bd2NdyE"
+EBAY_CERT_ID = "PRD-7f4ef71620c5-5863-bb97-2cbf-73a2"
+SIDEKIQ_GEM_SOURCE = "<SIDEKIQ_GEM_SOURCE>"
+REQUEST_TRACE_ID = "77fdb93b-73af-4040-b065-50ce3f1da5a8"
+API_KEY_LENGTH = "32"
+API_KEY = ApiKeyProvider(settings_module=__name__)
+OVH_APPLICATION_SECRET = "eTN5QLriDsT9Rxws5RCcm4S89TI0xJmD"
+FINNHUB_API_KEY = "<your-key>"
+ROOTLY_API_TOKEN = "rootly_9b582f4f03fb8e48780fb6445b4c30701fcb16395f40ef26d4f73b4c21049f1b"
+TABLEAU_PAT_SECRET = "changeme"
+CLOJARS_PASSWORD = "TODO"
+TFE_TOKEN = "hiyHAs2eXrkO41.atlasv1.k9a948bmgjIBg5gDUUEyNbhtzt3lOVaPN4UVIRTf78Xhn8PmJCVGIp6cBmiOPwHA5b4"
+ALLOWED_HOSTS = ["shop.example.com"]
