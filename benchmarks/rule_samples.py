@@ -136,6 +136,34 @@ def _random_looking(run: str) -> bool:
 # --- scoring ---------------------------------------------------------------------------------
 
 
+# Peer rule ids whose samples are identifiers, names or addresses, not credentials: an id alone
+# grants nothing (the peers use most of them only as the other half of a paired finding, and report
+# several not at all), and radar reports credentials only, by design. The "credentials only" view
+# leaves them out of the truths and drops the findings on their files, for every tool alike.
+NOT_CREDENTIALS = frozenset({
+    "adobe-client-id", "aikido-client-id", "algolia-application-id", "artifactory-jfrog-url", "asana-client-id",
+    "auth0-client-id", "auth0-domain", "azure-client-id", "azure-storage-account-name", "azure-tenant-id",
+    "bitbucket-client-id", "browserstack-username", "canva-client-id", "clickhouse-cloud-key-id",
+    "cloudflare-account-id", "cloudinary-cloud-name", "discord-client-id", "ebay-client-id", "generic-username",
+    "lark-app-id", "linkedin-client-id", "lob-pub-api-key", "looker-client-id", "messagebird-client-id",
+    "miro-client-id", "mongodb-atlas-service-account-id", "mux-access-token-id", "paypal-client-id",
+    "plaid-client-id", "planetscale-id", "plivo-auth-id", "polymarket-address", "posthog-project-api-key",
+    "ramp-client-id", "razorpay-key-id", "salesforce-instance-url", "sendbird-access-id", "snowflake-account-host",
+    "sumologic-access-id", "supabase-project-api-key", "supabase-project-url", "tableau-personal-access-token-name",
+    "tableau-server-host", "upstash-redis-rest-url", "wiz-client-id", "zoho-client-id",
+})
+
+
+def is_credential(rule: str) -> bool:
+    return re.sub(r"\.\d+$", "", rule) not in NOT_CREDENTIALS
+
+
+def credentials_only(findings: list[tuple[str, int, str]], placed: list[Placed]) -> tuple[list, list[Placed]]:
+    """The same findings and placements with the identifier types left out."""
+    left_out = {p.path for p in placed if not is_credential(p.rule)}
+    return [f for f in findings if f[0] not in left_out], [p for p in placed if p.path not in left_out]
+
+
 def score(findings: list[tuple[str, int, str]], placed: list[Placed]) -> dict:
     lines: dict[tuple[str, int], Placed] = {}
     for p in placed:
@@ -182,10 +210,23 @@ def render(scores: dict[str, dict], placed: list[Placed], unknown: int, rules: i
              "| tool | findings | precision | recall | F1 | types fully / partly / not found |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in scores.items():
+        if name.endswith(" (credentials only)"):
+            continue
         full = sum(1 for h, t in r["per_rule"].values() if h == t)
         none = sum(1 for h, _ in r["per_rule"].values() if h == 0)
         lines.append(f"| {name} | {r['findings']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
                      f"{full} / {len(r['per_rule']) - full - none} / {none} |")
+    only = {name: r for name, r in scores.items() if name.endswith(" (credentials only)")}
+    if only:
+        left = {p.rule for p in truths if not is_credential(p.rule)}
+        lines += ["", f"Credentials only: the same run with the {len(left)} identifier types left out (client, app, "
+                  "account and tenant ids, user names, URLs, host and domain names, publishable keys; "
+                  "`rule_samples.NOT_CREDENTIALS`):", "",
+                  "| tool | findings | precision | recall | F1 |", "| --- | ---: | ---: | ---: | ---: |"]
+        for name, r in only.items():
+            lines.append(f"| {name.removesuffix(' (credentials only)')} | {r['findings']} | {r['precision']:.3f} | "
+                         f"{r['recall']:.3f} | {r['f1']:.3f} |")
+    scores = {name: r for name, r in scores.items() if not name.endswith(" (credentials only)")}
     syntaxes = sorted({p.syntax for p in truths})
     lines += ["", "Recall per syntax class:", "", "| syntax | samples | " + " | ".join(scores) + " |",
               "| --- | ---: |" + " ---: |" * len(scores)]

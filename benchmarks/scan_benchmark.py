@@ -354,7 +354,9 @@ def run_samples(env: dict[str, str], out: Path) -> str:
         elapsed, peak, status = measure(argv, env)
         if status not in (0, 1, 200, 205):
             raise SystemExit(f"{name} failed on the rule samples (exit {status})")
-        scores[name] = rule_samples.score(parse(target, rule_samples.FILES), placed)
+        parsed = parse(target, rule_samples.FILES)
+        scores[name] = rule_samples.score(parsed, placed)
+        scores[f"{name} (credentials only)"] = rule_samples.score(*rule_samples.credentials_only(parsed, placed))
         print(f"{name} on the rule samples: {scores[name]['findings']} findings, precision {scores[name]['precision']:.3f}, "
               f"recall {scores[name]['recall']:.3f}, F1 {scores[name]['f1']:.3f}", file=sys.stderr)
         if name == "radar":
