@@ -20,6 +20,14 @@ from radar_cli import clean_env, radar
     ("ENV NPM_TOKEN ", "NPM_TOKEN"),
     ("spring.datasource.password=", "spring.datasource.password"),
     ("key := `", "key"),
+    # Makefile, PHP and typed assignments, calls that pass a name, and environ["X"] = .
+    ('DEPLOY_TOKEN ?= "', "DEPLOY_TOKEN"),
+    ("DEPLOY_TOKEN :::= ", "DEPLOY_TOKEN"),
+    ('$apiToken .= "', "apiToken"),
+    ('var apiToken string = "', "apiToken"),
+    ('val apiToken: String = "', "apiToken"),
+    ('System.setProperty("API_TOKEN", "', "API_TOKEN"),
+    ('os.environ["API_TOKEN"] = "', "API_TOKEN"),
     ('headers = {"Authorization": "Bearer ', "Authorization"),
     ('curl -H "PRIVATE-TOKEN: ', "PRIVATE-TOKEN"),
     ("DATABASE_URL=postgres://user:", "DATABASE_URL"),  # a URL's user name is not the variable

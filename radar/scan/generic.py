@@ -354,14 +354,17 @@ def judge(key: str, value: str, floor: float | None, called: bool = False) -> bo
 # (`DATABASE_URL=postgres://user:` before a URL password). The migration plan names Vault fields
 # after it; a finding without one is named after its secret type.
 _NAME_BEFORE_VALUE = regex.compile(
-    r"(?:^|[^\w.\-/@])([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::=|=>|=|:)\s*[\"'`]?(?:(?i:bearer|token|basic)\s+)?$"
+    r"(?:^|[^\w.\-/@])([A-Za-z_][\w.-]{0,127})[\"']?\]?\s*(?::{1,3}=|=>|[?+.]=|\?\?=|=|:)\s*[\"'`]?(?:(?i:bearer|token|basic)\s+)?$"
     r"|--([A-Za-z][\w-]{0,127})[=\s]\s*[\"']?$"
     r"|<([A-Za-z_][\w.-]{0,127})>$"
     r"|^\s*(?:ENV|ARG)\s+([A-Za-z_]\w{0,127})\s+[\"']?$"
+    # a typed declaration (`var apiToken string = "`) and a call's name (`setProperty("X", "`)
+    r"|(?:^|[^\w.\-/@])([A-Za-z_][\w.-]{0,127})(?:\s*:)?\s+(?:[Ss]tring|str|&str)\s*=\s*[\"'`]?$"
+    r"|\(\s*[\"']([A-Za-z_][\w.-]{0,127})[\"']\s*,\s*[\"'`]?$"
 )
 # Tried with `match` from a line's start: no `^`, which would not match at a position after 0.
 _LINE_ASSIGNMENT = regex.compile(
-    r"\s*(?:export\s+|set\s+)?[\"']?([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::=|=>|=|:)"
+    r"\s*(?:export\s+|set\s+)?[\"']?([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::{1,3}=|=>|[?+.]=|\?\?=|=|:)"
 )
 NAME_CONTEXT = 256  # characters before a value in which its own assignment is looked for
 
