@@ -301,6 +301,8 @@ NOT_A_CREDENTIAL_TAILS = frozenset({
 
 def key_may_hold_credential(key: str) -> bool:
     segments = key_segments(key)
+    if segments[-2:] in (["secret", "id"], ["cert", "id"]):  # Vault's secret_id, eBay's Cert ID: the secret half
+        return True
     return not (any(s in HASH_SEGMENTS for s in segments) or (segments and segments[-1] in NOT_A_CREDENTIAL_TAILS))
 
 
