@@ -207,6 +207,10 @@ class Engine:
         if longest is not None:
             starts = (generic.reported_starts(text, hits.starts.get(index, []), longest) if reported
                       else generic.assignment_starts(text, positions, longest))
+        if starts == [] and ascii_text:
+            # No place where the expression can begin (the names are mentioned, not assigned):
+            # nothing to search, and the expression need not even be compiled (in each worker).
+            return
         gates = hits.gates.get(index, []) if reported and index in self._gated else None
         if gates == []:
             return  # every match starts with the gate, and it matched nowhere
@@ -334,7 +338,8 @@ def _plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
         layer = {f for fragment in layer for f in base64_fragments(fragment, variants=False) if len(f) >= 7}
     for keyword in _PCT_KEYWORDS:
         roles.setdefault(keyword, set()).add(_PCT_TRIGGER)
-    # Generic rules whose every name spelling is a keyword run their expression only where a
+    # Rules that read names (generic ones, and provider rules with names and a value) whose every
+    # name spelling is a keyword run their expression only where a
     # match can begin (`generic.assignment_starts`); the value is the longest spelling.
     # Hyperscan finds those places itself (`generic.start_patterns`), role _REPORTED - (4 *
     # rule index + form); Python works them out from the keyword hits where it is missing.
@@ -345,7 +350,9 @@ def _plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
     patterns: dict[str, set[int]] = {}
     for index, rule in enumerate(rules):
         spellings = tuple(dict.fromkeys(s for name in rule.names for s in generic.name_spellings(name)))
-        if rule.kind == "generic" and spellings and all(s.isascii() and s in rule.keywords for s in spellings):
+        # Provider rules that give names and a value share the generic rules' expression, and so
+        # their starts (searching each line whole cost them double a directory scan's time).
+        if spellings and all(s.isascii() and s in rule.keywords for s in spellings):
             anchored[index] = max(map(len, spellings))
             for form, expression in enumerate(generic.start_patterns(spellings)):
                 patterns.setdefault(expression, set()).add(_REPORTED - (4 * index + form))
