@@ -80,15 +80,20 @@ def _git_keeps(tree: list[str], lines: list[str]) -> set[str]:
         return {os.fsdecode(p) for p in listed.split(b"\0") if p}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(trees(), patterns())
-def test_exclusions_leave_out_exactly_what_git_ignores(tree, lines):
-    exclusions = Exclusions.of(("--exclude", lines))
+def _radar_walks(tree: list[str], exclusions: Exclusions) -> set[str]:
+    """The files radar's directory walk keeps of `tree`, planted in a fresh directory."""
     with tempfile.TemporaryDirectory() as directory:
         for path in tree:
             (Path(directory) / path).parent.mkdir(parents=True, exist_ok=True)
             (Path(directory) / path).write_text("x\n")
-        walked = {u.path for u in DirectorySource(directory, exclusions).units()}
+        return {u.path for u in DirectorySource(directory, exclusions).units()}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees(), patterns())
+def test_exclusions_leave_out_exactly_what_git_ignores(tree, lines):
+    exclusions = Exclusions.of(("--exclude", lines))
+    walked = _radar_walks(tree, exclusions)
     kept = _git_keeps(tree, lines)
     assert walked == kept, (tree, lines)
     # History and staged scans see file paths only: the same verdict, from the path alone.
@@ -100,11 +105,7 @@ def test_a_rooted_double_star_directory_pattern_means_every_directory_as_in_git(
     # `/**/` once read as `/**?*/`, the top level's directories only (found by the property above).
     tree = ["a/a/a", "a/f", "b/f", "top", "a/b/c/d"]
     exclusions = Exclusions.of(("--exclude", lines))
-    with tempfile.TemporaryDirectory() as directory:
-        for path in tree:
-            (Path(directory) / path).parent.mkdir(parents=True, exist_ok=True)
-            (Path(directory) / path).write_text("x\n")
-        walked = {u.path for u in DirectorySource(directory, exclusions).units()}
+    walked = _radar_walks(tree, exclusions)
     assert walked == _git_keeps(tree, lines)
 
 
