@@ -138,14 +138,16 @@ def _random_looking(run: str) -> bool:
 
 # Peer rule ids whose samples are identifiers, names or addresses, not credentials: an id alone
 # grants nothing (the peers use most of them only as the other half of a paired finding, and report
-# several not at all), and radar reports credentials only, by design. The "credentials only" view
+# several not at all), and radar reports credentials only, by design. Publishable keys belong here too:
+# Mapbox's public `pk.` tokens (the only form its peer rule matches) are made to ship in web pages.
+# The "credentials only" view
 # leaves them out of the truths and drops the findings on their files, for every tool alike.
 NOT_CREDENTIALS = frozenset({
     "adobe-client-id", "aikido-client-id", "algolia-application-id", "artifactory-jfrog-url", "asana-client-id",
     "auth0-client-id", "auth0-domain", "azure-client-id", "azure-storage-account-name", "azure-tenant-id",
     "bitbucket-client-id", "browserstack-username", "canva-client-id", "clickhouse-cloud-key-id",
     "cloudflare-account-id", "cloudinary-cloud-name", "discord-client-id", "ebay-client-id", "generic-username",
-    "lark-app-id", "linkedin-client-id", "lob-pub-api-key", "looker-client-id", "messagebird-client-id",
+    "lark-app-id", "linkedin-client-id", "lob-pub-api-key", "looker-client-id", "mapbox-api-token", "messagebird-client-id",
     "miro-client-id", "mongodb-atlas-service-account-id", "mux-access-token-id", "paypal-client-id",
     "plaid-client-id", "planetscale-id", "plivo-auth-id", "polymarket-address", "posthog-project-api-key",
     "ramp-client-id", "razorpay-key-id", "salesforce-instance-url", "sendbird-access-id", "snowflake-account-host",
