@@ -103,7 +103,7 @@ TYPES: list[tuple[str, str, str, str]] = [
     ("eBay production cert ID", "EBAY_CERT_ID", "https://developer.ebay.com/api-docs/static/oauth-credentials.html", "PRD-{hex:12}-{hex:4}-{hex:4}-{hex:4}-{hex:4}"),
     ("Docker Swarm join token", "SWARM_JOIN_TOKEN", "https://docs.docker.com/engine/swarm/join-nodes/", "SWMTKN-1-{lowernum:50}-{lowernum:25}"),
     ("Docker Swarm unlock key", "SWARM_UNLOCK_KEY", "https://docs.docker.com/engine/swarm/swarm_manager_locking/", "SWMKEY-1-{b64:43}"),
-    ("GC Notify API key", "NOTIFY_API_KEY", "https://documentation.notification.canada.ca/en/keys.html", "gcntfy-deploy_key-{uuid}-{uuid}"),
+    ("GC Notify API key", "NOTIFY_API_KEY", "https://documentation.notification.canada.ca/en/start.html", "gcntfy-deploy_key-{uuid}-{uuid}"),
     ("GitLab incoming email address", "GITLAB_INCOMING_EMAIL", "https://docs.gitlab.com/administration/incoming_email/", "incoming+shop-api-42-{lowernum:25}-issue@gitlab.example.com"),
 ]
 
