@@ -90,6 +90,7 @@ class _Match:
     value: str = field(repr=False)
     validated: bool | None
     encoding: tuple[str, ...] = ()
+    weak: bool = False  # a weak password (generic.weak_password): reported at low confidence
 
 
 @dataclass
@@ -236,6 +237,7 @@ class Engine:
                 warnings.append(f"{path}: rule {rule.id} took over {MATCH_TIMEOUT_SECONDS:g} s near offset {start}; skipped there")
 
     def _judge(self, rule: Rule, m: regex.Match[str], code: bool) -> _Match | None:
+        weak = False
         if "secret" in m.re.groupindex and m.group("secret") is not None:
             start, end = m.span("secret")
             value = m.group("secret")
@@ -246,8 +248,13 @@ class Engine:
             quoted = start > 0 and m.string[start - 1] in "\"'`"
             called = not quoted and _CALL.match(m.string, end, end + 64) is not None
             # In program source an unquoted value is code (`token = Punctuation`), not a literal.
-            if (code and not quoted) or not generic.judge(m.group("key") or "", value, rule.entropy, called):
+            if code and not quoted:
                 return None
+            key = m.group("key") or ""
+            if not generic.judge(key, value, rule.entropy, called):
+                if not generic.weak_password(key, value, called):
+                    return None
+                weak = True
         else:
             if rule.entropy is not None and filters.entropy(value) < rule.entropy:
                 return None
@@ -258,7 +265,7 @@ class Engine:
         validated = validators.validate(rule.validator, value) if rule.validator else None
         if validated is False and rule.requires_validation:
             return None
-        return _Match(rule, start, end, value, validated)
+        return _Match(rule, start, end, value, validated, weak=weak)
 
     def _decoded(self, text: str, b64_hits: Sequence[int], pct_hits: Sequence[int], depth: int, path: str,
                  warnings: list[str]) -> list[_Match]:
@@ -278,7 +285,8 @@ class Engine:
             if decoded is None:
                 continue
             for inner in self._matches(decoded, depth + 1, path, warnings):
-                results.append(_Match(inner.rule, start, end, inner.value, inner.validated, (kind, *inner.encoding)))
+                results.append(_Match(inner.rule, start, end, inner.value, inner.validated, (kind, *inner.encoding),
+                                      inner.weak))
         return results
 
     # --- findings ----------------------------------------------------------------------------
@@ -295,7 +303,9 @@ class Engine:
             tags.append(filters.VALIDATION_FAILED)
         if filters.looks_like_sample(m.value):
             tags.append(filters.PLACEHOLDER_LIKE)
-        if context or filters.PLACEHOLDER_LIKE in tags:
+        if m.weak:
+            tags.append(filters.WEAK_VALUE)
+        if context or filters.PLACEHOLDER_LIKE in tags or m.weak:
             confidence = "low"
         tags.extend(f"decoded:{kind}" for kind in m.encoding)
         line, column = lines.position(m.start)

@@ -20,6 +20,7 @@ TEST_FIXTURE = "test-fixture"
 LOCK_FILE = "lock-file"
 MINIFIED = "minified"
 PLACEHOLDER_LIKE = "placeholder-like"
+WEAK_VALUE = "weak-value"
 VALIDATION_FAILED = "validation-failed"
 VALIDATED = "validated"
 
@@ -53,7 +54,7 @@ _REFERENCE = regex.compile(
 TRIVIAL_VALUES = frozenset({
     "password", "passw0rd", "pass", "secret", "guest", "admin", "root", "test", "user", "default",
     "postgres", "mysql", "redis", "token", "changeit", "letmein", "welcome", "example", "demo",
-    "username", "sa", "123456", "12345678", "hunter2", "foo", "bar", "baz", "qwerty",
+    "username", "sa", "123456", "12345678", "foo", "bar", "baz", "qwerty",
 })
 _RUN = regex.compile(r"([A-Za-z0-9])\1{7,}")
 _SAMPLE_WORDS = regex.compile(r"(?i)sample|fake|mock|dummy|lorem|foobar")
@@ -92,6 +93,53 @@ _ALGORITHM_DIGEST = regex.compile(
 
 def is_digest(value: str) -> bool:
     return _ALGORITHM_DIGEST.match(value) is not None
+
+
+# A value stored encrypted or hashed, by the tool that wrote it: what it protects is elsewhere (the
+# key, the vault password), so the value itself is safe in a repository. Ansible Vault, Spring Cloud
+# Config's `{cipher}`, Jasypt's `ENC(...)`, SOPS's `ENC[AES256_GCM,...]`, `openssl enc` output
+# (base64 of `Salted__`), Vault transit ciphertext, crypt(3) and PHC hashes (`$2b$`, `$6$`,
+# `$argon2id$`), and PostgreSQL's SCRAM and md5 verifiers.
+_ENCRYPTED = regex.compile(
+    r"^(?:\$ANSIBLE_VAULT;|\{cipher\}|ENC\(.*\)$|ENC\[[A-Z0-9_]+,|U2FsdGVkX1|vault:v\d+:"
+    r"|\$(?:1|2[abxy]?|5|6|y|gy|7|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d+)?|bcrypt(?:-sha256)?)\$"
+    r"|SCRAM-SHA-(?:1|256|512)\$|md5[0-9a-f]{32}$)"
+)
+
+
+def is_encrypted(value: str) -> bool:
+    return _ENCRYPTED.match(value) is not None
+
+
+# Names of ciphers, modes, paddings, MACs and JOSE algorithms: what a setting called `password` or
+# `secret` sometimes holds (`encryption_password_algorithm` cut short, a JCE transformation), never
+# a credential. A value is such a name when every piece of it, split at `-_/+` and at case changes,
+# is one of these words or a number, and one of them names a cipher or a hash.
+_ALGORITHM_WORDS = (
+    r"aes|des|ede3?|3des|tripledes|rsa|dsa|ecdsa|ecdh|ecdhe|ecies|ed25519|ed448|x25519|dh|dhe|rc[245]|idea"
+    r"|cast5?|blowfish|twofish|serpent|camellia|aria|seed|sm[234]|chacha(?:20)?|x?salsa(?:20)?|xchacha(?:20)?"
+    r"|poly(?:1305)?|sha(?:3)?|md[45]|ripemd|blake2[bs]?|blake3|hmac|cmac|gmac|pbe|pbes2?|pbkdf2?|hkdf|kdf"
+    r"|scrypt|bcrypt|argon2(?:id|i|d)?|gcm|cbc|ecb|cfb\d*|ofb|ctr|ccm|xts|ocb|siv|kw|wrap|oaep|pss|mgf1?"
+    r"|pkcs\d*|padding|nopadding|with|and|hs|rs|es|ps|a|dir|aead|cipher|tls|ssl|v\d+"
+)
+_ALGORITHM_PIECE = regex.compile(rf"(?i:{_ALGORITHM_WORDS}|\d+)+")
+_CIPHER_WORD = regex.compile(
+    r"(?i)aes|des|rsa|ecdsa|ecdh|ed25519|rc[245]|blowfish|twofish|camellia|aria|sm4|chacha|salsa|sha|md5"
+    r"|hmac|pbe|pbkdf|argon2|scrypt|bcrypt|hs256|hs384|hs512|a\d{3}(?:kw|gcm)"
+)
+_PIECES = regex.compile(r"[A-Z]{2,}(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+\d*|\d+")
+
+
+def is_algorithm_name(value: str) -> bool:
+    """`AES-256-GCM`, `RSA/ECB/OAEPWithSHA-256AndMGF1Padding`, `PBES2-HS256+A128KW`."""
+    if len(value) > 64 or _CIPHER_WORD.search(value) is None:
+        return False
+    for part in regex.split(r"[-_/+. ]+", value):
+        if part and any(_ALGORITHM_PIECE.fullmatch(piece) is None for piece in _PIECES.findall(part)):
+            return False
+        if part and "".join(_PIECES.findall(part)) != part:
+            return False
+    return True
 
 
 def is_placeholder(value: str) -> bool:
