@@ -50,7 +50,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import regex
 
 from radar import json_input
-from radar.scan import filters, generic, validators
+from radar.scan import filters, generic, manifests, validators
 from radar.scan.config import Allowlists
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module, prefilter
@@ -91,6 +91,7 @@ class _Match:
     validated: bool | None
     encoding: tuple[str, ...] = ()
     weak: bool = False  # a weak password (generic.weak_password): reported at low confidence
+    name: str | None = None  # the key that holds the value, when the rule read it (a manifest's data key)
 
 
 @dataclass
@@ -190,6 +191,9 @@ class Engine:
         code = generic.is_code(path)
         ascii_text = text.isascii()
         for index, positions in hits.items():
+            if self.rules[index].structure is not None:
+                found.extend(self._structured(text, index, positions, grouped, path, warnings, ascii_text))
+                continue
             for m in self._rule_matches(text, index, positions, grouped, path, warnings, ascii_text):
                 match = self._judge(self.rules[index], m, code)
                 if match is not None:
@@ -235,6 +239,21 @@ class Engine:
                 yield from matches
             except TimeoutError:
                 warnings.append(f"{path}: rule {rule.id} took over {MATCH_TIMEOUT_SECONDS:g} s near offset {start}; skipped there")
+
+    def _structured(self, text: str, index: int, positions: Sequence[int], hits: _Hits, path: str,
+                    warnings: list[str], ascii_text: bool) -> Iterator[_Match]:
+        """The values a structure rule's reader takes from the documents its markers are in; a
+        document is read once, however many markers it holds."""
+        rule = self.rules[index]
+        read = manifests.STRUCTURES[rule.structure]  # type: ignore[index]
+        read_until = -1
+        for m in self._rule_matches(text, index, positions, hits, path, warnings, ascii_text):
+            if m.start() < read_until:
+                continue
+            (_, read_until), values = read(text, m.start())
+            for v in values:
+                if rule.entropy is None or filters.entropy(v.value) >= rule.entropy:
+                    yield _Match(rule, v.start, v.end, v.value, None, name=v.key)
 
     def _judge(self, rule: Rule, m: regex.Match[str], code: bool) -> _Match | None:
         weak = False
@@ -319,7 +338,7 @@ class Engine:
             end_line=end_line, end_column=end_column, fingerprint=self.key.fingerprint(m.value),
             preview=preview(m.value), tags=tuple(tags), ignored=reason is not None,
             ignore_reason=reason, origin=origin,
-            name=origin.variable_key or lines.assigned_name(line, m.start),
+            name=origin.variable_key or m.name or lines.assigned_name(line, m.start),
         )
         return Candidate(finding, m.start, m.end, rule.priority, m.validated is True)
 
