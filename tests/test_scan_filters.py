@@ -212,3 +212,28 @@ def test_property_random_tokens_are_never_identifiers_and_still_reported(token, 
     assert not filters.is_identifier(token, call)
     if generic.looks_random(token) and not filters.is_placeholder(token):
         assert [f.rule_id for f in scan(f"token = {token}", "deploy/app.env")] == ["generic-token"]
+
+
+@pytest.mark.parametrize("hosts, documentation", [
+    ("example.com", True), ("api.example.com", True), ("db.example.net", True), ("EXAMPLE.ORG", True),
+    ("example.com.", True), ("cache.example", True), ("a.example.com:5432,b.example.net:5433", True),
+    ("example.com,db.internal", False), ("db.internal", False), ("example.company.com", False),
+    ("myexample.com", False), ("localhost", False), ("", False),
+])
+def test_documentation_hosts_are_the_reserved_example_domains(hosts, documentation):
+    assert filters.is_documentation_host(hosts) is documentation
+
+
+@pytest.mark.parametrize("line, rule_id", [
+    ("SERVICE_URL=https://alice:s3cr3t@api.example.com/v1", None),
+    ("DATABASE_URL=postgres://alice:hunter2@db.example.net/app", None),
+    ("REDIS_URL=redis://:s3cr3t@cache.example/0", None),
+    ("DATABASE_URL=postgresql://alice:hunter2@example.com,db.example.net/app", None),
+    ("REDIS_URL=redis://:redis-password-goes-here@gitlab-redis/", None),
+    # A real host, or a random password pasted into an example, is still a leak.
+    ("DATABASE_URL=postgresql://alice:hunter2@example.com,db.internal/app", "postgres-connection-uri"),
+    ("DATABASE_URL=postgres://alice:hunter2@db.internal/app", "postgres-connection-uri"),
+    ("git clone https://deploy:" + RANDOM + "@git.example.com/team/app.git", "url-credentials"),
+])
+def test_a_made_up_password_on_a_documentation_host_is_not_reported(line, rule_id):
+    assert [f.rule_id for f in scan(line, "deploy/app.env")] == ([rule_id] if rule_id else [])

@@ -281,6 +281,11 @@ class Engine:
                 return None  # VIRUSTOTAL_FILE_SHA256, SENDBIRD_APP_ID: the name, not a credential
             if filters.is_placeholder(value):
                 return None
+            # `https://alice:s3cr3t@api.example.com`: a made-up password on a documentation host.
+            # A random one there is kept: examples are often written with a real value pasted in.
+            if ("host" in m.re.groupindex and m.group("host") and filters.is_documentation_host(m.group("host"))
+                    and not generic.looks_random(value)):
+                return None
         validated = validators.validate(rule.validator, value) if rule.validator else None
         if validated is False and rule.requires_validation:
             return None

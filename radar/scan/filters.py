@@ -38,7 +38,7 @@ _PLACEHOLDER_WORDS = regex.compile(
     example | placeholder | redacted | changeme | change[_-]me | changeit
     | your[_\-\s]?(?:own[_\-\s]?)?(?:api[_\-\s]?)?(?:key|token|secret|password|pass)
     | (?:key|token|secret|password)[_\-\s]?here | insert[_\-\s]?(?:your|key|token|secret)
-    | replace[_\-\s]?(?:me|this|with) | enter[_\-\s]?your | \bdummy\b | not[_\-\s]?a[_\-\s]?real
+    | replace[_\-\s]?(?:me|this|with) | enter[_\-\s]?your | \bdummy\b | not[_\-\s]?a[_\-\s]?real | goes[_\-\s]?here
     | x{4,} | \*{3,} | \.{3,} | _{4,} | \#{4,} | -{6,}
     | 1234567890 | abcdefgh | qwerty
     """
@@ -140,6 +140,17 @@ def is_algorithm_name(value: str) -> bool:
         if part and "".join(_PIECES.findall(part)) != part:
             return False
     return True
+
+
+# Hosts reserved for documentation (RFC 2606): `example.com`, `example.net`, `example.org` and
+# their subdomains, and the `.example` top-level domain.
+_DOCUMENTATION_HOST = regex.compile(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|example)\.?$")
+
+
+def is_documentation_host(hosts: str) -> bool:
+    """Every host of a URL's authority (`a.example.com:5432,b.example.net`) is a documentation one."""
+    names = [h.rsplit(":", 1)[0] if h.count(":") == 1 else h for h in hosts.split(",")]
+    return all(_DOCUMENTATION_HOST.search(n) for n in names if n) and any(names)
 
 
 def is_placeholder(value: str) -> bool:
