@@ -161,6 +161,7 @@ def is_placeholder(value: str) -> bool:
         or _PLACEHOLDER_WORDS.search(value) is not None
         or _REFERENCE.search(value) is not None
         or _mostly_one_character(value)
+        or _made_up(value)
     )
 
 
@@ -212,6 +213,28 @@ def is_identifier(value: str, called: bool = False) -> bool:
         return False
     return all((_VOWEL.search(w) and not _CONSONANT_RUN.search(w)) or w.lower() in VOWELLESS_WORDS
                for w in _LOWER_WORD.findall(value))
+
+
+# Values a person typed to fill a format: `aaaaaaaaaa1111111111bbbbbbbbbb2222222222`,
+# `GR1348941123123123123123123`, `sk-lf-00000000-0000-0000-0000-000000000000`, and stand-ins that
+# end in `_short` (`AstraCS:short`). A generated key holds a periodic run of 12 characters (`123`
+# four times) by chance about once in 10^9, and is not mostly runs of one character. Only values up to MADE_UP_REACH are asked: keys and
+# certificates in PEM or OpenSSH form are longer and hold runs of `A` from their zero bytes.
+MADE_UP_REACH = 100
+_PERIODIC = regex.compile(r"(.{1,4}?)\1+")
+_STAND_IN_END = regex.compile(r"(?i)[_:!.-](?:short|invalid|fake)$")
+
+
+def _made_up(value: str) -> bool:
+    if len(value) > MADE_UP_REACH:
+        return False
+    if _STAND_IN_END.search(value):
+        return True
+    # Runs of one character count when together they make most of the value; a pattern of 2-4
+    # characters counts once it repeats to 12.
+    runs = [m.group(0) for m in _PERIODIC.finditer(value)]
+    single = sum(len(r) for r in runs if len(r) >= 4 and len(set(r)) == 1)
+    return single >= 0.6 * len(value) or any(len(r) >= 12 and len(set(r)) > 1 for r in runs)
 
 
 def _mostly_one_character(value: str) -> bool:
