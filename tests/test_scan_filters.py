@@ -241,7 +241,7 @@ def test_a_made_up_password_on_a_documentation_host_is_not_reported(line, rule_i
 
 @pytest.mark.parametrize("value", [
     "aaaaaaaaaa1111111111bbbbbbbbbb2222222222", "GR134894112312312312312312312", "AstraCS:short", "lsv2_pt_short",
-    "sk-lf-00000000-0000-0000-0000-000000000000", "ababababababab",
+    "sk-lf-00000000-0000-0000-0000-000000000000", "ababababababab", "essu_abc123", "db-abc123def456ghi789jkl012mno34",
 ])
 def test_values_typed_to_fill_a_format_are_placeholders(value):
     assert filters.is_placeholder(value)

@@ -40,7 +40,7 @@ _PLACEHOLDER_WORDS = regex.compile(
     | (?:key|token|secret|password)[_\-\s]?here | insert[_\-\s]?(?:your|key|token|secret)
     | replace[_\-\s]?(?:me|this|with) | enter[_\-\s]?your | \bdummy\b | not[_\-\s]?a[_\-\s]?real | goes[_\-\s]?here
     | x{4,} | \*{3,} | \.{3,} | _{4,} | \#{4,} | -{6,}
-    | 1234567890 | abcdefgh | qwerty
+    | 1234567890 | abcdefgh | qwerty | abc123(?:def|$)
     """
 )
 _REFERENCE = regex.compile(
