@@ -24,7 +24,7 @@ def reported(text: str, path: str = "config/app.yaml") -> list[tuple[str, str, t
     ('password = "hunter2" # development password', "settings.py"),
     ("password: hunter2", "config/app.yaml"),
     ("PASSWORD=Summer1", "deploy/.env"),
-    ("psw: hunter2", "auth.yaml"),
+    ("db_pw: hunter2", "db.yaml"),
     ("service-pw: kitten4", "service.yaml"),
     ('client.pw = "hunter2"', "client.properties"),
     ('encrypted_password: "hunter2"', "db.yaml"),
