@@ -393,7 +393,8 @@ def weak_password(key: str, value: str, called: bool = False) -> bool:
         key = "_".join(s for s in segments if s not in _ENCRYPTED_SEGMENTS)
     if not names_a_secret(key) or not any(s in PASSWORD_SEGMENTS for s in segments):
         return False
-    if _not_a_credential(value, called) or "passw" in value.lower():  # password1, mypassword: stand-ins
+    # A value that says `password` (`password1`, `mypassword`) stands in for one.
+    if value.startswith(PUBLISHABLE_PREFIXES) or _not_a_credential(value, called) or "passw" in value.lower():
         return False
     if _PASSPHRASE.fullmatch(value):
         return "your" not in value.split()
