@@ -212,3 +212,53 @@ def test_property_random_tokens_are_never_identifiers_and_still_reported(token, 
     assert not filters.is_identifier(token, call)
     if generic.looks_random(token) and not filters.is_placeholder(token):
         assert [f.rule_id for f in scan(f"token = {token}", "deploy/app.env")] == ["generic-token"]
+
+
+@pytest.mark.parametrize("hosts, documentation", [
+    ("example.com", True), ("api.example.com", True), ("db.example.net", True), ("EXAMPLE.ORG", True),
+    ("example.com.", True), ("cache.example", True), ("a.example.com:5432,b.example.net:5433", True),
+    ("example.com,db.internal", False), ("db.internal", False), ("example.company.com", False),
+    ("myexample.com", False), ("localhost", False), ("", False),
+])
+def test_documentation_hosts_are_the_reserved_example_domains(hosts, documentation):
+    assert filters.is_documentation_host(hosts) is documentation
+
+
+@pytest.mark.parametrize("line, rule_id", [
+    ("SERVICE_URL=https://alice:s3cr3t@api.example.com/v1", None),
+    ("DATABASE_URL=postgres://alice:hunter2@db.example.net/app", None),
+    ("REDIS_URL=redis://:s3cr3t@cache.example/0", None),
+    ("DATABASE_URL=postgresql://alice:hunter2@example.com,db.example.net/app", None),
+    ("REDIS_URL=redis://:redis-password-goes-here@gitlab-redis/", None),
+    # A real host, or a random password pasted into an example, is still a leak.
+    ("DATABASE_URL=postgresql://alice:hunter2@example.com,db.internal/app", "postgres-connection-uri"),
+    ("DATABASE_URL=postgres://alice:hunter2@db.internal/app", "postgres-connection-uri"),
+    ("git clone https://deploy:" + RANDOM + "@git.example.com/team/app.git", "url-credentials"),
+])
+def test_a_made_up_password_on_a_documentation_host_is_not_reported(line, rule_id):
+    assert [f.rule_id for f in scan(line, "deploy/app.env")] == ([rule_id] if rule_id else [])
+
+
+@pytest.mark.parametrize("value", [
+    "aaaaaaaaaa1111111111bbbbbbbbbb2222222222", "GR134894112312312312312312312", "AstraCS:short", "lsv2_pt_short",
+    "sk-lf-00000000-0000-0000-0000-000000000000", "ababababababab", "essu_abc123", "db-abc123def456ghi789jkl012mno34",
+])
+def test_values_typed_to_fill_a_format_are_placeholders(value):
+    assert filters.is_placeholder(value)
+
+
+@pytest.mark.parametrize("value", [
+    RANDOM, "xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c", "Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB",
+    # a long base64 body with runs of A (zero bytes) is a key, not a made-up value
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQAAACDr" * 2,
+])
+def test_random_values_with_some_repetition_are_not_made_up(value):
+    assert not filters.is_placeholder(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(string.ascii_letters + string.digits + "-_", min_size=20, max_size=100))
+def test_property_a_value_that_is_mostly_one_repeated_piece_is_a_placeholder(filler):
+    piece = filler[:3]
+    if len(set(piece)) > 1:
+        assert filters.is_placeholder(piece * 5 + filler[3:10])

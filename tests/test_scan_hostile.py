@@ -176,6 +176,8 @@ def test_a_suppressed_line_suppresses_every_finding_on_it():
 @pytest.mark.parametrize("rule_id, repeat, line", [
     ("jdbc-connection-password", "jdbc:a:", "jdbc:mysql://db/app;user=app;password={alnum:18}"),
     ("docker-login-password", "docker login ", "docker login -u ci -p {alnum:24} registry.example.com"),
+    ("curl-user-password", "curl -H 'a' ", "curl -u deploy:{alnum:20} https://nexus.example.com"),
+    ("curl-header-credential", 'curl -H "x" ', 'curl -H "X-Api-Key: {alnum:24}" https://api.example.com'),
 ])
 def test_a_line_repeating_a_rule_prefix_is_searched_once_and_the_secret_found(rule_id, repeat, line):
     # Before, each repeat searched the rest of its line for `password=` or `-p`: 200,000 repeats

@@ -106,6 +106,13 @@ COMMANDS = [
     ("Makefile", "backup:\n\tmysqldump -u backup -p'{v}' shop > shop.sql", "mysql-password-option"),
     ("deploy.sh", "sshpass -p '{v}' ssh deploy@10.0.0.5", "sshpass-password"),
     (".gitlab-ci.yml", "script:\n  - PGPASSWORD={v} psql -h db -U app -c 'select 1'", "password-environment-variable"),
+    ("deploy.sh", "curl -k -X POST https://cache:11222/rest \\\n  -d 'world' \\\n  -u developer:{v}", "curl-user-password"),
+    ("deploy.sh", "curl --user kevin:'{v}' -iX PATCH https://api.example.com", "curl-user-password"),
+    ("deploy.sh", 'curl -u ":{v}" https://localhost:9200', "curl-user-password"),
+    ("deploy.sh", 'curl -u "{v}:" https://api.example.com/v1/charges', "curl-user-password"),
+    (".gitlab-ci.yml", "script:\n  - 'curl --header \"PRIVATE-TOKEN: {v}\" \"$CI_API_V4_URL/projects\"'", "curl-header-credential"),
+    ("Makefile", 'release:\n\tcurl -H "Content-Type: text/plain; charset=UTF-8" -H "X-Api-Key: {v}" https://x', "curl-header-credential"),
+    ("deploy.sh", "curl -X GET \\\n  -H 'Authorization:  {v}' \\\n  https://api.example.com", "curl-header-credential"),
 ]
 
 

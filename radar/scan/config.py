@@ -484,7 +484,9 @@ class _Loader:
         return list(value)
 
     def _known(self, rule_id: str, path: KeyPath, known: set[str]) -> None:
-        if rule_id in known:
+        from radar.scan.credential_files import CREDENTIAL_FILE_IDS
+
+        if rule_id in known or rule_id in CREDENTIAL_FILE_IDS:
             return
         from radar.scan.gitlab_checks import CHECK_IDS  # loads python-gitlab: only when needed
 

@@ -50,7 +50,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import regex
 
 from radar import json_input
-from radar.scan import filters, generic, validators
+from radar.scan import filters, generic, manifests, validators
 from radar.scan.config import Allowlists
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module, prefilter
@@ -90,6 +90,8 @@ class _Match:
     value: str = field(repr=False)
     validated: bool | None
     encoding: tuple[str, ...] = ()
+    weak: bool = False  # a weak password (generic.weak_password): reported at low confidence
+    name: str | None = None  # the key that holds the value, when the rule read it (a manifest's data key)
 
 
 @dataclass
@@ -189,6 +191,9 @@ class Engine:
         code = generic.is_code(path)
         ascii_text = text.isascii()
         for index, positions in hits.items():
+            if self.rules[index].structure is not None:
+                found.extend(self._structured(text, index, positions, grouped, path, warnings, ascii_text))
+                continue
             for m in self._rule_matches(text, index, positions, grouped, path, warnings, ascii_text):
                 match = self._judge(self.rules[index], m, code)
                 if match is not None:
@@ -235,7 +240,23 @@ class Engine:
             except TimeoutError:
                 warnings.append(f"{path}: rule {rule.id} took over {MATCH_TIMEOUT_SECONDS:g} s near offset {start}; skipped there")
 
+    def _structured(self, text: str, index: int, positions: Sequence[int], hits: _Hits, path: str,
+                    warnings: list[str], ascii_text: bool) -> Iterator[_Match]:
+        """The values a structure rule's reader takes from the documents its markers are in; a
+        document is read once, however many markers it holds."""
+        rule = self.rules[index]
+        read = manifests.STRUCTURES[rule.structure]  # type: ignore[index]
+        read_until = -1
+        for m in self._rule_matches(text, index, positions, hits, path, warnings, ascii_text):
+            if m.start() < read_until:
+                continue
+            (_, read_until), values = read(text, m.start())
+            for v in values:
+                if rule.entropy is None or filters.entropy(v.value) >= rule.entropy:
+                    yield _Match(rule, v.start, v.end, v.value, None, name=v.key)
+
     def _judge(self, rule: Rule, m: regex.Match[str], code: bool) -> _Match | None:
+        weak = False
         if "secret" in m.re.groupindex and m.group("secret") is not None:
             start, end = m.span("secret")
             value = m.group("secret")
@@ -246,8 +267,13 @@ class Engine:
             quoted = start > 0 and m.string[start - 1] in "\"'`"
             called = not quoted and _CALL.match(m.string, end, end + 64) is not None
             # In program source an unquoted value is code (`token = Punctuation`), not a literal.
-            if (code and not quoted) or not generic.judge(m.group("key") or "", value, rule.entropy, called):
+            if code and not quoted:
                 return None
+            key = m.group("key") or ""
+            if not generic.judge(key, value, rule.entropy, called):
+                if not generic.weak_password(key, value, called):
+                    return None
+                weak = True
         else:
             if rule.entropy is not None and filters.entropy(value) < rule.entropy:
                 return None
@@ -255,10 +281,15 @@ class Engine:
                 return None  # VIRUSTOTAL_FILE_SHA256, SENDBIRD_APP_ID: the name, not a credential
             if filters.is_placeholder(value):
                 return None
+            # `https://alice:s3cr3t@api.example.com`: a made-up password on a documentation host.
+            # A random one there is kept: examples are often written with a real value pasted in.
+            if ("host" in m.re.groupindex and m.group("host") and filters.is_documentation_host(m.group("host"))
+                    and not generic.looks_random(value)):
+                return None
         validated = validators.validate(rule.validator, value) if rule.validator else None
         if validated is False and rule.requires_validation:
             return None
-        return _Match(rule, start, end, value, validated)
+        return _Match(rule, start, end, value, validated, weak=weak)
 
     def _decoded(self, text: str, b64_hits: Sequence[int], pct_hits: Sequence[int], depth: int, path: str,
                  warnings: list[str]) -> list[_Match]:
@@ -278,7 +309,8 @@ class Engine:
             if decoded is None:
                 continue
             for inner in self._matches(decoded, depth + 1, path, warnings):
-                results.append(_Match(inner.rule, start, end, inner.value, inner.validated, (kind, *inner.encoding)))
+                results.append(_Match(inner.rule, start, end, inner.value, inner.validated, (kind, *inner.encoding),
+                                      inner.weak))
         return results
 
     # --- findings ----------------------------------------------------------------------------
@@ -295,7 +327,9 @@ class Engine:
             tags.append(filters.VALIDATION_FAILED)
         if filters.looks_like_sample(m.value):
             tags.append(filters.PLACEHOLDER_LIKE)
-        if context or filters.PLACEHOLDER_LIKE in tags:
+        if m.weak:
+            tags.append(filters.WEAK_VALUE)
+        if context or filters.PLACEHOLDER_LIKE in tags or m.weak:
             confidence = "low"
         tags.extend(f"decoded:{kind}" for kind in m.encoding)
         line, column = lines.position(m.start)
@@ -309,7 +343,7 @@ class Engine:
             end_line=end_line, end_column=end_column, fingerprint=self.key.fingerprint(m.value),
             preview=preview(m.value), tags=tuple(tags), ignored=reason is not None,
             ignore_reason=reason, origin=origin,
-            name=origin.variable_key or lines.assigned_name(line, m.start),
+            name=origin.variable_key or m.name or lines.assigned_name(line, m.start),
         )
         return Candidate(finding, m.start, m.end, rule.priority, m.validated is True)
 

@@ -20,6 +20,7 @@ TEST_FIXTURE = "test-fixture"
 LOCK_FILE = "lock-file"
 MINIFIED = "minified"
 PLACEHOLDER_LIKE = "placeholder-like"
+WEAK_VALUE = "weak-value"
 VALIDATION_FAILED = "validation-failed"
 VALIDATED = "validated"
 
@@ -37,9 +38,9 @@ _PLACEHOLDER_WORDS = regex.compile(
     example | placeholder | redacted | changeme | change[_-]me | changeit
     | your[_\-\s]?(?:own[_\-\s]?)?(?:api[_\-\s]?)?(?:key|token|secret|password|pass)
     | (?:key|token|secret|password)[_\-\s]?here | insert[_\-\s]?(?:your|key|token|secret)
-    | replace[_\-\s]?(?:me|this|with) | enter[_\-\s]?your | \bdummy\b | not[_\-\s]?a[_\-\s]?real
+    | replace[_\-\s]?(?:me|this|with) | enter[_\-\s]?your | \bdummy\b | not[_\-\s]?a[_\-\s]?real | goes[_\-\s]?here
     | x{4,} | \*{3,} | \.{3,} | _{4,} | \#{4,} | -{6,}
-    | 1234567890 | abcdefgh | qwerty
+    | 1234567890 | abcdefgh | qwerty | abc123(?:def|$)
     """
 )
 _REFERENCE = regex.compile(
@@ -53,7 +54,7 @@ _REFERENCE = regex.compile(
 TRIVIAL_VALUES = frozenset({
     "password", "passw0rd", "pass", "secret", "guest", "admin", "root", "test", "user", "default",
     "postgres", "mysql", "redis", "token", "changeit", "letmein", "welcome", "example", "demo",
-    "username", "sa", "123456", "12345678", "hunter2", "foo", "bar", "baz", "qwerty",
+    "username", "sa", "123456", "12345678", "foo", "bar", "baz", "qwerty",
 })
 _RUN = regex.compile(r"([A-Za-z0-9])\1{7,}")
 _SAMPLE_WORDS = regex.compile(r"(?i)sample|fake|mock|dummy|lorem|foobar")
@@ -94,6 +95,64 @@ def is_digest(value: str) -> bool:
     return _ALGORITHM_DIGEST.match(value) is not None
 
 
+# A value stored encrypted or hashed, by the tool that wrote it: what it protects is elsewhere (the
+# key, the vault password), so the value itself is safe in a repository. Ansible Vault, Spring Cloud
+# Config's `{cipher}`, Jasypt's `ENC(...)`, SOPS's `ENC[AES256_GCM,...]`, `openssl enc` output
+# (base64 of `Salted__`), Vault transit ciphertext, crypt(3) and PHC hashes (`$2b$`, `$6$`,
+# `$argon2id$`), and PostgreSQL's SCRAM and md5 verifiers.
+_ENCRYPTED = regex.compile(
+    r"^(?:\$ANSIBLE_VAULT;|\{cipher\}|ENC\(.*\)$|ENC\[[A-Z0-9_]+,|U2FsdGVkX1|vault:v\d+:"
+    r"|\$(?:1|2[abxy]?|5|6|y|gy|7|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d+)?|bcrypt(?:-sha256)?)\$"
+    r"|SCRAM-SHA-(?:1|256|512)\$|md5[0-9a-f]{32}$)"
+)
+
+
+def is_encrypted(value: str) -> bool:
+    return _ENCRYPTED.match(value) is not None
+
+
+# Names of ciphers, modes, paddings, MACs and JOSE algorithms: what a setting called `password` or
+# `secret` sometimes holds (`encryption_password_algorithm` cut short, a JCE transformation), never
+# a credential. A value is such a name when every piece of it, split at `-_/+` and at case changes,
+# is one of these words or a number, and one of them names a cipher or a hash.
+_ALGORITHM_WORDS = (
+    r"aes|des|ede3?|3des|tripledes|rsa|dsa|ecdsa|ecdh|ecdhe|ecies|ed25519|ed448|x25519|dh|dhe|rc[245]|idea"
+    r"|cast5?|blowfish|twofish|serpent|camellia|aria|seed|sm[234]|chacha(?:20)?|x?salsa(?:20)?|xchacha(?:20)?"
+    r"|poly(?:1305)?|sha(?:3)?|md[45]|ripemd|blake2[bs]?|blake3|hmac|cmac|gmac|pbe|pbes2?|pbkdf2?|hkdf|kdf"
+    r"|scrypt|bcrypt|argon2(?:id|i|d)?|gcm|cbc|ecb|cfb\d*|ofb|ctr|ccm|xts|ocb|siv|kw|wrap|oaep|pss|mgf1?"
+    r"|pkcs\d*|padding|nopadding|with|and|hs|rs|es|ps|a|dir|aead|cipher|tls|ssl|v\d+"
+)
+_ALGORITHM_PIECE = regex.compile(rf"(?i:{_ALGORITHM_WORDS}|\d+)+")
+_CIPHER_WORD = regex.compile(
+    r"(?i)aes|des|rsa|ecdsa|ecdh|ed25519|rc[245]|blowfish|twofish|camellia|aria|sm4|chacha|salsa|sha|md5"
+    r"|hmac|pbe|pbkdf|argon2|scrypt|bcrypt|hs256|hs384|hs512|a\d{3}(?:kw|gcm)"
+)
+_PIECES = regex.compile(r"[A-Z]{2,}(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+\d*|\d+")
+
+
+def is_algorithm_name(value: str) -> bool:
+    """`AES-256-GCM`, `RSA/ECB/OAEPWithSHA-256AndMGF1Padding`, `PBES2-HS256+A128KW`."""
+    if len(value) > 64 or _CIPHER_WORD.search(value) is None:
+        return False
+    for part in regex.split(r"[-_/+. ]+", value):
+        if part and any(_ALGORITHM_PIECE.fullmatch(piece) is None for piece in _PIECES.findall(part)):
+            return False
+        if part and "".join(_PIECES.findall(part)) != part:
+            return False
+    return True
+
+
+# Hosts reserved for documentation (RFC 2606): `example.com`, `example.net`, `example.org` and
+# their subdomains, and the `.example` top-level domain.
+_DOCUMENTATION_HOST = regex.compile(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|example)\.?$")
+
+
+def is_documentation_host(hosts: str) -> bool:
+    """Every host of a URL's authority (`a.example.com:5432,b.example.net`) is a documentation one."""
+    names = [h.rsplit(":", 1)[0] if h.count(":") == 1 else h for h in hosts.split(",")]
+    return all(_DOCUMENTATION_HOST.search(n) for n in names if n) and any(names)
+
+
 def is_placeholder(value: str) -> bool:
     """The value is a template reference, a documented example or a stand-in, never a secret."""
     return (
@@ -102,6 +161,7 @@ def is_placeholder(value: str) -> bool:
         or _PLACEHOLDER_WORDS.search(value) is not None
         or _REFERENCE.search(value) is not None
         or _mostly_one_character(value)
+        or _made_up(value)
     )
 
 
@@ -153,6 +213,28 @@ def is_identifier(value: str, called: bool = False) -> bool:
         return False
     return all((_VOWEL.search(w) and not _CONSONANT_RUN.search(w)) or w.lower() in VOWELLESS_WORDS
                for w in _LOWER_WORD.findall(value))
+
+
+# Values a person typed to fill a format: `aaaaaaaaaa1111111111bbbbbbbbbb2222222222`,
+# `GR1348941123123123123123123`, `sk-lf-00000000-0000-0000-0000-000000000000`, and stand-ins that
+# end in `_short` (`AstraCS:short`). A generated key holds a periodic run of 12 characters (`123`
+# four times) by chance about once in 10^9, and is not mostly runs of one character. Only values up to MADE_UP_REACH are asked: keys and
+# certificates in PEM or OpenSSH form are longer and hold runs of `A` from their zero bytes.
+MADE_UP_REACH = 100
+_PERIODIC = regex.compile(r"(.{1,4}?)\1+")
+_STAND_IN_END = regex.compile(r"(?i)[_:!.-](?:short|invalid|fake)$")
+
+
+def _made_up(value: str) -> bool:
+    if len(value) > MADE_UP_REACH:
+        return False
+    if _STAND_IN_END.search(value):
+        return True
+    # Runs of one character count when together they make most of the value; a pattern of 2-4
+    # characters counts once it repeats to 12.
+    runs = [m.group(0) for m in _PERIODIC.finditer(value)]
+    single = sum(len(r) for r in runs if len(r) >= 4 and len(set(r)) == 1)
+    return single >= 0.6 * len(value) or any(len(r) >= 12 and len(set(r)) > 1 for r in runs)
 
 
 def _mostly_one_character(value: str) -> bool:

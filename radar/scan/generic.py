@@ -28,7 +28,12 @@ SECRET_SEGMENTS = frozenset({
     "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "token", "apikey",
     "accesskey", "secretkey", "privatekey", "authtoken", "accesstoken", "refreshtoken", "auth",
     "credential", "credentials", "creds", "clientsecret", "apitoken", "authkey", "apisecret",
-    "secretid", "pat", "bearer", "sas", "pw", "passwort", "contrasena", "senha", "motdepasse",
+    "secretid", "pat", "bearer", "sas", "pw", "psw", "passwort", "contrasena", "senha", "motdepasse",
+})
+# The segments that name a password: what a person types, so a weak value is still one.
+PASSWORD_SEGMENTS = frozenset({
+    "password", "passwd", "pwd", "pass", "passphrase", "passcode", "pw", "psw", "passwort", "contrasena",
+    "senha", "motdepasse",
 })
 # Two consecutive segments that name a key (`api_key`, `private-key`, `signingKey`).
 SECRET_PAIRS = frozenset({
@@ -357,9 +362,45 @@ def judge(key: str, value: str, floor: float | None, called: bool = False) -> bo
     """True when `key = value` is worth reporting as a hardcoded secret; `called` says a `(`
     follows the value (`auth = HTTPBasicAuth(`), which makes it code if it is a name."""
     return (names_a_secret(key) and not value.startswith(PUBLISHABLE_PREFIXES)
-            and not filters.is_placeholder(value) and not filters.is_identifier(value, called)
-            and not filters.is_digest(value)
+            and not _not_a_credential(value, called)
             and looks_random(value, floor or 3.0))
+
+
+def _not_a_credential(value: str, called: bool) -> bool:
+    return (filters.is_placeholder(value) or filters.is_identifier(value, called) or filters.is_digest(value)
+            or filters.is_encrypted(value) or filters.is_algorithm_name(value))
+
+
+# A passphrase: four or more lower-case words (`correct horse battery staple`). Capitalised or
+# punctuated prose is a label or a message (`Mot de passe`, `Forgot your password?`).
+_ENCRYPTED_SEGMENTS = frozenset({"encrypted", "enc"})
+MIN_CIPHERTEXT = 16  # base64 of the shortest authenticated ciphertext (a 12-byte nonce and a tag) is longer
+_PASSPHRASE = regex.compile(r"[a-z]{2,}(?: [a-z]{2,}){3,}")
+_LETTER = regex.compile(r"[^\W\d_]")
+_NOT_LETTER = regex.compile(r"[\d\W_]")
+
+
+def weak_password(key: str, value: str, called: bool = False) -> bool:
+    """True when a value `judge` refused is still a password someone wrote down: the key names a
+    password, and the value is a passphrase or mixes letters with digits or symbols (`hunter2`,
+    `Summer2024!`), yet is none of the things judge drops (placeholders, identifiers, digests,
+    ciphertext, algorithm names) nor a number, version, path or URL. People choose weak
+    passwords, and a weak password in a repository is still a leak, so these are reported, at
+    low confidence: the value alone cannot tell a real one from a sample."""
+    segments = key_segments(key)
+    if len(value) < MIN_CIPHERTEXT and any(s in _ENCRYPTED_SEGMENTS for s in segments):
+        # `encrypted_password: "hunter2"`: too short to be ciphertext, so the name is wrong.
+        key = "_".join(s for s in segments if s not in _ENCRYPTED_SEGMENTS)
+    if not names_a_secret(key) or not any(s in PASSWORD_SEGMENTS for s in segments):
+        return False
+    # A value that says `password` (`password1`, `mypassword`) stands in for one.
+    if value.startswith(PUBLISHABLE_PREFIXES) or _not_a_credential(value, called) or "passw" in value.lower():
+        return False
+    if _PASSPHRASE.fullmatch(value):
+        return "your" not in value.split()
+    if any(c.isspace() for c in value) or "://" in value or _PATH.search(value) or _VERSION.match(value):
+        return False
+    return _LETTER.search(value) is not None and _NOT_LETTER.search(value) is not None and not _WORDS.match(value)
 
 
 # The name a value is assigned to, read from the text before it on its line: right before the

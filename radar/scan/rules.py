@@ -21,7 +21,9 @@ A rule file holds `[[rules]]` tables. Fields:
   `radar.scan.validators`; with `requires_validation = true` a value that fails it is dropped
   rather than kept at low confidence, for formats defined by their structure), `confidence` (before validation; default `high` for provider rules,
   `medium` otherwise), `multiline` (the match may span lines; it is searched from the start of
-  the keyword's line up to `span` characters past the keyword).
+  the keyword's line up to `span` characters past the keyword), `structure` (a name in
+  `radar.scan.manifests.STRUCTURES`: the expression matches a marker, such as a manifest's
+  `kind: Secret`, and that reader takes the values out of the document around it).
 - `examples.true` / `examples.false`: strings the rule must and must not report. True examples are
   templates (see `radar.scan.examples`) so that no real-looking credential sits in the repository.
 
@@ -56,6 +58,7 @@ _ID = regex.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _FIELDS = {
     "id", "description", "secret_type", "docs", "severity", "regex", "keywords", "kind", "entropy",
     "validator", "requires_validation", "priority", "confidence", "multiline", "span", "names", "value", "examples",
+    "structure",
 }
 
 
@@ -93,6 +96,7 @@ class Rule:
     false_examples: tuple[str, ...] = ()
     source: str = ""
     priority: int = 0
+    structure: str | None = None
 
     @functools.cached_property
     def pattern(self) -> regex.Pattern[str]:
@@ -167,7 +171,8 @@ def parse_rule_files(texts: list[tuple[str, str]], check_expressions: bool = Tru
 # What each field holds: (type or types, what to call it in an error).
 _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     **{name: (str, "a string") for name in (
-        "id", "description", "secret_type", "docs", "severity", "regex", "value", "kind", "validator", "confidence")},
+        "id", "description", "secret_type", "docs", "severity", "regex", "value", "kind", "validator", "confidence",
+        "structure")},
     **{name: (bool, "true or false") for name in ("requires_validation", "multiline")},
     **{name: (int, "a whole number") for name in ("priority", "span")},
     "entropy": ((int, float), "a number"),
@@ -251,6 +256,12 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
 
         if not known_validator(validator):
             raise fail("validator", "unknown validator; radar.scan.validators lists them")
+    structure = entry.get("structure")
+    if structure is not None:
+        from radar.scan.manifests import STRUCTURES
+
+        if structure not in STRUCTURES:
+            raise fail("structure", f"unknown structure; radar.scan.manifests has {', '.join(sorted(STRUCTURES))}")
     examples = entry.get("examples", {})
     for key, value in examples.items():
         if key not in ("true", "false"):
@@ -283,4 +294,5 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
         false_examples=false_examples,
         source=source,
         priority=entry.get("priority", PRIORITY[kind]),
+        structure=structure,
     )

@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Iterator
 from radar.errors import RadarError
 from radar.scan.ci_checks import ci_file_findings, is_ci_file
 from radar.scan.config import NO_CONFIG, ScanConfig
+from radar.scan.credential_files import credential_file_finding
 from radar.scan.engine import DEFAULT_DECODE_DEPTH, Engine
 from radar.scan.findings import Finding, FingerprintKey
 from radar.scan.rules import RuleSet, load_default_rules
@@ -295,6 +296,9 @@ def _scan_batch_with(engine: Engine, ci_disabled: frozenset[str] | None, batch: 
 def _scan_data(engine: Engine, ci_disabled: frozenset[str] | None, unit: TextUnit, path: str, data: bytes,
                result: _BatchResult) -> None:
     """Scan one file's (or archive member's) bytes, reported at `path`, into `result`."""
+    keystore = credential_file_finding(path, data, unit.origin, engine.key, ci_disabled or ())
+    if keystore is not None:
+        result.findings.append(keystore)
     if is_binary(data):
         log.info("%s: skipped, binary", path)
         result.stats.binary += 1
