@@ -146,7 +146,8 @@ keywords = ["aaaa"]
 regex = '(?:a|aa)+c'
 examples = { true = ["aac"], false = ["b"] }
 """)])
-    result = Engine(rules, FingerprintKey(b"k")).scan("a" * 64 + "b", "slow.txt")
+    # The line holds a `c`, which every match does: without one it is not searched at all.
+    result = Engine(rules, FingerprintKey(b"k")).scan("c " + "a" * 64 + "b", "slow.txt")
     assert result.findings == []
     assert len(result.warnings) == 1 and "catastrophic" in result.warnings[0] and "skipped" in result.warnings[0]
 
@@ -167,3 +168,40 @@ def test_the_keyword_plan_read_back_from_the_cache_is_the_one_worked_out(tmp_pat
     assert list((tmp_path / "radar").glob("plan-*.json"))
     assert engine_module._cached_plan(rules, 2) == worked_out  # reads it back
     assert engine_module._cached_plan(rules, 1) != worked_out  # another depth, another plan
+
+
+_NAMED = """
+[[rules]]
+id = "acme-key"
+description = "Acme key, named as such"
+secret_type = "test"
+docs = "https://example.org"
+severity = "high"
+keywords = ["acme_key"]
+names = ["acme_key"]
+value = '[0-9a-f]{32}'
+examples = { true = ["ACME_KEY={hex:32}"], false = ["ACME_KEY=none"] }
+
+[[rules]]
+id = "acme-url"
+description = "Acme URL with a password"
+secret_type = "test"
+docs = "https://example.org"
+severity = "high"
+keywords = ["acme://"]
+regex = 'acme://[a-z]+:(?P<secret>[A-Za-z0-9]{12,})@'
+examples = { true = ["acme://u:{alnum:16}@h"], false = ["acme://h"] }
+"""
+
+
+def test_a_line_without_what_every_match_holds_is_not_searched_and_the_expression_not_compiled():
+    # A named rule's value, a rule's required literal (`@`): missing on the line, the expression
+    # is neither searched nor compiled (compiling is most of what a woken rule costs a worker).
+    rules = parse_rule_files([("acme.toml", _NAMED)])
+    engine = Engine(rules, FingerprintKey(b"k"))
+    assert engine.scan("ACME_KEY = not-a-key-at-all\nsee acme://docs.example.org/page\n", "a.env").findings == []
+    assert all("pattern" not in rule.__dict__ for rule in rules.rules)
+    value = expand("{hex:32}", "engine")
+    password = expand("{alnum:16}", "engine")
+    found = engine.scan(f"ACME_KEY = {value}\nacme://user:{password}@host\n", "a.env").findings
+    assert sorted(f.rule_id for f in found) == ["acme-key", "acme-url"]

@@ -215,6 +215,7 @@ class Engine:
         if gates == []:
             return  # every match starts with the gate, and it matched nowhere
         value = rule.value_pattern
+        required = rule.required_literals
         for start, stop in _windows(text, positions, rule):
             if gates is not None:
                 # A match in the window ends in it, and its gate no later: the window holds the
@@ -222,6 +223,8 @@ class Engine:
                 i = bisect_left(gates, start)
                 if i == len(gates) or gates[i] >= stop:
                     continue
+            if required and any(text.find(piece, start, stop) < 0 for piece in required):
+                continue  # a literal every match holds is missing (a URL without `@`)
             try:
                 # A rule with names and a value matches only where its value does (after the key,
                 # before `stop`): most lines that assign its names hold no such value, and there

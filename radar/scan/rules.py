@@ -103,6 +103,13 @@ class Rule:
         return regex.compile(self.expression)
 
     @functools.cached_property
+    def required_literals(self) -> tuple[str, ...]:
+        """Case-sensitive literals in every match (`gate.required_literals`), on first use."""
+        from radar.scan.gate import required_literals
+
+        return required_literals(self.expression)
+
+    @functools.cached_property
     def value_pattern(self) -> regex.Pattern[str] | None:
         """`value` compiled alone: a hundredth of the expression's compile time, and a necessary
         condition for it (`Engine._rule_matches`)."""
