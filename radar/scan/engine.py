@@ -223,6 +223,11 @@ class Engine:
                 i = bisect_left(gates, start)
                 if i == len(gates) or gates[i] >= stop:
                     continue
+            if starts is not None and ascii_text:
+                # Matches begin only at starts: most lines that name a secret hold none.
+                i = bisect_left(starts, start)
+                if i == len(starts) or starts[i] >= stop:
+                    continue
             if required and any(text.find(piece, start, stop) < 0 for piece in required):
                 continue  # a literal every match holds is missing (a URL without `@`)
             try:
