@@ -13,7 +13,10 @@ match can begin (the start of the name's key if an operator follows it, a `<` be
 line), which finds the same matches for a fraction of the cost: prose and code mention `token`
 and `password` far more often than they assign them. Hyperscan reports those places with the
 keywords (`generic.start_patterns`); without it they are worked out from the keyword hits
-(`generic.assignment_starts`). Each match is judged: generic rules by `generic.judge`, others by
+(`generic.assignment_starts`). A window is passed over without a search where it lacks a
+literal that every match of the rule holds (`gate.required_literals`: the `@` of a credential
+URL), or, for a rule that gives names and a value, a match of the value alone; the rule's
+expression is then not even compiled. Each match is judged: generic rules by `generic.judge`, others by
 their entropy floor and the placeholder filter; a validator then raises or lowers confidence.
 Base64 and percent-encoded runs around a decode trigger are decoded and scanned the same way
 (depth at most `max_decode_depth`, blobs at most MAX_BLOB characters); their findings take the
