@@ -26,8 +26,9 @@ they can see the value), mark findings as ignored.
 
 Cost stays linear in a text's length, however it is shaped (a 3 MB line of 100,000 assignments,
 a million keyword hits): a line is looked up once however many hits and findings it holds, each
-rule searches a line at most once, a finding reads at most generic.NAME_CONTEXT characters of its
-line, and hits are kept as 8-byte offsets. Decoding is bounded too: the runs of one kind in a text
+rule searches a line at most once (and, if it gives names and a value, its value once before), a
+finding reads at most generic.NAME_CONTEXT characters of its line, and hits are kept as 8-byte
+offsets. Decoding is bounded too: the runs of one kind in a text
 do not overlap, so a layer reads the text above it at most twice (base64 runs inside a percent
 run) and yields at most 1.75 times as much, for at most `max_decode_depth` (3) layers.
 
