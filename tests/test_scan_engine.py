@@ -205,3 +205,15 @@ def test_a_line_without_what_every_match_holds_is_not_searched_and_the_expressio
     password = expand("{alnum:16}", "engine")
     found = engine.scan(f"ACME_KEY = {value}\nacme://user:{password}@host\n", "a.env").findings
     assert sorted(f.rule_id for f in found) == ["acme-key", "acme-url"]
+
+
+def test_a_value_that_refers_to_the_expression_s_groups_is_searched_without_its_own_check():
+    # `(?P=q)` is the quote the expression opened: alone, the value would not compile (or, with
+    # `\1`, mean another group), so it cannot stand for the expression on its own.
+    rules = parse_rule_files([("acme.toml", _NAMED.replace(
+        "value = '[0-9a-f]{32}'", "value = '''[0-9a-f]{32}(?=(?P=q)|\\s|$)'''"))])
+    rule = rules.get("acme-key")
+    assert rule.value_pattern is None
+    value = expand("{hex:32}", "engine")
+    [finding] = Engine(rules, FingerprintKey(b"k")).scan(f'ACME_KEY = "{value}"\n', "a.env").findings
+    assert finding.rule_id == "acme-key"

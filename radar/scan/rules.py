@@ -53,6 +53,7 @@ DEFAULT_SPAN = 16384
 MATCH_TIMEOUT_SECONDS = 1.0
 
 _ID = regex.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_GROUP_REFERENCE = regex.compile(r"\\(?:[1-9]|g<)|\(\?(?:P=|\(|&|R\)|[0-9+-])")
 _FIELDS = {
     "id", "description", "secret_type", "docs", "severity", "regex", "keywords", "kind", "entropy",
     "validator", "requires_validation", "priority", "confidence", "multiline", "span", "names", "value", "examples",
@@ -112,8 +113,15 @@ class Rule:
     @functools.cached_property
     def value_pattern(self) -> regex.Pattern[str] | None:
         """`value` compiled alone: a hundredth of the expression's compile time, and a necessary
-        condition for it (`Engine._rule_matches`)."""
-        return regex.compile(self.value) if self.value is not None else None
+        condition for it (`Engine._rule_matches`). None where it would not be one: a value that
+        refers to a group (`\\1`, `(?P=q)`, a conditional) means another group in the expression,
+        or none at all."""
+        if self.value is None or _GROUP_REFERENCE.search(self.value):
+            return None
+        try:
+            return regex.compile(self.value)
+        except regex.error:
+            return None
 
 
 @dataclass(frozen=True)
