@@ -140,7 +140,9 @@ class Engine:
         self._gated = plan.gated
         # Keywords of rules with a gate only (`pat`, `re_`) are looked for in a second index, only
         # in texts where a gate matched: elsewhere their hits would lead nowhere.
-        gated_only = {k: v for k, v in plan.roles.items() if all(r >= 0 and r in plan.gated for r in v)}
+        # Most of the 22,000 keys are decode triggers, whose (negative, sorted first) role rules
+        # them out at once: checking each role of each key took 8 ms of every scan's start.
+        gated_only = {k: v for k, v in plan.roles.items() if v and v[0] >= 0 and all(r in plan.gated for r in v)}
         self._keywords = KeywordIndex({k: v for k, v in plan.roles.items() if k not in gated_only}, prefilter,
                                       plan.patterns)
         self._gated_keywords: KeywordIndex | None = None
