@@ -217,3 +217,18 @@ def test_a_value_that_refers_to_the_expression_s_groups_is_searched_without_its_
     value = expand("{hex:32}", "engine")
     [finding] = Engine(rules, FingerprintKey(b"k")).scan(f'ACME_KEY = "{value}"\n', "a.env").findings
     assert finding.rule_id == "acme-key"
+
+
+def test_a_long_line_is_tried_where_a_keyword_begins_and_finds_what_a_search_finds():
+    # Generated code puts a keyword on lines of 100,000 characters: a rule whose every match
+    # begins with its keyword is tried at the keyword's hits there, not searched along the line.
+    rules = parse_rule_files([("acme.toml", _NAMED)])
+    rule = rules.get("acme-url")
+    assert rule.keyword_lengths == (len("acme://"),)
+    passwords = [expand("{alnum:16}", f"engine-{i}") for i in range(3)]
+    for filler in ("x", "\u00e9"):  # ASCII, and not (searched whole)
+        line = (filler * 40_000).join(
+            [f"ACME://u:{passwords[0]}@h", "acme://docs/acme://", f"acme://user:{passwords[1]}@acme://x:{passwords[2]}@h"])
+        found = Engine(rules, FingerprintKey(b"k")).scan(line, "gen.py").findings
+        expected = [m.start("secret") + 1 for m in rule.pattern.finditer(line)]
+        assert [f.column for f in found if f.rule_id == "acme-url"] == expected and len(expected) == 2

@@ -10,7 +10,7 @@ import regex
 from hypothesis import given, settings, strategies as st
 
 from radar.scan.examples import expand
-from radar.scan.gate import gate, required_literals
+from radar.scan.gate import gate, leading_literals, required_literals
 from radar.scan.rules import load_default_rules
 
 
@@ -85,7 +85,8 @@ def test_no_required_literals_where_the_two_parsers_may_differ(expression):
     assert required_literals(expression) == ()
 
 
-_PIECES = ["a", "b", "ab", "ba", "A", ":", "@", "[ab]", "[^a]", ".", "\\d", "(?i:ab)", "(?=a)", "(?<!b)", "^", "$"]
+_PIECES = ["a", "b", "ab", "ba", "A", ":", "@", "[ab]", "[^a]", ".", "\\d", "(?i:ab)", "(?=a)", "(?<!b)", "^", "$",
+           "(?P<s>ab)", "(?P<s>b:)"]  # the regex module lets alternatives share a group's name
 
 
 @st.composite
@@ -119,9 +120,33 @@ def test_every_match_holds_the_required_literals(expression, text):
             assert piece in m.group(0), (expression, text)
 
 
+@settings(max_examples=400, deadline=None)
+@given(_expressions(), _TEXTS)
+def test_every_match_begins_with_a_leading_literal(expression, text):
+    leads = leading_literals(expression)
+    if leads is None:
+        return
+    for m in regex.finditer(expression, text):
+        assert m.group(0).lower().startswith(leads), (expression, text)
+
+
+@pytest.mark.parametrize("expression, expected", [
+    (r"(?<![\w-])(?P<secret>tgp_v1_[A-Za-z0-9_-]{43})|(?i:together)[\w.-]{0,12}(?P<secret>[a-z]{43})",
+     ("tgp_v1_", "together")),  # alternatives share the group's name
+    (r"\bAbc(?:de|fg)h", ("abcde", "abcfg")),  # lower-case; alternatives end the text
+    (r"x?abc", None),  # an optional start: no text every match begins with
+    (r"(?:abc|)d", None),
+    (r"([a-z])\1abc", None),  # refers to a group: not read without its names
+])
+def test_leading_literals(expression, expected):
+    assert leading_literals(expression) == expected
+
+
 def test_every_shipped_rule_s_true_examples_hold_its_required_literals():
     for rule in load_default_rules().rules:
         for example in rule.true_examples:
             text = expand(example, "gate")
             for m in rule.pattern.finditer(text):
                 assert all(piece in m.group(0) for piece in rule.required_literals), rule.id
+                if rule.keyword_lengths is not None:
+                    assert any(m.group(0).lower().startswith(k) for k in rule.keywords), rule.id

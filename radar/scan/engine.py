@@ -222,6 +222,7 @@ class Engine:
             return  # every match starts with the gate, and it matched nowhere
         value = rule.value_pattern
         required = rule.required_literals
+        lengths = rule.keyword_lengths if starts is None else None
         for start, stop in _windows(text, positions, rule):
             if gates is not None:
                 # A match in the window ends in it, and its gate no later: the window holds the
@@ -245,10 +246,15 @@ class Engine:
                 # A non-ASCII line can hold names that the keyword index and Hyperscan, which see
                 # ASCII, did not find where the expression does (Unicode case folding and word
                 # characters): such a line is searched whole.
-                if starts is None or not (ascii_text or text[start:stop].isascii()
-                                          or generic.starts_suffice(text, start, stop, positions, longest)):
-                    matches: Iterable[regex.Match[str]] = rule.pattern.finditer(
-                        text, start, stop, timeout=MATCH_TIMEOUT_SECONDS)
+                if lengths is not None and (ascii_text or text[start:stop].isascii()):
+                    begins = _keyword_starts(positions, start, stop, lengths)
+                else:
+                    begins = None
+                if begins is not None:
+                    matches: Iterable[regex.Match[str]] = _anchored_matches(rule.pattern, text, start, stop, begins)
+                elif starts is None or not (ascii_text or text[start:stop].isascii()
+                                            or generic.starts_suffice(text, start, stop, positions, longest)):
+                    matches = rule.pattern.finditer(text, start, stop, timeout=MATCH_TIMEOUT_SECONDS)
                 else:
                     matches = _anchored_matches(rule.pattern, text, start, stop, starts)
                 yield from matches
@@ -425,6 +431,22 @@ def _anchored_matches(pattern: regex.Pattern[str], text: str, start: int, stop: 
         if m is not None:
             resume = m.end()
             yield m
+
+
+# A line at least this many characters long per keyword hit on it is not searched along its length
+# but tried where a keyword begins, for a rule whose every match begins with one (a search costs
+# about as much as trying 500 places: generated code puts a keyword on a 160,000-character line).
+LONG_LINE_PER_HIT = 512
+
+
+def _keyword_starts(positions: Sequence[int], start: int, stop: int, lengths: tuple[int, ...]) -> list[int] | None:
+    """Where, in `text[start:stop]` (ASCII), a keyword of `lengths` ending at one of `positions`
+    begins: every place a match of a rule whose matches begin with its keywords can begin. None
+    where the window is short for its hits, and a search along it costs less."""
+    lo, hi = bisect_left(positions, start), bisect_left(positions, stop)
+    if stop - start < LONG_LINE_PER_HIT * (hi - lo):
+        return None
+    return sorted({end - length + 1 for end in positions[lo:hi] for length in lengths if end - length + 1 >= start})
 
 
 def _windows(text: str, positions: Sequence[int], rule: Rule | None) -> list[tuple[int, int]]:

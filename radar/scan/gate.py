@@ -19,6 +19,10 @@ that every match contains (`://`, `:` and `@` in a credential URL): a line witho
 cannot hold a match, and the engine does not search it (a `str.find` costs a tenth of a search
 with a timeout).
 
+`leading_literals(expression)` gives, for each of its alternatives, the text (lower-case) that
+every match begins with (`tgp_v1_` and `together` for Together AI keys): where each begins with
+one of the rule's keywords, a match can begin only where a keyword does.
+
 Where the `regex` module reads an expression otherwise than Python's parser (a POSIX class such
 as `[[:alpha:]]`, set operations, fuzzy constraints), neither is given: Python warns of nested
 sets and set operations, and a brace with a letter after it is not read at all.
@@ -44,18 +48,36 @@ MAX_COUNT = 255  # a longer repeat is written this long: Hyperscan refuses very 
 _LETTER_BRACE = re.compile(r"\{[ \t]*[A-Za-z]")
 
 
-def _parse(expression: str):  # type: ignore[no-untyped-def]
+# A group's name (`(?P<secret>`, `(?<secret>`), and what refers to a group (by name or number).
+_GROUP_NAME = re.compile(r"\(\?P?<(?![=!])\w+>")
+_GROUP_REFERENCE = re.compile(r"\\(?:[1-9]|g<)|\(\?(?:P=|\(|&|R\)|[0-9+-])")
+
+
+def refers_to_groups(expression: str) -> bool:
+    """Whether `expression` may refer to a group (`\\1`, `(?P=q)`, a conditional, a call): cut
+    out of its expression, or with its names dropped, such a part means something else."""
+    return _GROUP_REFERENCE.search(expression) is not None
+
+
+def _parse(expression: str, any_case: bool = False, unnamed: bool = False):  # type: ignore[no-untyped-def]
     """Python's parse tree of `expression`, or None where it may not read as the `regex` module
-    reads it (or not at all), or matches regardless of case."""
+    reads it (or not at all), or (unless `any_case`) matches regardless of case. With `unnamed`,
+    its groups are read without their names, which the `regex` module lets alternatives share
+    (`(?P<secret>...)|...(?P<secret>...)`) and Python's parser does not; an expression that refers
+    to its groups is then not read at all (the numbers would change)."""
     if _parser is None or _LETTER_BRACE.search(expression):
         return None
+    if unnamed:
+        if refers_to_groups(expression):
+            return None
+        expression = _GROUP_NAME.sub("(", expression)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # "Possible nested set": `[[:alpha:]]` is a class to `regex`
             parsed = _parser.parse(expression)
     except (re.error, RecursionError, OverflowError, Warning):
         return None  # `regex`-only syntax
-    return None if parsed.state.flags & C.SRE_FLAG_IGNORECASE else parsed
+    return None if parsed.state.flags & C.SRE_FLAG_IGNORECASE and not any_case else parsed
 
 
 def gate(expression: str) -> str | None:
@@ -137,7 +159,7 @@ def _ascii_class(items: list) -> str | None:
 def required_literals(expression: str) -> tuple[str, ...]:
     """Case-sensitive literals that every match of `expression` contains, in no particular order
     (none where it cannot tell)."""
-    parsed = _parse(expression)
+    parsed = _parse(expression, unnamed=True)
     if parsed is None:
         return ()
     found: list[str] = []
@@ -174,3 +196,40 @@ def _required(items: list, ignore_case: bool, found: list[str]) -> None:
 
 _REPEATS = tuple(op for op in (getattr(C, name, None) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"))
                  if op is not None) if _parser is not None else ()
+
+
+def leading_literals(expression: str) -> tuple[str, ...] | None:
+    """The text, lower-case, that every match of each alternative of `expression` begins with
+    (after look-arounds), or None where one alternative begins with no literal text."""
+    parsed = _parse(expression, any_case=True, unnamed=True)
+    if parsed is None:
+        return None
+    try:
+        texts, _complete = _leading(list(parsed))
+    except (TypeError, ValueError):  # a parse tree shaped otherwise than this code knows
+        return None
+    return None if "" in texts else tuple(dict.fromkeys(texts))
+
+
+def _leading(items: list) -> tuple[list[str], bool]:
+    """The literal text each alternative of the sequence `items` begins with, and whether the
+    sequence is that text and nothing more (then one alternative, and what follows it adds on)."""
+    text = ""
+    for op, arg in items:
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue  # consumes nothing
+        if op is C.LITERAL:
+            text += chr(arg).lower()
+            continue
+        if op is C.SUBPATTERN:
+            inner = _leading(list(arg[3]))
+        elif op is C.BRANCH:
+            alternatives = [_leading(list(branch)) for branch in arg[1]]
+            inner = ([t for texts, _ in alternatives for t in texts], False)
+        else:
+            return [text], False
+        texts, complete = inner
+        if not complete:
+            return [text + t for t in texts], False
+        text += texts[0]
+    return [text], True

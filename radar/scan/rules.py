@@ -53,7 +53,6 @@ DEFAULT_SPAN = 16384
 MATCH_TIMEOUT_SECONDS = 1.0
 
 _ID = regex.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_GROUP_REFERENCE = regex.compile(r"\\(?:[1-9]|g<)|\(\?(?:P=|\(|&|R\)|[0-9+-])")
 _FIELDS = {
     "id", "description", "secret_type", "docs", "severity", "regex", "keywords", "kind", "entropy",
     "validator", "requires_validation", "priority", "confidence", "multiline", "span", "names", "value", "examples",
@@ -111,12 +110,35 @@ class Rule:
         return required_literals(self.expression)
 
     @functools.cached_property
+    def keyword_lengths(self) -> tuple[int, ...] | None:
+        """Where every match begins with one of the rule's keywords (`gate.leading_literals`): the
+        lengths of those keywords, so that a keyword's hit tells where a match can begin. None for
+        other rules, and for those that read names (their starts are worked out otherwise) or span
+        lines."""
+        from radar.scan.gate import leading_literals
+
+        if self.names or self.multiline:
+            return None
+        leads = leading_literals(self.expression)
+        if leads is None:
+            return None
+        lengths = set()
+        for lead in leads:
+            begun = [len(k) for k in self.keywords if lead.startswith(k)]
+            if not begun:
+                return None
+            lengths.update(begun)
+        return tuple(sorted(lengths))
+
+    @functools.cached_property
     def value_pattern(self) -> regex.Pattern[str] | None:
         """`value` compiled alone: a hundredth of the expression's compile time, and a necessary
         condition for it (`Engine._rule_matches`). None where it would not be one: a value that
         refers to a group (`\\1`, `(?P=q)`, a conditional) means another group in the expression,
         or none at all."""
-        if self.value is None or _GROUP_REFERENCE.search(self.value):
+        from radar.scan.gate import refers_to_groups
+
+        if self.value is None or refers_to_groups(self.value):
             return None
         try:
             return regex.compile(self.value)
