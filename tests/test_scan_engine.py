@@ -146,7 +146,8 @@ keywords = ["aaaa"]
 regex = '(?:a|aa)+c'
 examples = { true = ["aac"], false = ["b"] }
 """)])
-    result = Engine(rules, FingerprintKey(b"k")).scan("a" * 64 + "b", "slow.txt")
+    # The line holds a `c`, which every match does: without one it is not searched at all.
+    result = Engine(rules, FingerprintKey(b"k")).scan("c " + "a" * 64 + "b", "slow.txt")
     assert result.findings == []
     assert len(result.warnings) == 1 and "catastrophic" in result.warnings[0] and "skipped" in result.warnings[0]
 
@@ -167,3 +168,67 @@ def test_the_keyword_plan_read_back_from_the_cache_is_the_one_worked_out(tmp_pat
     assert list((tmp_path / "radar").glob("plan-*.json"))
     assert engine_module._cached_plan(rules, 2) == worked_out  # reads it back
     assert engine_module._cached_plan(rules, 1) != worked_out  # another depth, another plan
+
+
+_NAMED = """
+[[rules]]
+id = "acme-key"
+description = "Acme key, named as such"
+secret_type = "test"
+docs = "https://example.org"
+severity = "high"
+keywords = ["acme_key"]
+names = ["acme_key"]
+value = '[0-9a-f]{32}'
+examples = { true = ["ACME_KEY={hex:32}"], false = ["ACME_KEY=none"] }
+
+[[rules]]
+id = "acme-url"
+description = "Acme URL with a password"
+secret_type = "test"
+docs = "https://example.org"
+severity = "high"
+keywords = ["acme://"]
+regex = 'acme://[a-z]+:(?P<secret>[A-Za-z0-9]{12,})@'
+examples = { true = ["acme://u:{alnum:16}@h"], false = ["acme://h"] }
+"""
+
+
+def test_a_line_without_what_every_match_holds_is_not_searched_and_the_expression_not_compiled():
+    # A named rule's value, a rule's required literal (`@`): missing on the line, the expression
+    # is neither searched nor compiled (compiling is most of what a woken rule costs a worker).
+    rules = parse_rule_files([("acme.toml", _NAMED)])
+    engine = Engine(rules, FingerprintKey(b"k"))
+    assert engine.scan("ACME_KEY = not-a-key-at-all\nsee acme://docs.example.org/page\n", "a.env").findings == []
+    assert all("pattern" not in rule.__dict__ for rule in rules.rules)
+    value = expand("{hex:32}", "engine")
+    password = expand("{alnum:16}", "engine")
+    found = engine.scan(f"ACME_KEY = {value}\nacme://user:{password}@host\n", "a.env").findings
+    assert sorted(f.rule_id for f in found) == ["acme-key", "acme-url"]
+
+
+def test_a_value_that_refers_to_the_expression_s_groups_is_searched_without_its_own_check():
+    # `(?P=q)` is the quote the expression opened: alone, the value would not compile (or, with
+    # `\1`, mean another group), so it cannot stand for the expression on its own.
+    rules = parse_rule_files([("acme.toml", _NAMED.replace(
+        "value = '[0-9a-f]{32}'", "value = '''[0-9a-f]{32}(?=(?P=q)|\\s|$)'''"))])
+    rule = rules.get("acme-key")
+    assert rule.value_pattern is None
+    value = expand("{hex:32}", "engine")
+    [finding] = Engine(rules, FingerprintKey(b"k")).scan(f'ACME_KEY = "{value}"\n', "a.env").findings
+    assert finding.rule_id == "acme-key"
+
+
+def test_a_long_line_is_tried_where_a_keyword_begins_and_finds_what_a_search_finds():
+    # Generated code puts a keyword on lines of 100,000 characters: a rule whose every match
+    # begins with its keyword is tried at the keyword's hits there, not searched along the line.
+    rules = parse_rule_files([("acme.toml", _NAMED)])
+    rule = rules.get("acme-url")
+    assert rule.keyword_lengths == (len("acme://"),)
+    passwords = [expand("{alnum:16}", f"engine-{i}") for i in range(3)]
+    for filler in ("x", "\u00e9"):  # ASCII, and not (searched whole)
+        line = (filler * 40_000).join(
+            [f"ACME://u:{passwords[0]}@h", "acme://docs/acme://", f"acme://user:{passwords[1]}@acme://x:{passwords[2]}@h"])
+        found = Engine(rules, FingerprintKey(b"k")).scan(line, "gen.py").findings
+        expected = [m.start("secret") + 1 for m in rule.pattern.finditer(line)]
+        assert [f.column for f in found if f.rule_id == "acme-url"] == expected and len(expected) == 2

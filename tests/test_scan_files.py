@@ -216,3 +216,15 @@ def test_a_file_that_grows_over_the_limit_while_read_is_skipped_not_a_failure(tm
     unit = FileUnit("log.txt", str(tmp_path / "log.txt"), size=10, max_size=20)
     with pytest.raises(UnitSkipped, match="grew over"):
         unit.read()
+
+
+def test_a_file_that_grew_after_the_walk_is_read_whole_up_to_the_limit(tmp_path):
+    # The walk's size only sizes the reads: what the file holds when read is what is scanned.
+    from radar.scan.sources.directory import FileUnit
+    from radar.scan.sources.interface import UnitSkipped
+
+    content = bytes(range(256)) * 1000  # 256 kB, read in several pieces
+    (tmp_path / "grown.bin").write_bytes(content)
+    assert FileUnit("grown.bin", str(tmp_path / "grown.bin"), size=10, max_size=len(content)).read() == content
+    with pytest.raises(UnitSkipped, match="grew over"):
+        FileUnit("grown.bin", str(tmp_path / "grown.bin"), size=10, max_size=len(content) - 1).read()

@@ -1,13 +1,16 @@
-"""Gates: the Hyperscan expression that the start of every match of a rule's expression matches."""
+"""Gates: the Hyperscan expression that the start of every match of a rule's expression matches;
+required literals: the case-sensitive text that every match contains."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+import regex
+from hypothesis import given, settings, strategies as st
 
 from radar.scan.examples import expand
-from radar.scan.gate import gate
+from radar.scan.gate import gate, leading_literals, required_literals
 from radar.scan.rules import load_default_rules
 
 
@@ -55,3 +58,95 @@ def test_every_shipped_rule_s_examples_start_with_its_gate():
 
 def test_a_long_repeat_ends_the_gate_at_a_count_hyperscan_takes():
     assert gate(r"key-[a-f0-9]{4000}xyz") == r"key\x2d[a-f0-9]{255}"
+
+
+@pytest.mark.parametrize("expression, expected", [
+    (r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<user>[^\s:@]{1,128}):(?P<secret>[^\s@]{3,256})@",
+     ("://", ":", "@")),
+    (r"a(?:bc)+d", ("a", "bc", "d")),  # a repeat of at least once holds its literals
+    (r"a(?:bc)*d", ("a", "d")),  # an optional one does not
+    (r"(?:xy)?z", ("z",)),
+    (r"ab|cd", ()),  # alternatives: neither is sure
+    (r"x(?i:token)y", ("x", "y")),  # case-insensitive parts: no literal
+    (r"(?=abc)d(?<=zd)", ("d",)),  # look-arounds need not lie inside the match
+    (r"(?i)abc", ()),
+])
+def test_required_literals(expression, expected):
+    assert required_literals(expression) == expected
+
+
+@pytest.mark.parametrize("expression", [
+    r"x[[:alpha:]]+y",  # a POSIX class to the regex module, a nested set to Python's parser
+    r"(?:abc){e<=1}",  # a fuzzy constraint to the regex module, literal text to Python's parser
+    r"\p{L}+abc",  # the regex module's own syntax
+    r"abc(?i)def",  # a global flag after the start: the regex module takes it, Python's parser does not
+])
+def test_no_required_literals_where_the_two_parsers_may_differ(expression):
+    assert required_literals(expression) == ()
+
+
+_PIECES = ["a", "b", "ab", "ba", "A", ":", "@", "[ab]", "[^a]", ".", "\\d", "(?i:ab)", "(?=a)", "(?<!b)", "^", "$",
+           "(?P<s>ab)", "(?P<s>b:)"]  # the regex module lets alternatives share a group's name
+
+
+@st.composite
+def _expressions(draw, depth=0):
+    """Small expressions over the alphabet of `_TEXTS`: sequences of pieces, groups,
+    alternatives and repeats."""
+    items = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["piece", "piece", "group", "alternatives", "repeat"] if depth < 2 else ["piece"]))
+        if kind == "piece":
+            items.append(draw(st.sampled_from(_PIECES)))
+        elif kind == "group":
+            items.append(f"(?:{draw(_expressions(depth + 1))})")
+        elif kind == "alternatives":
+            items.append(f"(?:{draw(_expressions(depth + 1))}|{draw(_expressions(depth + 1))})")
+        else:
+            low = draw(st.integers(0, 2))
+            items.append(f"(?:{draw(_expressions(depth + 1))}){{{low},{low + draw(st.integers(0, 2))}}}")
+    return "".join(items)
+
+
+_TEXTS = st.text(alphabet="abAB:@1 \n", max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_expressions(), _TEXTS)
+def test_every_match_holds_the_required_literals(expression, text):
+    literals = required_literals(expression)
+    for m in regex.finditer(expression, text):
+        for piece in literals:
+            assert piece in m.group(0), (expression, text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_expressions(), _TEXTS)
+def test_every_match_begins_with_a_leading_literal(expression, text):
+    leads = leading_literals(expression)
+    if leads is None:
+        return
+    for m in regex.finditer(expression, text):
+        assert m.group(0).lower().startswith(leads), (expression, text)
+
+
+@pytest.mark.parametrize("expression, expected", [
+    (r"(?<![\w-])(?P<secret>tgp_v1_[A-Za-z0-9_-]{43})|(?i:together)[\w.-]{0,12}(?P<secret>[a-z]{43})",
+     ("tgp_v1_", "together")),  # alternatives share the group's name
+    (r"\bAbc(?:de|fg)h", ("abcde", "abcfg")),  # lower-case; alternatives end the text
+    (r"x?abc", None),  # an optional start: no text every match begins with
+    (r"(?:abc|)d", None),
+    (r"([a-z])\1abc", None),  # refers to a group: not read without its names
+])
+def test_leading_literals(expression, expected):
+    assert leading_literals(expression) == expected
+
+
+def test_every_shipped_rule_s_true_examples_hold_its_required_literals():
+    for rule in load_default_rules().rules:
+        for example in rule.true_examples:
+            text = expand(example, "gate")
+            for m in rule.pattern.finditer(text):
+                assert all(piece in m.group(0) for piece in rule.required_literals), rule.id
+                if rule.keyword_lengths is not None:
+                    assert any(m.group(0).lower().startswith(k) for k in rule.keywords), rule.id

@@ -13,7 +13,10 @@ match can begin (the start of the name's key if an operator follows it, a `<` be
 line), which finds the same matches for a fraction of the cost: prose and code mention `token`
 and `password` far more often than they assign them. Hyperscan reports those places with the
 keywords (`generic.start_patterns`); without it they are worked out from the keyword hits
-(`generic.assignment_starts`). Each match is judged: generic rules by `generic.judge`, others by
+(`generic.assignment_starts`). A window is passed over without a search where it lacks a
+literal that every match of the rule holds (`gate.required_literals`: the `@` of a credential
+URL), or, for a rule that gives names and a value, a match of the value alone; the rule's
+expression is then not even compiled. Each match is judged: generic rules by `generic.judge`, others by
 their entropy floor and the placeholder filter; a validator then raises or lowers confidence.
 Base64 and percent-encoded runs around a decode trigger are decoded and scanned the same way
 (depth at most `max_decode_depth`, blobs at most MAX_BLOB characters); their findings take the
@@ -23,8 +26,9 @@ they can see the value), mark findings as ignored.
 
 Cost stays linear in a text's length, however it is shaped (a 3 MB line of 100,000 assignments,
 a million keyword hits): a line is looked up once however many hits and findings it holds, each
-rule searches a line at most once, a finding reads at most generic.NAME_CONTEXT characters of its
-line, and hits are kept as 8-byte offsets. Decoding is bounded too: the runs of one kind in a text
+rule searches a line at most once (and, if it gives names and a value, its value once before), a
+finding reads at most generic.NAME_CONTEXT characters of its line, and hits are kept as 8-byte
+offsets. Decoding is bounded too: the runs of one kind in a text
 do not overlap, so a layer reads the text above it at most twice (base64 runs inside a percent
 run) and yields at most 1.75 times as much, for at most `max_decode_depth` (3) layers.
 
@@ -138,7 +142,9 @@ class Engine:
         self._gated = plan.gated
         # Keywords of rules with a gate only (`pat`, `re_`) are looked for in a second index, only
         # in texts where a gate matched: elsewhere their hits would lead nowhere.
-        gated_only = {k: v for k, v in plan.roles.items() if all(r >= 0 and r in plan.gated for r in v)}
+        # Most of the 22,000 keys are decode triggers, whose (negative, sorted first) role rules
+        # them out at once: checking each role of each key took 8 ms of every scan's start.
+        gated_only = {k: v for k, v in plan.roles.items() if v and v[0] >= 0 and all(r in plan.gated for r in v)}
         self._keywords = KeywordIndex({k: v for k, v in plan.roles.items() if k not in gated_only}, prefilter,
                                       plan.patterns)
         self._gated_keywords: KeywordIndex | None = None
@@ -219,6 +225,9 @@ class Engine:
         gates = hits.gates.get(index, []) if reported and index in self._gated else None
         if gates == []:
             return  # every match starts with the gate, and it matched nowhere
+        value = rule.value_pattern
+        required = rule.required_literals
+        lengths = rule.keyword_lengths if starts is None else None
         for start, stop in _windows(text, positions, rule):
             if gates is not None:
                 # A match in the window ends in it, and its gate no later: the window holds the
@@ -226,14 +235,31 @@ class Engine:
                 i = bisect_left(gates, start)
                 if i == len(gates) or gates[i] >= stop:
                     continue
+            if starts is not None and ascii_text:
+                # Matches begin only at starts: most lines that name a secret hold none.
+                i = bisect_left(starts, start)
+                if i == len(starts) or starts[i] >= stop:
+                    continue
+            if required and any(text.find(piece, start, stop) < 0 for piece in required):
+                continue  # a literal every match holds is missing (a URL without `@`)
             try:
+                # A rule with names and a value matches only where its value does (after the key,
+                # before `stop`): most lines that assign its names hold no such value, and there
+                # its expression is neither searched nor compiled (5 ms in each worker).
+                if value is not None and value.search(text, start, stop, timeout=MATCH_TIMEOUT_SECONDS) is None:
+                    continue
                 # A non-ASCII line can hold names that the keyword index and Hyperscan, which see
                 # ASCII, did not find where the expression does (Unicode case folding and word
                 # characters): such a line is searched whole.
-                if starts is None or not (ascii_text or text[start:stop].isascii()
-                                          or generic.starts_suffice(text, start, stop, positions, longest)):
-                    matches: Iterable[regex.Match[str]] = rule.pattern.finditer(
-                        text, start, stop, timeout=MATCH_TIMEOUT_SECONDS)
+                if lengths is not None and (ascii_text or text[start:stop].isascii()):
+                    begins = _keyword_starts(positions, start, stop, lengths)
+                else:
+                    begins = None
+                if begins is not None:
+                    matches: Iterable[regex.Match[str]] = _anchored_matches(rule.pattern, text, start, stop, begins)
+                elif starts is None or not (ascii_text or text[start:stop].isascii()
+                                            or generic.starts_suffice(text, start, stop, positions, longest)):
+                    matches = rule.pattern.finditer(text, start, stop, timeout=MATCH_TIMEOUT_SECONDS)
                 else:
                     matches = _anchored_matches(rule.pattern, text, start, stop, starts)
                 yield from matches
@@ -439,6 +465,22 @@ def _anchored_matches(pattern: regex.Pattern[str], text: str, start: int, stop: 
         if m is not None:
             resume = m.end()
             yield m
+
+
+# A line at least this many characters long per keyword hit on it is not searched along its length
+# but tried where a keyword begins, for a rule whose every match begins with one (a search costs
+# about as much as trying 500 places: generated code puts a keyword on a 160,000-character line).
+LONG_LINE_PER_HIT = 512
+
+
+def _keyword_starts(positions: Sequence[int], start: int, stop: int, lengths: tuple[int, ...]) -> list[int] | None:
+    """Where, in `text[start:stop]` (ASCII), a keyword of `lengths` ending at one of `positions`
+    begins: every place a match of a rule whose matches begin with its keywords can begin. None
+    where the window is short for its hits, and a search along it costs less."""
+    lo, hi = bisect_left(positions, start), bisect_left(positions, stop)
+    if stop - start < LONG_LINE_PER_HIT * (hi - lo):
+        return None
+    return sorted({end - length + 1 for end in positions[lo:hi] for length in lengths if end - length + 1 >= start})
 
 
 def _windows(text: str, positions: Sequence[int], rule: Rule | None) -> list[tuple[int, int]]:

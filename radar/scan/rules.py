@@ -97,12 +97,57 @@ class Rule:
     source: str = ""
     priority: int = 0
     structure: str | None = None
+    # A rule that gives names and value: `value` alone (its expression holds it in every form).
+    value: str | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def pattern(self) -> regex.Pattern[str]:
         """The compiled expression, on first use: a scan needs only the rules whose keywords
         occur, and compiling all of them held up the start of every scan by a quarter second."""
         return regex.compile(self.expression)
+
+    @functools.cached_property
+    def required_literals(self) -> tuple[str, ...]:
+        """Case-sensitive literals in every match (`gate.required_literals`), on first use."""
+        from radar.scan.gate import required_literals
+
+        return required_literals(self.expression)
+
+    @functools.cached_property
+    def keyword_lengths(self) -> tuple[int, ...] | None:
+        """Where every match begins with one of the rule's keywords (`gate.leading_literals`): the
+        lengths of those keywords, so that a keyword's hit tells where a match can begin. None for
+        other rules, and for those that read names (their starts are worked out otherwise) or span
+        lines."""
+        from radar.scan.gate import leading_literals
+
+        if self.names or self.multiline:
+            return None
+        leads = leading_literals(self.expression)
+        if leads is None:
+            return None
+        lengths = set()
+        for lead in leads:
+            begun = [len(k) for k in self.keywords if lead.startswith(k)]
+            if not begun:
+                return None
+            lengths.update(begun)
+        return tuple(sorted(lengths))
+
+    @functools.cached_property
+    def value_pattern(self) -> regex.Pattern[str] | None:
+        """`value` compiled alone: a hundredth of the expression's compile time, and a necessary
+        condition for it (`Engine._rule_matches`). None where it would not be one: a value that
+        refers to a group (`\\1`, `(?P=q)`, a conditional) means another group in the expression,
+        or none at all."""
+        from radar.scan.gate import refers_to_groups
+
+        if self.value is None or refers_to_groups(self.value):
+            return None
+        try:
+            return regex.compile(self.value)
+        except regex.error:
+            return None
 
 
 @dataclass(frozen=True)
@@ -295,4 +340,5 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
         source=source,
         priority=entry.get("priority", PRIORITY[kind]),
         structure=structure,
+        value=entry.get("value"),
     )
