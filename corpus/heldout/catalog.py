@@ -101,10 +101,6 @@ TYPES: list[tuple[str, str, str, str]] = [
     ("Sumo Logic access ID", "SUMOLOGIC_ACCESS_ID", "https://help.sumologic.com/docs/manage/security/access-keys/", "su{alnum:12}"),
     ("eBay production app ID", "EBAY_APP_ID", "https://developer.ebay.com/api-docs/static/oauth-credentials.html", "{alpha:7}-{alpha:6}-PRD-{hex:9}-{hex:8}"),
     ("eBay production cert ID", "EBAY_CERT_ID", "https://developer.ebay.com/api-docs/static/oauth-credentials.html", "PRD-{hex:12}-{hex:4}-{hex:4}-{hex:4}-{hex:4}"),
-    ("Docker Swarm join token", "SWARM_JOIN_TOKEN", "https://docs.docker.com/engine/swarm/join-nodes/", "SWMTKN-1-{lowernum:50}-{lowernum:25}"),
-    ("Docker Swarm unlock key", "SWARM_UNLOCK_KEY", "https://docs.docker.com/engine/swarm/swarm_manager_locking/", "SWMKEY-1-{b64:43}"),
-    ("GC Notify API key", "NOTIFY_API_KEY", "https://documentation.notification.canada.ca/en/start.html", "gcntfy-deploy_key-{uuid}-{uuid}"),
-    ("GitLab incoming email address", "GITLAB_INCOMING_EMAIL", "https://docs.gitlab.com/administration/incoming_email/", "incoming+shop-api-42-{lowernum:25}-issue@gitlab.example.com"),
 ]
 
 # Formats with no prefix of their own: the vendor documents the value's length and alphabet only,
@@ -159,8 +155,6 @@ NAMED: list[tuple[str, str, str, str]] = [
     ("Kraken API private key", "KRAKEN_PRIVATE_KEY", "https://docs.kraken.com/api/docs/guides/spot-rest-auth", "{b64:86}=="),
     ("Confluent Cloud API key", "CONFLUENT_CLOUD_API_KEY", "https://docs.confluent.io/cloud/current/security/authenticate/workload-identities/service-accounts/api-keys/overview.html", "{uppernum:16}"),
     ("Confluent Cloud API secret", "CONFLUENT_CLOUD_API_SECRET", "https://docs.confluent.io/cloud/current/security/authenticate/workload-identities/service-accounts/api-keys/overview.html", "{b64:64}"),
-    ("Polymarket CLOB API key", "POLY_API_KEY", "https://docs.polymarket.com/developers/CLOB/authentication", "{uuid}"),
-    ("SonarQube token (before type prefixes)", "SONAR_TOKEN", "https://docs.sonarsource.com/sonarqube-server/latest/analyzing-source-code/analysis-parameters/", "{hex:40}"),
 ]
 
 # Identifiers and publishable keys are not credentials: an id alone grants nothing, a publishable
