@@ -22,7 +22,9 @@ One run measures all three tools, offline (no validation), on the same inputs:
    rule count.
 
 `--samples-only` runs parts 3 and 4 alone, `--tools radar` skips the peers, `--radar PATH` measures
-another radar executable (another worktree's `.venv/bin/radar`).
+another radar executable (another worktree's `.venv/bin/radar`); `--also LABEL=EXE` (repeatable) measures
+further radar executables in the same interleaved rounds under LABEL (an older commit, or a wrapper that
+passes `--config` to turn a feature off), so a change is compared under the same machine load.
 `--write` replaces the marked section of benchmarks/RESULTS.md with the tables.
 """
 
@@ -41,6 +43,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Callable
 
 import results  # benchmarks/results.py: the shared RESULTS.md writer
 import rule_samples
@@ -115,6 +118,10 @@ RADAR = {"path": ""}  # --radar: another radar executable
 
 def radar_command(target: Path, output: Path) -> list[str]:
     return ["sh", "-c", f'exec "{RADAR["path"] or tool("radar")}" scan "{target}" --format json > "{output}"']
+
+
+def other_radar(exe: str) -> Callable[[Path, Path], list[str]]:
+    return lambda target, output: ["sh", "-c", f'exec "{exe}" scan "{target}" --format json > "{output}"']
 
 
 def betterleaks_command(target: Path, output: Path) -> list[str]:
@@ -252,10 +259,17 @@ def main() -> int:
     parser.add_argument("--samples-only", action="store_true", help="only gitleaks' rule samples")
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated tools to run (default: all)")
     parser.add_argument("--radar", default="", help="the radar executable to measure")
+    parser.add_argument("--also", action="append", default=[], metavar="LABEL=EXE",
+                        help="another radar executable to measure in the same rounds, under LABEL (repeatable)")
     args = parser.parse_args()
     RADAR["path"] = args.radar
     for name in [n for n in TOOLS if n not in args.tools.split(",")]:
         del TOOLS[name]
+    for also in args.also:
+        label, _, exe = also.partition("=")
+        if not label or not exe:
+            parser.error(f"--also {also!r}: give LABEL=EXECUTABLE")
+        TOOLS[label] = (other_radar(exe), radar_findings)
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
     manifest = json.loads(MANIFEST.read_text())["secrets"]
     out = Path(tempfile.mkdtemp(prefix="radar-bench-"))
@@ -368,7 +382,8 @@ def run_samples(env: dict[str, str], out: Path) -> str:
 
 def render(scores: dict, tree: dict, manifest: list[dict], radar_raw: list) -> str:
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores by `python benchmarks/scan_benchmark.py --write`; "
+        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores by `python benchmarks/scan_benchmark.py "
+        f"{' '.join(sys.argv[1:])}`; "
         f"betterleaks and kingfisher from benchmarks/requirements.txt, both offline (no validation).",
         "",
         f"**Accuracy** on corpus/ ({len(manifest)} planted secrets in {len({e['path'] for e in manifest})} of "
