@@ -24,26 +24,40 @@ _Handler = Callable[[int, int, int, int, object], None]
 HEAD = 8
 
 
-def _database(needles: list[tuple[int, Needle]], literal: bool) -> hyperscan.Database | None:
-    if not needles:
+def _database(entries: list[tuple[bytes, int, int]], literal: bool) -> hyperscan.Database | None:
+    """One database of (text, id, flags) entries; `literal`: pure literals, no escaping (but
+    cut at a NUL byte, see HyperscanMatcher)."""
+    if not entries:
         return None
+    texts, ids, flags = zip(*entries)
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[n.text for _, n in needles],
-        ids=[i for i, _ in needles],
-        flags=[hyperscan.HS_FLAG_CASELESS if n.caseless else 0 for _, n in needles],
-        literal=literal,  # pure literals: no escaping (but cut at a NUL byte, see HyperscanMatcher)
-    )
+    database.compile(expressions=list(texts), ids=list(ids), flags=list(flags), literal=literal)
     return database
 
 
-def _as_expression(needle: Needle) -> Needle:
-    """A literal as an expression matching exactly its bytes, each one escaped."""
-    return Needle(b"".join(b"\\x%02x" % byte for byte in needle.text), needle.caseless, regex=True, gate=b"\0")
+def _flags(needle: Needle) -> int:
+    return hyperscan.HS_FLAG_CASELESS if needle.caseless else 0
+
+
+def _escaped(text: bytes) -> bytes:
+    """An expression matching exactly the bytes of `text`, each one escaped."""
+    return b"".join(b"\\x%02x" % byte for byte in text)
 
 
 # For one head: (length, {literal of that length: needle ident}) for each length behind it.
 _Candidates = tuple[tuple[int, dict[bytes, int]], ...]
+
+
+def _candidates(group: list[tuple[bytes, int]]) -> _Candidates:
+    """The literals (text, needle ident) behind one head, by length: a hit costs one lookup per
+    length, however many literals share the head (the hex of every `ghp_` token)."""
+    if len(group) == 1:  # most heads
+        text, ident = group[0]
+        return ((len(text), {text: ident}),)
+    by_length: dict[int, dict[bytes, int]] = {}
+    for text, ident in group:
+        by_length.setdefault(len(text), {})[text] = ident
+    return tuple(by_length.items())
 
 
 class HyperscanMatcher:
@@ -52,33 +66,35 @@ class HyperscanMatcher:
     def __init__(self, needles: Sequence[Needle]) -> None:
         # Database ids: needle idents for caseless literals and expressions (reported as they
         # are), len(needles) + i for the i-th head of exact literals (checked whole).
-        entries: list[tuple[int, Needle]] = []
-        expressions: list[tuple[int, Needle]] = []
-        heads: dict[bytes, dict[int, dict[bytes, int]]] = {}
+        base = len(needles)
+        heads: dict[bytes, list[tuple[bytes, int]]] = {}
+        whole: list[tuple[bytes, int, int]] = []  # (text, id, flags) of the literals looked for whole
+        expressions = [(n.text, i, _flags(n)) for i, n in enumerate(needles) if n.regex]
+        gates = {n.gate for n in needles if n.regex}
         for ident, needle in enumerate(needles):
             if needle.regex:
-                expressions.append((ident, needle))
-            elif needle.caseless:  # the sensitive query keys: a few dozen, each whole
-                if b"\0" in needle.text:
-                    expressions.append((ident, _as_expression(needle)))
-                else:
-                    entries.append((ident, needle))
+                continue
+            if needle.caseless:  # the sensitive query keys: a few dozen
+                whole.append((needle.text, ident, _flags(needle)))
+                continue
+            group = heads.get(needle.text[:HEAD])
+            if group is None:
+                heads[needle.text[:HEAD]] = [(needle.text, ident)]
             else:
-                heads.setdefault(needle.text[:HEAD], {}).setdefault(len(needle.text), {})[needle.text] = ident
-        self._base = len(needles)
-        self._candidates: list[_Candidates] = []
-        for index, (head, by_length) in enumerate(heads.items()):
-            self._candidates.append(tuple(by_length.items()))
-            # The binding measures pure literals with strlen(): one with a NUL byte would be cut
-            # at it. Those few go to the expression database instead, escaped, gated on the NUL
-            # they can only match at.
-            if b"\0" in head:
-                expressions.append((self._base + index, _as_expression(Needle(head))))
-            else:
-                entries.append((self._base + index, Needle(head)))
-        self._literals = _database(entries, literal=True)
+                group.append((needle.text, ident))
+        self._base = base
+        self._candidates: list[_Candidates] = [_candidates(group) for group in heads.values()]
+        whole += [(head, base + index, 0) for index, head in enumerate(heads)]
+        # The binding measures pure literals with strlen(): one with a NUL byte would be cut at
+        # it. Those few go to the expression database instead, escaped, gated on the NUL they
+        # can only match at.
+        with_nul = [entry for entry in whole if b"\0" in entry[0]]
+        if with_nul:
+            whole = [entry for entry in whole if b"\0" not in entry[0]]
+            expressions += [(_escaped(text), ident, flags) for text, ident, flags in with_nul]
+            gates.add(b"\0")
+        self._literals = _database(whole, literal=True)
         self._expressions = _database(expressions, literal=False)
-        gates = {n.gate for _, n in expressions}
         # Any ungated expression means the expression pass always runs.
         self._gates: tuple[bytes, ...] | None = None if b"" in gates else tuple(gates)
 
