@@ -1,14 +1,22 @@
-"""Hyperscan (Vectorscan) engine: literal heads in one database, gated expressions in another.
+"""Hyperscan (Vectorscan) engine: short windows of the literals in one database, gated
+expressions in another.
 
 Hyperscan's compile time grows faster than the number of literals (measured with the forms of
 the throughput benchmark's secrets: 1,000 literals 13 ms, 8,000 158 ms, 11,000 250 ms), and a
 job with 1,000 secrets registers about 11 literals per secret. So an exact literal is looked
-for by its first HEAD bytes: literals that share them (the hex of every `ghp_` token starts
-`6768705f`) share one database entry, which also leaves fewer and shorter entries to compile
-(8,100 instead of 11,150 there, compiled in half the time). Each hit of a head is checked
-whole in Python, by one dict lookup per length of the literals behind that head, so a literal
-is reported exactly where the whole of it lies in the block, as a full-length entry would be.
-Hits of a head without its literal cost a Python call each; they are at most one per byte.
+for by a WINDOW-byte window, its head or its tail: literals that share a window share one
+database entry (the hex of every `ghp_` token starts `6768705f`), which leaves fewer and
+shorter entries to compile (8,100 instead of 11,150 there, in about half the time). Each hit of
+a window is checked whole in Python, by one dict lookup per length of the literals behind it,
+so a literal is reported exactly where the whole of it lies in the block, as a full-length
+entry would be.
+
+A window costs a Python call wherever it occurs without its literal, so it must be rare in a
+log: it is the head when that looks like part of a token (a digit, or letters of both cases),
+else the tail (`https://hooks...` and `postgres://...`
+start the way every URL in a log starts, and end in their secret part), else the literal is
+entered whole (`correct horse battery`; up to _WHOLE_UP_TO bytes). Such calls are at most one
+per byte of input.
 """
 
 from __future__ import annotations
@@ -21,7 +29,11 @@ from radar.mask.engine import Needle, Scan
 
 _Handler = Callable[[int, int, int, int, object], None]
 
-HEAD = 8
+WINDOW = 8
+_DIGITS = b"0123456789"
+# A literal without a rare window is entered whole up to this length (Hyperscan takes literals
+# below 16 KiB, escaped ones below about 4 KiB); a longer one is looked for by its head anyway.
+_WHOLE_UP_TO = 256
 
 
 def _database(entries: list[tuple[bytes, int, int]], literal: bool) -> hyperscan.Database | None:
@@ -44,20 +56,28 @@ def _escaped(text: bytes) -> bytes:
     return b"".join(b"\\x%02x" % byte for byte in text)
 
 
-# For one head: (length, {literal of that length: needle ident}) for each length behind it.
-_Candidates = tuple[tuple[int, dict[bytes, int]], ...]
+# For one window: its distance from the literals' start when it is their head (None: their
+# tail), and (length, {literal of that length: needle ident}) for each length behind it.
+_Candidates = tuple[int | None, tuple[tuple[int, dict[bytes, int]], ...]]
 
 
-def _candidates(group: list[tuple[bytes, int]]) -> _Candidates:
-    """The literals (text, needle ident) behind one head, by length: a hit costs one lookup per
-    length, however many literals share the head (the hex of every `ghp_` token)."""
-    if len(group) == 1:  # most heads
+def _candidates(head: int | None, group: list[tuple[bytes, int]]) -> _Candidates:
+    """The literals (text, needle ident) behind one window, by length: a hit costs one lookup
+    per length, however many literals share the window."""
+    if len(group) == 1:  # most windows
         text, ident = group[0]
-        return ((len(text), {text: ident}),)
+        return head, ((len(text), {text: ident}),)
     by_length: dict[int, dict[bytes, int]] = {}
     for text, ident in group:
         by_length.setdefault(len(text), {})[text] = ident
-    return tuple(by_length.items())
+    return head, tuple(by_length.items())
+
+
+def _rare(window: bytes) -> bool:
+    """Whether `window` looks like part of a token or a number rather than like words: it has a
+    digit or letters of both cases (`xY3kQ9`, `6768705f`; not `https://`, `postgres`). Runs of
+    digits are common in logs, but any one of them is not."""
+    return len(window.translate(None, _DIGITS)) != len(window) or window.upper() != window != window.lower()
 
 
 class HyperscanMatcher:
@@ -65,26 +85,37 @@ class HyperscanMatcher:
 
     def __init__(self, needles: Sequence[Needle]) -> None:
         # Database ids: needle idents for caseless literals and expressions (reported as they
-        # are), len(needles) + i for the i-th head of exact literals (checked whole).
+        # are), len(needles) + i for the i-th window of exact literals (checked whole).
         base = len(needles)
-        heads: dict[bytes, list[tuple[bytes, int]]] = {}
+        windows: dict[tuple[bytes, bool], list[tuple[bytes, int]]] = {}  # (window, is head): literals
         whole: list[tuple[bytes, int, int]] = []  # (text, id, flags) of the literals looked for whole
         expressions = [(n.text, i, _flags(n)) for i, n in enumerate(needles) if n.regex]
         gates = {n.gate for n in needles if n.regex}
         for ident, needle in enumerate(needles):
             if needle.regex:
                 continue
-            if needle.caseless:  # the sensitive query keys: a few dozen
-                whole.append((needle.text, ident, _flags(needle)))
-                continue
-            group = heads.get(needle.text[:HEAD])
-            if group is None:
-                heads[needle.text[:HEAD]] = [(needle.text, ident)]
+            text = needle.text
+            if len(text) <= WINDOW:
+                key = (text, True)
+            elif _rare(text[:WINDOW]) or len(text) > _WHOLE_UP_TO:
+                key = (text[:WINDOW], True)
+            elif _rare(text[-WINDOW:]):
+                key = (text[-WINDOW:], False)
             else:
-                group.append((needle.text, ident))
+                key = None
+            if needle.caseless or key is None:  # caseless: the sensitive query keys, a few dozen
+                whole.append((text, ident, _flags(needle)))
+                continue
+            group = windows.get(key)
+            if group is None:
+                windows[key] = [(text, ident)]
+            else:
+                group.append((text, ident))
         self._base = base
-        self._candidates: list[_Candidates] = [_candidates(group) for group in heads.values()]
-        whole += [(head, base + index, 0) for index, head in enumerate(heads)]
+        self._candidates: list[_Candidates] = [
+            _candidates(len(window) if head else None, group) for (window, head), group in windows.items()
+        ]
+        whole += [(window, base + index, 0) for index, (window, _) in enumerate(windows)]
         # The binding measures pure literals with strlen(): one with a NUL byte would be cut at
         # it. Those few go to the expression database instead, escaped, gated on the NUL they
         # can only match at.
@@ -113,11 +144,10 @@ class HyperscanMatcher:
                 if ident < base:
                     hits.append((ident, end))
                     return
-                start = end - HEAD  # a head is HEAD bytes long, or the whole (shorter) literal
-                for length, texts in candidates[ident - base]:
-                    if length <= HEAD:
-                        hits.append((texts[data[end - length : end]], end))
-                    else:
+                head, by_length = candidates[ident - base]
+                for length, texts in by_length:
+                    start = end - (length if head is None else head)
+                    if start >= 0:
                         found = texts.get(data[start : start + length])
                         if found is not None:
                             hits.append((found, start + length))
