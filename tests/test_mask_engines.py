@@ -5,14 +5,18 @@ whole at each hit, or enters it whole when neither window looks like part of a t
 pyahocorasick holds every literal whole. Literals drawn from a four-byte alphabet share windows,
 are shorter, as long as, and longer than a window, have token-like heads, tails, both or neither,
 and hold NUL bytes (which the Hyperscan binding cannot take in a pure literal), so every path of
-the window check meets the reference.
+the window check meets the reference; with the literals in one database and, as done for
+thousands of them, split over two compiled side by side (forced here for a few).
 """
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from radar.mask import engine_hyperscan
 from radar.mask.engine import Needle
 from radar.mask.engine_ahocorasick import AhoCorasickMatcher
 from radar.mask.engine_hyperscan import WINDOW, HyperscanMatcher
@@ -32,13 +36,15 @@ def _hits(matcher, data: bytes) -> list[tuple[int, int]]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(literals, caseless, text)
-@example([b"aBaBaBaB", b"aBaBaBaBa", b"aBaBaBaBBB", b"aBa"], [], b"aBaBaBaBaBBB")  # one head, three lengths
-@example([b" aBaBaBaB", b"  aBaBaBaB", b"a a a a a"], [], b"a  aBaBaBaB a a a a a")  # tails; a whole one
-@example([b"aaaaaaaaa\0a", b"a\0a"], [], b"aaaaaaaaa\0a\0a")  # whole, with a NUL
-def test_both_engines_report_every_occurrence_of_every_literal(texts, keys, data) -> None:
+@given(literals, caseless, text, st.booleans())
+@example([b"aBaBaBaB", b"aBaBaBaBa", b"aBaBaBaBBB", b"aBa"], [], b"aBaBaBaBaBBB", False)  # one head, three lengths
+@example([b" aBaBaBaB", b"  aBaBaBaB", b"a a a a a"], [], b"a  aBaBaBaB a a a a a", True)  # tails; a whole one
+@example([b"aaaaaaaaa\0a", b"a\0a"], [], b"aaaaaaaaa\0a\0a", True)  # whole, with a NUL
+def test_both_engines_report_every_occurrence_of_every_literal(texts, keys, data, split) -> None:
     needles = [Needle(t) for t in texts] + [Needle(k, caseless=True) for k in keys]
-    assert _hits(HyperscanMatcher(needles), data) == _hits(AhoCorasickMatcher(needles), data)
+    with patch.object(engine_hyperscan, "SPLIT_ABOVE", 1 if split else engine_hyperscan.SPLIT_ABOVE):
+        hyperscan = HyperscanMatcher(needles)
+    assert _hits(hyperscan, data) == _hits(AhoCorasickMatcher(needles), data)
 
 
 @settings(max_examples=200, deadline=None)
@@ -49,3 +55,12 @@ def test_a_literal_cut_by_either_end_of_the_block_is_not_reported(texts, cut) ->
     needles = [Needle(t) for t in texts]
     for data in (texts[0][cut:] + b"\n", b"\n" + texts[0][:cut]):
         assert _hits(HyperscanMatcher(needles), data) == _hits(AhoCorasickMatcher(needles), data)
+
+
+def test_thousands_of_literals_compile_as_two_databases_that_find_them_all() -> None:
+    texts = [b"%05d-secret" % i for i in range(engine_hyperscan.SPLIT_ABOVE + 1)]
+    matcher = HyperscanMatcher([Needle(t) for t in texts])
+    assert len(matcher._literals) == 2
+    data = b" ".join(texts)
+    ends = [data.index(t) + len(t) for t in texts]
+    assert _hits(matcher, data) == list(enumerate(ends))
