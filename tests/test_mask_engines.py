@@ -6,7 +6,7 @@ pyahocorasick holds every literal whole. Literals drawn from a four-byte alphabe
 are shorter, as long as, and longer than a window, have token-like heads, tails, both or neither,
 and hold NUL bytes (which the Hyperscan binding cannot take in a pure literal), so every path of
 the window check meets the reference; with the literals in one database and, as done for
-thousands of them, split over two compiled side by side (forced here for a few).
+thousands of them, split over two databases (forced here for a few).
 """
 
 from __future__ import annotations

@@ -1,27 +1,25 @@
 """Hyperscan (Vectorscan) engine: short windows of the literals in one database (two for
-thousands of them), gated expressions in another.
+thousands of them), whole literals in another, gated expressions in a third.
 
 Hyperscan's compile time grows faster than the number of literals (measured with the forms of
 the throughput benchmark's secrets: 1,000 literals 13 ms, 8,000 158 ms, 11,000 250 ms), and a
 job with 1,000 secrets registers about 11 literals per secret. So an exact literal is looked
 for by a WINDOW-byte window, its head or its tail: literals that share a window share one
 database entry (the hex of every `ghp_` token starts `6768705f`), which leaves fewer and
-shorter entries to compile (8,100 instead of 11,150 there, in about half the time). Each hit of
+shorter entries to compile (8,270 instead of 11,150 there, in about half the time). Each hit of
 a window is checked whole in Python, by one dict lookup per length of the literals behind it,
 so a literal is reported exactly where the whole of it lies in the block, as a full-length
 entry would be.
 
 A window costs a Python call wherever it occurs without its literal, so it must be rare in a
 log: it is the head when that looks like part of a token (a digit, or letters of both cases),
-else the tail (`https://hooks...` and `postgres://...`
-start the way every URL in a log starts, and end in their secret part), else the literal is
-entered whole (`correct horse battery`; up to _WHOLE_UP_TO bytes). Such calls are at most one
-per byte of input.
+else the tail (`https://hooks...` and `postgres://...` start the way every URL in a log starts,
+and end in their secret part), else the literal is entered whole (`correct horse battery`; up
+to _WHOLE_UP_TO bytes). Such calls are at most one per byte of input.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Callable, Sequence
 
 import hyperscan
@@ -32,11 +30,12 @@ _Handler = Callable[[int, int, int, int, object], None]
 
 WINDOW = 8
 _DIGITS = b"0123456789"
-# Above this many literal entries they go into two databases, the second compiled on a thread of
-# its own (the binding lets go of the GIL while Hyperscan compiles). Measured on the 1,000
-# benchmark secrets' 8,270 entries: one database 120 ms; two, side by side, 56 ms (and less than
-# one even one after the other: compile time grows faster than the entries). The second database
-# costs a scan: 5-7 ms more per 48 MB of log.
+# Above this many windows they go into two databases: compile time grows faster than the
+# entries, so two halves compile in less time than the whole (the 1,000 benchmark secrets' 8,229
+# windows: 125-135 ms as one, 98-118 ms as two, medians of 5 over several runs). Compiling the
+# halves on two threads (the binding lets go of the GIL) was faster with a core free (76 ms) and
+# slower without (117-120 ms), so they compile one after the other. The second database costs a
+# scan: 5-7 ms more per 48 MB of log.
 SPLIT_ABOVE = 4000
 # A literal without a rare window is entered whole up to this length (Hyperscan takes literals
 # below 16 KiB, escaped ones below about 4 KiB); a longer one is looked for by its head anyway.
@@ -87,30 +86,6 @@ def _rare(window: bytes) -> bool:
     return len(window.translate(None, _DIGITS)) != len(window) or window.upper() != window != window.lower()
 
 
-class _Compiling(threading.Thread):
-    """A literal database compiled on a thread of its own; result() waits for it and raises
-    what compiling raised."""
-
-    def __init__(self, entries: list[tuple[bytes, int, int]]) -> None:
-        super().__init__(daemon=True)
-        self._entries = entries
-        self._database: hyperscan.Database | None = None
-        self._error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._database = _database(self._entries, literal=True)
-        except BaseException as error:  # raised again by result(), in the thread that waits
-            self._error = error
-
-    def result(self) -> hyperscan.Database | None:
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._database
-
-
 class HyperscanMatcher:
     name = "hyperscan"
 
@@ -155,11 +130,17 @@ class HyperscanMatcher:
             whole = [entry for entry in whole if b"\0" not in entry[0]]
             expressions += [(_escaped(text), ident, flags) for text, ident, flags in with_nul]
             gates.add(b"\0")
-        second = _Compiling(whole[1::2]) if len(whole) > SPLIT_ABOVE else None
-        first = _database(whole[0::2] if second else whole, literal=True)
-        self._expressions = _database(expressions, literal=False)
-        built = (first, second.result() if second else None)
+        # Literals longer than a window (entered whole) and caseless ones (the query keys) get a
+        # database of their own: a few of them among thousands of windows made the compile much
+        # slower (the windows of the 1,000 benchmark secrets: 115 ms alone, 164 ms with the 40
+        # query keys; a PEM key's 382 windows: 5 ms alone, 25 ms with its 3 whole literals).
+        # Scanning them apart costs ~3 ms per 48 MB.
+        windowed = [entry for entry in whole if not entry[2] and len(entry[0]) <= WINDOW]
+        rest = [entry for entry in whole if entry[2] or len(entry[0]) > WINDOW]
+        parts = [windowed[0::2], windowed[1::2]] if len(windowed) > SPLIT_ABOVE else [windowed]
+        built = [_database(part, literal=True) for part in parts + [rest]]
         self._literals = tuple(database for database in built if database is not None)
+        self._expressions = _database(expressions, literal=False)
         # Any ungated expression means the expression pass always runs.
         self._gates: tuple[bytes, ...] | None = None if b"" in gates else tuple(gates)
 
