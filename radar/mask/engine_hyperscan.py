@@ -1,5 +1,5 @@
-"""Hyperscan (Vectorscan) engine: short windows of the literals in one database (two for
-thousands of them), whole literals in another, gated expressions in a third.
+"""Hyperscan (Vectorscan) engine: short windows of the literals in one database (for thousands
+of them: two, and the whole literals in a third), gated expressions in another.
 
 Hyperscan's compile time grows faster than the number of literals (measured with the forms of
 the throughput benchmark's secrets: 1,000 literals 13 ms, 8,000 158 ms, 11,000 250 ms), and a
@@ -130,15 +130,21 @@ class HyperscanMatcher:
             whole = [entry for entry in whole if b"\0" not in entry[0]]
             expressions += [(_escaped(text), ident, flags) for text, ident, flags in with_nul]
             gates.add(b"\0")
-        # Literals longer than a window (entered whole) and caseless ones (the query keys) get a
-        # database of their own: a few of them among thousands of windows made the compile much
-        # slower (the windows of the 1,000 benchmark secrets: 115 ms alone, 164 ms with the 40
-        # query keys; a PEM key's 382 windows: 5 ms alone, 25 ms with its 3 whole literals).
-        # Scanning them apart costs ~3 ms per 48 MB.
-        windowed = [entry for entry in whole if not entry[2] and len(entry[0]) <= WINDOW]
-        rest = [entry for entry in whole if entry[2] or len(entry[0]) > WINDOW]
-        parts = [windowed[0::2], windowed[1::2]] if len(windowed) > SPLIT_ABOVE else [windowed]
-        built = [_database(part, literal=True) for part in parts + [rest]]
+        # With thousands of windows, literals longer than a window (entered whole) and caseless
+        # ones (the query keys) go into a database of their own: among those windows they made
+        # the compile much slower (the 1,000 benchmark secrets' 8,229 windows: 115 ms alone,
+        # 164 ms with the 40 query keys). With fewer windows they mostly cost little there (866
+        # windows: 11.3 ms apart, 11.5 ms together; a PEM key's armour line is the exception,
+        # 5 -> 23 ms among its 382 windows, what the key cost before windows), and a database
+        # apart would cost a pass over every block: 10 secrets over 48 MB took 0.1165 s instead
+        # of 0.112 s.
+        if len(whole) > SPLIT_ABOVE:
+            windowed = [entry for entry in whole if not entry[2] and len(entry[0]) <= WINDOW]
+            rest = [entry for entry in whole if entry[2] or len(entry[0]) > WINDOW]
+            parts = [windowed[0::2], windowed[1::2], rest]
+        else:
+            parts = [whole]
+        built = [_database(part, literal=True) for part in parts]
         self._literals = tuple(database for database in built if database is not None)
         self._expressions = _database(expressions, literal=False)
         # Any ungated expression means the expression pass always runs.
