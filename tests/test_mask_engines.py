@@ -40,6 +40,7 @@ def _hits(matcher, data: bytes) -> list[tuple[int, int]]:
 @example([b"aBaBaBaB", b"aBaBaBaBa", b"aBaBaBaBBB", b"aBa"], [], b"aBaBaBaBaBBB", False)  # one head, three lengths
 @example([b" aBaBaBaB", b"  aBaBaBaB", b"a a a a a"], [], b"a  aBaBaBaB a a a a a", True)  # tails; a whole one
 @example([b"aaaaaaaaa\0a", b"a\0a"], [], b"aaaaaaaaa\0a\0a", True)  # whole, with a NUL
+@example([b"a a a a a   ", b"aBaBaBaB"], [b"?tok="], b"a a a a a    aBaBaBaB?TOK=", False)  # ends in a run
 def test_both_engines_report_every_occurrence_of_every_literal(texts, keys, data, split) -> None:
     needles = [Needle(t) for t in texts] + [Needle(k, caseless=True) for k in keys]
     with patch.object(engine_hyperscan, "SPLIT_ABOVE", 1 if split else engine_hyperscan.SPLIT_ABOVE):
@@ -64,3 +65,12 @@ def test_thousands_of_literals_compile_as_two_databases_that_find_them_all() -> 
     data = b" ".join(texts)
     ends = [data.index(t) + len(t) for t in texts]
     assert _hits(matcher, data) == list(enumerate(ends))
+
+
+def test_a_whole_literal_ending_in_a_run_of_one_byte_gets_a_database_of_its_own() -> None:
+    """Such a literal (a PEM armour line) among windows made Hyperscan compile four times slower."""
+    armour, token = b"-----BEGIN PRIVATE KEY-----", b"k3Y-body-0123"
+    matcher = HyperscanMatcher([Needle(armour), Needle(token)])
+    assert len(matcher._literals) == 2
+    data = armour + b"\n" + token
+    assert _hits(matcher, data) == [(0, len(armour)), (1, len(data))]

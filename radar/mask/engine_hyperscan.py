@@ -86,6 +86,10 @@ def _rare(window: bytes) -> bool:
     return len(window.translate(None, _DIGITS)) != len(window) or window.upper() != window != window.lower()
 
 
+def _ends_in_a_run(text: bytes) -> bool:
+    return text[-3:] == text[-1:] * 3
+
+
 class HyperscanMatcher:
     name = "hyperscan"
 
@@ -133,17 +137,18 @@ class HyperscanMatcher:
         # With thousands of windows, literals longer than a window (entered whole) and caseless
         # ones (the query keys) go into a database of their own: among those windows they made
         # the compile much slower (the 1,000 benchmark secrets' 8,229 windows: 115 ms alone,
-        # 164 ms with the 40 query keys). With fewer windows they mostly cost little there (866
-        # windows: 11.3 ms apart, 11.5 ms together; a PEM key's armour line is the exception,
-        # 5 -> 23 ms among its 382 windows, what the key cost before windows), and a database
-        # apart would cost a pass over every block: 10 secrets over 48 MB took 0.1165 s instead
-        # of 0.112 s.
+        # 164 ms with the 40 query keys). With fewer windows they cost little there (866 windows:
+        # 11.3 ms apart, 11.5 ms together) and a database apart would cost a pass over every
+        # block (10 secrets over 48 MB: 0.1165 s instead of 0.112 s); except a whole literal that
+        # ends in a run of one byte (a PEM armour line, `-----BEGIN PRIVATE KEY-----`): any such
+        # one made a PEM key's 382 windows compile in 23 ms instead of 5, so those go apart.
         if len(whole) > SPLIT_ABOVE:
             windowed = [entry for entry in whole if not entry[2] and len(entry[0]) <= WINDOW]
             rest = [entry for entry in whole if entry[2] or len(entry[0]) > WINDOW]
             parts = [windowed[0::2], windowed[1::2], rest]
         else:
-            parts = [whole]
+            apart = [entry for entry in whole if len(entry[0]) > WINDOW and _ends_in_a_run(entry[0])]
+            parts = [[entry for entry in whole if entry not in apart], apart] if apart else [whole]
         built = [_database(part, literal=True) for part in parts]
         self._literals = tuple(database for database in built if database is not None)
         self._expressions = _database(expressions, literal=False)
