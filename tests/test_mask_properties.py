@@ -256,3 +256,31 @@ def test_both_engines_find_the_same_caseless_query_keys_sparse_or_dense(data) ->
 
     needles = secret_set([]).tables[0].needles
     assert sorted(AhoCorasickMatcher(needles).scanner()(data)) == sorted(HyperscanMatcher(needles).scanner()(data))
+
+
+# Tokens (letters, digits, `_.~-`) and values with characters the encoders change.
+maybe_plain = st.one_of(
+    st.text(alphabet="aZ09_.~-/\"\\ %+\x01\x7fé", max_size=24).map(str.encode),
+    st.binary(max_size=24),
+)
+
+
+def _lowered_escapes(encoded: bytes) -> bytes:
+    return regex.sub(rb"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded)
+
+
+@settings(max_examples=400, deadline=None)
+@given(maybe_plain)
+def test_percent_and_json_forms_are_what_the_encoders_give(value) -> None:
+    """A value the encoders leave alone skips them: the result must not change."""
+    from radar.mask.forms import _json_forms, _percent_forms
+
+    percent = {encode(value, safe=safe).encode() for encode in (quote, quote_plus) for safe in ("", "!*'()")}
+    assert _percent_forms(value) == percent | {_lowered_escapes(form) for form in percent}
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        assert _json_forms(value) == set()
+        return
+    escaped = {json.dumps(text, ensure_ascii=ascii_only)[1:-1].encode() for ascii_only in (True, False)}
+    assert _json_forms(value) == escaped | {form.replace(b"/", b"\\/") for form in escaped}

@@ -1,4 +1,22 @@
-"""Hyperscan (Vectorscan) engine: literals in one database, gated expressions in another."""
+"""Hyperscan (Vectorscan) engine: short windows of the literals in one database (for thousands
+of them: two, and the whole literals in a third), gated expressions in another.
+
+Hyperscan's compile time grows faster than the number of literals (measured with the forms of
+the throughput benchmark's secrets: 1,000 literals 13 ms, 8,000 158 ms, 11,000 250 ms), and a
+job with 1,000 secrets registers about 11 literals per secret. So an exact literal is looked
+for by a WINDOW-byte window, its head or its tail: literals that share a window share one
+database entry (the hex of every `ghp_` token starts `6768705f`), which leaves fewer and
+shorter entries to compile (8,270 instead of 11,150 there, in about half the time). Each hit of
+a window is checked whole in Python, by one dict lookup per length of the literals behind it,
+so a literal is reported exactly where the whole of it lies in the block, as a full-length
+entry would be.
+
+A window costs a Python call wherever it occurs without its literal, so it must be rare in a
+log: it is the head when that looks like part of a token (a digit, or letters of both cases),
+else the tail (`https://hooks...` and `postgres://...` start the way every URL in a log starts,
+and end in their secret part), else the literal is entered whole (`correct horse battery`; up
+to _WHOLE_UP_TO bytes). Such calls are at most one per byte of input.
+"""
 
 from __future__ import annotations
 
@@ -10,65 +28,137 @@ from radar.mask.engine import Needle, Scan
 
 _Handler = Callable[[int, int, int, int, object], None]
 
+WINDOW = 8
+_DIGITS = b"0123456789"
+# Above this many windows they go into two databases: compile time grows faster than the
+# entries, so two halves compile in less time than the whole (the 1,000 benchmark secrets' 8,229
+# windows: 125-135 ms as one, 98-118 ms as two, medians of 5 over several runs). Compiling the
+# halves on two threads (the binding lets go of the GIL) was faster with a core free (76 ms) and
+# slower without (117-120 ms), so they compile one after the other. The second database costs a
+# scan: 5-7 ms more per 48 MB of log.
+SPLIT_ABOVE = 4000
+# A literal without a rare window is entered whole up to this length (Hyperscan takes literals
+# below 16 KiB, escaped ones below about 4 KiB); a longer one is looked for by its head anyway.
+_WHOLE_UP_TO = 256
 
-def _database(needles: list[tuple[int, Needle]], literal: bool) -> hyperscan.Database | None:
-    if not needles:
+
+def _database(entries: list[tuple[bytes, int, int]], literal: bool) -> hyperscan.Database | None:
+    """One database of (text, id, flags) entries; `literal`: pure literals, no escaping (but
+    cut at a NUL byte, see HyperscanMatcher)."""
+    if not entries:
         return None
+    texts, ids, flags = zip(*entries)
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[n.text for _, n in needles],
-        ids=[i for i, _ in needles],
-        flags=[hyperscan.HS_FLAG_CASELESS if n.caseless else 0 for _, n in needles],
-        literal=literal,  # pure literals: no escaping (but cut at a NUL byte, see HyperscanMatcher)
-    )
+    database.compile(expressions=list(texts), ids=list(ids), flags=list(flags), literal=literal)
     return database
 
 
-def _as_expression(needle: Needle) -> Needle:
-    """A literal as an expression matching exactly its bytes, each one escaped."""
-    return Needle(b"".join(b"\\x%02x" % byte for byte in needle.text), needle.caseless, regex=True, gate=b"\0")
+def _flags(needle: Needle) -> int:
+    return hyperscan.HS_FLAG_CASELESS if needle.caseless else 0
 
 
-# Hyperscan refuses a literal of 16 KiB or more, and an expression of about 16,000 characters
-# (4 per byte of an escaped literal). A longer literal (the hex of an 8 KiB secret file, or an
-# in-band registration that long) is looked for by its head and checked whole at each hit: the
-# head of a secret's form is about as rare in a log as the form.
-_LONGEST_LITERAL = 8192
-_LONGEST_ESCAPED = 1024
+def _escaped(text: bytes) -> bytes:
+    """An expression matching exactly the bytes of `text`, each one escaped."""
+    return b"".join(b"\\x%02x" % byte for byte in text)
+
+
+# For one window: its distance from the literals' start when it is their head (None: their
+# tail), and (length, {literal of that length: needle ident}) for each length behind it.
+_Candidates = tuple[int | None, tuple[tuple[int, dict[bytes, int]], ...]]
+
+
+def _candidates(head: int | None, group: list[tuple[bytes, int]]) -> _Candidates:
+    """The literals (text, needle ident) behind one window, by length: a hit costs one lookup
+    per length, however many literals share the window."""
+    if len(group) == 1:  # most windows
+        text, ident = group[0]
+        return head, ((len(text), {text: ident}),)
+    by_length: dict[int, dict[bytes, int]] = {}
+    for text, ident in group:
+        by_length.setdefault(len(text), {})[text] = ident
+    return head, tuple(by_length.items())
+
+
+def _rare(window: bytes) -> bool:
+    """Whether `window` looks like part of a token or a number rather than like words: it has a
+    digit or letters of both cases (`xY3kQ9`, `6768705f`; not `https://`, `postgres`). Runs of
+    digits are common in logs, but any one of them is not."""
+    return len(window.translate(None, _DIGITS)) != len(window) or window.upper() != window != window.lower()
+
+
+def _ends_in_a_run(text: bytes) -> bool:
+    return text[-3:] == text[-1:] * 3
 
 
 class HyperscanMatcher:
     name = "hyperscan"
 
     def __init__(self, needles: Sequence[Needle]) -> None:
-        # The binding measures pure literals with strlen(): one with a NUL byte would be cut at it
-        # (matching its head alone, with the whole length). Those few go to the expression
-        # database instead, escaped, gated on the NUL they can only match at.
-        literals: list[tuple[int, Needle]] = []
-        expressions: list[tuple[int, Needle]] = []
-        self._heads: dict[int, tuple[int, Needle]] = {}  # ident: (head length, whole literal)
+        # Database ids: needle idents for caseless literals and expressions (reported as they
+        # are), len(needles) + i for the i-th window of exact literals (checked whole).
+        base = len(needles)
+        windows: dict[tuple[bytes, bool], list[tuple[bytes, int]]] = {}  # (window, is head): literals
+        whole: list[tuple[bytes, int, int]] = []  # (text, id, flags) of the literals looked for whole
+        expressions = [(n.text, i, _flags(n)) for i, n in enumerate(needles) if n.regex]
+        gates = {n.gate for n in needles if n.regex}
         for ident, needle in enumerate(needles):
             if needle.regex:
-                expressions.append((ident, needle))
                 continue
-            escaped = b"\0" in needle.text
-            longest = _LONGEST_ESCAPED if escaped else _LONGEST_LITERAL
-            if len(needle.text) > longest:
-                self._heads[ident] = (longest, needle)
-                needle = Needle(needle.text[:longest], needle.caseless)
-            if escaped:
-                expressions.append((ident, _as_expression(needle)))
+            text = needle.text
+            if len(text) <= WINDOW:
+                key = (text, True)
+            elif _rare(text[:WINDOW]) or len(text) > _WHOLE_UP_TO:
+                key = (text[:WINDOW], True)
+            elif _rare(text[-WINDOW:]):
+                key = (text[-WINDOW:], False)
             else:
-                literals.append((ident, needle))
-        self._literals = _database(literals, literal=True)
+                key = None
+            if needle.caseless or key is None:  # caseless: the sensitive query keys, a few dozen
+                whole.append((text, ident, _flags(needle)))
+                continue
+            group = windows.get(key)
+            if group is None:
+                windows[key] = [(text, ident)]
+            else:
+                group.append((text, ident))
+        self._base = base
+        self._candidates: list[_Candidates] = [
+            _candidates(len(window) if head else None, group) for (window, head), group in windows.items()
+        ]
+        whole += [(window, base + index, 0) for index, (window, _) in enumerate(windows)]
+        # The binding measures pure literals with strlen(): one with a NUL byte would be cut at
+        # it. Those few go to the expression database instead, escaped, gated on the NUL they
+        # can only match at.
+        with_nul = [entry for entry in whole if b"\0" in entry[0]]
+        if with_nul:
+            whole = [entry for entry in whole if b"\0" not in entry[0]]
+            expressions += [(_escaped(text), ident, flags) for text, ident, flags in with_nul]
+            gates.add(b"\0")
+        # With thousands of windows, literals longer than a window (entered whole) and caseless
+        # ones (the query keys) go into a database of their own: among those windows they made
+        # the compile much slower (the 1,000 benchmark secrets' 8,229 windows: 115 ms alone,
+        # 164 ms with the 40 query keys). With fewer windows they cost little there (866 windows:
+        # 11.3 ms apart, 11.5 ms together) and a database apart would cost a pass over every
+        # block (10 secrets over 48 MB: 0.1165 s instead of 0.112 s); except a whole literal that
+        # ends in a run of one byte (a PEM armour line, `-----BEGIN PRIVATE KEY-----`): any such
+        # one made a PEM key's 382 windows compile in 23 ms instead of 5, so those go apart.
+        if len(whole) > SPLIT_ABOVE:
+            windowed = [entry for entry in whole if not entry[2] and len(entry[0]) <= WINDOW]
+            rest = [entry for entry in whole if entry[2] or len(entry[0]) > WINDOW]
+            parts = [windowed[0::2], windowed[1::2], rest]
+        else:
+            apart = [entry for entry in whole if len(entry[0]) > WINDOW and _ends_in_a_run(entry[0])]
+            parts = [[entry for entry in whole if entry not in apart], apart] if apart else [whole]
+        built = [_database(part, literal=True) for part in parts]
+        self._literals = tuple(database for database in built if database is not None)
         self._expressions = _database(expressions, literal=False)
-        gates = {n.gate for _, n in expressions}
         # Any ungated expression means the expression pass always runs.
         self._gates: tuple[bytes, ...] | None = None if b"" in gates else tuple(gates)
 
     def scanner(self) -> Scan:
-        literals, expressions, gates, heads = self._literals, self._expressions, self._gates, self._heads
-        literal_scratch = hyperscan.Scratch(literals) if literals is not None else None
+        literals, expressions, gates = self._literals, self._expressions, self._gates
+        base, candidates = self._base, self._candidates
+        literal_scratches = [hyperscan.Scratch(database) for database in literals]
         expression_scratch = hyperscan.Scratch(expressions) if expressions is not None else None
 
         def scan(data: bytes) -> list[tuple[int, int]]:
@@ -77,29 +167,21 @@ class HyperscanMatcher:
                 return hits
 
             def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
-                hits.append((ident, end))
+                if ident < base:
+                    hits.append((ident, end))
+                    return
+                head, by_length = candidates[ident - base]
+                for length, texts in by_length:
+                    start = end - (length if head is None else head)
+                    if start >= 0:
+                        found = texts.get(data[start : start + length])
+                        if found is not None:
+                            hits.append((found, start + length))
 
-            if literals is not None:
-                literals.scan(data, match_event_handler=on_match, scratch=literal_scratch)
+            for database, scratch in zip(literals, literal_scratches):
+                database.scan(data, match_event_handler=on_match, scratch=scratch)
             if expressions is not None and (gates is None or any(g in data for g in gates)):
                 expressions.scan(data, match_event_handler=on_match, scratch=expression_scratch)
-            return _whole_hits(hits, heads, data) if heads else hits
+            return hits
 
         return scan
-
-
-def _whole_hits(
-    hits: list[tuple[int, int]], heads: dict[int, tuple[int, Needle]], data: bytes
-) -> list[tuple[int, int]]:
-    """The hits with each head hit of a long literal replaced by the literal's end, or dropped."""
-    found = []
-    for ident, end in hits:
-        if ident in heads:
-            length, whole = heads[ident]
-            start = end - length
-            piece = data[start : start + len(whole.text)]
-            if (piece.lower() == whole.text.lower()) if whole.caseless else piece == whole.text:
-                found.append((ident, start + len(whole.text)))
-        else:
-            found.append((ident, end))
-    return found

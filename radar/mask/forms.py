@@ -67,6 +67,11 @@ _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 # each variant also leaves them as they are (XML text).
 _HTML_DOUBLE = (b'"', b"&quot;", b"&#34;", b"&#x22;")
 _HTML_SINGLE = (b"'", b"&#39;", b"&#x27;", b"&#039;", b"&apos;")
+# Values that every percent-encoding, or every JSON escaping, leaves as they are (most tokens):
+# their forms are the value itself, found without calling the encoders (a third of the time
+# building the forms of 1,000 secrets went there).
+_URL_PLAIN = re.compile(rb"[A-Za-z0-9_.~-]*")
+_JSON_PLAIN = re.compile(rb'[^"\\/\x00-\x1f\x7f-\xff]*')
 
 
 # A line break in a multi-line secret matches a whitespace run of at most this many bytes, so a
@@ -213,6 +218,8 @@ def quoted_forms(value: bytes) -> set[bytes]:
 
 
 def _json_forms(value: bytes) -> set[bytes]:
+    if _JSON_PLAIN.fullmatch(value):
+        return {value}
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError:
@@ -227,6 +234,8 @@ def _json_forms(value: bytes) -> set[bytes]:
 
 
 def _percent_forms(value: bytes) -> set[bytes]:
+    if _URL_PLAIN.fullmatch(value):
+        return {value}
     forms = set()
     for safe in ("", _URI_COMPONENT_SAFE):
         for encode in (quote, quote_plus):

@@ -1,0 +1,76 @@
+"""The two matchers report the same hits: every occurrence of every needle, overlaps included.
+
+Hyperscan looks for an exact literal by a short window, its head or its tail, and checks it
+whole at each hit, or enters it whole when neither window looks like part of a token;
+pyahocorasick holds every literal whole. Literals drawn from a four-byte alphabet share windows,
+are shorter, as long as, and longer than a window, have token-like heads, tails, both or neither,
+and hold NUL bytes (which the Hyperscan binding cannot take in a pure literal), so every path of
+the window check meets the reference; with the literals in one database and, as done for
+thousands of them, split over two databases (forced here for a few).
+"""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from radar.mask import engine_hyperscan
+from radar.mask.engine import Needle
+from radar.mask.engine_ahocorasick import AhoCorasickMatcher
+from radar.mask.engine_hyperscan import WINDOW, HyperscanMatcher
+
+alphabet = st.sampled_from([b"a", b"B", b" ", b"\0"])
+# Runs of token characters, so that windows are token-like often enough.
+literal = st.lists(st.one_of(alphabet, st.sampled_from([b"aBaB", b"BaBa"])), min_size=1, max_size=9).map(
+    lambda pieces: b"".join(pieces)[: 2 * WINDOW + 3]
+)
+literals = st.lists(literal, min_size=1, max_size=12, unique=True)
+caseless = st.lists(st.sampled_from([b"?tok=", b"&key=", b"?a\0b="]), max_size=3, unique=True)
+text = st.lists(st.one_of(alphabet, st.sampled_from([b"?TOK=", b"&Key=", b"?A\0B="])), max_size=200).map(b"".join)
+
+
+def _hits(matcher, data: bytes) -> list[tuple[int, int]]:
+    return sorted(matcher.scanner()(data))
+
+
+@settings(max_examples=400, deadline=None)
+@given(literals, caseless, text, st.booleans())
+@example([b"aBaBaBaB", b"aBaBaBaBa", b"aBaBaBaBBB", b"aBa"], [], b"aBaBaBaBaBBB", False)  # one head, three lengths
+@example([b" aBaBaBaB", b"  aBaBaBaB", b"a a a a a"], [], b"a  aBaBaBaB a a a a a", True)  # tails; a whole one
+@example([b"aaaaaaaaa\0a", b"a\0a"], [], b"aaaaaaaaa\0a\0a", True)  # whole, with a NUL
+@example([b"a a a a a   ", b"aBaBaBaB"], [b"?tok="], b"a a a a a    aBaBaBaB?TOK=", False)  # ends in a run
+def test_both_engines_report_every_occurrence_of_every_literal(texts, keys, data, split) -> None:
+    needles = [Needle(t) for t in texts] + [Needle(k, caseless=True) for k in keys]
+    with patch.object(engine_hyperscan, "SPLIT_ABOVE", 1 if split else engine_hyperscan.SPLIT_ABOVE):
+        hyperscan = HyperscanMatcher(needles)
+    assert _hits(hyperscan, data) == _hits(AhoCorasickMatcher(needles), data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(literals, st.integers(min_value=0, max_value=2 * WINDOW + 3))
+def test_a_literal_cut_by_either_end_of_the_block_is_not_reported(texts, cut) -> None:
+    """A tail whose literal began before the block is no hit (it was never whole in it), nor is
+    a literal the block ends inside (the stream holds it back and scans it with the next read)."""
+    needles = [Needle(t) for t in texts]
+    for data in (texts[0][cut:] + b"\n", b"\n" + texts[0][:cut]):
+        assert _hits(HyperscanMatcher(needles), data) == _hits(AhoCorasickMatcher(needles), data)
+
+
+def test_thousands_of_literals_compile_as_two_databases_that_find_them_all() -> None:
+    texts = [b"%05d-secret" % i for i in range(engine_hyperscan.SPLIT_ABOVE + 1)]
+    matcher = HyperscanMatcher([Needle(t) for t in texts])
+    assert len(matcher._literals) == 2
+    data = b" ".join(texts)
+    ends = [data.index(t) + len(t) for t in texts]
+    assert _hits(matcher, data) == list(enumerate(ends))
+
+
+def test_a_whole_literal_ending_in_a_run_of_one_byte_gets_a_database_of_its_own() -> None:
+    """Such a literal (a PEM armour line) among windows made Hyperscan compile four times slower."""
+    armour, token = b"-----BEGIN PRIVATE KEY-----", b"k3Y-body-0123"
+    matcher = HyperscanMatcher([Needle(armour), Needle(token)])
+    assert len(matcher._literals) == 2
+    data = armour + b"\n" + token
+    assert _hits(matcher, data) == [(0, len(armour)), (1, len(data))]
