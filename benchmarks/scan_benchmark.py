@@ -266,7 +266,7 @@ def main() -> int:
     for name in [n for n in TOOLS if n not in args.tools.split(",")]:
         del TOOLS[name]
     for also in args.also:
-        label, _, exe = also.partition("=")
+        label, _, exe = also.rpartition("=")  # a label may hold "="; a path does not
         if not label or not exe:
             parser.error(f"--also {also!r}: give LABEL=EXECUTABLE")
         TOOLS[label] = (other_radar(exe), radar_findings)
