@@ -168,3 +168,21 @@ def test_quoted_words_in_a_list_are_not_a_call_that_passes_a_name_and_a_value(pa
     # A call passes its name as its first argument; a set, a list or prose lists quoted words.
     for engine in ENGINES:
         assert engine.scan(line + "\n", path).findings == [], line
+
+
+# Asaas keys begin with `$`, as a shell reference does; "aact" + random enough letters after it.
+ASAAS = "$aact_prod_" + "Qw8ZrT5nVb2LkP9mXc4YdH7sJf3Ga6Ue"
+ASAAS_NOT_KEYS = ["$ASAAS_API_KEY", "${ASAAS_API_KEY}", "$aact_prod_your_api_key_here_000000", "$aact_tokenVariable"]
+
+
+@pytest.mark.parametrize("path, form", FORMS, ids=[f"{p}:{f}" for p, f in FORMS])
+def test_a_key_whose_prefix_begins_with_a_dollar_is_found_and_references_are_not(path, form):
+    name, upper = _names("asaas")
+    text = form.format(n=name, N=upper, v=ASAAS) + "\n"
+    results = [engine.scan(text, path).findings for engine in ENGINES]
+    assert [f.rule_id for f in results[0]] == ["asaas-api-key"], (path, form)
+    assert results[0] == results[1] == results[2]
+    for value in ASAAS_NOT_KEYS:
+        text = form.format(n=name, N=upper, v=value) + "\n"
+        for engine in ENGINES:
+            assert engine.scan(text, path).findings == [], (path, form, value)

@@ -305,7 +305,10 @@ class Engine:
                 return None
             if rule.names and not generic.key_may_hold_credential(m.group("key") or ""):
                 return None  # VIRUSTOTAL_FILE_SHA256, SENDBIRD_APP_ID: the name, not a credential
-            if filters.is_placeholder(value):
+            # A key whose own prefix begins with `$` (Asaas's `$aact_`) is read past it: a `$VAR`
+            # reference is what the leading `$` means everywhere else.
+            own_dollar = any(k[0] == "$" and value[:len(k)].lower() == k for k in rule.keywords)
+            if filters.is_placeholder(value[1:] if own_dollar else value):
                 return None
             # `https://alice:s3cr3t@api.example.com`: a made-up password on a documentation host.
             # A random one there is kept: examples are often written with a real value pasted in.
