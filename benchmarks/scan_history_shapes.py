@@ -1,0 +1,190 @@
+"""radar scan --history beside `betterleaks git` and `kingfisher scan --git-history full` on long histories.
+
+Run `python benchmarks/scan_history_shapes.py` (after `pip install -r benchmarks/requirements.txt`).
+
+`scan_history.py` times a few large commits (sdists); a project's real history is thousands of
+small edits. This builds, once, under benchmarks/work/history-shapes/ (git-ignored), with
+`git fast-import` and a fixed seed, repositories shaped like psf/requests: about 150 Python and
+text files of 2-40 KB picked from the real code in benchmarks/work/site-packages-tree, each commit
+editing 1-3 files by a few lines, now and then adding or deleting a file, and a handful of
+credentials (fresh values from the rules' example templates, radar/scan/examples.py) added in one
+commit and removed some commits later, so they live only in history. Shapes: 100 commits (start-up
+must not dominate), 6,700 (psf/requests), and with `--large` 20,000 (sqlalchemy-sized).
+
+Measured per repository and tool, offline, one warm-up round then `--rounds` interleaved rounds:
+median wall time, peak RSS summed over the process tree (highest round), findings reported and
+unique values (the same counting as scan_history.py). `--write` puts the table into RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import IO
+
+import results
+from scan_benchmark import measure, tool
+from scan_history import TOOLS
+
+from radar.scan.examples import expand
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "work" / "history-shapes"
+TREE = ROOT / "benchmarks" / "work" / "site-packages-tree"
+SECTION = "scan-history-shapes"
+SEED = 20261204
+FILES = 150
+# Templates from the rules' true examples (radar/detectors/rules/*.toml), expanded with the seed.
+PLANTED = (
+    "GITHUB_TOKEN=ghp_{ghcrc:30}",
+    "aws_access_key_id = AKIA{awskeyid}",
+    "GITLAB_TOKEN=glpat-{b64url:20}",
+    "SLACK_BOT_TOKEN=xoxb-{digits:12}-{digits:13}-{alnum:24}",
+    "GITHUB_TOKEN=ghp_{ghcrc:30}",
+    "GITLAB_TOKEN=glpat-{b64url:20}",
+)
+
+
+def _pick_sources(rng: random.Random, count: int) -> list[Path]:
+    candidates = sorted(p for p in TREE.rglob("*") if p.suffix in (".py", ".txt", ".rst", ".cfg", ".toml")
+                        and p.is_file() and not p.is_symlink() and 2_000 <= p.stat().st_size <= 40_000)
+    return rng.sample(candidates, count)
+
+
+def _blob(out: IO[bytes], path: str, lines: list[str]) -> None:
+    data = "".join(lines).encode()
+    out.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode())
+    out.write(data)
+    out.write(b"\n")
+
+
+def build(commits: int) -> Path:
+    """A bare repository of `commits` commits shaped like a small, long-lived Python project."""
+    repo = WORK / f"repo-{commits}.git"
+    if repo.exists():
+        return repo
+    rng = random.Random(SEED)
+    pool = _pick_sources(rng, FILES + 40)
+    tree: dict[str, list[str]] = {}
+    for source in pool[:FILES]:
+        tree[f"src/{source.parent.name}/{source.name}"] = source.read_text(errors="replace").splitlines(True)
+    spare = pool[FILES:]
+    plants = {int(commits * (k + 1) / (len(PLANTED) + 1)): template for k, template in enumerate(PLANTED)}
+    lifetime = max(1, commits // 50)
+    removals: dict[int, tuple[str, str]] = {}
+    tmp = WORK / f"repo-{commits}.tmp"
+    subprocess.run(["rm", "-rf", str(tmp)], check=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(tmp)], check=True)
+    proc = subprocess.Popen(["git", "-C", str(tmp), "fast-import", "--quiet"], stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    out = proc.stdin
+    for i in range(commits):
+        out.write(f"commit refs/heads/main\ncommitter Dev{i % 7} <dev{i % 7}@example.invalid> "
+                  f"{1500000000 + i * 3600} +0000\ndata 10\nchange {i % 1000:03d}\n".encode())
+        if i == 0:
+            for path, lines in tree.items():
+                _blob(out, path, lines)
+        else:
+            if i in plants:
+                path = rng.choice(sorted(tree))
+                line = expand(plants[i], (SEED, i)) + "\n"
+                tree[path].insert(rng.randrange(len(tree[path]) + 1), line)
+                removals[i + lifetime] = (path, line)
+                _blob(out, path, tree[path])
+            elif i in removals:
+                path, line = removals.pop(i)
+                if path in tree and line in tree[path]:
+                    tree[path].remove(line)
+                    _blob(out, path, tree[path])
+            roll = rng.random()
+            if roll < 0.01 and spare:
+                source = spare.pop()
+                path = f"src/{source.parent.name}/new_{i}_{source.name}"
+                tree[path] = source.read_text(errors="replace").splitlines(True)
+                _blob(out, path, tree[path])
+            elif roll < 0.02 and len(tree) > FILES // 2:
+                path = rng.choice(sorted(tree))
+                if all(path != p for p, _ in removals.values()):
+                    del tree[path]
+                    out.write(f"D {path}\n".encode())
+            for path in rng.sample(sorted(tree), rng.randint(1, 3)):
+                lines = tree[path]
+                for _ in range(rng.randint(1, 4)):
+                    at = rng.randrange(len(lines) + 1)
+                    if at < len(lines) and rng.random() < 0.5:
+                        lines[at] = lines[at].rstrip("\n") + f"  # r{i}\n"
+                    else:
+                        lines.insert(at, f"value_{i}_{at} = {rng.randrange(10**6)}\n")
+                _blob(out, path, lines)
+        out.write(b"\n")
+    out.close()
+    if proc.wait():
+        raise SystemExit("git fast-import failed")
+    subprocess.run(["git", "-C", str(tmp), "gc", "-q"], check=True)
+    tmp.rename(repo)
+    return repo
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", type=int, nargs="+", default=[100, 6700], metavar="COMMITS")
+    parser.add_argument("--large", action="store_true", help="also a 20,000-commit repository")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tools", nargs="+", default=[name.split()[0] for name in TOOLS],
+                        help="first word of each tool to run (radar, betterleaks, kingfisher)")
+    parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    shapes = args.shapes + ([20_000] if args.large else [])
+    repos = {}
+    for commits in shapes:
+        start = time.perf_counter()
+        repos[commits] = build(commits)
+        print(f"repository of {commits} commits: {time.perf_counter() - start:.1f} s", flush=True)
+    env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
+    names = [name for name in TOOLS if name.split()[0] in args.tools]
+    runs: dict[tuple[int, str], list[tuple[float, int, int]]] = {(c, n): [] for c in shapes for n in names}
+    for round_ in range(args.rounds + 1):
+        for commits in shapes:
+            for name in names:
+                command = TOOLS[name][0]
+                measured = measure(command(repos[commits], WORK / f"{name.split()[0]}-{commits}.json"), env)
+                if round_:  # round 0 warms the page cache
+                    runs[(commits, name)].append(measured)
+    lines = [
+        "## radar scan --history on long histories of small changes",
+        "",
+        f"`python benchmarks/scan_history_shapes.py`, {time.strftime('%Y-%m-%d')}. Synthetic bare repositories "
+        f"(git fast-import, seed {SEED}): {FILES} real Python/text files of 2-40 KB, each commit editing 1-3 "
+        f"files by a few lines, about 1% adding and 1% deleting a file, {len(PLANTED)} credentials added and "
+        "removed later. One warm-up round, then "
+        f"{args.rounds} interleaved rounds; wall = median, peak RSS = highest, summed over the process tree.",
+        "",
+        f"Machine: {results.machine()}",
+        "",
+        "| Commits | Tool | Wall s | x betterleaks | Peak RSS MB | Reported | Unique | Exit |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for commits in shapes:
+        base = [r[0] for r in runs.get((commits, "betterleaks git"), [])]
+        for name in names:
+            measured = runs[(commits, name)]
+            seconds = statistics.median(r[0] for r in measured)
+            peak = max(r[1] for r in measured)
+            reported, unique = TOOLS[name][1](WORK / f"{name.split()[0]}-{commits}.json")
+            ratio = f"{seconds / statistics.median(base):.2f}" if base else "-"
+            lines.append(f"| {commits:,} | {name} | {seconds:.2f} | {ratio} | {peak / 1e6:.0f} | {reported} | "
+                         f"{unique} | {measured[-1][2]} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        results.write_section(SECTION, table)
+
+
+if __name__ == "__main__":
+    main()
