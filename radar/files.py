@@ -20,6 +20,11 @@ What `write_file(path, ...)` does, by what `path` is:
   printed it, so `--output /dev/stdout >> log` appends to log and a socket or pipe works too;
 - a directory: refused.
 
+Content may come in pieces (an iterable of strings, a report rendered one finding at a time): it
+is encoded and written as it comes, so a large report is never held whole. A regular file still
+changes only by the final rename; a device, FIFO or descriptor keeps what was written before a
+failure half-way.
+
 Only the atomic replacement renames anything, and only the temporary file it created itself.
 `check_writable(path)` tells, before a scan that may take minutes, whether `write_file` will be
 able to write there, by the same rules (so `/dev/null` is writable for a user who may not create
@@ -39,11 +44,13 @@ import stat
 import sys
 import tempfile
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 from radar.errors import RadarError
 
 # Linux gives up after 40 links too (ELOOP).
 _MAX_LINKS = 40
+_PIECE = 1 << 20  # characters a write takes when content comes in pieces
 # Names of a descriptor of this very process: /dev/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N,
 # /proc/PID/fd/N (/dev/stdout and /dev/stderr are links to /proc/self/fd/1 and 2).
 _OWN_DESCRIPTOR = re.compile(r"/(?:dev|proc/(?:self|thread-self|(?P<pid>\d+)))/fd/(?P<fd>\d+)")
@@ -64,14 +71,15 @@ def check_writable(path: str | os.PathLike[str], what: str = "report") -> None:
     _check(_destination(shown, what), shown, what)
 
 
-def write_file(path: str | os.PathLike[str], content: str | bytes, what: str = "report",
+def write_file(path: str | os.PathLike[str], content: str | bytes | Iterable[str], what: str = "report",
                mode: int | None = None) -> None:
-    """Write `content` (text is written as UTF-8) to `path` as the module's docstring says; `mode`:
-    the permission bits of a regular file written (a device, FIFO or descriptor keeps its own)."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    """Write `content` (text is written as UTF-8; an iterable of strings piece by piece, so a large
+    report is never held whole) to `path` as the module's docstring says; `mode`: the permission
+    bits of a regular file written (a device, FIFO or descriptor keeps its own)."""
     shown = os.fspath(path)
     destination = _destination(shown, what)
     _check(destination, shown, what)  # the clearest message for what can be known beforehand
+    data = _pieces(content)
     try:
         if destination.kind == "descriptor":
             for stream in (sys.stdout, sys.stderr):  # what radar printed comes first
@@ -86,6 +94,26 @@ def write_file(path: str | os.PathLike[str], content: str | bytes, what: str = "
         raise  # the reader went away: the CLI's exit status 141, as for standard output
     except OSError as e:
         raise RadarError(f"cannot write the {what} {shown}: {e.strerror or e}") from None
+
+
+def _pieces(content: str | bytes | Iterable[str]) -> Iterator[bytes]:
+    """`content` as UTF-8 in pieces of about `_PIECE` characters (a system call each)."""
+    if isinstance(content, bytes):
+        yield content
+        return
+    if isinstance(content, str):
+        yield content.encode("utf-8")
+        return
+    pending: list[str] = []
+    size = 0
+    for text in content:
+        pending.append(text)
+        size += len(text)
+        if size >= _PIECE:
+            yield "".join(pending).encode("utf-8")
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending).encode("utf-8")
 
 
 def _check(destination: _Destination, shown: str, what: str) -> None:
@@ -133,11 +161,12 @@ def _destination(path: str, what: str) -> _Destination:
     raise RadarError(f"cannot write the {what} {path}: too many levels of symbolic links")
 
 
-def _write_in_place(destination: _Destination, data: bytes) -> None:
+def _write_in_place(destination: _Destination, data: Iterable[bytes]) -> None:
     if destination.socket:  # open() cannot open a socket: connect to it instead
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
             peer.connect(destination.path)
-            peer.sendall(data)
+            for piece in data:
+                peer.sendall(piece)
         return
     fd = os.open(destination.path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
     try:
@@ -146,7 +175,7 @@ def _write_in_place(destination: _Destination, data: bytes) -> None:
         os.close(fd)
 
 
-def _replace_atomically(destination: _Destination, data: bytes, mode: int | None = None) -> None:
+def _replace_atomically(destination: _Destination, data: Iterable[bytes], mode: int | None = None) -> None:
     directory = os.path.dirname(destination.path) or "."
     name = os.path.basename(destination.path)[:100]  # the temporary name must stay under NAME_MAX
     # mkstemp makes the temporary file 0600; it gets its final bits once it is full.
@@ -171,14 +200,15 @@ def _replace_atomically(destination: _Destination, data: bytes, mode: int | None
         raise
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:  # a descriptor someone left non-blocking: wait until it takes more
-            select.select([], [fd], [])
-            continue
-        if written == 0:
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        view = view[written:]
+def _write_all(fd: int, pieces: Iterable[bytes]) -> None:
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            try:
+                written = os.write(fd, view)
+            except BlockingIOError:  # a descriptor someone left non-blocking: wait until it takes more
+                select.select([], [fd], [])
+                continue
+            if written == 0:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            view = view[written:]

@@ -94,6 +94,36 @@ def test_bytes_are_written_as_they_are(tmp_path):
     assert (tmp_path / "cache.bin").read_bytes() == b"\x00\xff"
 
 
+def test_content_in_pieces_is_written_as_one_file(tmp_path):
+    pieces = [REPORT[i:i + 7] for i in range(0, len(REPORT), 7)] + ["…" * 600_000]  # over one write's worth
+    write_file(tmp_path / "report.json", iter(pieces))
+    assert (tmp_path / "report.json").read_text() == "".join(pieces)
+    assert _names(tmp_path) == ["report.json"]
+
+
+def test_a_failure_while_pieces_come_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    target = tmp_path / "report.json"
+    target.write_text("old")
+
+    def pieces():
+        yield "x" * (3 << 20)  # written to the temporary file before the failure
+        raise ValueError("rendering failed")
+
+    with pytest.raises(ValueError):
+        write_file(target, pieces())
+    assert target.read_text() == "old"
+    assert _names(tmp_path) == ["report.json"]
+
+
+def test_pieces_reach_a_fifos_reader_whole(tmp_path):
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    reader = FifoReader(fifo)
+    pieces = [REPORT] * 5000
+    write_file(fifo, (piece for piece in pieces))
+    assert reader.finish() == "".join(pieces).encode()
+
+
 def test_a_directory_is_refused(tmp_path):
     with pytest.raises(RadarError, match="it is a directory; give a file name"):
         write_file(tmp_path, REPORT)

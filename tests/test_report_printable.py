@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from html_cells import FindingsCells
-from radar.report import FORMATS, renderer
+from radar.report import FORMATS, chunk_renderer, renderer
 from radar.report.context import ReportContext
 from radar.report.csv import COLUMNS, defuse
 from radar.report.gitlab import code_span
@@ -289,3 +289,16 @@ def test_a_gitlab_description_code_span_cannot_be_closed_by_the_text_inside(text
 def test_every_format_of_a_name_that_is_not_utf8_encodes(name):
     items, context = EXAMPLE
     renderer(name)(items, context).encode("utf-8")
+
+
+@PROPERTY
+@example(*EXAMPLE)
+@cases
+def test_every_format_in_pieces_is_the_same_text_as_whole(items, context):
+    # Reports written to a file go out in pieces (`chunk_renderer`); the text must not differ.
+    for name in FORMATS:
+        pieces = list(chunk_renderer(name)(items, context))
+        assert all(isinstance(piece, str) for piece in pieces)
+        assert "".join(pieces) == renderer(name)(items, context)
+    if items:  # json's pieces are per finding: one finding's text at a time, never the whole report
+        assert len(list(chunk_renderer("json")(items, context))) > len(items)

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run_merge(args: argparse.Namespace) -> int:
     from radar.files import check_writable, write_file
     from radar.plan.load import parse_document, read_report_text
-    from radar.report import renderer, report_warnings
+    from radar.report import chunk_renderer, renderer, report_warnings
     from radar.report.merge import merge_reports
 
     if args.output:
@@ -56,7 +56,7 @@ def _run_merge(args: argparse.Namespace) -> int:
     for warning in report_warnings(args.format, findings, context):
         say("warning", warning)
     if args.output:
-        write_file(args.output, renderer(args.format)(findings, context))
+        write_file(args.output, chunk_renderer(args.format)(findings, context))
         if sys.stderr.isatty():
             say("info", f"{summary}; {args.format} report written to {args.output}")
     elif args.format == "text" and sys.stdout.isatty():

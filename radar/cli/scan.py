@@ -168,7 +168,7 @@ def _run_scan(args: argparse.Namespace) -> int:
 def print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict,
                       noun: str = "scan") -> int:
     from radar.files import write_file
-    from radar.report import renderer, report_warnings
+    from radar.report import chunk_renderer, renderer, report_warnings
     from radar.report.context import ReportContext, now
     from radar.scan.rules import CONFIDENCES
 
@@ -211,7 +211,7 @@ def print_scan_report(args: argparse.Namespace, report, context_fields: dict, sc
                     f"{len(report.findings) - len(shown)} hidden (ignored, or below --min-confidence)")
     clock = time.monotonic()
     if args.output:
-        write_file(args.output, renderer(args.format)(shown, context))
+        write_file(args.output, chunk_renderer(args.format)(shown, context))
         if sys.stderr.isatty():
             terminal.info(f"{summary}; {args.format} report written to {args.output}")
     elif args.format == "text" and sys.stdout.isatty():
@@ -303,7 +303,7 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
                    help="environment variable holding the access token (default GITLAB_TOKEN)")
     _add_report_arguments(p, project_option=False)
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
-                   help="worker processes (default: one per core)")
+                   help="worker processes scanning what GitLab answers (default 1: the requests take the time)")
     p.add_argument("--config", type=non_empty, metavar="FILE",
                    help="a scan configuration (.radar.toml: rules to add and disable, allowlists; paths are "
                         "variables/KEY[scope] and the CI file's path)")

@@ -11,13 +11,16 @@ format sees a file name it cannot encode or a line break, tab or escape sequence
 
 A format module may also define `warnings(findings, context) -> tuple[str, ...]`: things the
 user must hear about the report itself (SARIF's cut to GitHub's 25,000-result limit);
-`report_warnings()` collects them and the CLI prints them with its other warnings.
+`report_warnings()` collects them and the CLI prints them with its other warnings. A format
+whose reports grow large (`json`: a GitLab scan of 10,000 projects writes 36 MB) may also define
+`render_chunks(findings, context)`, yielding the same text in pieces: `chunk_renderer()` hands those
+to `radar.files.write_file`, so the whole report is never held as one string.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
     # The CLI imports FORMATS for every command, `radar mask` too: the finding model (~15 ms) and
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "sarif", "gitlab", "csv", "markdown", "html")
 
 Renderer = Callable[[Sequence["Finding"], "ReportContext"], str]
+ChunkRenderer = Callable[[Sequence["Finding"], "ReportContext"], Iterator[str]]
 
 
 def detector_rule(rule_id: str, added: Sequence[Rule] = ()) -> Rule | None:
@@ -66,6 +70,23 @@ def renderer(name: str) -> Renderer:
 
     def render_printable(findings: Sequence[Finding], context: ReportContext) -> str:
         return render([printable_fields(f) for f in findings], printable_fields(context))
+
+    return render_printable
+
+
+def chunk_renderer(name: str) -> ChunkRenderer:
+    """Like `renderer()`, the same text in pieces (one piece for a format without `render_chunks`)."""
+    from radar.report.printable import printable_fields
+
+    module = _format(name)
+    chunks = getattr(module, "render_chunks", None)
+
+    def render_printable(findings: Sequence[Finding], context: ReportContext) -> Iterator[str]:
+        shown = map(printable_fields, findings)  # one finding at a time, as the pieces are written
+        if chunks is None:
+            yield module.render(list(shown), printable_fields(context))
+        else:
+            yield from chunks(shown, printable_fields(context))
 
     return render_printable
 

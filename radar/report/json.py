@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from radar.report.context import ReportContext
 from radar.scan.findings import Finding
@@ -37,26 +37,33 @@ SCHEMA_PATH = Path(__file__).with_name("findings.schema.json")
 
 
 def render(findings: Sequence[Finding], context: ReportContext) -> str:
-    """The document `json.dumps(..., indent=2)` would give, built one finding at a time.
+    return "".join(render_chunks(findings, context))
+
+
+def render_chunks(findings: Iterable[Finding], context: ReportContext) -> Iterator[str]:
+    """The document `json.dumps(..., indent=2)` would give, one finding at a time.
 
     Dumping the whole document at once holds every finding's dict and the encoder's many small
     string pieces at the same time: ~60 MB at its peak for a 7 MB report of 8,000 findings
-    (benchmarks/scan_gitlab.py). Here only each finding's text is kept until the final join.
+    (benchmarks/scan_gitlab.py). Written through `write_file` chunk by chunk, no more than one
+    finding's text is held at once: a 36 MB report held whole took ~160 MB more at its peak
+    (as one string, stored 2 bytes a character when a preview holds '…', then its UTF-8 copy).
     """
-    parts = ["{\n  \"findings\": ["]
-    for index, f in enumerate(findings):
-        parts.append(",\n" if index else "\n")
-        parts.append(_indented(f.as_dict(), "    "))
-    if findings:
-        parts.append("\n  ")
-    parts.append("],\n  \"summary\": " + _indented(dict(context.summary), "  ", first=False))
-    parts.append(",\n  \"scan\": " + _indented(context.as_dict(), "  ", first=False))
+    yield "{\n  \"findings\": ["
+    first = True
+    for f in findings:
+        yield "\n" if first else ",\n"
+        first = False
+        yield _indented(f.as_dict(), "    ")
+    if not first:
+        yield "\n  "
+    yield "],\n  \"summary\": " + _indented(dict(context.summary), "  ", first=False)
+    yield ",\n  \"scan\": " + _indented(context.as_dict(), "  ", first=False)
     if context.monitor is not None:
-        parts.append(",\n  \"monitor\": " + _indented(dict(context.monitor), "  ", first=False))
+        yield ",\n  \"monitor\": " + _indented(dict(context.monitor), "  ", first=False)
     if context.shard is not None:
-        parts.append(",\n  \"shard\": " + _indented(shard_dict(context.shard, context.warnings), "  ", first=False))
-    parts.append("\n}\n")
-    return "".join(parts)
+        yield ",\n  \"shard\": " + _indented(shard_dict(context.shard, context.warnings), "  ", first=False)
+    yield "\n}\n"
 
 
 def shard_dict(shard: ShardReport, warnings: Sequence[str]) -> dict:
