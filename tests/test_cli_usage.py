@@ -18,7 +18,7 @@ from radar_cli import clean_env, radar
     (["scan", "--format", "nope", "."], "radar scan",
      "argument --format: invalid choice: 'nope' (choose from 'text', 'json', 'sarif', 'gitlab', 'csv', 'markdown', 'html')"),
     (["scan", ".", "--", "ls"], "radar scan", "'radar scan' does not run a command: remove '--' and what follows"),
-    (["scan", ".", "--branch", "main"], "radar scan", "--all-refs, --branch and --since-commit need --history"),
+    (["scan", ".", "--branch", "main"], "radar scan", "--all-refs, --branch, --since-commit and --cache need --history"),
     (["scan", ".", "--mapping", "m.toml"], "radar scan",
      "--mapping applies to the migration plan only: add --plan FILE, or drop it"),
     (["scan", ".", "--project-id", "3", "--public", "--audience", "https://vault"], "radar scan",

@@ -162,7 +162,7 @@ def test_not_a_repository_is_one_line_and_exit_2(tmp_path):
 def test_history_options_need_history(tmp_path):
     result = radar("scan", tmp_path, "--branch", "main", env=ENV)
     assert result.returncode == 2 and result.stderr.startswith(b"usage: radar scan (PATH [PATH ...] | --staged)")
-    assert result.stderr.endswith(b"\nradar scan: error: --all-refs, --branch and --since-commit need --history\n")
+    assert result.stderr.endswith(b"\nradar scan: error: --all-refs, --branch, --since-commit and --cache need --history\n")
 
 
 def test_a_submodule_is_reported_not_followed(tmp_path):

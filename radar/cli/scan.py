@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
               "[-q | -v] [--no-color] [--exclude PATTERN ...] "
               "[--no-gitignore] [--max-file-size SIZE] [--follow-symlinks] [--min-confidence low|medium|high] "
               "[--decode-depth N] [--jobs N] [--config FILE | --no-config] "
-              "[--history [--all-refs] [--branch NAME] [--since-commit REV]] "
+              "[--history [--all-refs] [--branch NAME] [--since-commit REV] [--cache]] "
               "[--baseline FILE] [--migrated PLAN.json] "
               "[--plan FILE [--mapping FILE] [--project PATH] [--project-id N] ...]",
         help="find hardcoded credentials in a directory tree (GitLab: radar scan gitlab --help)",
@@ -77,6 +77,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     history.add_argument("--branch", type=non_empty, metavar="NAME", help="with --history: only this branch")
     history.add_argument("--since-commit", type=non_empty, metavar="REV",
                          help="with --history: only what commits after REV added (REV..refs)")
+    history.add_argument("--cache", action="store_true",
+                         help="with --history: do not read again the blobs an earlier scan with the same radar, rules "
+                              "and settings found clean; remember this scan's (their ids only, in "
+                              "$XDG_CACHE_HOME/radar, private). For scheduled scans of the same repository")
     p.set_defaults(run=_run_scan, takes_command=False)
 
 
@@ -104,8 +108,8 @@ def _run_scan(args: argparse.Namespace) -> int:
         raise UsageError("radar scan needs a PATH to scan (several, - for standard input), or --staged")
     if args.history and (len(paths) != 1 or paths[0] == "-"):
         raise UsageError("--history scans one repository: give one PATH (a directory)")
-    if not args.history and (args.all_refs or args.branch or args.since_commit):
-        raise UsageError("--all-refs, --branch and --since-commit need --history")
+    if not args.history and (args.all_refs or args.branch or args.since_commit or args.cache):
+        raise UsageError("--all-refs, --branch, --since-commit and --cache need --history")
     one_directory = len(paths) == 1 and paths[0] != "-" and os.path.isdir(paths[0])
     # The configuration of the scanned directory; with several PATHs, stdin or --staged, the
     # current directory's, as for .radarignore (a pre-commit hook runs at the top of the work tree).
@@ -136,7 +140,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         context["kind"] = "history"
 
         def scan(path, options, key, progress=None):
-            return scan_history(path[0], selection, options, key, progress)
+            return scan_history(path[0], selection, options, key, progress, cache=args.cache)
     elif one_directory:
         def scan(path, options, key, progress=None):
             return scan_directory(path[0], options, key, progress)
@@ -160,9 +164,13 @@ def _run_scan(args: argparse.Namespace) -> int:
                     f"skipped {stats.binary} binary and {stats.skipped} other file(s), each named above")
     context["started"] = started
     context["fingerprint_key_id"] = key.key_id
+    counts = {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary}
+    if args.history and args.cache:
+        counts["known_clean"] = report.cached
     return print_scan_report(args, report, context, f"{stats.files} file(s), {human_size(stats.bytes)} scanned"
-                              + (f", {stats.binary} binary file(s) skipped" if stats.binary else ""),
-                              {"files": stats.files, "bytes": stats.bytes, "binary_files": stats.binary})
+                              + (f", {stats.binary} binary file(s) skipped" if stats.binary else "")
+                              + (f", {report.cached} blob(s) known clean not read again" if report.cached else ""),
+                              counts)
 
 
 def print_scan_report(args: argparse.Namespace, report, context_fields: dict, scanned: str, counts: dict,

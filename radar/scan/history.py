@@ -23,26 +23,45 @@ it reads history (see `sources.git`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from typing import Sequence
 
+from radar.scan import clean_blobs
 from radar.scan.config import Allowlists
 from radar.scan.findings import CONFIDENCE_RANK, Finding, FingerprintKey, History, Location, Origin
 from radar.scan.rules import RuleSet, load_default_rules
 from radar.scan.scanner import Progress, ScanOptions, ScanReport, scan_source
 from radar.scan.sources.git import GitHistorySource, RefSelection, close_readers
+from radar.scan.warnings import listed
 
 
 def scan_history(repo: str, selection: RefSelection = RefSelection(), options: ScanOptions = ScanOptions(),
                  key: FingerprintKey | None = None, progress: Progress | None = None,
-                 ruleset: RuleSet | None = None) -> ScanReport:
+                 ruleset: RuleSet | None = None, cache: bool = False) -> ScanReport:
+    """`cache`: skip the blobs an earlier scan with the same setup found clean, and remember the
+    ones this scan finds clean (`radar.scan.clean_blobs`)."""
     ruleset = ruleset or load_default_rules()
     source = GitHistorySource(repo, selection, options.max_file_size, options.exclude)
+    known = None
+    if cache:
+        known = clean_blobs.load(clean_blobs.setup_hash(
+            tuple(r.id for r in ruleset.rules), dataclasses.replace(options.config, source=None), options.max_file_size,
+            options.decode_depth))
+        source.known_clean = known.holds
     try:
         # The workers fork before units() reads the history, so only this process holds its index.
         report = scan_source(source, options, key, progress, ruleset, fork_first=True)
     finally:
         close_readers()
+    if known is not None:
+        report.cached = source.cached
+        # Only a scan that read everything and warned of nothing but what the source itself says
+        # (submodules, blobs over the size limit: never handed out) may call a blob clean.
+        own = set(listed(source.warnings))
+        if report.incomplete() is None and all(w in own for w in report.warnings):
+            found = {f.origin.blob for f in report.findings}
+            known.remember((b, p) for b, p in source.yielded if b not in found)
     priority = {rule.id: rule.priority for rule in options.config.ruleset(ruleset).rules}
     report.findings = attribute(report.findings, source, priority, options.config.allowlists)
     return report

@@ -18,6 +18,7 @@ keywords alone.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import operator
@@ -163,13 +164,17 @@ def cache_path(name: str) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radar" / name
 
 
-def store_cached(path: Path, data: bytes) -> None:
-    """Write `data` to the cache file `path` whole (a reader never sees it half written), or not
-    at all: a cache that cannot be written only means working it out again next time."""
+def store_cached(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to the cache file `path` whole (a reader never sees it half written), with
+    permission bits `mode` (less the umask) from its creation, or not at all: a cache that cannot
+    be written only means working it out again next time."""
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(data)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
         temporary.replace(path)
     except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            temporary.unlink()

@@ -87,6 +87,7 @@ class ScanReport:
     findings: list[Finding]
     warnings: list[str] = field(default_factory=list)
     stats: ScanStats = field(default_factory=ScanStats)
+    cached: int = 0  # history blobs not read again: an earlier scan found them clean (--cache)
 
     def incomplete(self) -> str | None:
         """`2 files and 1 directory could not be read`, or None when everything asked for was read."""

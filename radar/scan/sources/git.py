@@ -44,7 +44,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from radar.errors import RadarError
 from radar.scan.findings import Origin
@@ -211,6 +211,10 @@ class GitHistorySource(Source):
         self.head_blobs: frozenset[str] = frozenset()
         self.head_ref: str | None = None
         self._collected = False
+        # `--cache`: blobs an earlier scan with the same setup found clean are not read again.
+        self.known_clean: Callable[[str, str], bool] | None = None
+        self.cached = 0  # blobs skipped as known clean
+        self.yielded: list[tuple[str, str]] = []  # (blob, path) of every unit handed out
 
     # -- the refs to walk ---------------------------------------------------------------------
 
@@ -374,6 +378,10 @@ class GitHistorySource(Source):
         if not self._collected:
             self.collect()
         blobs = list(self.introductions)
+        if self.known_clean is not None:
+            known = self.known_clean
+            blobs = [b for b in blobs if not known(b, self.first_introduction(b).path)]
+            self.cached = len(self.introductions) - len(blobs)
         for blob, line in zip(blobs, self._listing(blobs)):
             parts = line.split()
             first = self.first_introduction(blob)
@@ -389,6 +397,7 @@ class GitHistorySource(Source):
                 self.skipped += 1
                 continue
             commit = self.commits[first.commit]
+            self.yielded.append((blob, first.path))
             yield GitBlobUnit(first.path, size, self.repo, blob,
                               Origin(commit=commit.id, author=commit.author, date=commit.date, blob=blob))
 
