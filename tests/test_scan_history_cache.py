@@ -14,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 from git_repo import Repo
 from radar.scan import clean_blobs
 from radar.scan.examples import expand
+from radar.scan.findings import FingerprintKey
 from radar_cli import assert_absent, clean_env, radar
 
 GITLAB = "glpat-" + expand("{b64url:20}", "cache-gitlab")
@@ -128,10 +129,37 @@ def test_cache_needs_history(tmp_path):
     assert result.stderr.endswith(b"\nradar scan: error: --all-refs, --branch, --since-commit and --cache need --history\n")
 
 
-def test_an_entry_depends_on_the_path_as_well_as_the_blob():
-    blob = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
-    assert clean_blobs.entry(blob, "a.txt") != clean_blobs.entry(blob, "a.p12")
-    assert clean_blobs.entry(blob, "a.txt") == clean_blobs.entry(blob, "a.txt")
+def test_an_entry_depends_on_the_path_and_the_key_as_well_as_the_blob():
+    blob, secret = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", b"k" * 32
+    assert clean_blobs.entry(blob, "a.txt", secret) != clean_blobs.entry(blob, "a.p12", secret)
+    assert clean_blobs.entry(blob, "a.txt", secret) != clean_blobs.entry(blob, "a.txt", b"j" * 32)
+    assert clean_blobs.entry(blob, "a.txt", secret) == clean_blobs.entry(blob, "a.txt", secret)
+
+
+def test_entries_written_without_the_fingerprint_key_hide_nothing(tmp_path):
+    # A shared cache (GitLab CI's cache:) may be written by a pipeline that does not hold the key.
+    repo, cache = history(tmp_path), tmp_path / "cache"
+    repo.commit("oops", **{"src__util.py": f"TOKEN = '{GITHUB}'\n"})
+    _, first = scan(repo.path, cache)
+    [file] = (cache / "radar").glob("clean-blobs-*.txt")
+    header = file.read_text().splitlines()[0]
+    blobs = repo.git("rev-list", "--objects", "--all").splitlines()
+    forged = {clean_blobs.entry(b, p, secret) for line in blobs if " " in line
+              for b, p in [line.split(" ", 1)] for secret in (b"", b"guess", b"test-key")}
+    file.write_text(header + "\n" + "".join(f"{e}\n" for e in sorted(forged)))
+    _, report = scan(repo.path, cache)
+    assert report["summary"]["known_clean"] == 0 and found(report) == found(first)
+
+
+def test_another_fingerprint_key_keeps_its_own_cache(tmp_path):
+    repo, cache = history(tmp_path), tmp_path / "cache"
+    scan(repo.path, cache)
+    env = clean_env(RADAR_FINGERPRINT_KEY="other-key", XDG_CACHE_HOME=str(cache))
+    result = radar("scan", repo.path, "--history", "--cache", "--format", "json", env=env)
+    assert json.loads(result.stdout)["summary"]["known_clean"] == 0
+    assert len(list((cache / "radar").glob("clean-blobs-*.txt"))) == 2
+    _, again = scan(repo.path, cache)
+    assert again["summary"]["known_clean"] == 5
 
 
 @settings(max_examples=200, deadline=None)
@@ -143,11 +171,11 @@ def test_any_cache_file_content_loads_or_is_ignored(tmp_path_factory, body):
     old = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(home)
     try:
-        setup = "s" * 64
-        path = home / "radar" / f"clean-blobs-{setup[:32]}.txt"
-        path.parent.mkdir(parents=True)
-        path.write_bytes(f"radar clean blobs 1 {setup}\n".encode() + body)
-        known = clean_blobs.load(setup).known
+        empty = clean_blobs.load(("settings",), FingerprintKey(b"k"))
+        assert empty.known == frozenset() and empty.path.parent == home / "radar"
+        empty.path.parent.mkdir(parents=True)
+        empty.path.write_bytes(f"radar clean blobs 1 {empty.setup}\n".encode() + body)
+        known = clean_blobs.load(("settings",), FingerprintKey(b"k")).known
         lines = body.split(b"\n")
         valid = lines[-1] == b"" and all(len(x) == 32 and set(x) <= set(b"0123456789abcdef") for x in lines[:-1])
         assert known == (frozenset(x.decode() for x in lines[:-1]) if valid else frozenset())

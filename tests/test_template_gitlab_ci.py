@@ -91,6 +91,7 @@ def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
     git = ["git", "-C", str(repo), "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     (repo / "deploy.env").write_text(f"GITLAB_TOKEN={token}\n")
+    (repo / "README.md").write_text("# app\n")
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "deploy settings"], check=True)
     job = template["radar-monitor"]
@@ -101,7 +102,7 @@ def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
         env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LANG": "C.UTF-8",
                **job["variables"], "CI_API_V4_URL": f"{gl.url}/api/v4", "CI_PROJECT_ID": "3",
                "CI_COMMIT_REF_NAME": "main", "CI_JOB_NAME": "radar-monitor", "CI_JOB_TOKEN": TOKEN,
-               "RADAR_FINGERPRINT_KEY": "template-key", "HOME": str(tmp_path)}
+               "RADAR_FINGERPRINT_KEY": "template-key", "HOME": str(tmp_path), "CI_PROJECT_DIR": str(repo)}
 
         assert _run_job(template, "radar-monitor", repo, env) == 1  # no state yet (404): the token is new
         first = state.read_bytes()
@@ -111,6 +112,10 @@ def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
         assert _run_job(template, "radar-monitor", repo, env) == 1  # that run failed: GitLab kept no state
         project.artifacts[("main", "radar-monitor", "radar-state.toml")] = first  # as if it had passed
         assert _run_job(template, "radar-monitor", repo, env) == 0  # known since the last green run
+        # The clean blobs are remembered in the directory GitLab's cache: keeps (the token's blob is not).
+        assert job["cache"]["paths"] == [".radar-cache/"]
+        [cached] = (repo / ".radar-cache" / "radar").glob("clean-blobs-*.txt")
+        assert len(cached.read_text().splitlines()) == 1 + 1  # a header, and README's blob: the token's is not clean
         assert any("/jobs/artifacts/main/raw/radar-state.toml?job=radar-monitor" in r for r in gl.requests)
 
         project.artifacts_error = 500

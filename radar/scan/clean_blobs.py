@@ -7,9 +7,12 @@ look at file names), and how radar scans: its code and rules, the scan configura
 limits. This cache remembers, per such scanning setup, the blobs (with their path) that gave no
 finding at all, not even an ignored one, and the next scan with the same setup skips them.
 
-What is kept: one line per clean blob, a hash of its id and path (16 bytes, hex), never content
-and never anything of a finding; the file is private (0600), in $XDG_CACHE_HOME/radar (default
-~/.cache/radar), one file per setup, named by the setup's hash. Any change to radar's code, rules,
+What is kept: one line per clean blob, a keyed hash of its id and path (16 bytes, hex), never
+content and never anything of a finding; the file is private (0600), in $XDG_CACHE_HOME/radar
+(default ~/.cache/radar), one file per setup and fingerprint key, named by their hash. The hash is
+keyed by the fingerprint key because a cache may be shared (GitLab CI's `cache:`): whoever can
+write it but does not hold the key (an unprotected branch's pipeline) cannot make an entry that
+hides a blob from the scan; a forged line only means nothing is skipped. Any change to radar's code, rules,
 the configuration or the limits gives another hash, so an old verdict is never reused under new
 rules. A file that is missing, too large, or not in this form is ignored (the scan reads
 everything, as without the cache) and replaced after the scan.
@@ -18,12 +21,14 @@ everything, as without the cache) and replaced after the scan.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from radar.scan.findings import FingerprintKey
 from radar.scan.prefilter import cache_path, store_cached
 
 MAX_ENTRIES = 2_000_000  # 66 MB of lines: older entries beyond it are dropped
@@ -36,15 +41,16 @@ _PACKAGE = Path(__file__).resolve().parent.parent  # the installed radar package
 @dataclass(frozen=True)
 class CleanBlobs:
     setup: str  # the scanning setup's hash
-    known: frozenset[str]
-    path: Path
+    secret: bytes = field(repr=False)  # keys the entries (from the fingerprint key)
+    known: frozenset[str] = frozenset()
+    path: Path = Path()
 
     def holds(self, blob: str, path: str) -> bool:
-        return entry(blob, path) in self.known
+        return entry(blob, path, self.secret) in self.known
 
     def remember(self, clean: Iterable[tuple[str, str]]) -> None:
         """Add `(blob, path)` pairs found clean, keeping the newest MAX_ENTRIES."""
-        new = [e for e in dict.fromkeys(entry(b, p) for b, p in clean) if e not in self.known]
+        new = [e for e in dict.fromkeys(entry(b, p, self.secret) for b, p in clean) if e not in self.known]
         if not new:
             return
         kept = _read_entries(self.path, self.setup)  # in file order: oldest first
@@ -53,13 +59,17 @@ class CleanBlobs:
                      mode=0o600)
 
 
-def load(setup: str) -> CleanBlobs:
+def load(settings: tuple, key: FingerprintKey) -> CleanBlobs:
+    """The blobs known clean for this setup (`setup_hash(*settings)`) under fingerprint key `key`."""
+    setup = setup_hash(*settings, key.key_id)
     path = cache_path(f"clean-blobs-{setup[:32]}.txt")
-    return CleanBlobs(setup, frozenset(_read_entries(path, setup)), path)
+    secret = hmac.new(key.key, b"\xffradar clean blobs", hashlib.sha256).digest()
+    return CleanBlobs(setup, secret, frozenset(_read_entries(path, setup)), path)
 
 
-def entry(blob: str, path: str) -> str:
-    return hashlib.blake2b(f"{blob}\0{path}".encode("utf-8", "surrogateescape"), digest_size=_ENTRY // 2).hexdigest()
+def entry(blob: str, path: str, secret: bytes) -> str:
+    return hashlib.blake2b(f"{blob}\0{path}".encode("utf-8", "surrogateescape"), key=secret,
+                           digest_size=_ENTRY // 2).hexdigest()
 
 
 def setup_hash(*settings: object) -> str:

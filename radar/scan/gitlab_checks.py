@@ -102,7 +102,7 @@ def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
         warnings += migration_problems
         scanned.stats.unreadable["CI file"] += len(migration_problems)
     findings.sort(key=report_order)
-    return GitLabScanReport(findings, sorted(warnings, key=printable), scanned.stats, credentials)
+    return GitLabScanReport(findings, sorted(warnings, key=printable), scanned.stats, credentials=credentials)
 
 
 def report_order(f: Finding) -> tuple:

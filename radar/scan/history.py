@@ -42,12 +42,12 @@ def scan_history(repo: str, selection: RefSelection = RefSelection(), options: S
     """`cache`: skip the blobs an earlier scan with the same setup found clean, and remember the
     ones this scan finds clean (`radar.scan.clean_blobs`)."""
     ruleset = ruleset or load_default_rules()
+    key = key or FingerprintKey.load()
     source = GitHistorySource(repo, selection, options.max_file_size, options.exclude)
     known = None
     if cache:
-        known = clean_blobs.load(clean_blobs.setup_hash(
-            tuple(r.id for r in ruleset.rules), dataclasses.replace(options.config, source=None), options.max_file_size,
-            options.decode_depth))
+        known = clean_blobs.load((tuple(r.id for r in ruleset.rules), dataclasses.replace(options.config, source=None),
+                                  options.max_file_size, options.decode_depth), key)
         source.known_clean = known.holds
     try:
         # The workers fork before units() reads the history, so only this process holds its index.
