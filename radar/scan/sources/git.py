@@ -163,6 +163,14 @@ def default_tip(repo: str) -> str | None:
     return None
 
 
+def object_count(repo: str) -> int:
+    """How many objects the repository holds, packed and loose (`git count-objects -v`): a
+    measure of how much a history scan will read, known before reading it."""
+    counts = dict(line.split(": ", 1) for line in git(repo, "count-objects", "-v").decode().splitlines()
+                  if ": " in line)
+    return sum(int(counts.get(key, "0")) for key in ("count", "in-pack"))
+
+
 def read_blob(repo: str, spec: str, limit: int) -> bytes | None:
     """The content of the blob `spec` (`HEAD:.radarignore`, `:.radarignore` for the index's), at
     most `limit` + 1 bytes (enough to tell it is over `limit`), or None when there is no such blob.
