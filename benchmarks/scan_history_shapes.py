@@ -11,7 +11,8 @@ credentials (fresh values from the rules' example templates, radar/scan/examples
 commit and removed some commits later, so they live only in history. Shapes: 100 commits (start-up
 must not dominate), 6,700 (psf/requests), and with `--large` 20,000 (sqlalchemy-sized).
 
-Measured per repository and tool, offline, one warm-up round then `--rounds` interleaved rounds:
+Measured per repository and tool, offline, one warm-up round then `--rounds` interleaved rounds
+(radar with `--cache` is measured as a later run: its cache is filled in the warm-up round):
 median wall time, peak RSS summed over the process tree (highest round), findings reported and
 unique values (the same counting as scan_history.py). `--write` puts the table into RESULTS.md.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import time
@@ -29,7 +31,7 @@ from typing import IO
 
 import results
 from scan_benchmark import measure, tool
-from scan_history import TOOLS
+from scan_history import TOOLS as PEERS, radar_counts
 
 from radar.scan.examples import expand
 
@@ -48,6 +50,24 @@ PLANTED = (
     "GITHUB_TOKEN=ghp_{ghcrc:30}",
     "GITLAB_TOKEN=glpat-{b64url:20}",
 )
+
+
+CACHED = "radar scan --history --cache, a later run"
+
+
+def _cached_command(repo: Path, output: Path) -> list[str]:
+    # Its own cache directory per repository, filled by the warm-up round: every measured round is
+    # a scheduled re-scan of an unchanged history (the report must be the same as without --cache).
+    cache = WORK / f"cache-{repo.stem}"
+    return ["sh", "-c", f'XDG_CACHE_HOME="{cache}" exec "{tool("radar")}" scan "{repo}" --history --cache '
+                        f'--format json > "{output}"']
+
+
+TOOLS = {**PEERS, CACHED: (_cached_command, radar_counts)}
+
+
+def _output(name: str, commits: int) -> Path:
+    return WORK / f"{'radar-cached' if name == CACHED else name.split()[0]}-{commits}.json"
 
 
 def _pick_sources(rng: random.Random, count: int) -> list[Path]:
@@ -153,7 +173,9 @@ def main() -> None:
         for commits in shapes:
             for name in names:
                 command = TOOLS[name][0]
-                measured = measure(command(repos[commits], WORK / f"{name.split()[0]}-{commits}.json"), env)
+                if round_ == 0 and name == CACHED:
+                    shutil.rmtree(WORK / f"cache-{repos[commits].stem}", ignore_errors=True)  # filled afresh
+                measured = measure(command(repos[commits], _output(name, commits)), env)
                 if round_:  # round 0 warms the page cache
                     runs[(commits, name)].append(measured)
     lines = [
@@ -176,7 +198,7 @@ def main() -> None:
             measured = runs[(commits, name)]
             seconds = statistics.median(r[0] for r in measured)
             peak = max(r[1] for r in measured)
-            reported, unique = TOOLS[name][1](WORK / f"{name.split()[0]}-{commits}.json")
+            reported, unique = TOOLS[name][1](_output(name, commits))
             ratio = f"{seconds / statistics.median(base):.2f}" if base else "-"
             lines.append(f"| {commits:,} | {name} | {seconds:.2f} | {ratio} | {peak / 1e6:.0f} | {reported} | "
                          f"{unique} | {measured[-1][2]} |")
