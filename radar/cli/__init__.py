@@ -46,10 +46,13 @@ def main(argv: Sequence[str] | None = None, *, cloud_endpoints: CloudEndpoints |
     `radar` command never sets it (the public clouds), tests point it at local fakes."""
     try:
         arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
+        arguments, secret_files = mask.take_secret_files(arguments)
         parser = _build_parser()
         if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
             arguments[:2] = ["scan-gitlab"]
         args, extra = parser.parse_known_args(arguments)
+        if secret_files:
+            args.secret_file = secret_files + args.secret_file
         chosen = _chosen_parser(parser, args)  # usage errors show the usage of the command that was run
         if extra:
             chosen.error(f"unrecognized arguments: {' '.join(extra)}")

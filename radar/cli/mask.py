@@ -53,6 +53,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_mask, takes_command=True)
 
 
+# The one option a job repeats by the thousand. argparse's parsing grows with the square of the
+# arguments (2,000 `--secret-file` tokens: 27 ms, a tenth of the start-up), so these are taken out
+# before it runs, when that cannot change what it would have done.
+_SECRET_FILE = "--secret-file"
+
+
+def take_secret_files(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """(`arguments` without their `--secret-file PATH` pairs, the PATHs in order) for `radar mask`.
+
+    Only when argparse would read each pair the same way: the exact option (or `--secret-file=PATH`)
+    followed by a value that cannot be an option. Anything else (an abbreviation such as
+    `--secret-f`, a missing value, a value starting with `-`) leaves every argument to argparse,
+    so its errors, and the order of the paths, stay its own.
+    """
+    if arguments[:1] != ["mask"] or _SECRET_FILE not in arguments and not any(
+        a.startswith(_SECRET_FILE + "=") for a in arguments
+    ):
+        return arguments, []
+    rest: list[str] = []
+    paths: list[str] = []
+    i, n = 0, len(arguments)
+    while i < n:
+        argument = arguments[i]
+        if argument == _SECRET_FILE:
+            if i + 1 == n or arguments[i + 1].startswith("-"):
+                return arguments, []
+            paths.append(arguments[i + 1])
+            i += 2
+            continue
+        if argument.startswith(_SECRET_FILE + "="):
+            paths.append(argument[len(_SECRET_FILE) + 1 :])
+        elif argument.startswith("--secret-f"):
+            return arguments, []
+        else:
+            rest.append(argument)
+        i += 1
+    return rest, paths
+
+
 def _run_mask(args: argparse.Namespace) -> int:
     if args.command == []:
         raise UsageError("nothing to run after '--': name a command, or drop '--' to mask standard input")
