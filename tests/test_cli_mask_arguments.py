@@ -50,6 +50,8 @@ def _parse(argv: list[str], take: bool) -> tuple[object, ...]:
 @example(["--secret-file", "a", "--secret-file"])
 @example(["--marker", "--secret-file", "a"])
 @example(["--secret-file", "-x", "--secret-file=a"])
+@example(["--secret-env", "--secret-file=a", "3"])
+@example(["--marker", "--secret-file", "a", "b"])
 def test_taking_the_pairs_out_changes_nothing(tokens):
     argv = ["mask", *tokens]
     assert _parse(argv, take=True) == _parse(argv, take=False)
@@ -62,9 +64,9 @@ def test_the_comparison_sees_the_paths():
 
 def test_the_pairs_are_taken_out_in_order():
     rest, paths = mask.take_secret_files(
-        ["mask", "--secret-file", "a", "--min-length", "9", "--secret-file=b", "--secret-file", "c"]
+        ["mask", "--secret-file", "a", "--min-length", "9", "--secret-file=b", "--secret-file", "c", "--allow-add-mask"]
     )
-    assert (rest, paths) == (["mask", "--min-length", "9"], ["a", "b", "c"])
+    assert (rest, paths) == (["mask", "--min-length", "9", "--allow-add-mask"], ["a", "b", "c"])
 
 
 @pytest.mark.parametrize("arguments", [
@@ -72,6 +74,7 @@ def test_the_pairs_are_taken_out_in_order():
     ["mask", "--secret-file", "a", "--secret-f", "b"],  # an abbreviation argparse expands
     ["mask", "--secret-file", "-a"],  # argparse reads `-a` as an option: an error
     ["mask", "--secret-file"],  # the value is missing: argparse's error
+    ["mask", "--marker", "--secret-file", "a", "b"],  # `--marker` is missing its value: argparse's error
 ])
 def test_anything_argparse_reads_its_own_way_is_left_to_it(arguments):
     assert mask.take_secret_files(arguments) == (arguments, [])

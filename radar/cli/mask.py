@@ -62,10 +62,11 @@ _SECRET_FILE = "--secret-file"
 def take_secret_files(arguments: list[str]) -> tuple[list[str], list[str]]:
     """(`arguments` without their `--secret-file PATH` pairs, the PATHs in order) for `radar mask`.
 
-    Only when argparse would read each pair the same way: the exact option (or `--secret-file=PATH`)
-    followed by a value that cannot be an option. Anything else (an abbreviation such as
-    `--secret-f`, a missing value, a value starting with `-`) leaves every argument to argparse,
-    so its errors, and the order of the paths, stay its own.
+    Only when argparse would read each pair the same way: the exact option (or `--secret-file=PATH`),
+    not right after another option, followed by a value that cannot be an option. Anything else
+    (an abbreviation such as `--secret-f`, a missing value, a value starting with `-`, a pair after
+    `--marker`) leaves every argument to argparse, so its errors, and the order of the paths, stay
+    its own.
     """
     if arguments[:1] != ["mask"] or _SECRET_FILE not in arguments and not any(
         a.startswith(_SECRET_FILE + "=") for a in arguments
@@ -74,20 +75,27 @@ def take_secret_files(arguments: list[str]) -> tuple[list[str], list[str]]:
     rest: list[str] = []
     paths: list[str] = []
     i, n = 0, len(arguments)
+    after_pair = False
     while i < n:
         argument = arguments[i]
-        if argument == _SECRET_FILE:
-            if i + 1 == n or arguments[i + 1].startswith("-"):
+        if argument == _SECRET_FILE or argument.startswith(_SECRET_FILE + "="):
+            # Right after another option, argparse could read this one as that option's missing value.
+            if not after_pair and arguments[i - 1].startswith("-"):
                 return arguments, []
-            paths.append(arguments[i + 1])
-            i += 2
+            if argument != _SECRET_FILE:
+                paths.append(argument[len(_SECRET_FILE) + 1 :])
+                i += 1
+            elif i + 1 < n and not arguments[i + 1].startswith("-"):
+                paths.append(arguments[i + 1])
+                i += 2
+            else:
+                return arguments, []
+            after_pair = True
             continue
-        if argument.startswith(_SECRET_FILE + "="):
-            paths.append(argument[len(_SECRET_FILE) + 1 :])
-        elif argument.startswith("--secret-f"):
+        if argument.startswith("--secret-f"):
             return arguments, []
-        else:
-            rest.append(argument)
+        rest.append(argument)
+        after_pair = False
         i += 1
     return rest, paths
 
