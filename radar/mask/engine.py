@@ -47,11 +47,29 @@ class Matcher(Protocol):
         """A scan function for one stream (Hyperscan needs per-stream scratch space)."""
 
 
-def compile_matcher(needles: Sequence[Needle], engine: str | None = None) -> Matcher:
-    """Compile `needles` with the named engine, or the fastest one that imports."""
+def engine_choice(engine: str | None = None) -> str:
+    """The engine `compile_matcher` will try first: the named one, or hyperscan when it imports.
+    (It still falls back to ahocorasick when hyperscan cannot run on this CPU.)"""
+    choice = _choice(engine)
+    if choice != "auto":
+        return choice
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return "ahocorasick"
+    return "hyperscan"
+
+
+def _choice(engine: str | None) -> str:
     choice = engine or os.environ.get("RADAR_MASK_ENGINE") or "auto"
     if choice not in ENGINES + ("auto",):
         raise RadarError(f"unknown masking engine {choice!r}: use auto, hyperscan or ahocorasick")
+    return choice
+
+
+def compile_matcher(needles: Sequence[Needle], engine: str | None = None) -> Matcher:
+    """Compile `needles` with the named engine, or the fastest one that imports."""
+    choice = _choice(engine)
     if choice in ("auto", "hyperscan"):
         try:
             from radar.mask.engine_hyperscan import HyperscanMatcher

@@ -99,8 +99,11 @@ class HyperscanMatcher:
         base = len(needles)
         windows: dict[tuple[bytes, bool], list[tuple[bytes, int]]] = {}  # (window, is head): literals
         whole: list[tuple[bytes, int, int]] = []  # (text, id, flags) of the literals looked for whole
-        expressions = [(n.text, i, _flags(n)) for i, n in enumerate(needles) if n.regex]
-        gates = {n.gate for n in needles if n.regex}
+        # Gated expressions (a URL password needs an `@`) apart from ungated ones (a wrapping line
+        # break), which would otherwise make the gated ones run over every block too.
+        expressions = [(n.text, i, _flags(n)) for i, n in enumerate(needles) if n.regex and n.gate]
+        always = [(n.text, i, _flags(n)) for i, n in enumerate(needles) if n.regex and not n.gate]
+        gates = {n.gate for n in needles if n.regex and n.gate}
         for ident, needle in enumerate(needles):
             if needle.regex:
                 continue
@@ -152,12 +155,14 @@ class HyperscanMatcher:
         built = [_database(part, literal=True) for part in parts]
         self._literals = tuple(database for database in built if database is not None)
         self._expressions = _database(expressions, literal=False)
-        # Any ungated expression means the expression pass always runs.
-        self._gates: tuple[bytes, ...] | None = None if b"" in gates else tuple(gates)
+        self._gates = tuple(gates)
+        self._always = _database(always, literal=False)
 
     def scanner(self) -> Scan:
         literals, expressions, gates = self._literals, self._expressions, self._gates
         base, candidates = self._base, self._candidates
+        if self._always is not None:  # scanned over every block, like the literals
+            literals += (self._always,)
         literal_scratches = [hyperscan.Scratch(database) for database in literals]
         expression_scratch = hyperscan.Scratch(expressions) if expressions is not None else None
 
@@ -180,7 +185,7 @@ class HyperscanMatcher:
 
             for database, scratch in zip(literals, literal_scratches):
                 database.scan(data, match_event_handler=on_match, scratch=scratch)
-            if expressions is not None and (gates is None or any(g in data for g in gates)):
+            if expressions is not None and any(g in data for g in gates):
                 expressions.scan(data, match_event_handler=on_match, scratch=expression_scratch)
             return hits
 

@@ -14,18 +14,19 @@ from functools import cached_property
 from typing import Callable, Iterable
 
 from radar.mask import detectors
-from radar.mask.engine import Matcher, Needle, compile_matcher
+from radar.mask.engine import Matcher, Needle, compile_matcher, engine_choice
 from radar.mask.forms import Chain, char_length, forms_of
 from radar.mask.model import MaskOptions, Refusal, Secret
-from radar.mask.wrapped import MIN_ANCHOR, WrappedForm, anchor_length
+from radar.mask.wrapped import BREAK_NEEDLE, MIN_ANCHOR, WrappedForm, anchor_length
 
 # Roles of a literal. A non-negative role is the index of the multi-line chain it starts.
 MASK = -1  # the literal itself is masked
 TOKEN = -2  # a token prefix: the body after it is masked
 QUERY = -3  # `?key=` / `&key=`: the parameter value after it is masked
 URL = -4  # a URL with user-info (detectors.USERINFO_NEEDLE): its password is masked
+BREAK = -5  # a line break that wraps base64 (wrapped.BREAK_NEEDLE): head anchors it cuts are looked for
 # An anchor of a base64 form that wraps may cut: role WRAP - i names PatternTable.wrapped[i].
-WRAP = -5
+WRAP = -6
 
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
@@ -124,6 +125,9 @@ class PatternTable:
     # longest form: a block that ends inside wrapped base64 is checked that far back.
     wrapped: tuple[tuple[tuple[WrappedForm, ...], bool], ...]
     wrapped_reach: int
+    # Whether head anchors cut by a wrap are looked for at the wrapping line breaks (BREAK hits)
+    # rather than through second anchors.
+    breaks: bool = False
 
     @cached_property
     def wrapped_prefixes(self) -> PrefixIndex:
@@ -149,6 +153,14 @@ class _Segment:
 # (measured on the benchmark's secrets: Hyperscan compiles a value in ~0.35 ms and scans ~2 GB/s;
 # pyahocorasick builds one in ~0.15 ms and scans ~50 MB/s).
 _CONSOLIDATE_AFTER = {"hyperscan": 512 << 10, "ahocorasick": 8 << 10}
+
+# Above this many second anchors, the Hyperscan engine looks for head anchors cut by a wrap at
+# the line breaks that wrap base64 instead (wrapped.BREAK_NEEDLE): those second anchors (3,013
+# for the throughput benchmark's 1,000 secrets) cost ~18 us each to build and compile, the
+# expression that finds wrapping breaks ~10-14 ms per 48 MB of log scanned. GitLab keeps a job
+# log to 4 MB by default, where start-up is most of the cost. pyahocorasick would run that
+# expression through Python's `re` over every block, so it keeps the second anchors.
+SECOND_ANCHORS_UP_TO = 1000
 
 # Values added while streams run (`::add-mask::` lines) are bounded, so that a command's output
 # cannot exhaust memory: the matcher holds every form of every value, several hundred bytes per
@@ -300,13 +312,22 @@ class SecretSet:
         def give(needle: Needle, role: int) -> None:
             roles.setdefault(needle, []).append(role)
 
+        registered = []
         for value in values:
             registers = self._needles.get(value)
             if registers is None:  # a value is compiled again each time its segment is merged
                 registers = self._needles[value] = _needles_of(value, self.options.min_length)
+            registered.append(registers)
+        breaks = (
+            sum(second for registers in registered for _, _, second in registers.anchors) > SECOND_ANCHORS_UP_TO
+            and engine_choice(self.options.engine) == "hyperscan"
+        )
+        for registers in registered:
             for needle in registers.masks:
                 give(needle, MASK)
             for anchor, forms, second in registers.anchors:
+                if second and breaks:
+                    continue
                 wrapped.append((forms, second))
                 give(anchor, WRAP - (len(wrapped) - 1))
             for chain, first in registers.chains:
@@ -323,6 +344,8 @@ class SecretSet:
                     folded.append(separator + key.lower() + b"=")
             if self.options.mask_url_passwords:
                 give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
+        if breaks and wrapped:
+            give(Needle(BREAK_NEEDLE, regex=True), BREAK)
 
         needles = tuple(roles)
         return PatternTable(
@@ -335,6 +358,7 @@ class SecretSet:
             folded_prefixes=PrefixIndex(folded, fold_case=True),
             wrapped=tuple(wrapped),
             wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
+            breaks=breaks and bool(wrapped),
         )
 
 
