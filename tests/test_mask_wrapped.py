@@ -237,9 +237,9 @@ def test_wrapped_matching_does_not_depend_on_reads_or_engine(secret, pieces, sty
 
 def breaks_set(values: list[bytes]) -> SecretSet:
     """A Hyperscan set that looks for cut head anchors at wrapping line breaks, as it does with
-    more than patterns.SECOND_ANCHORS_UP_TO second anchors, for a few values."""
+    more than patterns.BREAKS_ABOVE values, for a few."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(patterns, "SECOND_ANCHORS_UP_TO", 0)
+        patch.setattr(patterns, "BREAKS_ABOVE", 0)
         made = secret_set(values, "hyperscan")
     assert made.tables[0].breaks
     return made

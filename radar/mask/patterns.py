@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from radar.mask import detectors
 from radar.mask.engine import Matcher, Needle, compile_matcher, engine_choice
@@ -154,13 +154,14 @@ class _Segment:
 # pyahocorasick builds one in ~0.15 ms and scans ~50 MB/s).
 _CONSOLIDATE_AFTER = {"hyperscan": 512 << 10, "ahocorasick": 8 << 10}
 
-# Above this many second anchors, the Hyperscan engine looks for head anchors cut by a wrap at
-# the line breaks that wrap base64 instead (wrapped.BREAK_NEEDLE): those second anchors (3,013
-# for the throughput benchmark's 1,000 secrets) cost ~18 us each to build and compile, the
-# expression that finds wrapping breaks ~10-14 ms per 48 MB of log scanned. GitLab keeps a job
-# log to 4 MB by default, where start-up is most of the cost. pyahocorasick would run that
-# expression through Python's `re` over every block, so it keeps the second anchors.
-SECOND_ANCHORS_UP_TO = 1000
+# Above this many values, the Hyperscan engine looks for head anchors cut by a wrap at the line
+# breaks that wrap base64 (wrapped.BREAK_NEEDLE) instead of through second anchors: a value
+# registers about three (3,013 for the throughput benchmark's 1,000 secrets), each ~18 us to
+# build and compile, while the expression that finds wrapping breaks scans 48 MB of log in
+# 10-14 ms. GitLab keeps a job log to 4 MB by default, where start-up is most of the cost.
+# pyahocorasick would run that expression through Python's `re` over every block, so it keeps
+# the second anchors.
+BREAKS_ABOVE = 300
 
 # Values added while streams run (`::add-mask::` lines) are bounded, so that a command's output
 # cannot exhaust memory: the matcher holds every form of every value, several hundred bytes per
@@ -300,7 +301,7 @@ class SecretSet:
             self._on_refusal(refusal)
         return refusal
 
-    def _compile(self, values: Iterable[bytes], with_detectors: bool) -> PatternTable:
+    def _compile(self, values: tuple[bytes, ...], with_detectors: bool) -> PatternTable:
         roles: dict[Needle, list[int]] = {}
         chains: list[Chain] = []
         wrapped: list[tuple[tuple[WrappedForm, ...], bool]] = []
@@ -308,54 +309,69 @@ class SecretSet:
         # inside one is held by the joined-tail check instead).
         exact: list[bytes] = []
         folded: list[bytes] = []
+        breaks = len(values) > BREAKS_ABOVE and engine_choice(self.options.engine) == "hyperscan"
 
-        def give(needle: Needle, role: int) -> None:
-            roles.setdefault(needle, []).append(role)
+        def give(needle: Needle, role: int) -> bool:
+            """Record what a hit of `needle` means; whether it is a new needle."""
+            known = roles.get(needle)
+            if known is None:
+                roles[needle] = [role]
+                return True
+            known.append(role)
+            return False
 
-        registered = []
-        for value in values:
-            registers = self._needles.get(value)
-            if registers is None:  # a value is compiled again each time its segment is merged
-                registers = self._needles[value] = _needles_of(value, self.options.min_length)
-            registered.append(registers)
-        breaks = (
-            sum(second for registers in registered for _, _, second in registers.anchors) > SECOND_ANCHORS_UP_TO
-            and engine_choice(self.options.engine) == "hyperscan"
-        )
-        for registers in registered:
-            for needle in registers.masks:
-                give(needle, MASK)
-            for anchor, forms, second in registers.anchors:
-                if second and breaks:
-                    continue
-                wrapped.append((forms, second))
-                give(anchor, WRAP - (len(wrapped) - 1))
-            for chain, first in registers.chains:
-                chains.append(chain)
-                give(first, len(chains) - 1)
-            exact.extend(registers.held)
-        if with_detectors:
-            for prefix in self.options.token_prefixes:
-                give(Needle(prefix), TOKEN)
-                exact.append(prefix)
-            for key in self.options.query_keys:
-                for separator in (b"?", b"&"):
-                    give(Needle(separator + key.lower() + b"=", caseless=True), QUERY)
-                    folded.append(separator + key.lower() + b"=")
-            if self.options.mask_url_passwords:
-                give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
-        if breaks and wrapped:
-            give(Needle(BREAK_NEEDLE, regex=True), BREAK)
+        # The needles as they are found, each once, in the order of `roles`: Hyperscan compiles
+        # the first thousands while the forms of the other values are still being worked out.
+        def needles() -> Iterator[Needle]:
+            for value in values:
+                registers = self._needles.get(value)
+                if registers is None:  # a value is compiled again each time its segment is merged
+                    registers = self._needles[value] = _needles_of(value, self.options.min_length)
+                for needle in registers.masks:
+                    if give(needle, MASK):
+                        yield needle
+                for anchor, forms, second in registers.anchors:
+                    if second and breaks:
+                        continue
+                    wrapped.append((forms, second))
+                    if give(anchor, WRAP - (len(wrapped) - 1)):
+                        yield anchor
+                for chain, first in registers.chains:
+                    chains.append(chain)
+                    if give(first, len(chains) - 1):
+                        yield first
+                exact.extend(registers.held)
+            if with_detectors:
+                for prefix in self.options.token_prefixes:
+                    exact.append(prefix)
+                    if give(Needle(prefix), TOKEN):
+                        yield Needle(prefix)
+                for key in self.options.query_keys:
+                    for separator in (b"?", b"&"):
+                        folded.append(separator + key.lower() + b"=")
+                        if give(Needle(separator + key.lower() + b"=", caseless=True), QUERY):
+                            yield Needle(separator + key.lower() + b"=", caseless=True)
+                if self.options.mask_url_passwords:
+                    if give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL):
+                        yield Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@")
+            if breaks and wrapped and give(Needle(BREAK_NEEDLE, regex=True), BREAK):
+                yield Needle(BREAK_NEEDLE, regex=True)
 
-        needles = tuple(roles)
+        prefixes: list[PrefixIndex] = []
+
+        def index_prefixes() -> None:  # while Hyperscan compiles
+            prefixes.extend((PrefixIndex(exact), PrefixIndex(folded, fold_case=True)))
+
+        matcher = compile_matcher(needles(), self.options.engine, meanwhile=index_prefixes)
+        all_needles = tuple(roles)
         return PatternTable(
-            needles=needles,
-            lengths=tuple(len(n.text) for n in needles),
-            roles=tuple(tuple(roles[n]) for n in needles),
+            needles=all_needles,
+            lengths=tuple(len(n.text) for n in all_needles),
+            roles=tuple(tuple(roles[n]) for n in all_needles),
             chains=tuple(chains),
-            matcher=compile_matcher(needles, self.options.engine),
-            exact_prefixes=PrefixIndex(exact),
-            folded_prefixes=PrefixIndex(folded, fold_case=True),
+            matcher=matcher,
+            exact_prefixes=prefixes[0],
+            folded_prefixes=prefixes[1],
             wrapped=tuple(wrapped),
             wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
             breaks=breaks and bool(wrapped),

@@ -12,7 +12,7 @@ width. Instead each base64 form is found from two short anchors and verified in 
 - a head hit is verified forwards (`match_head`), a second-anchor hit backwards over the one
   break it can have before it, then forwards (`match_second`). A form without any break is found
   by its head alone (a second-anchor hit with no break before it is left to the head);
-- with thousands of secrets (patterns.SECOND_ANCHORS_UP_TO) the Hyperscan engine has no second
+- with hundreds of secrets (patterns.BREAKS_ABOVE) the Hyperscan engine has no second
   anchors: an expression finds every line break that wraps (BREAK_NEEDLE), and the anchor
   characters on both sides of it, joined, are scanned for a head anchor the break cuts (the
   stream's first break too when its line began in bytes already written: `first_break_after_run`);
