@@ -1,5 +1,6 @@
-"""`radar mask`'s `--secret-file` pairs, taken out before argparse runs: the same namespace, the
-same errors and the same order of paths as argparse alone gives."""
+"""`radar mask`'s start-up shortcuts: its `--secret-file` pairs taken out before argparse runs, and
+a parser that declares the mask subcommand alone. The same namespace, the same errors, the same
+help and the same order of paths as argparse with radar's whole parser gives."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from radar.cli import mask
 TOKENS = (
     "--secret-file", "--secret-file=a", "--secret-file=", "--secret-f", "--secret-fil=b", "--secret",
     "--secret-env", "--marker", "--min-length", "3", "0", "-1", "-", "-x", "--engine", "hyperscan",
-    "a", "b", "c", "--", "mask",
+    "a", "b", "c", "--", "mask", "-h", "--version", "--bogus",
 )
 
 
 def _parse(argv: list[str], take: bool) -> tuple[object, ...]:
-    """What `radar.cli.main(argv)` hands to `radar mask` (or prints, and exits with), with or
-    without the pairs taken out first."""
+    """What `radar.cli.main(argv)` hands to `radar mask` (or prints, and exits with), with the
+    shortcuts (`take`) or with neither."""
     seen: list[argparse.Namespace] = []
 
     def run(args: argparse.Namespace) -> int:
@@ -36,6 +37,8 @@ def _parse(argv: list[str], take: bool) -> tuple[object, ...]:
         patch.setattr(mask, "_run_mask", run)
         if not take:
             patch.setattr(mask, "take_secret_files", lambda arguments: (arguments, []))
+            whole = radar.cli._build_parser
+            patch.setattr(radar.cli, "_build_parser", lambda only_mask=False: whole())
         try:
             status = radar.cli.main(argv)
         except SystemExit as stop:
@@ -52,7 +55,8 @@ def _parse(argv: list[str], take: bool) -> tuple[object, ...]:
 @example(["--secret-file", "-x", "--secret-file=a"])
 @example(["--secret-env", "--secret-file=a", "3"])
 @example(["--marker", "--secret-file", "a", "b"])
-def test_taking_the_pairs_out_changes_nothing(tokens):
+@example(["-h"])
+def test_the_shortcuts_change_nothing(tokens):
     argv = ["mask", *tokens]
     assert _parse(argv, take=True) == _parse(argv, take=False)
 
