@@ -357,25 +357,25 @@ class SecretSet:
             if breaks and wrapped and give(Needle(BREAK_NEEDLE, regex=True), BREAK):
                 yield Needle(BREAK_NEEDLE, regex=True)
 
-        prefixes: list[PrefixIndex] = []
+        # Everything but the matcher is built while Hyperscan compiles its last windows.
+        fields: dict[str, object] = {}
 
-        def index_prefixes() -> None:  # while Hyperscan compiles
-            prefixes.extend((PrefixIndex(exact), PrefixIndex(folded, fold_case=True)))
+        def tables() -> None:
+            all_needles = tuple(roles)
+            fields.update(
+                needles=all_needles,
+                lengths=tuple(len(n.text) for n in all_needles),
+                roles=tuple(tuple(roles[n]) for n in all_needles),
+                chains=tuple(chains),
+                exact_prefixes=PrefixIndex(exact),
+                folded_prefixes=PrefixIndex(folded, fold_case=True),
+                wrapped=tuple(wrapped),
+                wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
+                breaks=breaks and bool(wrapped),
+            )
 
-        matcher = compile_matcher(needles(), self.options.engine, meanwhile=index_prefixes)
-        all_needles = tuple(roles)
-        return PatternTable(
-            needles=all_needles,
-            lengths=tuple(len(n.text) for n in all_needles),
-            roles=tuple(tuple(roles[n]) for n in all_needles),
-            chains=tuple(chains),
-            matcher=matcher,
-            exact_prefixes=prefixes[0],
-            folded_prefixes=prefixes[1],
-            wrapped=tuple(wrapped),
-            wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
-            breaks=breaks and bool(wrapped),
-        )
+        matcher = compile_matcher(needles(), self.options.engine, meanwhile=tables)
+        return PatternTable(matcher=matcher, **fields)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
