@@ -294,3 +294,16 @@ def test_looking_at_line_breaks_masks_what_second_anchors_mask(secret, pieces, s
     data = b"".join(pieces[: len(pieces) // 2]) + encoded + b"".join(pieces[len(pieces) // 2 :])
     expected = mask_reads(secret_set([secret], "ahocorasick"), [data])
     assert mask_reads(breaks_set([secret]), split_at(data, cuts)) == expected
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("run", [63, 64])
+def test_at_line_breaks_a_line_one_character_short_of_a_wrap_is_no_wrap(run, line_end) -> None:
+    """The break expression lets a CRLF after 63 base64 characters through; `wraps` turns it down."""
+    secret = b"s3cr3t-P4ssw0rd-xyz"
+    encoded = base64.b64encode(secret)
+    for cut in range(1, 12):
+        data = b"x " + b"A" * (run - cut) + encoded[:cut] + line_end + encoded[cut:] + b" done" + line_end
+        expected = mask_reads(secret_set([secret], "ahocorasick"), [data])
+        assert mask_reads(breaks_set([secret]), [data]) == expected
+        assert (MARKER in expected) == (run == 64), cut

@@ -151,7 +151,9 @@ class StreamMasker:
                 elif role <= WRAP:
                     hold = self._match_wrapped(table.wrapped[WRAP - role], data, end - lengths[ident], final, hold)
                 elif role == BREAK:
-                    hold = self._cut_anchors(table, scan, data, wrapped.break_start(data, end), end, final, hold)
+                    line_break = wrapped.break_start(data, end)
+                    if wrapped.wraps(data, line_break, self._run_before):
+                        hold = self._cut_anchors(table, scan, data, line_break, end, final, hold)
                 elif role == URL:
                     authority = detectors.authority_start(data, end)
                     found = detectors.url_password(data, authority, final)

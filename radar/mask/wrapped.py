@@ -64,9 +64,11 @@ ANCHOR = 12
 MIN_ANCHOR = 5
 
 _CR, _LF = 13, 10
-# A line break that wraps base64: WRAP_MIN base64 characters before it (a matcher expression;
-# one match per break, never overlapping: each ends at its LF and holds no other LF).
-BREAK_NEEDLE = rb"[A-Za-z0-9+/\-_=]{%d}\r?\n" % WRAP_MIN
+# Where a line break may wrap base64 (a matcher expression; one match per LF, never overlapping:
+# each ends at its LF and holds no other). It admits a CRLF after one base64 character too few,
+# which `wraps` then turns down: the exact `[...]{64}\r?\n` scans 48 MB of log in 13 ms, this
+# in 8 ms.
+BREAK_NEEDLE = rb"[A-Za-z0-9+/\-_=]{%d}[A-Za-z0-9+/\-_=\r]\n" % (WRAP_MIN - 1)
 _LINE_BREAK = re.compile(rb"[\r\n]")
 _TEXT = re.compile(rb"[^\r\n]+")
 
