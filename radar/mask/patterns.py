@@ -330,9 +330,10 @@ class SecretSet:
                 for needle in registers.masks:
                     if give(needle, MASK):
                         yield needle
-                for anchor, forms, second in registers.anchors:
-                    if second and breaks:
-                        continue
+                anchors = [(anchor, forms, False) for anchor, forms in registers.heads]
+                if not breaks:
+                    anchors += [(anchor, forms, True) for anchor, forms in registers.seconds]
+                for anchor, forms, second in anchors:
                     wrapped.append((forms, second))
                     if give(anchor, WRAP - (len(wrapped) - 1)):
                         yield anchor
@@ -380,26 +381,35 @@ class SecretSet:
 
 @dataclass(frozen=True)
 class _ValueNeedles:
-    """What one value registers, with its parts: masked literals, anchors of base64 forms (head
-    and second) and the first segments of multi-line chains."""
+    """What one value registers, with its parts: masked literals, head anchors of base64 forms
+    (their second anchors on demand) and the first segments of multi-line chains."""
 
     masks: tuple[Needle, ...]
-    # (anchor, the forms it anchors, whether it is their second anchor): forms that share their
-    # first characters (a core and the standalone encodings that start with it) share anchors.
-    anchors: tuple[tuple[Needle, tuple[WrappedForm, ...], bool], ...]
+    # (anchor, the forms it is the head of): forms that share their first characters (a core and
+    # the standalone encodings that start with it) share anchors.
+    heads: tuple[tuple[Needle, tuple[WrappedForm, ...]], ...]
     chains: tuple[tuple[Chain, Needle], ...]
+
+    @cached_property
+    def seconds(self) -> tuple[tuple[Needle, tuple[WrappedForm, ...]], ...]:
+        """(second anchor, the forms it anchors): built only where wrapping breaks are not looked
+        for instead (patterns.BREAKS_ABOVE)."""
+        grouped: dict[bytes, list[WrappedForm]] = {}
+        for _, forms in self.heads:
+            for form in forms:
+                grouped.setdefault(form.anchors[1], []).append(form)
+        return tuple((Needle(anchor), tuple(forms)) for anchor, forms in grouped.items())
 
     @property
     def held(self) -> list[bytes]:
         """The literals whose proper prefixes ending a block are held back."""
-        heads = [anchor.text for anchor, _, second in self.anchors if not second]
+        heads = [anchor.text for anchor, _ in self.heads]
         return [n.text for n in self.masks] + heads + [first.text for _, first in self.chains]
 
 
 def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
     masks: list[Needle] = []
     heads: dict[bytes, list[WrappedForm]] = {}
-    seconds: dict[bytes, list[WrappedForm]] = {}
     chains: list[tuple[Chain, Needle]] = []
 
     def add_value(value: bytes, depth: int) -> None:
@@ -409,9 +419,7 @@ def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
         if anchored:
             half = anchor_length(anchored)
             for text in anchored:
-                form = WrappedForm(text, half)
-                heads.setdefault(text[:half], []).append(form)
-                seconds.setdefault(text[half : 2 * half], []).append(form)
+                heads.setdefault(text[:half], []).append(WrappedForm(text, half))
         if value_forms.chain is not None:
             chains.append((value_forms.chain, Needle(value_forms.chain.segments[0])))
         # A JSON file's private_key is a part, and that key's lines are parts of it.
@@ -420,6 +428,5 @@ def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
                 add_value(part, depth + 1)
 
     add_value(value, 0)
-    grouped = [(Needle(anchor), tuple(forms), False) for anchor, forms in heads.items()]
-    grouped += [(Needle(anchor), tuple(forms), True) for anchor, forms in seconds.items()]
-    return _ValueNeedles(tuple(masks), tuple(grouped), tuple(chains))
+    grouped = tuple((Needle(anchor), tuple(forms)) for anchor, forms in heads.items())
+    return _ValueNeedles(tuple(masks), grouped, tuple(chains))
