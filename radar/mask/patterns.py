@@ -57,10 +57,10 @@ class PrefixIndex:
         # The most a lookup can need of a block: lowering more of it (fold_case) is wasted work.
         self._window = reach + (len(self._long[0]) if self._long else 0)
         self._by_gram: dict[bytes, list[bytes]] = {}
-        self._short: set[bytes] = set()  # proper prefixes shorter than G
         for text in unique:
             self._by_gram.setdefault(text[: self._g], []).append(text)
-            self._short.update(text[:k] for k in range(1, self._g))
+        # Proper prefixes shorter than G (one comprehension: a generator per text cost 3x).
+        self._short: set[bytes] = {text[:k] for k in range(1, self._g) for text in unique}
 
     def hold_start(self, data: bytes) -> int:
         """Smallest i such that data[i:] is a proper prefix of a literal; len(data) if none."""
