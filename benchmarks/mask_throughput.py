@@ -41,6 +41,7 @@ import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,13 +252,24 @@ def run_once(case: Case, log: Path, budget: float) -> Run:
                                 start_new_session=True, cwd=case.cwd)
         sink = subprocess.Popen(["cat"], stdin=proc.stdout, stdout=devnull)
         proc.stdout.close()
-        try:
-            proc.wait(timeout=budget)
-            complete = True
-        except subprocess.TimeoutExpired:
-            complete = False
-            bytes_read = os.lseek(stdin.fileno(), 0, os.SEEK_CUR)
-            _stop(proc)
+        # A blocking wait, and a timer for the budget: `proc.wait(timeout=...)` polls with sleeps
+        # that double up to 50 ms, which rounded every run up to the next poll (a 21 ms `cat`
+        # counted 64 ms; radar's runs moved in 50 ms steps).
+        cut: list[int] = []
+
+        def stop() -> None:
+            if proc.poll() is None:
+                cut.append(os.lseek(stdin.fileno(), 0, os.SEEK_CUR))
+                _stop(proc)
+
+        timer = threading.Timer(budget, stop)
+        timer.start()
+        proc.wait()
+        timer.cancel()
+        timer.join()
+        complete = not cut
+        if cut:
+            bytes_read = cut[0]
         sink.wait()
         elapsed = time.perf_counter() - start
         err = proc.stderr.read()

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from radar.mask import engine_hyperscan
-from radar.mask.engine import Needle
+from radar.mask.engine import Needle, compile_matcher
 from radar.mask.engine_ahocorasick import AhoCorasickMatcher
 from radar.mask.engine_hyperscan import WINDOW, HyperscanMatcher
 
@@ -74,3 +75,40 @@ def test_a_whole_literal_ending_in_a_run_of_one_byte_gets_a_database_of_its_own(
     assert len(matcher._literals) == 2
     data = armour + b"\n" + token
     assert _hits(matcher, data) == [(0, len(armour)), (1, len(data))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(literals, caseless, text, st.integers(min_value=1, max_value=6))
+@example([b"aBaBaBaB", b"a\0aBaBaB", b"BaBaBaBa"], [b"?tok="], b"a\0aBaBaBaBaBaBaB?TOK=", 1)  # a NUL window on a thread
+def test_windows_compiling_on_threads_while_needles_still_come_find_the_same(texts, keys, data, launch_at) -> None:
+    """Thousands of windows (forced here for a few) compile on threads, the first ones before the
+    needles end: the same hits, and what the caller does meanwhile runs once."""
+    needles = [Needle(t) for t in texts] + [Needle(k, caseless=True) for k in keys]
+    meanwhile: list[int] = []
+    with patch.object(engine_hyperscan, "LAUNCH_AT", launch_at):
+        hyperscan = HyperscanMatcher(iter(needles), lambda: meanwhile.append(len(meanwhile)))
+    assert meanwhile == [0]
+    assert _hits(hyperscan, data) == _hits(AhoCorasickMatcher(needles), data)
+
+
+def test_when_hyperscan_fails_midway_the_fallback_gets_every_needle_and_meanwhile_runs_once() -> None:
+    needles = [Needle(b"aBaBaBaB%d" % i) for i in range(5)]
+    meanwhile: list[int] = []
+
+    def failing(source, then):
+        next(source), next(source)  # it had read some needles
+        raise RuntimeError("no SSSE3")
+
+    with patch.object(engine_hyperscan, "HyperscanMatcher", failing):
+        matcher = compile_matcher(iter(needles), None, lambda: meanwhile.append(1))
+    assert (matcher.name, meanwhile) == ("ahocorasick", [1])
+    data = b" ".join(n.text for n in needles)
+    assert _hits(matcher, data) == _hits(AhoCorasickMatcher(needles), data)
+
+
+def test_an_error_in_meanwhile_is_its_own_not_a_reason_to_fall_back() -> None:
+    def meanwhile() -> None:
+        raise ValueError("the caller's bug")
+
+    with pytest.raises(ValueError, match="the caller's bug"):
+        compile_matcher([Needle(b"aBaBaBaB")], None, meanwhile)

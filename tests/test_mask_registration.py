@@ -52,10 +52,11 @@ class CompileCounter:
         self.compiles = 0
         self._real = patterns.compile_matcher
 
-    def __call__(self, needles, engine=None):
+    def __call__(self, needles, engine=None, meanwhile=lambda: None):
+        needles = list(needles)
         self.needles += len(needles)
         self.compiles += 1
-        return self._real(needles, engine)
+        return self._real(needles, engine, meanwhile)
 
 
 def register_one_line_at_a_time(values: list[bytes], engine: str, after_each=lambda secret_set: None) -> bytes:

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from mask_helpers import byte_by_byte, mask_reads, secret_set, split_at
 from radar.mask.engine import ENGINES
 from radar.mask.forms import forms_of
-from radar.mask.stream import StreamMasker
+from radar.mask import patterns
+from radar.mask.stream import SecretSet, StreamMasker
 
 MARKER = b"[MASKED]"
 # (width, line end): coreutils `base64` (76), `openssl base64` (64), and both as a CRLF log shows them.
@@ -230,3 +231,79 @@ def test_wrapped_matching_does_not_depend_on_reads_or_engine(secret, pieces, sty
     whole = mask_reads(secret_set([secret], "ahocorasick"), [data])
     assert mask_reads(secret_set([secret], "hyperscan"), split_at(data, cuts)) == whole
     assert mask_reads(secret_set([secret], "ahocorasick"), split_at(data, cuts)) == whole
+
+
+# --- many secrets: head anchors cut by a wrap are looked for at the wrapping line breaks --------
+
+def breaks_set(values: list[bytes]) -> SecretSet:
+    """A Hyperscan set that looks for cut head anchors at wrapping line breaks, as it does with
+    more than patterns.BREAKS_ABOVE values, for a few."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(patterns, "BREAKS_ABOVE", 0)
+        made = secret_set(values, "hyperscan")
+    assert made.tables[0].breaks
+    return made
+
+
+def test_many_secrets_look_for_cut_anchors_at_line_breaks() -> None:
+    values = [b"Tok3n-%04d-" % i + bytes(range(65, 65 + i % 26)) for i in range(400)]
+    many = secret_set(values, "hyperscan")
+    assert many.tables[0].breaks and not secret_set(values[:10], "hyperscan").tables[0].breaks
+    reference = secret_set(values, "ahocorasick")
+    assert not reference.tables[0].breaks
+    encoded = base64.b64encode(values[123])
+    for cut in range(1, 30):  # the wrap falls inside the head anchor, then after it
+        data = b"y" * 11 + b"A" * (64 - cut) + encoded[:cut] + b"\n" + encoded[cut:] + b" done\n"
+        out = mask_reads(many, [data])
+        assert out.count(MARKER) == 2 and out == mask_reads(reference, [data]), cut
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=secret_bytes,
+    prefix=st.binary(max_size=80),
+    suffix=st.binary(max_size=40),
+    style=st.sampled_from(STYLES),
+    cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=12),
+)
+def test_at_line_breaks_no_character_carrying_secret_bits_survives_wrapping(secret, prefix, suffix, style, cuts):
+    width, line_end = style
+    planted = plant(prefix, secret, suffix)
+    covered = planted.may_mask()
+    assume(max(covered) - min(covered) + 1 == len(covered))
+    wrapped = wrap(planted.data, width, line_end)
+    out = mask_reads(breaks_set([secret]), split_at(wrapped, cuts))
+    problem = check_wrapped(planted, wrapped, out, line_end)
+    assert problem is None, problem
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=secret_bytes,
+    pieces=st.lists(st.sampled_from([b"A" * 64, b"QUFB" * 19, b"\n", b"\r\n", b"\r", b"x", b"==", b" "]), max_size=12),
+    style=st.sampled_from(STYLES),
+    lead=st.integers(min_value=0, max_value=60),
+    cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=16),
+)
+def test_looking_at_line_breaks_masks_what_second_anchors_mask(secret, pieces, style, lead, cuts) -> None:
+    """The same bytes as the second anchors give, the secret's encoding at any column (so that
+    a wrap cuts its head anchor) and the input cut anywhere (a wrapping line that began in an
+    earlier read included)."""
+    width, line_end = style
+    encoded = wrap(b"y" * lead + secret, width, line_end)
+    data = b"".join(pieces[: len(pieces) // 2]) + encoded + b"".join(pieces[len(pieces) // 2 :])
+    expected = mask_reads(secret_set([secret], "ahocorasick"), [data])
+    assert mask_reads(breaks_set([secret]), split_at(data, cuts)) == expected
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("run", [63, 64])
+def test_at_line_breaks_a_line_one_character_short_of_a_wrap_is_no_wrap(run, line_end) -> None:
+    """The break expression lets a CRLF after 63 base64 characters through; `wraps` turns it down."""
+    secret = b"s3cr3t-P4ssw0rd-xyz"
+    encoded = base64.b64encode(secret)
+    for cut in range(1, 12):
+        data = b"x " + b"A" * (run - cut) + encoded[:cut] + line_end + encoded[cut:] + b" done" + line_end
+        expected = mask_reads(secret_set([secret], "ahocorasick"), [data])
+        assert mask_reads(breaks_set([secret]), [data]) == expected
+        assert (MARKER in expected) == (run == 64), cut

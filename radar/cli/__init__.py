@@ -28,7 +28,8 @@ import sys
 from typing import TYPE_CHECKING, Sequence
 
 from radar import __version__
-from radar.cli import audit, baseline, completion, index, mask, monitor, plan, report, scan, vault
+# `radar mask` starts in every CI job: it loads no other subcommand (see _build_parser).
+from radar.cli import mask
 from radar.cli.common import UsageError, say
 from radar.errors import RadarError
 
@@ -46,10 +47,13 @@ def main(argv: Sequence[str] | None = None, *, cloud_endpoints: CloudEndpoints |
     `radar` command never sets it (the public clouds), tests point it at local fakes."""
     try:
         arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
-        parser = _build_parser()
+        arguments, secret_files = mask.take_secret_files(arguments)
+        parser = _build_parser(only_mask=arguments[:1] == ["mask"])
         if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
             arguments[:2] = ["scan-gitlab"]
         args, extra = parser.parse_known_args(arguments)
+        if secret_files:
+            args.secret_file = secret_files + args.secret_file
         chosen = _chosen_parser(parser, args)  # usage errors show the usage of the command that was run
         if extra:
             chosen.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -112,13 +116,19 @@ def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser = sub.choices[name]
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(only_mask: bool = False) -> argparse.ArgumentParser:
+    """radar's parser; `only_mask`: with the mask subcommand alone, for `radar mask`, whose
+    parsing needs no other (importing and declaring the other ten cost it ~15 ms of start-up)."""
     parser = argparse.ArgumentParser(
         prog="radar", description="Keeps CI secrets where they belong."
     )
     parser.add_argument("--version", action="version", version=f"radar {__version__}")
     sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
     mask.add_parser(sub)
+    if only_mask:
+        return parser
+    from radar.cli import audit, baseline, completion, index, monitor, plan, report, scan, vault
+
     vault.add_exec_parser(sub)
     vault.add_secrets_parser(sub)
     scan.add_parser(sub)

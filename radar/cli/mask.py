@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 
 from radar.cli.common import UsageError, non_empty, positive_int, warn_refused
@@ -53,6 +54,53 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_mask, takes_command=True)
 
 
+# The one option a job repeats by the thousand. argparse's parsing grows with the square of the
+# arguments (2,000 `--secret-file` tokens: 27 ms, a tenth of the start-up), so these are taken out
+# before it runs, when that cannot change what it would have done.
+_SECRET_FILE = "--secret-file"
+
+
+def take_secret_files(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """(`arguments` without their `--secret-file PATH` pairs, the PATHs in order) for `radar mask`.
+
+    Only when argparse would read each pair the same way: the exact option (or `--secret-file=PATH`),
+    not right after another option, followed by a value that cannot be an option. Anything else
+    (an abbreviation such as `--secret-f`, a missing value, a value starting with `-`, a pair after
+    `--marker`) leaves every argument to argparse, so its errors, and the order of the paths, stay
+    its own.
+    """
+    if arguments[:1] != ["mask"] or _SECRET_FILE not in arguments and not any(
+        a.startswith(_SECRET_FILE + "=") for a in arguments
+    ):
+        return arguments, []
+    rest: list[str] = []
+    paths: list[str] = []
+    i, n = 0, len(arguments)
+    after_pair = False
+    while i < n:
+        argument = arguments[i]
+        if argument == _SECRET_FILE or argument.startswith(_SECRET_FILE + "="):
+            # Right after another option, argparse could read this one as that option's missing value.
+            if not after_pair and arguments[i - 1].startswith("-"):
+                return arguments, []
+            if argument != _SECRET_FILE:
+                paths.append(argument[len(_SECRET_FILE) + 1 :])
+                i += 1
+            elif i + 1 < n and not arguments[i + 1].startswith("-"):
+                paths.append(arguments[i + 1])
+                i += 2
+            else:
+                return arguments, []
+            after_pair = True
+            continue
+        if argument.startswith("--secret-f"):
+            return arguments, []
+        rest.append(argument)
+        after_pair = False
+        i += 1
+    return rest, paths
+
+
 def _run_mask(args: argparse.Namespace) -> int:
     if args.command == []:
         raise UsageError("nothing to run after '--': name a command, or drop '--' to mask standard input")
@@ -62,7 +110,15 @@ def _run_mask(args: argparse.Namespace) -> int:
         token_prefixes=DEFAULT_TOKEN_PREFIXES + tuple(os.fsencode(p) for p in args.token_prefix),
         engine=None if args.engine == "auto" else args.engine,
     )
-    secret_set = SecretSet(_mask_secrets(args), options, on_refusal=warn_refused)
+    # Reading and compiling 1,000 secrets builds ~100,000 objects that live until radar exits:
+    # the cyclic garbage collector's passes over them find nothing (17 ms of the start-up), so
+    # it is off meanwhile, and they are left out of its later passes.
+    gc.disable()
+    try:
+        secret_set = SecretSet(_mask_secrets(args), options, on_refusal=warn_refused)
+    finally:
+        gc.freeze()
+        gc.enable()
     if args.command is None:
         copy_masked(0, 1, StreamMasker(secret_set, allow_add_mask=args.allow_add_mask))
         return 0

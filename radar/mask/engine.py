@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Protocol
 
 from radar.errors import RadarError
 
@@ -47,24 +47,71 @@ class Matcher(Protocol):
         """A scan function for one stream (Hyperscan needs per-stream scratch space)."""
 
 
-def compile_matcher(needles: Sequence[Needle], engine: str | None = None) -> Matcher:
-    """Compile `needles` with the named engine, or the fastest one that imports."""
+def engine_choice(engine: str | None = None) -> str:
+    """The engine `compile_matcher` will try first: the named one, or hyperscan when it imports.
+    (It still falls back to ahocorasick when hyperscan cannot run on this CPU.)"""
+    choice = _choice(engine)
+    if choice != "auto":
+        return choice
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return "ahocorasick"
+    return "hyperscan"
+
+
+def _choice(engine: str | None) -> str:
     choice = engine or os.environ.get("RADAR_MASK_ENGINE") or "auto"
     if choice not in ENGINES + ("auto",):
         raise RadarError(f"unknown masking engine {choice!r}: use auto, hyperscan or ahocorasick")
+    return choice
+
+
+def compile_matcher(
+    needles: Iterable[Needle], engine: str | None = None, meanwhile: Callable[[], None] = lambda: None
+) -> Matcher:
+    """Compile `needles` with the named engine, or the fastest one that imports.
+
+    `needles` may be a generator (Hyperscan starts compiling before it ends); `meanwhile` runs
+    once, while Hyperscan finishes compiling on other threads.
+    """
+    choice = _choice(engine)
+    pending = [meanwhile]
+    failed: list[BaseException] = []  # what `meanwhile` raised: its own error, not the engine's
+
+    def once() -> None:
+        while pending:
+            try:
+                pending.pop()()
+            except BaseException as error:
+                failed.append(error)
+                raise
+
+    source = iter(needles)
+    read: list[Needle] = []  # what Hyperscan took before it failed, for the fallback
+
+    def reading() -> Iterator[Needle]:
+        for needle in source:
+            read.append(needle)
+            yield needle
+
     if choice in ("auto", "hyperscan"):
         try:
             from radar.mask.engine_hyperscan import HyperscanMatcher
 
-            return HyperscanMatcher(needles)
+            return HyperscanMatcher(reading(), once)
         except ImportError:
             if choice == "hyperscan":
                 raise RadarError(
                     "the hyperscan engine is not installed: pip install hyperscan, or use --engine ahocorasick"
                 ) from None
         except Exception as error:  # hyperscan.error: e.g. a CPU without the instructions it needs
+            if failed:
+                raise
             if choice == "hyperscan":
                 raise RadarError(f"the hyperscan engine cannot run here ({error}): use --engine ahocorasick") from None
     from radar.mask.engine_ahocorasick import AhoCorasickMatcher
 
-    return AhoCorasickMatcher(needles)
+    matcher = AhoCorasickMatcher(read + list(source))
+    once()
+    return matcher

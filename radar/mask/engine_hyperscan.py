@@ -20,7 +20,8 @@ to _WHOLE_UP_TO bytes). Such calls are at most one per byte of input.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import threading
+from typing import Callable, Iterable
 
 import hyperscan
 
@@ -32,11 +33,18 @@ WINDOW = 8
 _DIGITS = b"0123456789"
 # Above this many windows they go into two databases: compile time grows faster than the
 # entries, so two halves compile in less time than the whole (the 1,000 benchmark secrets' 8,229
-# windows: 125-135 ms as one, 98-118 ms as two, medians of 5 over several runs). Compiling the
-# halves on two threads (the binding lets go of the GIL) was faster with a core free (76 ms) and
-# slower without (117-120 ms), so they compile one after the other. The second database costs a
-# scan: 5-7 ms more per 48 MB of log.
+# windows: 125-135 ms as one, 98-118 ms as two, medians of 5 over several runs). The second
+# database costs a scan: 5-7 ms more per 48 MB of log.
 SPLIT_ABOVE = 4000
+# With this many windows, the first ones start compiling on a thread (the binding lets go of the
+# GIL) while the forms of the other secrets are still being worked out, and the rest compile on
+# another while the stream's tables are built: the 1,000 benchmark secrets' 5,216 windows
+# compile in 2 x ~30 ms, nearly all of it beside Python's work when a core is free (in-process
+# set-up 212 -> 157 ms), as long as it takes when none is.
+LAUNCH_AT = 2500
+# Database ids at and above this are needle idents (of literals entered whole, and expressions)
+# plus this; below it, windows.
+_DIRECT = 1 << 30
 # A literal without a rare window is entered whole up to this length (Hyperscan takes literals
 # below 16 KiB, escaped ones below about 4 KiB); a longer one is looked for by its head anyway.
 _WHOLE_UP_TO = 256
@@ -90,19 +98,50 @@ def _ends_in_a_run(text: bytes) -> bool:
     return text[-3:] == text[-1:] * 3
 
 
+class _Compiling:
+    """A literal database compiling on a thread of its own."""
+
+    def __init__(self, entries: list[tuple[bytes, int, int]]) -> None:
+        # Windows with a NUL byte are few: the expression database takes them (see HyperscanMatcher).
+        self.with_nul = [entry for entry in entries if b"\0" in entry[0]]
+        self._entries = [entry for entry in entries if b"\0" not in entry[0]] if self.with_nul else entries
+        self._database: hyperscan.Database | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._database = _database(self._entries, literal=True)
+        except BaseException as error:  # raised again in the thread that waits for it
+            self._error = error
+
+    def result(self) -> hyperscan.Database | None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._database
+
+
 class HyperscanMatcher:
     name = "hyperscan"
 
-    def __init__(self, needles: Sequence[Needle]) -> None:
-        # Database ids: needle idents for caseless literals and expressions (reported as they
-        # are), len(needles) + i for the i-th window of exact literals (checked whole).
-        base = len(needles)
+    def __init__(self, needles: Iterable[Needle], meanwhile: Callable[[], None] = lambda: None) -> None:
+        # Database ids: i for the i-th window of exact literals (checked whole), _DIRECT + ident
+        # for caseless literals and expressions (reported as they are).
         windows: dict[tuple[bytes, bool], list[tuple[bytes, int]]] = {}  # (window, is head): literals
         whole: list[tuple[bytes, int, int]] = []  # (text, id, flags) of the literals looked for whole
-        expressions = [(n.text, i, _flags(n)) for i, n in enumerate(needles) if n.regex]
-        gates = {n.gate for n in needles if n.regex}
+        # Gated expressions (a URL password needs an `@`) apart from ungated ones (a wrapping line
+        # break), which would otherwise make the gated ones run over every block too.
+        expressions: list[tuple[bytes, int, int]] = []
+        always: list[tuple[bytes, int, int]] = []
+        gates: set[bytes] = set()
+        compiling: list[_Compiling] = []
         for ident, needle in enumerate(needles):
             if needle.regex:
+                (expressions if needle.gate else always).append((needle.text, _DIRECT + ident, _flags(needle)))
+                if needle.gate:
+                    gates.add(needle.gate)
                 continue
             text = needle.text
             if len(text) <= WINDOW:
@@ -114,26 +153,16 @@ class HyperscanMatcher:
             else:
                 key = None
             if needle.caseless or key is None:  # caseless: the sensitive query keys, a few dozen
-                whole.append((text, ident, _flags(needle)))
+                whole.append((text, _DIRECT + ident, _flags(needle)))
                 continue
             group = windows.get(key)
             if group is None:
                 windows[key] = [(text, ident)]
+                if len(windows) == LAUNCH_AT:
+                    compiling.append(_Compiling([(window, index, 0) for index, (window, _) in enumerate(windows)]))
             else:
                 group.append((text, ident))
-        self._base = base
-        self._candidates: list[_Candidates] = [
-            _candidates(len(window) if head else None, group) for (window, head), group in windows.items()
-        ]
-        whole += [(window, base + index, 0) for index, (window, _) in enumerate(windows)]
-        # The binding measures pure literals with strlen(): one with a NUL byte would be cut at
-        # it. Those few go to the expression database instead, escaped, gated on the NUL they
-        # can only match at.
-        with_nul = [entry for entry in whole if b"\0" in entry[0]]
-        if with_nul:
-            whole = [entry for entry in whole if b"\0" not in entry[0]]
-            expressions += [(_escaped(text), ident, flags) for text, ident, flags in with_nul]
-            gates.add(b"\0")
+        entries = [(window, index, 0) for index, (window, _) in enumerate(windows)][LAUNCH_AT if compiling else 0 :]
         # With thousands of windows, literals longer than a window (entered whole) and caseless
         # ones (the query keys) go into a database of their own: among those windows they made
         # the compile much slower (the 1,000 benchmark secrets' 8,229 windows: 115 ms alone,
@@ -142,22 +171,46 @@ class HyperscanMatcher:
         # block (10 secrets over 48 MB: 0.1165 s instead of 0.112 s); except a whole literal that
         # ends in a run of one byte (a PEM armour line, `-----BEGIN PRIVATE KEY-----`): any such
         # one made a PEM key's 382 windows compile in 23 ms instead of 5, so those go apart.
-        if len(whole) > SPLIT_ABOVE:
-            windowed = [entry for entry in whole if not entry[2] and len(entry[0]) <= WINDOW]
-            rest = [entry for entry in whole if entry[2] or len(entry[0]) > WINDOW]
-            parts = [windowed[0::2], windowed[1::2], rest]
+        # On threads, the rest of the windows and the whole literals make one database (2,716
+        # windows and the 40 query keys: 30 ms to compile either way, and one pass fewer over
+        # every block, 3-5 ms per 48 MB).
+        if compiling:
+            apart = [entry for entry in whole if len(entry[0]) > WINDOW and _ends_in_a_run(entry[0])]
+            compiling.append(_Compiling(entries + [entry for entry in whole if entry not in apart]))
+            parts = [apart]
+        elif len(entries) + len(whole) > SPLIT_ABOVE:
+            parts = [entries[0::2], entries[1::2], whole]
         else:
+            whole += entries
             apart = [entry for entry in whole if len(entry[0]) > WINDOW and _ends_in_a_run(entry[0])]
             parts = [[entry for entry in whole if entry not in apart], apart] if apart else [whole]
+        # Each window's literals, grouped by length at its first hit: most windows never hit,
+        # and grouping 5,216 of them up front cost start-up ~4 ms of Python.
+        self._windows = list(windows.items())
+        # The binding measures pure literals with strlen(): one with a NUL byte would be cut at
+        # it. Those few go to the expression database instead, escaped, gated on the NUL they
+        # can only match at (windows among them too: see _Compiling).
+        with_nul = [entry for running in compiling for entry in running.with_nul]
+        for part in parts:
+            with_nul += [entry for entry in part if b"\0" in entry[0]]
+            part[:] = [entry for entry in part if b"\0" not in entry[0]]
+        if with_nul:
+            expressions += [(_escaped(text), ident, flags) for text, ident, flags in with_nul]
+            gates.add(b"\0")
         built = [_database(part, literal=True) for part in parts]
-        self._literals = tuple(database for database in built if database is not None)
         self._expressions = _database(expressions, literal=False)
-        # Any ungated expression means the expression pass always runs.
-        self._gates: tuple[bytes, ...] | None = None if b"" in gates else tuple(gates)
+        self._gates = tuple(gates)
+        self._always = _database(always, literal=False)
+        meanwhile()
+        built += [running.result() for running in compiling]
+        self._literals = tuple(database for database in built if database is not None)
 
     def scanner(self) -> Scan:
         literals, expressions, gates = self._literals, self._expressions, self._gates
-        base, candidates = self._base, self._candidates
+        windows = self._windows
+        candidates: dict[int, _Candidates] = {}  # per stream: scanners never share a dict being written
+        if self._always is not None:  # scanned over every block, like the literals
+            literals += (self._always,)
         literal_scratches = [hyperscan.Scratch(database) for database in literals]
         expression_scratch = hyperscan.Scratch(expressions) if expressions is not None else None
 
@@ -167,10 +220,14 @@ class HyperscanMatcher:
                 return hits
 
             def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
-                if ident < base:
-                    hits.append((ident, end))
+                if ident >= _DIRECT:
+                    hits.append((ident - _DIRECT, end))
                     return
-                head, by_length = candidates[ident - base]
+                behind = candidates.get(ident)
+                if behind is None:
+                    (window, is_head), group = windows[ident]
+                    behind = candidates[ident] = _candidates(len(window) if is_head else None, group)
+                head, by_length = behind
                 for length, texts in by_length:
                     start = end - (length if head is None else head)
                     if start >= 0:
@@ -180,7 +237,7 @@ class HyperscanMatcher:
 
             for database, scratch in zip(literals, literal_scratches):
                 database.scan(data, match_event_handler=on_match, scratch=scratch)
-            if expressions is not None and (gates is None or any(g in data for g in gates)):
+            if expressions is not None and any(g in data for g in gates):
                 expressions.scan(data, match_event_handler=on_match, scratch=expression_scratch)
             return hits
 

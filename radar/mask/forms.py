@@ -137,8 +137,8 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
     json_parts = tuple(_json_secret_values(value, min_length))
     if not is_multiline(value):
         wrappable, lines = _base64(value)
-        literals = _encodings(value) | wrappable | lines | quoted_forms(value) | {value}
-        return ValueForms(_keep_long(literals, min_length), None, json_parts, _keep_long(wrappable, min_length))
+        literals = _keep_long(_encodings(value) | wrappable | lines | quoted_forms(value) | {value}, min_length)
+        return ValueForms(literals, None, json_parts, literals.intersection(wrappable))
     literals: set[bytes] = set()
     wrappable = set()
     normalised = value.replace(b"\r\n", b"\n")
@@ -148,9 +148,8 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
         wrappable |= variant_wrappable
     segments = tuple(_LINE_BREAK_RUN.split(value))
     lines = tuple(line for line in segments if _is_secret_line(line, min_length))
-    return ValueForms(
-        _keep_long(literals, min_length), Chain(segments), lines + json_parts, _keep_long(wrappable, min_length)
-    )
+    kept = _keep_long(literals, min_length)
+    return ValueForms(kept, Chain(segments), lines + json_parts, kept.intersection(wrappable))
 
 
 def _encodings(value: bytes) -> set[bytes]:

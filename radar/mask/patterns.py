@@ -11,21 +11,22 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from radar.mask import detectors
-from radar.mask.engine import Matcher, Needle, compile_matcher
+from radar.mask.engine import Matcher, Needle, compile_matcher, engine_choice
 from radar.mask.forms import Chain, char_length, forms_of
 from radar.mask.model import MaskOptions, Refusal, Secret
-from radar.mask.wrapped import MIN_ANCHOR, WrappedForm, anchor_length
+from radar.mask.wrapped import BREAK_NEEDLE, MIN_ANCHOR, WrappedForm, anchor_length
 
 # Roles of a literal. A non-negative role is the index of the multi-line chain it starts.
 MASK = -1  # the literal itself is masked
 TOKEN = -2  # a token prefix: the body after it is masked
 QUERY = -3  # `?key=` / `&key=`: the parameter value after it is masked
 URL = -4  # a URL with user-info (detectors.USERINFO_NEEDLE): its password is masked
+BREAK = -5  # a line break that wraps base64 (wrapped.BREAK_NEEDLE): head anchors it cuts are looked for
 # An anchor of a base64 form that wraps may cut: role WRAP - i names PatternTable.wrapped[i].
-WRAP = -5
+WRAP = -6
 
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
@@ -56,10 +57,10 @@ class PrefixIndex:
         # The most a lookup can need of a block: lowering more of it (fold_case) is wasted work.
         self._window = reach + (len(self._long[0]) if self._long else 0)
         self._by_gram: dict[bytes, list[bytes]] = {}
-        self._short: set[bytes] = set()  # proper prefixes shorter than G
         for text in unique:
             self._by_gram.setdefault(text[: self._g], []).append(text)
-            self._short.update(text[:k] for k in range(1, self._g))
+        # Proper prefixes shorter than G (one comprehension: a generator per text cost 3x).
+        self._short: set[bytes] = {text[:k] for k in range(1, self._g) for text in unique}
 
     def hold_start(self, data: bytes) -> int:
         """Smallest i such that data[i:] is a proper prefix of a literal; len(data) if none."""
@@ -124,6 +125,9 @@ class PatternTable:
     # longest form: a block that ends inside wrapped base64 is checked that far back.
     wrapped: tuple[tuple[tuple[WrappedForm, ...], bool], ...]
     wrapped_reach: int
+    # Whether head anchors cut by a wrap are looked for at the wrapping line breaks (BREAK hits)
+    # rather than through second anchors.
+    breaks: bool = False
 
     @cached_property
     def wrapped_prefixes(self) -> PrefixIndex:
@@ -149,6 +153,15 @@ class _Segment:
 # (measured on the benchmark's secrets: Hyperscan compiles a value in ~0.35 ms and scans ~2 GB/s;
 # pyahocorasick builds one in ~0.15 ms and scans ~50 MB/s).
 _CONSOLIDATE_AFTER = {"hyperscan": 512 << 10, "ahocorasick": 8 << 10}
+
+# Above this many values, the Hyperscan engine looks for head anchors cut by a wrap at the line
+# breaks that wrap base64 (wrapped.BREAK_NEEDLE) instead of through second anchors: a value
+# registers about three (3,013 for the throughput benchmark's 1,000 secrets), each ~18 us to
+# build and compile, while the expression that finds wrapping breaks scans 48 MB of log in
+# 10-14 ms. GitLab keeps a job log to 4 MB by default, where start-up is most of the cost.
+# pyahocorasick would run that expression through Python's `re` over every block, so it keeps
+# the second anchors.
+BREAKS_ABOVE = 300
 
 # Values added while streams run (`::add-mask::` lines) are bounded, so that a command's output
 # cannot exhaust memory: the matcher holds every form of every value, several hundred bytes per
@@ -288,7 +301,7 @@ class SecretSet:
             self._on_refusal(refusal)
         return refusal
 
-    def _compile(self, values: Iterable[bytes], with_detectors: bool) -> PatternTable:
+    def _compile(self, values: tuple[bytes, ...], with_detectors: bool) -> PatternTable:
         roles: dict[Needle, list[int]] = {}
         chains: list[Chain] = []
         wrapped: list[tuple[tuple[WrappedForm, ...], bool]] = []
@@ -296,70 +309,107 @@ class SecretSet:
         # inside one is held by the joined-tail check instead).
         exact: list[bytes] = []
         folded: list[bytes] = []
+        breaks = len(values) > BREAKS_ABOVE and engine_choice(self.options.engine) == "hyperscan"
 
-        def give(needle: Needle, role: int) -> None:
-            roles.setdefault(needle, []).append(role)
+        def give(needle: Needle, role: int) -> bool:
+            """Record what a hit of `needle` means; whether it is a new needle."""
+            known = roles.get(needle)
+            if known is None:
+                roles[needle] = [role]
+                return True
+            known.append(role)
+            return False
 
-        for value in values:
-            registers = self._needles.get(value)
-            if registers is None:  # a value is compiled again each time its segment is merged
-                registers = self._needles[value] = _needles_of(value, self.options.min_length)
-            for needle in registers.masks:
-                give(needle, MASK)
-            for anchor, forms, second in registers.anchors:
-                wrapped.append((forms, second))
-                give(anchor, WRAP - (len(wrapped) - 1))
-            for chain, first in registers.chains:
-                chains.append(chain)
-                give(first, len(chains) - 1)
-            exact.extend(registers.held)
-        if with_detectors:
-            for prefix in self.options.token_prefixes:
-                give(Needle(prefix), TOKEN)
-                exact.append(prefix)
-            for key in self.options.query_keys:
-                for separator in (b"?", b"&"):
-                    give(Needle(separator + key.lower() + b"=", caseless=True), QUERY)
-                    folded.append(separator + key.lower() + b"=")
-            if self.options.mask_url_passwords:
-                give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
+        # The needles as they are found, each once, in the order of `roles`: Hyperscan compiles
+        # the first thousands while the forms of the other values are still being worked out.
+        def needles() -> Iterator[Needle]:
+            for value in values:
+                registers = self._needles.get(value)
+                if registers is None:  # a value is compiled again each time its segment is merged
+                    registers = self._needles[value] = _needles_of(value, self.options.min_length)
+                for needle in registers.masks:
+                    if give(needle, MASK):
+                        yield needle
+                anchors = [(anchor, forms, False) for anchor, forms in registers.heads]
+                if not breaks:
+                    anchors += [(anchor, forms, True) for anchor, forms in registers.seconds]
+                for anchor, forms, second in anchors:
+                    wrapped.append((forms, second))
+                    if give(anchor, WRAP - (len(wrapped) - 1)):
+                        yield anchor
+                for chain, first in registers.chains:
+                    chains.append(chain)
+                    if give(first, len(chains) - 1):
+                        yield first
+                exact.extend(registers.held)
+            if with_detectors:
+                for prefix in self.options.token_prefixes:
+                    exact.append(prefix)
+                    if give(Needle(prefix), TOKEN):
+                        yield Needle(prefix)
+                for key in self.options.query_keys:
+                    for separator in (b"?", b"&"):
+                        folded.append(separator + key.lower() + b"=")
+                        if give(Needle(separator + key.lower() + b"=", caseless=True), QUERY):
+                            yield Needle(separator + key.lower() + b"=", caseless=True)
+                if self.options.mask_url_passwords:
+                    if give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL):
+                        yield Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@")
+            if breaks and wrapped and give(Needle(BREAK_NEEDLE, regex=True), BREAK):
+                yield Needle(BREAK_NEEDLE, regex=True)
 
-        needles = tuple(roles)
-        return PatternTable(
-            needles=needles,
-            lengths=tuple(len(n.text) for n in needles),
-            roles=tuple(tuple(roles[n]) for n in needles),
-            chains=tuple(chains),
-            matcher=compile_matcher(needles, self.options.engine),
-            exact_prefixes=PrefixIndex(exact),
-            folded_prefixes=PrefixIndex(folded, fold_case=True),
-            wrapped=tuple(wrapped),
-            wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
-        )
+        # Everything but the matcher is built while Hyperscan compiles its last windows.
+        fields: dict[str, object] = {}
+
+        def tables() -> None:
+            all_needles = tuple(roles)
+            fields.update(
+                needles=all_needles,
+                lengths=tuple(len(n.text) for n in all_needles),
+                roles=tuple(tuple(roles[n]) for n in all_needles),
+                chains=tuple(chains),
+                exact_prefixes=PrefixIndex(exact),
+                folded_prefixes=PrefixIndex(folded, fold_case=True),
+                wrapped=tuple(wrapped),
+                wrapped_reach=max((len(form.text) for forms, _ in wrapped for form in forms), default=0),
+                breaks=breaks and bool(wrapped),
+            )
+
+        matcher = compile_matcher(needles(), self.options.engine, meanwhile=tables)
+        return PatternTable(matcher=matcher, **fields)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class _ValueNeedles:
-    """What one value registers, with its parts: masked literals, anchors of base64 forms (head
-    and second) and the first segments of multi-line chains."""
+    """What one value registers, with its parts: masked literals, head anchors of base64 forms
+    (their second anchors on demand) and the first segments of multi-line chains."""
 
     masks: tuple[Needle, ...]
-    # (anchor, the forms it anchors, whether it is their second anchor): forms that share their
-    # first characters (a core and the standalone encodings that start with it) share anchors.
-    anchors: tuple[tuple[Needle, tuple[WrappedForm, ...], bool], ...]
+    # (anchor, the forms it is the head of): forms that share their first characters (a core and
+    # the standalone encodings that start with it) share anchors.
+    heads: tuple[tuple[Needle, tuple[WrappedForm, ...]], ...]
     chains: tuple[tuple[Chain, Needle], ...]
+
+    @cached_property
+    def seconds(self) -> tuple[tuple[Needle, tuple[WrappedForm, ...]], ...]:
+        """(second anchor, the forms it anchors): built only where wrapping breaks are not looked
+        for instead (patterns.BREAKS_ABOVE)."""
+        grouped: dict[bytes, list[WrappedForm]] = {}
+        for _, forms in self.heads:
+            for form in forms:
+                grouped.setdefault(form.anchors[1], []).append(form)
+        return tuple((Needle(anchor), tuple(forms)) for anchor, forms in grouped.items())
 
     @property
     def held(self) -> list[bytes]:
         """The literals whose proper prefixes ending a block are held back."""
-        heads = [anchor.text for anchor, _, second in self.anchors if not second]
+        heads = [anchor.text for anchor, _ in self.heads]
         return [n.text for n in self.masks] + heads + [first.text for _, first in self.chains]
 
 
 def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
     masks: list[Needle] = []
     heads: dict[bytes, list[WrappedForm]] = {}
-    seconds: dict[bytes, list[WrappedForm]] = {}
     chains: list[tuple[Chain, Needle]] = []
 
     def add_value(value: bytes, depth: int) -> None:
@@ -369,9 +419,7 @@ def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
         if anchored:
             half = anchor_length(anchored)
             for text in anchored:
-                form = WrappedForm(text, half)
-                heads.setdefault(text[:half], []).append(form)
-                seconds.setdefault(text[half : 2 * half], []).append(form)
+                heads.setdefault(text[:half], []).append(WrappedForm(text, half))
         if value_forms.chain is not None:
             chains.append((value_forms.chain, Needle(value_forms.chain.segments[0])))
         # A JSON file's private_key is a part, and that key's lines are parts of it.
@@ -380,6 +428,5 @@ def _needles_of(value: bytes, min_length: int) -> _ValueNeedles:
                 add_value(part, depth + 1)
 
     add_value(value, 0)
-    grouped = [(Needle(anchor), tuple(forms), False) for anchor, forms in heads.items()]
-    grouped += [(Needle(anchor), tuple(forms), True) for anchor, forms in seconds.items()]
-    return _ValueNeedles(tuple(masks), tuple(grouped), tuple(chains))
+    grouped = tuple((Needle(anchor), tuple(forms)) for anchor, forms in heads.items())
+    return _ValueNeedles(tuple(masks), grouped, tuple(chains))

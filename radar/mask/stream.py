@@ -40,7 +40,7 @@ from radar.mask.engine import Scan
 from radar.mask.forms import PARTIAL
 from radar.mask.inband import AddMaskFilter
 from radar.mask.model import Refusal, Secret
-from radar.mask.patterns import MASK, QUERY, TOKEN, URL, WRAP, PatternTable, SecretSet
+from radar.mask.patterns import BREAK, MASK, QUERY, TOKEN, URL, WRAP, PatternTable, SecretSet
 
 _RUNS = {TOKEN: detectors.TOKEN_BODY, QUERY: detectors.QUERY_VALUE}
 # Released pieces: slices of the block that was read (no copy), and markers.
@@ -149,17 +149,11 @@ class StreamMasker:
                     elif chain_end is not None:
                         spans.append((base + start, base + chain_end))
                 elif role <= WRAP:
-                    forms, second = table.wrapped[WRAP - role]
-                    start = end - lengths[ident]
-                    for form in forms:
-                        match = form.match_second if second else form.match_head
-                        found = match(data, start, final, self._run_before)
-                        if found is None:
-                            continue
-                        if found[1] == PARTIAL:
-                            hold = min(hold, found[0])
-                        else:
-                            spans.extend((base + a, base + b) for a, b in wrapped.text_spans(data, *found))
+                    hold = self._match_wrapped(table.wrapped[WRAP - role], data, end - lengths[ident], final, hold)
+                elif role == BREAK:
+                    line_break = wrapped.break_start(data, end)
+                    if wrapped.wraps(data, line_break, self._run_before):
+                        hold = self._cut_anchors(table, scan, data, line_break, end, final, hold)
                 elif role == URL:
                     authority = detectors.authority_start(data, end)
                     found = detectors.url_password(data, authority, final)
@@ -169,6 +163,42 @@ class StreamMasker:
                         spans.append((base + found[0], base + found[1]))
                 else:
                     self._extend_run(role, data, end, final)
+        if table.breaks:
+            first = wrapped.first_break_after_run(data, self._run_before)
+            if first is not None:
+                hold = self._cut_anchors(table, scan, data, *first, final, hold)
+        return hold
+
+    def _match_wrapped(self, anchored: tuple[tuple[wrapped.WrappedForm, ...], bool], data: bytes, start: int,
+                       final: bool, hold: int) -> int:
+        """Record the spans of the base64 forms an anchor at `start` begins (or is the second
+        anchor of); return `hold`, lowered by their partial matches."""
+        forms, second = anchored
+        for form in forms:
+            match = form.match_second if second else form.match_head
+            found = match(data, start, final, self._run_before)
+            if found is None:
+                continue
+            if found[1] == PARTIAL:
+                hold = min(hold, found[0])
+            else:
+                self._spans.extend((self._base + a, self._base + b) for a, b in wrapped.text_spans(data, *found))
+        return hold
+
+    def _cut_anchors(self, table: PatternTable, scan: Scan, data: bytes, line_break: int, after: int,
+                     final: bool, hold: int) -> int:
+        """Match the base64 forms whose head anchor the wrapping line break data[line_break:after]
+        cuts: the anchor's characters on both sides, joined, are scanned like a block."""
+        reach = wrapped.ANCHOR - 1  # an anchor cut by the break has at most this many on a side
+        before = data[max(0, line_break - reach) : line_break]
+        cut = len(before)
+        for ident, end in scan(before + data[after : after + reach]):
+            start = end - table.lengths[ident]
+            if not start < cut < end:
+                continue
+            for role in table.roles[ident]:
+                if role <= WRAP:
+                    hold = self._match_wrapped(table.wrapped[WRAP - role], data, line_break - cut + start, final, hold)
         return hold
 
     def _wrapped_hold(self, data: bytes) -> int:

@@ -30,12 +30,14 @@ import os
 import selectors
 import signal
 import stat
-import subprocess
 import threading
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from radar.errors import CommandError, RadarError
 from radar.mask.stream import Buffer, SecretSet, StreamMasker
+
+if TYPE_CHECKING:  # imported where a command is started: masking standard input needs none of it
+    import subprocess
 
 READ_SIZE = 1 << 20
 # Larger pipes mean fewer wake-ups per megabyte; Linux lets any user go up to 1 MiB.
@@ -108,6 +110,8 @@ def run_masked(
 
 
 def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+    import subprocess
+
     name = argv[0]
     try:
         proc = subprocess.Popen(
