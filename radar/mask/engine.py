@@ -11,8 +11,7 @@ tens of MB/s. pyahocorasick is the reference and the fallback.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, NamedTuple, Protocol
 
 from radar.errors import RadarError
 
@@ -22,9 +21,11 @@ Scan = Callable[[bytes], list[tuple[int, int]]]
 ENGINES = ("hyperscan", "ahocorasick")
 
 
-@dataclass(frozen=True)
-class Needle:
+class Needle(NamedTuple):
     """What to find: a byte literal, or (`regex`) an expression both engines read the same way.
+
+    A named tuple rather than a frozen dataclass: a SecretSet makes and hashes ~8,000 of them
+    with 1,000 secrets, and a tuple is built in a third and hashed in a third of the time.
 
     `caseless` folds ASCII letters only, which is what both engines agree on. An expression must
     have at most one match per start and matches that never overlap (for example a literal

@@ -366,7 +366,7 @@ class SecretSet:
             fields.update(
                 needles=all_needles,
                 lengths=tuple(len(n.text) for n in all_needles),
-                roles=tuple(tuple(roles[n]) for n in all_needles),
+                roles=tuple(map(tuple, roles.values())),  # in the order of `roles`, as all_needles
                 chains=tuple(chains),
                 exact_prefixes=PrefixIndex(exact),
                 folded_prefixes=PrefixIndex(folded, fold_case=True),
