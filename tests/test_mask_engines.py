@@ -59,11 +59,10 @@ def test_a_literal_cut_by_either_end_of_the_block_is_not_reported(texts, cut) ->
         assert _hits(HyperscanMatcher(needles), data) == _hits(AhoCorasickMatcher(needles), data)
 
 
-def test_thousands_of_literals_compile_in_parts_of_launch_at_windows_that_find_them_all() -> None:
+def test_thousands_of_literals_compile_as_two_databases_that_find_them_all() -> None:
     texts = [b"%05d-secret" % i for i in range(engine_hyperscan.SPLIT_ABOVE + 1)]
     matcher = HyperscanMatcher([Needle(t) for t in texts])
-    # A part every LAUNCH_AT windows, the last with the windows left over (4,001 / 1,800: three).
-    assert len(matcher._literals) == -(-len(texts) // engine_hyperscan.LAUNCH_AT) == 3
+    assert len(matcher._literals) == 2
     data = b" ".join(texts)
     ends = [data.index(t) + len(t) for t in texts]
     assert _hits(matcher, data) == list(enumerate(ends))

@@ -36,14 +36,12 @@ _DIGITS = b"0123456789"
 # windows: 125-135 ms as one, 98-118 ms as two, medians of 5 over several runs). The second
 # database costs a scan: 5-7 ms more per 48 MB of log.
 SPLIT_ABOVE = 4000
-# Every this many windows, those start compiling on a thread (the binding lets go of the GIL)
-# while the forms of the other secrets are still being worked out, and the rest compile on
+# With this many windows, the first ones start compiling on a thread (the binding lets go of the
+# GIL) while the forms of the other secrets are still being worked out, and the rest compile on
 # another while the stream's tables are built: the 1,000 benchmark secrets' 5,216 windows
-# compile nearly all beside Python's work when a core is free (in-process set-up 212 -> 157 ms),
-# as long as it takes when none is. The last part is what Python waits for: 1,800 leaves it
-# 1,616 windows instead of 2,716 (set-up 113 -> 105 ms, medians of 15 interleaved with 2,500
-# launched once; one database more to scan).
-LAUNCH_AT = 1800
+# compile in 2 x ~30 ms, nearly all of it beside Python's work when a core is free (in-process
+# set-up 212 -> 157 ms), as long as it takes when none is.
+LAUNCH_AT = 2500
 # Database ids at and above this are needle idents (of literals entered whole, and expressions)
 # plus this; below it, windows.
 _DIRECT = 1 << 30
@@ -61,11 +59,6 @@ def _database(entries: list[tuple[bytes, int, int]], literal: bool) -> hyperscan
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     database.compile(expressions=list(texts), ids=list(ids), flags=list(flags), literal=literal)
     return database
-
-
-def _entries(windows: dict[tuple[bytes, bool], list[tuple[bytes, int]]], start: int) -> list[tuple[bytes, int, int]]:
-    """Database entries (window, its index, no flags) of the windows from the `start`-th on."""
-    return [(window, index, 0) for index, (window, _) in enumerate(windows) if index >= start]
 
 
 def _flags(needle: Needle) -> int:
@@ -144,7 +137,6 @@ class HyperscanMatcher:
         always: list[tuple[bytes, int, int]] = []
         gates: set[bytes] = set()
         compiling: list[_Compiling] = []
-        launched = 0  # windows already compiling
         for ident, needle in enumerate(needles):
             if needle.regex:
                 (expressions if needle.gate else always).append((needle.text, _DIRECT + ident, _flags(needle)))
@@ -166,12 +158,11 @@ class HyperscanMatcher:
             group = windows.get(key)
             if group is None:
                 windows[key] = [(text, ident)]
-                if len(windows) - launched == LAUNCH_AT:
-                    compiling.append(_Compiling(_entries(windows, launched)))
-                    launched = len(windows)
+                if len(windows) == LAUNCH_AT:
+                    compiling.append(_Compiling([(window, index, 0) for index, (window, _) in enumerate(windows)]))
             else:
                 group.append((text, ident))
-        entries = _entries(windows, launched)
+        entries = [(window, index, 0) for index, (window, _) in enumerate(windows)][LAUNCH_AT if compiling else 0 :]
         # With thousands of windows, literals longer than a window (entered whole) and caseless
         # ones (the query keys) go into a database of their own: among those windows they made
         # the compile much slower (the 1,000 benchmark secrets' 8,229 windows: 115 ms alone,
