@@ -204,6 +204,12 @@ secret_bytes = st.one_of(
     cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=12),
 )
 def test_no_character_carrying_secret_bits_survives_wrapping(secret, prefix, suffix, style, engine, cuts) -> None:
+    assert_nothing_survives_wrapping(secret_set([secret], engine), secret, prefix, suffix, style, cuts)
+
+
+def assert_nothing_survives_wrapping(made: SecretSet, secret: bytes, prefix: bytes, suffix: bytes,
+                                style: tuple[int, bytes], cuts: list[int]) -> None:
+    """`made` (masking `secret`) leaves no character carrying its bits once it is wrapped."""
     width, line_end = style
     planted = plant(prefix, secret, suffix)
     covered = planted.may_mask()
@@ -211,7 +217,7 @@ def test_no_character_carrying_secret_bits_survives_wrapping(secret, prefix, suf
     # of a secret of mostly zero bytes also occur elsewhere in zero-heavy data).
     assume(max(covered) - min(covered) + 1 == len(covered))
     wrapped = wrap(planted.data, width, line_end)
-    out = mask_reads(secret_set([secret], engine), split_at(wrapped, cuts))
+    out = mask_reads(made, split_at(wrapped, cuts))
     problem = check_wrapped(planted, wrapped, out, line_end)
     assert problem is None, problem
 
@@ -267,14 +273,7 @@ def test_many_secrets_look_for_cut_anchors_at_line_breaks() -> None:
     cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=12),
 )
 def test_at_line_breaks_no_character_carrying_secret_bits_survives_wrapping(secret, prefix, suffix, style, cuts):
-    width, line_end = style
-    planted = plant(prefix, secret, suffix)
-    covered = planted.may_mask()
-    assume(max(covered) - min(covered) + 1 == len(covered))
-    wrapped = wrap(planted.data, width, line_end)
-    out = mask_reads(breaks_set([secret]), split_at(wrapped, cuts))
-    problem = check_wrapped(planted, wrapped, out, line_end)
-    assert problem is None, problem
+    assert_nothing_survives_wrapping(breaks_set([secret]), secret, prefix, suffix, style, cuts)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

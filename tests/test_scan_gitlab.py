@@ -272,7 +272,7 @@ def test_ci_file_rules(line, rules):
     assert all(f.line == 2 and f.origin.project == "acme/api" and f.remediation for f in found)
 
 
-def test_a_large_group_is_scanned_in_one_process_unless_jobs_are_asked_for(gitlab, monkeypatch):
+def test_a_large_group_is_scanned_in_one_process_unless_jobs_are_asked_for(gitlab, pool_starts):
     # The requests take the time, not the rules: workers would only copy the parent's records.
     from radar.scan import scanner
     from radar.scan.findings import FingerprintKey
@@ -282,14 +282,11 @@ def test_a_large_group_is_scanned_in_one_process_unless_jobs_are_asked_for(gitla
     filler = "".join(f"stage_{i}:\n  script: make step-{i}\n" for i in range(30_000))  # ~1 MB, harmless
     for project in gitlab.projects[:3]:
         project.files = {**project.files, ".gitlab-ci.yml": filler + CI_FILE}
-    started: list[int] = []
-    start_pool = scanner._start_pool
-    monkeypatch.setattr(scanner, "_start_pool", lambda jobs, *a: started.append(jobs) or start_pool(jobs, *a))
     key = FingerprintKey(b"test-key")
     runs = {}
     for jobs in (0, 2):
         client = connect(gitlab.url, private_token=TOKEN)
         report = scan_gitlab(client, Scope(groups=("acme",)), scanner.ScanOptions(jobs=jobs), key)
         runs[jobs] = sorted((f.rule_id, f.origin.project or "", f.path, f.line, f.fingerprint) for f in report.findings)
-    assert started == [2]  # only the run that asked for two workers started them
+    assert pool_starts == [2]  # only the run that asked for two workers started them
     assert runs[0] == runs[2] and len(runs[0]) > 10

@@ -444,7 +444,7 @@ def test_radarignore_of_the_tip_applies_to_a_bare_repository(tmp_path):
     assert [f["path"] for f in scan(bare, "--exclude", "app.env")[1]["findings"]] == []
 
 
-def test_a_small_history_is_scanned_in_one_process_unless_jobs_are_asked_for(tmp_path, monkeypatch):
+def test_a_small_history_is_scanned_in_one_process_unless_jobs_are_asked_for(tmp_path, pool_starts):
     # Forking workers costs more than it saves on a few hundred blobs; --jobs N still has them.
     from radar.scan import scanner
     from radar.scan.findings import FingerprintKey
@@ -455,13 +455,10 @@ def test_a_small_history_is_scanned_in_one_process_unless_jobs_are_asked_for(tmp
     repo.commit("add", **{"config.env": f"T={GITLAB}\n", "README.md": "# app\n"})
     repo.commit("more", **{"src__app.py": f"TOKEN = '{GITHUB}'\n"})
     assert 0 < object_count(str(repo.path)) <= SMALL_HISTORY_OBJECTS
-    started: list[int] = []
-    start_pool = scanner._start_pool
-    monkeypatch.setattr(scanner, "_start_pool", lambda jobs, *a: started.append(jobs) or start_pool(jobs, *a))
     key = FingerprintKey(b"test-key")
     runs = {}
     for jobs in (0, 2):
         report = scan_history(str(repo.path), options=scanner.ScanOptions(jobs=jobs), key=key)
         runs[jobs] = sorted((f.rule_id, f.fingerprint, f.path, f.line) for f in report.findings)
-    assert started == [2]
+    assert pool_starts == [2]
     assert runs[0] == runs[2] and len(runs[0]) == 2

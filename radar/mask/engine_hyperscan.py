@@ -174,15 +174,14 @@ class HyperscanMatcher:
         # On threads, the rest of the windows and the whole literals make one database (2,716
         # windows and the 40 query keys: 30 ms to compile either way, and one pass fewer over
         # every block, 3-5 ms per 48 MB).
+        apart = [entry for entry in whole if len(entry[0]) > WINDOW and _ends_in_a_run(entry[0])]
         if compiling:
-            apart = [entry for entry in whole if len(entry[0]) > WINDOW and _ends_in_a_run(entry[0])]
             compiling.append(_Compiling(entries + [entry for entry in whole if entry not in apart]))
             parts = [apart]
         elif len(entries) + len(whole) > SPLIT_ABOVE:
             parts = [entries[0::2], entries[1::2], whole]
         else:
-            whole += entries
-            apart = [entry for entry in whole if len(entry[0]) > WINDOW and _ends_in_a_run(entry[0])]
+            whole += entries  # windows are WINDOW bytes long: none of them is apart
             parts = [[entry for entry in whole if entry not in apart], apart] if apart else [whole]
         # Each window's literals, grouped by length at its first hit: most windows never hit,
         # and grouping 5,216 of them up front cost start-up ~4 ms of Python.

@@ -311,14 +311,14 @@ class SecretSet:
         folded: list[bytes] = []
         breaks = len(values) > BREAKS_ABOVE and engine_choice(self.options.engine) == "hyperscan"
 
-        def give(needle: Needle, role: int) -> bool:
-            """Record what a hit of `needle` means; whether it is a new needle."""
+        def give(needle: Needle, role: int) -> tuple[Needle, ...]:
+            """Record what a hit of `needle` means; the needle to compile if it is new, else none."""
             known = roles.get(needle)
             if known is None:
                 roles[needle] = [role]
-                return True
+                return (needle,)
             known.append(role)
-            return False
+            return ()
 
         # The needles as they are found, each once, in the order of `roles`: Hyperscan compiles
         # the first thousands while the forms of the other values are still being worked out.
@@ -328,35 +328,30 @@ class SecretSet:
                 if registers is None:  # a value is compiled again each time its segment is merged
                     registers = self._needles[value] = _needles_of(value, self.options.min_length)
                 for needle in registers.masks:
-                    if give(needle, MASK):
-                        yield needle
+                    yield from give(needle, MASK)
                 anchors = [(anchor, forms, False) for anchor, forms in registers.heads]
                 if not breaks:
                     anchors += [(anchor, forms, True) for anchor, forms in registers.seconds]
                 for anchor, forms, second in anchors:
                     wrapped.append((forms, second))
-                    if give(anchor, WRAP - (len(wrapped) - 1)):
-                        yield anchor
+                    yield from give(anchor, WRAP - (len(wrapped) - 1))
                 for chain, first in registers.chains:
                     chains.append(chain)
-                    if give(first, len(chains) - 1):
-                        yield first
+                    yield from give(first, len(chains) - 1)
                 exact.extend(registers.held)
             if with_detectors:
                 for prefix in self.options.token_prefixes:
                     exact.append(prefix)
-                    if give(Needle(prefix), TOKEN):
-                        yield Needle(prefix)
+                    yield from give(Needle(prefix), TOKEN)
                 for key in self.options.query_keys:
                     for separator in (b"?", b"&"):
-                        folded.append(separator + key.lower() + b"=")
-                        if give(Needle(separator + key.lower() + b"=", caseless=True), QUERY):
-                            yield Needle(separator + key.lower() + b"=", caseless=True)
+                        query = separator + key.lower() + b"="
+                        folded.append(query)
+                        yield from give(Needle(query, caseless=True), QUERY)
                 if self.options.mask_url_passwords:
-                    if give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL):
-                        yield Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@")
-            if breaks and wrapped and give(Needle(BREAK_NEEDLE, regex=True), BREAK):
-                yield Needle(BREAK_NEEDLE, regex=True)
+                    yield from give(Needle(detectors.USERINFO_NEEDLE, regex=True, gate=b"@"), URL)
+            if breaks and wrapped:
+                yield from give(Needle(BREAK_NEEDLE, regex=True), BREAK)
 
         # Everything but the matcher is built while Hyperscan compiles its last windows.
         fields: dict[str, object] = {}

@@ -23,7 +23,6 @@ it reads history (see `sources.git`).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import replace
 from typing import Sequence
 
@@ -55,7 +54,7 @@ def scan_history(repo: str, selection: RefSelection = RefSelection(), options: S
         options = replace(options, jobs=1)
     known = None
     if cache:
-        known = clean_blobs.load((tuple(r.id for r in ruleset.rules), dataclasses.replace(options.config, source=None),
+        known = clean_blobs.load((tuple(r.id for r in ruleset.rules), replace(options.config, source=None),
                                   options.max_file_size, options.decode_depth), key)
         source.known_clean = known.holds
     try:
