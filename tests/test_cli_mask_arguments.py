@@ -38,7 +38,7 @@ def _parse(argv: list[str], take: bool) -> tuple[object, ...]:
         if not take:
             patch.setattr(mask, "take_secret_files", lambda arguments: (arguments, []))
             whole = radar.cli._build_parser
-            patch.setattr(radar.cli, "_build_parser", lambda only_mask=False: whole())
+            patch.setattr(radar.cli, "_build_parser", lambda only=None: whole())
         try:
             status = radar.cli.main(argv)
         except SystemExit as stop:

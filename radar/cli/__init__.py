@@ -23,13 +23,12 @@ never its message (it could quote input), and never exit 1, which `radar scan` u
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from typing import TYPE_CHECKING, Sequence
 
 from radar import __version__
-# `radar mask` starts in every CI job: it loads no other subcommand (see _build_parser).
-from radar.cli import mask
 from radar.cli.common import UsageError, say
 from radar.errors import RadarError
 
@@ -47,10 +46,14 @@ def main(argv: Sequence[str] | None = None, *, cloud_endpoints: CloudEndpoints |
     `radar` command never sets it (the public clouds), tests point it at local fakes."""
     try:
         arguments, command = _split_command(list(sys.argv[1:] if argv is None else argv))
-        arguments, secret_files = mask.take_secret_files(arguments)
-        parser = _build_parser(only_mask=arguments[:1] == ["mask"])
+        secret_files: list[str] = []
+        if arguments[:1] == ["mask"]:
+            from radar.cli import mask
+
+            arguments, secret_files = mask.take_secret_files(arguments)
         if arguments[:2] == ["scan", "gitlab"]:  # `radar scan ./gitlab` scans a directory of that name
             arguments[:2] = ["scan-gitlab"]
+        parser = _build_parser(only=arguments[0] if arguments else None)
         args, extra = parser.parse_known_args(arguments)
         if secret_files:
             args.secret_file = secret_files + args.secret_file
@@ -116,28 +119,33 @@ def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser = sub.choices[name]
 
 
-def _build_parser(only_mask: bool = False) -> argparse.ArgumentParser:
-    """radar's parser; `only_mask`: with the mask subcommand alone, for `radar mask`, whose
-    parsing needs no other (importing and declaring the other ten cost it ~15 ms of start-up)."""
+# Each subcommand: the module that declares it, and the function there that adds its parser.
+_COMMANDS = {
+    "mask": ("mask", "add_parser"),
+    "exec": ("vault", "add_exec_parser"),
+    "secrets": ("vault", "add_secrets_parser"),
+    "scan": ("scan", "add_parser"),
+    "scan-gitlab": ("scan", "add_gitlab_parser"),
+    "plan": ("plan", "add_parser"),
+    "baseline": ("baseline", "add_parser"),
+    "monitor": ("monitor", "add_parser"),
+    "report": ("report", "add_parser"),
+    "index": ("index", "add_parser"),
+    "audit": ("audit", "add_parser"),
+    "completion": ("completion", "add_parser"),
+}
+
+
+def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """radar's parser; with `only` naming a subcommand, with that one alone: a run parses one
+    subcommand's arguments, and importing and declaring the other eleven cost every start ~30 ms
+    (`radar mask` starts in every CI job). Anything else (`--help`, a misspelt command) gets them all."""
     parser = argparse.ArgumentParser(
         prog="radar", description="Keeps CI secrets where they belong."
     )
     parser.add_argument("--version", action="version", version=f"radar {__version__}")
     sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
-    mask.add_parser(sub)
-    if only_mask:
-        return parser
-    from radar.cli import audit, baseline, completion, index, monitor, plan, report, scan, vault
-
-    vault.add_exec_parser(sub)
-    vault.add_secrets_parser(sub)
-    scan.add_parser(sub)
-    scan.add_gitlab_parser(sub)
-    plan.add_parser(sub)
-    baseline.add_parser(sub)
-    monitor.add_parser(sub)
-    report.add_parser(sub)
-    index.add_parser(sub)
-    audit.add_parser(sub)
-    completion.add_parser(sub)
+    for name in [only] if only in _COMMANDS else _COMMANDS:
+        module, add = _COMMANDS[name]  # type: ignore[index]
+        getattr(importlib.import_module(f"radar.cli.{module}"), add)(sub)
     return parser

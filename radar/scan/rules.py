@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import json
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -176,29 +178,83 @@ class RuleSet:
                        + tuple(r for r in added if r.id not in disabled))
 
 
+# The shipped rule files as parsed TOML, in JSON, beside them: reading TOML took 25 ms of every
+# scan's start, JSON 2 ms. It is used only while it was made from the rule files as they are
+# (their digest is in it), so a stale one costs time, never rules; `make rules-json` remakes it,
+# and a test fails while it is stale.
+PARSED_RULES = "parsed-rules.json"
+
+
+def default_rule_texts() -> list[tuple[str, str]]:
+    """(file name, TOML text) of the rule files shipped in the `radar.detectors` package."""
+    folder = resources.files("radar.detectors").joinpath("rules")
+    return [(e.name, e.read_text(encoding="utf-8")) for e in sorted(folder.iterdir(), key=lambda e: e.name)
+            if e.name.endswith(".toml")]
+
+
+def rule_texts_digest(texts: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for name, text in texts:
+        digest.update(f"{len(name)}:{name}{len(text)}:".encode() + text.encode())
+    return digest.hexdigest()
+
+
+def parsed_rules_json(texts: list[tuple[str, str]]) -> str:
+    """The content of PARSED_RULES for these rule files."""
+    documents = [[name, tomllib.loads(text)] for name, text in texts]
+    return json.dumps({"digest": rule_texts_digest(texts), "documents": documents}, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def write_parsed_rules() -> None:
+    """Remake PARSED_RULES from the rule files (`make rules-json`)."""
+    target = resources.files("radar.detectors").joinpath(PARSED_RULES)
+    with resources.as_file(target) as path:
+        path.write_text(parsed_rules_json(default_rule_texts()) + "\n", encoding="utf-8")
+
+
 @functools.cache
 def load_default_rules() -> RuleSet:
     """The rules shipped in the `radar.detectors` package, loaded once per process.
 
     Their expressions are compiled when first used, not checked here: the test suite runs every
     shipped rule's examples, which compiles each of them."""
-    texts = []
-    for entry in sorted(resources.files("radar.detectors").joinpath("rules").iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml"):
-            texts.append((entry.name, entry.read_text(encoding="utf-8")))
+    try:
+        parsed = resources.files("radar.detectors").joinpath(PARSED_RULES).read_text(encoding="utf-8")
+    except OSError:
+        parsed = None
+    return rules_from(default_rule_texts(), parsed)
+
+
+def rules_from(texts: list[tuple[str, str]], parsed: str | None) -> RuleSet:
+    """The rules of the files `texts`, taken from `parsed` (PARSED_RULES's content) if it was made
+    from these very texts, else from the TOML."""
+    try:
+        stored = json.loads(parsed) if parsed is not None else None
+        if stored is not None and stored["digest"] == rule_texts_digest(texts):
+            return parse_rule_documents([(name, document) for name, document in stored["documents"]], False)
+    except (ValueError, KeyError, TypeError):
+        pass  # unreadable: the TOML itself
     return parse_rule_files(texts, check_expressions=False)
 
 
 def parse_rule_files(texts: list[tuple[str, str]], check_expressions: bool = True) -> RuleSet:
     """Rules from (file name, TOML text) pairs; `check_expressions` compiles every expression now,
     so that one that does not compile is a RuleError naming its file and rule."""
-    rules: list[Rule] = []
-    seen: set[str] = set()
+    documents = []
     for name, text in texts:
         try:
-            document = tomllib.loads(text)
+            documents.append((name, tomllib.loads(text)))
         except tomllib.TOMLDecodeError as e:
             raise RuleError(f"radar/detectors/rules/{name}: not valid TOML: {e}") from None
+    return parse_rule_documents(documents, check_expressions)
+
+
+def parse_rule_documents(documents: list[tuple[str, dict]], check_expressions: bool = True) -> RuleSet:
+    """Rules from (file name, parsed TOML document) pairs (see parse_rule_files)."""
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for name, document in documents:
         for entry in document.get("rules", []):
             try:
                 rule = parse_rule(name, entry, check_expressions)
