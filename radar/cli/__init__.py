@@ -119,6 +119,30 @@ def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser = sub.choices[name]
 
 
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's own formatter, as wide as argparse makes it (the terminal's columns less 2: COLUMNS,
+    else the terminal's, else 80) without importing shutil for it, which imports zlib, bz2 and lzma
+    (~1.5 ms of every start: each declared option makes a formatter)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return argparse.HelpFormatter(prog, width=columns - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """radar's parsers (subcommands' too: argparse makes them of the parent's class) use _help_formatter."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("formatter_class", _help_formatter)
+        super().__init__(*args, **kwargs)
+
+
 # Each subcommand: the module that declares it, and the function there that adds its parser.
 _COMMANDS = {
     "mask": ("mask", "add_parser"),
@@ -140,9 +164,7 @@ def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """radar's parser; with `only` naming a subcommand, with that one alone: a run parses one
     subcommand's arguments, and importing and declaring the other eleven cost every start ~30 ms
     (`radar mask` starts in every CI job). Anything else (`--help`, a misspelt command) gets them all."""
-    parser = argparse.ArgumentParser(
-        prog="radar", description="Keeps CI secrets where they belong."
-    )
+    parser = _Parser(prog="radar", description="Keeps CI secrets where they belong.")
     parser.add_argument("--version", action="version", version=f"radar {__version__}")
     sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
     for name in [only] if only in _COMMANDS else _COMMANDS:
