@@ -318,13 +318,14 @@ def find_config(path: str | None, *, history: bool = False, explicit: str | None
     if ignore_found or path is None:
         return NO_CONFIG
     if history:
-        from radar.scan.sources.git import is_bare, open_repository, tip_file
+        from radar.scan.sources.git import open_repository, tip_file
 
-        repo, prefix = open_repository(path)
-        if is_bare(repo):  # no work tree: the file as committed at the default branch's tip
-            found = tip_file(repo, CONFIG_FILE, MAX_CONFIG_BYTES)
+        repository = open_repository(path)
+        if repository.bare:  # no work tree: the file as committed at the default branch's tip
+            found = tip_file(repository.top, CONFIG_FILE, MAX_CONFIG_BYTES)
             return NO_CONFIG if found is None else load_config(_decode(found[1], found[0]), found[0])
-        path = os.path.join(repo, prefix) if prefix else repo  # a sub-directory's history: its own file
+        # A sub-directory's history: its own file.
+        path = os.path.join(repository.top, repository.prefix) if repository.prefix else repository.top
     if not os.path.isdir(path):
         return NO_CONFIG
     candidate = os.path.join(path, CONFIG_FILE)

@@ -114,25 +114,36 @@ def _failed(command: str, stderr: bytes, returncode: int) -> GitSourceError:
     return GitSourceError(f"{command} failed: {lines[-1] if lines else 'exit ' + str(returncode)}")
 
 
-def open_repository(path: str) -> tuple[str, str]:
-    """The top of the repository `path` is in (a work tree or a bare repository), and where `path`
-    is inside its work tree (`/`-separated, "" at the top), found with git itself; or a
+@dataclass(frozen=True)
+class Repository:
+    """The repository a path is in, as git describes it (one `git rev-parse` for all of it)."""
+
+    top: str  # the work tree's top, or a bare repository's directory
+    prefix: str  # where the path is inside the work tree (`/`-separated, "" at the top)
+    bare: bool
+    shallow: bool
+
+
+def open_repository(path: str) -> Repository:
+    """The repository `path` is in (a work tree or a bare repository), found with git itself; or a
     GitSourceError. A sub-directory limits the scan to its paths (see the module's docstring)."""
     if not os.path.exists(path):
         raise GitSourceError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         raise GitSourceError(f"{path}: not a directory (--history needs a git repository)")
-    answer = _rev_parse(path, "--is-inside-git-dir", "--is-bare-repository", "--absolute-git-dir")
-    inside_git_dir, bare, git_dir = answer.split(b"\n", 2)
+    answer = _rev_parse(path, "--is-inside-git-dir", "--is-bare-repository", "--is-shallow-repository",
+                        "--absolute-git-dir")
+    inside_git_dir, bare, shallow, git_dir = answer.split(b"\n", 3)
     git_dir = git_dir.removesuffix(b"\n")
+    is_bare, is_shallow = bare == b"true", shallow == b"true"
     if inside_git_dir == b"true":
         if not os.path.samefile(path, git_dir):
             raise GitSourceError(f"{path}: inside the git directory {os.fsdecode(git_dir)}; give the repository's "
                                  "top (or a directory of its work tree)")
         # A work tree's `.git` given itself: the work tree is its parent, where .radarignore is.
-        return os.fsdecode(git_dir if bare == b"true" else os.path.dirname(git_dir)), ""
+        return Repository(os.fsdecode(git_dir if is_bare else os.path.dirname(git_dir)), "", is_bare, is_shallow)
     top, prefix = _rev_parse(path, "--show-toplevel", "--show-prefix").split(b"\n")[:2]
-    return os.fsdecode(top), os.fsdecode(prefix).rstrip("/")
+    return Repository(os.fsdecode(top), os.fsdecode(prefix).rstrip("/"), is_bare, is_shallow)
 
 
 def _rev_parse(path: str, *args: str) -> bytes:
@@ -143,10 +154,6 @@ def _rev_parse(path: str, *args: str) -> bytes:
         if "not a git repository" in str(e):
             raise GitSourceError(f"{path}: not a git repository, nor inside one (--history needs one)") from None
         raise
-
-
-def is_bare(repo: str) -> bool:
-    return git(repo, "rev-parse", "--is-bare-repository").strip() == b"true"
 
 
 def _resolves(repo: str, rev: str) -> bool:
@@ -188,11 +195,11 @@ def read_blob(repo: str, spec: str, limit: int) -> bytes | None:
     return data if found else None
 
 
-def tip_file(repo: str, name: str, limit: int) -> tuple[str, bytes] | None:
-    """The file `name` as committed at the default branch's tip (`read_blob`, at most `limit` + 1
-    bytes), with its name as git spells it (`HEAD:.radarignore`), or None: the settings a bare
-    repository holds for a scan of itself."""
-    tip = default_tip(repo)
+def tip_file(repo: str, name: str, limit: int, tip: str | None = None) -> tuple[str, bytes] | None:
+    """The file `name` as committed at the default branch's tip (`tip`, if the caller knows it
+    already; `read_blob`, at most `limit` + 1 bytes), with its name as git spells it
+    (`HEAD:.radarignore`), or None: the settings a bare repository holds for a scan of itself."""
+    tip = tip or default_tip(repo)
     if tip is None:
         return None
     spec = f"{tip}:{name}"
@@ -205,7 +212,9 @@ def tip_file(repo: str, name: str, limit: int) -> tuple[str, bytes] | None:
 class GitHistorySource(Source):
     def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000,
                  exclude: tuple[str, ...] = ()) -> None:
-        self.repo, self.prefix = open_repository(path)
+        self.repository = open_repository(path)
+        self.repo, self.prefix = self.repository.top, self.repository.prefix
+        self._resolved: dict[str, bool] = {}  # rev: whether it names a commit, asked once per scan
         self.selection = selection
         self.max_size = max_size
         self.exclude = exclude
@@ -251,17 +260,20 @@ class GitHistorySource(Source):
         return [ref for ref in listed if not ref.endswith("/HEAD") or ref == "HEAD"]
 
     def _resolves(self, rev: str) -> bool:
-        return _resolves(self.repo, rev)
+        if rev not in self._resolved:
+            self._resolved[rev] = _resolves(self.repo, rev)
+        return self._resolved[rev]
 
     def _check_shallow(self) -> None:
-        if git(self.repo, "rev-parse", "--is-shallow-repository").strip() == b"true":
+        if self.repository.shallow:
             self.warnings.append(
                 "shallow clone: commits before the shallow boundary are missing, so history is incomplete "
                 "(run `git fetch --unshallow` first to scan all of it)"
             )
 
     def _default_tip(self) -> str | None:
-        return default_tip(self.repo)
+        """default_tip's answer, from this scan's answers."""
+        return next((rev for rev in ("refs/remotes/origin/HEAD", "HEAD") if self._resolves(rev)), None)
 
     # -- walking history ----------------------------------------------------------------------
 
@@ -290,10 +302,10 @@ class GitHistorySource(Source):
     def _ignore_file(self) -> tuple[str, list[str]]:
         """The scanned directory's .radarignore in the working tree, or the default tip's in a bare
         repository: where it is, and its lines."""
-        if not is_bare(self.repo):
+        if not self.repository.bare:
             file = Path(self.repo, self.prefix, IGNORE_FILE)
             return str(file), read_ignore_lines(file)
-        found = tip_file(self.repo, IGNORE_FILE, MAX_IGNORE_FILE_BYTES)
+        found = tip_file(self.repo, IGNORE_FILE, MAX_IGNORE_FILE_BYTES, self.head_ref) if self.head_ref else None
         if found is None:
             return f"{self.head_ref}:{IGNORE_FILE}", []
         return found[0], parse_ignore_lines(found[1], found[0])
