@@ -62,10 +62,11 @@ _COMMIT_MARK = "\x01commit\x01"
 # git otherwise maps whole packs (core.packedGitLimit) and keeps a 96 MiB delta base cache: on a
 # 255 MB pack, 240-360 MB resident for each of `git log`, the size lookup and every worker's
 # cat-file. History is read in log order, so delta bases are reused at once and small windows
-# cost no time (cat-file of half the blobs of 20,000 commits: 1.68 s / 363 MB before, 1.66 s /
-# 58 MB after; benchmarks/scan_history_shapes.py).
-_LEAN_PACK_READING = ("-c", "core.deltaBaseCacheLimit=16m", "-c", "core.packedGitWindowSize=8m",
-                      "-c", "core.packedGitLimit=32m")
+# cost no time (cat-file of all 40,152 blobs of 20,000 commits: 3.18 s / 350 MB with git's
+# defaults, 3.21 s / 58 MB with a 16 MiB cache in 8 MiB windows up to 32 MiB, 3.16 s / 25 MB with
+# these; 6,700 commits: 0.69-0.77 s / 55 MB, 0.66-0.73 s / 22 MB; benchmarks/scan_history_shapes.py).
+_LEAN_PACK_READING = ("-c", "core.deltaBaseCacheLimit=8m", "-c", "core.packedGitWindowSize=2m",
+                      "-c", "core.packedGitLimit=8m")
 
 
 class GitSourceError(RadarError):
