@@ -3,8 +3,10 @@
 `assignment_pattern(names)` builds the expression for a generic rule from its names. It covers
 `NAME=value` (.env, shell, properties, INI, Dockerfile `ENV`/`ARG`), `NAME: value` (YAML),
 `"NAME": "value"` (JSON), `NAME = "value"` (Python, Terraform, TOML), `NAME := "value"` (Go),
-`'NAME' => 'value'` (PHP, Ruby), `--NAME value` (command lines), `ENV NAME value` and
-`<NAME>value</NAME>` (XML). The key may carry more words (`DB_PASSWORD`, `stripeApiKey`).
+`'NAME' => 'value'` (PHP, Ruby), `ENV NAME value` and `<NAME>value</NAME>` (XML). The key may
+carry more words (`DB_PASSWORD`, `stripeApiKey`). A command line's `--NAME value` is not one of
+them: `-` is a key character, so a key never starts right after `--` (command lines are the
+rules of commands.toml).
 
 `judge(key, value, rule)` then decides, without the expression's help, whether the name really
 names a secret (`password_file`, `token_url` and `author` do not) and whether the value could be
@@ -124,7 +126,6 @@ def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
     return (
         rf"<{key}(?:\s[^<>]*)?>\s*{element}\s*</"
         rf"|(?m:^)[ \t]*(?i:ENV)[ \t]+{key}[ \t]+{either}[ \t]*(?m:$)"
-        rf"|(?<=\s|^)--{key}[ \t]+{either}"
         # The key once, then what may follow it (matching the key is most of the cost: one key
         # per alternative doubled a directory scan's time). In order: a typed declaration
         # (`var apiToken string = "..."`, `val apiToken: String = "..."`), before the plain form,
@@ -144,9 +145,8 @@ def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
 # of key characters: its look-behind rules out a key character before it, and every form goes on
 # with one that is not a key character. So a match begins at the start of the run that holds a
 # name, if an operator follows the run (`NAME=`, `"NAME": `, `NAME :=`, `NAME =>`); at the `<`
-# just before the run (XML); or at the start of an `ENV` line. The `--NAME value` form never
-# matches (`-` is a key character, so the key's look-behind fails right after `--`) and has no
-# start of its own. The name lies within KEY_REACH characters of either end of the run.
+# just before the run (XML); or at the start of an `ENV` line. The name lies within KEY_REACH
+# characters of either end of the run.
 KEY_REACH = 40
 _KEY_RUN_BEFORE = regex.compile(rf"{_KEY_CHARS}*", regex.REVERSE)
 _KEY_CHAR = regex.compile(_KEY_CHARS)
