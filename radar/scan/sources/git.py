@@ -163,12 +163,11 @@ def _resolves(repo: str, rev: str) -> bool:
     return result.returncode == 0
 
 
-def default_tip(repo: str) -> str | None:
-    """The default branch's tip: origin/HEAD when the clone has it, else HEAD."""
-    for rev in ("refs/remotes/origin/HEAD", "HEAD"):
-        if _resolves(repo, rev):
-            return rev
-    return None
+def default_tip(repo: str, resolves: Callable[[str], bool] | None = None) -> str | None:
+    """The default branch's tip: origin/HEAD when the clone has it, else HEAD. `resolves(rev)`
+    says whether a ref names a commit (by default git is asked; a history source asks once a scan)."""
+    resolves = resolves or (lambda rev: _resolves(repo, rev))
+    return next((rev for rev in ("refs/remotes/origin/HEAD", "HEAD") if resolves(rev)), None)
 
 
 def object_count(repo: str) -> int:
@@ -196,13 +195,16 @@ def read_blob(repo: str, spec: str, limit: int) -> bytes | None:
     return data if found else None
 
 
-def tip_file(repo: str, name: str, limit: int, tip: str | None = None) -> tuple[str, bytes] | None:
-    """The file `name` as committed at the default branch's tip (`tip`, if the caller knows it
-    already; `read_blob`, at most `limit` + 1 bytes), with its name as git spells it
-    (`HEAD:.radarignore`), or None: the settings a bare repository holds for a scan of itself."""
-    tip = tip or default_tip(repo)
-    if tip is None:
-        return None
+def tip_file(repo: str, name: str, limit: int) -> tuple[str, bytes] | None:
+    """The file `name` as committed at the default branch's tip (`file_at`), or None: the settings
+    a bare repository holds for a scan of itself."""
+    tip = default_tip(repo)
+    return None if tip is None else file_at(repo, tip, name, limit)
+
+
+def file_at(repo: str, tip: str, name: str, limit: int) -> tuple[str, bytes] | None:
+    """The file `name` as committed at `tip` (`read_blob`, at most `limit` + 1 bytes), with its name
+    as git spells it (`HEAD:.radarignore`), or None where there is none."""
     spec = f"{tip}:{name}"
     data = read_blob(repo, spec, limit)
     if data is None:  # no such file at the tip
@@ -214,7 +216,6 @@ class GitHistorySource(Source):
     def __init__(self, path: str, selection: RefSelection = RefSelection(), max_size: int = 10_000_000,
                  exclude: tuple[str, ...] = ()) -> None:
         self.repository = open_repository(path)
-        self.repo, self.prefix = self.repository.top, self.repository.prefix
         self._resolved: dict[str, bool] = {}  # rev: whether it names a commit, asked once per scan
         self.selection = selection
         self.max_size = max_size
@@ -260,6 +261,14 @@ class GitHistorySource(Source):
             listed.append("HEAD")
         return [ref for ref in listed if not ref.endswith("/HEAD") or ref == "HEAD"]
 
+    @property
+    def repo(self) -> str:
+        return self.repository.top
+
+    @property
+    def prefix(self) -> str:
+        return self.repository.prefix
+
     def _resolves(self, rev: str) -> bool:
         if rev not in self._resolved:
             self._resolved[rev] = _resolves(self.repo, rev)
@@ -271,10 +280,6 @@ class GitHistorySource(Source):
                 "shallow clone: commits before the shallow boundary are missing, so history is incomplete "
                 "(run `git fetch --unshallow` first to scan all of it)"
             )
-
-    def _default_tip(self) -> str | None:
-        """default_tip's answer, from this scan's answers."""
-        return next((rev for rev in ("refs/remotes/origin/HEAD", "HEAD") if self._resolves(rev)), None)
 
     # -- walking history ----------------------------------------------------------------------
 
@@ -291,7 +296,7 @@ class GitHistorySource(Source):
             if not self._resolves(self.selection.since_commit):
                 raise GitSourceError(f"--since-commit {self.selection.since_commit}: no such commit")
             since = [f"^{self.selection.since_commit}"]
-        self.head_ref = self._default_tip()
+        self.head_ref = default_tip(self.repo, self._resolves)
         self._exclusions = Exclusions.of(("--exclude", self.exclude), self._ignore_file())
         if self.head_ref:
             self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
@@ -306,7 +311,7 @@ class GitHistorySource(Source):
         if not self.repository.bare:
             file = Path(self.repo, self.prefix, IGNORE_FILE)
             return str(file), read_ignore_lines(file)
-        found = tip_file(self.repo, IGNORE_FILE, MAX_IGNORE_FILE_BYTES, self.head_ref) if self.head_ref else None
+        found = file_at(self.repo, self.head_ref, IGNORE_FILE, MAX_IGNORE_FILE_BYTES) if self.head_ref else None
         if found is None:
             return f"{self.head_ref}:{IGNORE_FILE}", []
         return found[0], parse_ignore_lines(found[1], found[0])
