@@ -61,11 +61,12 @@ _COMMIT_MARK = "\x01commit\x01"
 
 # git otherwise maps whole packs (core.packedGitLimit) and keeps a 96 MiB delta base cache: on a
 # 255 MB pack, 240-360 MB resident for each of `git log`, the size lookup and every worker's
-# cat-file. History is read in log order, so delta bases are reused at once and small windows
-# cost no time (cat-file of all 40,152 blobs of 20,000 commits: 3.18 s / 350 MB with git's
-# defaults, 3.21 s / 58 MB with a 16 MiB cache in 8 MiB windows up to 32 MiB, 3.16 s / 25 MB with
-# these; 6,700 commits: 0.69-0.77 s / 55 MB, 0.66-0.73 s / 22 MB; benchmarks/scan_history_shapes.py).
-_LEAN_PACK_READING = ("-c", "core.deltaBaseCacheLimit=8m", "-c", "core.packedGitWindowSize=2m",
+# cat-file. Small windows cost no time. The delta cache must still hold a chain's bases: in a
+# clone's pack nearly every blob is a delta of another version, and with 8 MiB cat-file rebuilt
+# them again and again (all 40,152 blobs of 20,000 commits: 4.28 s at 8 MiB, 0.52 s at 16, 0.34 s
+# at 32; radar scan --history 5.3 / 3.1 / 3.3 s, 229 MB summed at 16 against 263 at 32;
+# benchmarks/scan_history_shapes.py).
+_LEAN_PACK_READING = ("-c", "core.deltaBaseCacheLimit=16m", "-c", "core.packedGitWindowSize=2m",
                       "-c", "core.packedGitLimit=8m")
 
 
