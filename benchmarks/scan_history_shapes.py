@@ -190,7 +190,8 @@ def main() -> None:
         f"`python benchmarks/scan_history_shapes.py`, {time.strftime('%Y-%m-%d')}. Synthetic bare repositories "
         f"(git fast-import, seed {SEED}): {FILES} real Python/text files of 2-40 KB, each commit editing 1-3 "
         f"files by a few lines, about 1% adding and 1% deleting a file, {len(PLANTED)} credentials added and "
-        "removed later. One warm-up round, then "
+        "removed later; packed as a clone's pack is (`git repack -a -d -f`: 99% of blobs stored as deltas). "
+        "One warm-up round, then "
         f"{args.rounds} interleaved rounds; wall = median, peak RSS = highest, summed over the process tree.",
         "",
         f"Machine: {results.machine()}",
