@@ -72,7 +72,9 @@ def build_repository(package: str, versions: tuple[str, ...]) -> Path:
         git("add", "-A")
         git("commit", "-q", "-m", f"{package} {version}", GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
         git("tag", f"v{version}")
-    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    # --no-local: through git's transport, so the bare copy holds the packed, deltified objects a
+    # clone from a server would (a local clone hard-links the work repository's loose objects).
+    subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(repo), str(bare)], check=True)
     return bare
 
 
@@ -182,7 +184,8 @@ def main() -> None:
         "",
         f"`python benchmarks/scan_history.py --write`, {time.strftime('%Y-%m-%d')}. A bare repository of "
         f"{len(args.versions)} {args.package} sdists ({', '.join(args.versions)}), one commit and tag per "
-        f"version: {commits} commits, {blobs} unique blobs, {blob_bytes / 1e6:.1f} MB of unique blob data. "
+        f"version: {commits} commits, {blobs} unique blobs, {blob_bytes / 1e6:.1f} MB of unique blob data, "
+        "cloned through git's transport (packed as a server sends it). "
         f"One warm-up round, then {args.rounds} measured rounds, the tools interleaved; all offline "
         "(no validation). Wall s = median; MB/s = unique blob bytes / median wall time; peak RSS = "
         "the highest over the rounds, summed over the process tree. "
