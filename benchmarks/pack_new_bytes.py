@@ -8,9 +8,10 @@ a delta of another version: copies of the base's bytes plus a few inserted ones.
 pack of a repository in Python, in pack order, inflating every object and reading each blob
 delta's instructions, and reports the time that takes, the bytes of the blobs stored whole, the
 bytes the blob deltas insert, their seams (where a version stops following its base: a line cut
-out), and (from `git cat-file`) the bytes of all blobs. A scanner that
-scanned only the lines around inserted bytes and seams, and took a delta's other findings over from its
-base, would scan the first two instead of the third. Nothing is kept but counts.
+out), and (from `git cat-file`) the bytes of all blobs. A scanner that scanned only the lines
+around inserts and seams, and took a delta's other findings over from its base, would scan the
+first two instead of the last. Nothing is kept but counts. SHA-1 repositories with version-2
+pack indexes only; a delta whose base is in another pack, or later in this one, is not counted.
 """
 
 from __future__ import annotations
@@ -140,13 +141,14 @@ def main() -> None:
     print("| repository | objects | blobs whole | their MB | blob deltas | inserted KB | seams | all blobs MB | walk s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for repo in repos:
+        blob_bytes = all_blob_bytes(repo)
         git_dir = Path(subprocess.run(["git", "-C", str(repo), "rev-parse", "--absolute-git-dir"],
                                       check=True, capture_output=True, text=True).stdout.strip())
         for pack in sorted((git_dir / "objects" / "pack").glob("*.pack")):
             found = walk(pack)
             print(f"| {repo.name} | {found.objects:,} | {found.whole_blobs:,} | {found.whole_blob_bytes / 1e6:.1f} "
                   f"| {found.blob_deltas:,} | {found.inserted_bytes / 1e3:,.0f} | {found.seams:,} "
-                  f"| {all_blob_bytes(repo) / 1e6:.1f} "
+                  f"| {blob_bytes / 1e6:.1f} "
                   f"| {found.seconds:.2f} |")
 
 
