@@ -264,6 +264,26 @@ def test_a_directory_named_on_purpose_is_scanned_though_it_is_ignored(tmp_path):
     assert scanned(root / "build") == ["deep/more.env", "out.env"]
 
 
+def test_a_directory_below_an_ignored_one_is_scanned_whole_without_a_warning(tmp_path):
+    # git 2.39's ls-files fails there ("directory entry not superset of prefix"); it is still a
+    # directory named on purpose, not one git could not be asked about.
+    root = work_tree(tmp_path / "repo")
+    plant(root, "app.env", "build/deep/more.env", "build/deep/er/most.env")
+    (root / ".gitignore").write_text("build/\n")
+    result = radar("scan", root / "build" / "deep", "--format", "json", env=ENV)
+    assert result.stderr.decode() == ""
+    assert sorted(f["path"] for f in json.loads(result.stdout)["findings"]) == ["er/most.env", "more.env"]
+
+
+def test_a_failure_in_a_directory_git_does_not_ignore_is_still_a_warning(tmp_path):
+    root = work_tree(tmp_path / "repo")
+    plant(root, "src/app.env")
+    (root / ".git" / "index").write_bytes(b"not an index")  # ls-files fails; src is not ignored
+    result = radar("scan", root / "src", "--format", "json", env=ENV)
+    assert "cannot ask git what .gitignore leaves out" in result.stderr.decode()
+    assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["app.env"]
+
+
 def test_outside_a_work_tree_gitignore_files_are_not_read(tmp_path):
     plant(tmp_path, "app.env", "build/out.env")
     (tmp_path / ".gitignore").write_text("build/\n")

@@ -53,6 +53,8 @@ def ask_git(directory: Path) -> tuple[GitIgnored | None, str | None]:
     if done.returncode != 0:
         if any(text in done.stderr for text in _NOT_A_WORK_TREE):
             return None, None
+        if _inside_an_ignored_directory(directory, env):
+            return None, None  # named on purpose, as below; git 2.39 fails ls-files here (`build/deep`)
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = said[-1] if said else f"exit {done.returncode}"
         # Scanning more than .gitignore would allow is the safe side of not knowing.
@@ -69,6 +71,17 @@ def ask_git(directory: Path) -> tuple[GitIgnored | None, str | None]:
         else:
             files.add(path)
     return GitIgnored(frozenset(files), frozenset(dirs)), None
+
+
+def _inside_an_ignored_directory(directory: Path, env: dict[str, str]) -> bool:
+    """Whether .gitignore leaves `directory` itself out: asked only when ls-files failed, which
+    git before 2.40 does for a directory below an ignored one ("directory entry not superset of
+    prefix") where later versions answer `./`."""
+    try:
+        return subprocess.run(["git", "-C", str(directory), "check-ignore", "-q", "."],
+                              capture_output=True, env=env).returncode == 0
+    except FileNotFoundError:
+        return False
 
 
 def _in_work_tree(directory: Path) -> bool:
