@@ -145,7 +145,7 @@ CASES = [
      ".radar.toml:7: rules[0].regex: does not compile: unterminated character set at position 16"),
     (RULE + 'keyword = ["x"]',
      ".radar.toml:9: rules[0].keyword: unknown field (did you mean 'keywords'?); a rule has confidence, description, "
-     "docs, entropy, examples, id, keywords, kind, multiline, names, priority, regex, requires_validation, "
+     "docs, entropy, examples, gate, id, keywords, kind, multiline, names, priority, regex, requires_validation, "
      "secret_type, severity, span, structure, validator, value"),
     (RULE.replace('keywords = ["acme_"]', 'keywords = ["acme_", 7]'), ".radar.toml:8: rules[0].keywords[1]: must be a string"),
     (RULE.replace("acme-internal-token", SHIPPED_ID),

@@ -150,3 +150,77 @@ def test_every_shipped_rule_s_true_examples_hold_its_required_literals():
                 assert all(piece in m.group(0) for piece in rule.required_literals), rule.id
                 if rule.keyword_lengths is not None:
                     assert any(m.group(0).lower().startswith(k) for k in rule.keywords), rule.id
+
+
+# -- a rule's own gate (`gate = ...` in its TOML) ------------------------------------------------
+
+def _own_gates() -> list:
+    return [rule for rule in load_default_rules().rules if rule.gate]
+
+
+def _hyperscan_ends(expression: str, data: bytes) -> list[int]:
+    hyperscan = pytest.importorskip("hyperscan")
+    database = hyperscan.Database()
+    database.compile(expressions=[expression.encode()], ids=[0], flags=[hyperscan.HS_FLAG_MULTILINE])
+    ends: list[int] = []
+    database.scan(data, match_event_handler=lambda _id, _start, end, _flags, _context: ends.append(end))
+    return ends
+
+
+def test_the_credential_url_rule_has_its_own_gate():
+    assert [rule.id for rule in _own_gates()] == ["url-credentials"]
+
+
+def test_every_match_of_a_rule_with_its_own_gate_holds_a_gate_match_in_hyperscan():
+    # The engine searches a line only where the gate matched: a match without one would be lost.
+    for rule in _own_gates():
+        for example in rule.true_examples:
+            text = expand(example, "own-gate")
+            for m in rule.pattern.finditer(text):
+                ends = _hyperscan_ends(rule.gate, text.encode())
+                start, end = len(text[:m.start()].encode()), len(text[:m.end()].encode())
+                assert any(start < e <= end for e in ends), rule.id
+
+
+_URL_PIECES = st.sampled_from(["https", "git+ssh", "://", ":", "@", "/", "user", "p4ss-w0rd", "é", "€", " ",
+                               "\n", "?", "#", "host.example", "[::1]", '"', "%40", "x" * 300])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=14).map("".join))
+def test_a_credential_url_s_gate_is_wider_than_its_expression(text):
+    # Characters against bytes (é is two, € three), Unicode white space against ASCII, no length limit.
+    [rule] = [r for r in _own_gates() if r.id == "url-credentials"]
+    data = text.encode()
+    ends = _hyperscan_ends(rule.gate, data)
+    for m in rule.pattern.finditer(text):
+        start, end = len(text[:m.start()].encode()), len(text[:m.end()].encode())
+        assert any(start < e <= end for e in ends), text
+
+
+def test_a_text_of_plain_urls_gives_the_credential_url_rule_no_line_to_search():
+    # A lockfile's 2,000 `https://` lines: without the gate each was a line for the rule to look at.
+    pytest.importorskip("hyperscan")
+    from radar.scan.engine import Engine
+    from radar.scan.findings import FingerprintKey
+    from radar.scan.rules import RuleSet
+
+    rule = next(r for r in load_default_rules().rules if r.id == "url-credentials")
+    engine = Engine(RuleSet((rule,)), FingerprintKey(b"k" * 32), 0)
+    text = "".join(f'"resolved": "https://registry.npmjs.org/pkg-{i}/-/pkg-{i}-1.0.{i}.tgz",\n' for i in range(2000))
+    assert not engine._hits(text).rules
+    assert engine.scan(text, "package-lock.json").findings == []
+    with_credentials = text + "url = https://deploy:Zq8vR2mXw4@git.example.com/app.git\n"
+    assert len(engine._hits(with_credentials).rules[0]) == 2001
+    assert [f.rule_id for f in engine.scan(with_credentials, "ci.env").findings] == ["url-credentials"]
+
+
+def test_a_gate_that_is_not_a_string_is_an_error_naming_the_field():
+    from radar.scan.rules import RuleFieldError, parse_rule
+
+    entry = {"id": "acme-key", "description": "d", "secret_type": "t", "docs": "https://example.invalid",
+             "severity": "high", "keywords": ["acme_"], "regex": "acme_[a-z]{20}", "gate": 5}
+    with pytest.raises(RuleFieldError) as raised:
+        parse_rule("custom.toml", entry, require_examples=False)
+    assert raised.value.field == "gate"
+    assert parse_rule("custom.toml", dict(entry, gate="acme_[a-z]{20}"), require_examples=False).gate == "acme_[a-z]{20}"

@@ -104,7 +104,7 @@ _EXAMPLES = "[rules.examples]\ntrue = ['k12345678']\nfalse = ['k1']\n"
     ("keywords = ['kéy']", "keywords: must be ASCII"),
     ("keywords = ['k']\nkeyword = ['k']",
      "keyword: unknown field (did you mean 'keywords'?); a rule has confidence, description, docs, entropy, "
-     "examples, id, keywords, kind, multiline, names, priority, regex, requires_validation, secret_type, "
+     "examples, gate, id, keywords, kind, multiline, names, priority, regex, requires_validation, secret_type, "
      "severity, span, structure, validator, value"),
     ("keywords = ['k']\nstructure = 'helm-chart'", "structure: unknown structure; radar.scan.manifests has kubernetes-secret"),
     # A named value: the key must hold a name, and the rule's expression names the value itself.

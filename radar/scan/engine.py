@@ -419,7 +419,7 @@ def _plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
             anchored[index] = max(map(len, spellings))
             for form, expression in enumerate(generic.start_patterns(spellings)):
                 patterns.setdefault(expression, set()).add(_REPORTED - (4 * index + form))
-        elif rule.kind != "generic" and (expression := gate_module.gate(rule.expression)) is not None:
+        elif rule.kind != "generic" and (expression := rule.gate or gate_module.gate(rule.expression)) is not None:
             gated.add(index)
             patterns.setdefault(expression, set()).add(_REPORTED - (4 * index + _GATE))
     return _Plan({k: tuple(sorted(v)) for k, v in roles.items()}, {p: tuple(sorted(v)) for p, v in patterns.items()},
@@ -439,7 +439,8 @@ def _cached_plan(rules: tuple[Rule, ...], max_decode_depth: int) -> _Plan:
             digest.update(Path(module).read_bytes())
     except (OSError, TypeError):  # no source to name the code by: no cache
         return _plan(rules, max_decode_depth)
-    digest.update(json.dumps([max_decode_depth, [[r.id, r.kind, r.keywords, r.names, r.expression] for r in rules]]).encode())
+    digest.update(json.dumps([max_decode_depth, [[r.id, r.kind, r.keywords, r.names, r.expression, r.gate]
+                                                 for r in rules]]).encode())
     path = cache_path(f"plan-{digest.hexdigest()[:32]}.json")
     try:
         stored = json_input.loads(path.read_text())

@@ -23,7 +23,11 @@ A rule file holds `[[rules]]` tables. Fields:
   `medium` otherwise), `multiline` (the match may span lines; it is searched from the start of
   the keyword's line up to `span` characters past the keyword), `structure` (a name in
   `radar.scan.manifests.STRUCTURES`: the expression matches a marker, such as a manifest's
-  `kind: Secret`, and that reader takes the values out of the document around it).
+  `kind: Secret`, and that reader takes the values out of the document around it), `gate` (a
+  Hyperscan expression, over bytes, that a part of every match matches: the rule's expression
+  then runs only on lines where it matched; radar works one out from the start of the expression
+  when it can, and this names one where the start is too short to tell, such as the scheme of a
+  credential URL. A gate that misses a match hides it, so it must match more, never less).
 - `examples.true` / `examples.false`: strings the rule must and must not report. True examples are
   templates (see `radar.scan.examples`) so that no real-looking credential sits in the repository.
 
@@ -60,7 +64,7 @@ _ID = regex.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _FIELDS = {
     "id", "description", "secret_type", "docs", "severity", "regex", "keywords", "kind", "entropy",
     "validator", "requires_validation", "priority", "confidence", "multiline", "span", "names", "value", "examples",
-    "structure",
+    "structure", "gate",
 }
 
 
@@ -99,6 +103,7 @@ class Rule:
     source: str = ""
     priority: int = 0
     structure: str | None = None
+    gate: str | None = None  # the rule's own gate (`gate.gate` works one out otherwise)
     # A rule that gives names and value: `value` alone (its expression holds it in every form).
     value: str | None = field(default=None, repr=False, compare=False)
 
@@ -273,7 +278,7 @@ def parse_rule_documents(documents: list[tuple[str, dict]], check_expressions: b
 _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     **{name: (str, "a string") for name in (
         "id", "description", "secret_type", "docs", "severity", "regex", "value", "kind", "validator", "confidence",
-        "structure")},
+        "structure", "gate")},
     **{name: (bool, "true or false") for name in ("requires_validation", "multiline")},
     **{name: (int, "a whole number") for name in ("priority", "span")},
     "entropy": ((int, float), "a number"),
@@ -396,5 +401,6 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
         source=source,
         priority=entry.get("priority", PRIORITY[kind]),
         structure=structure,
+        gate=entry.get("gate") or None,
         value=entry.get("value"),
     )
