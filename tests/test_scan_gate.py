@@ -224,3 +224,38 @@ def test_a_gate_that_is_not_a_string_is_an_error_naming_the_field():
         parse_rule("custom.toml", entry, require_examples=False)
     assert raised.value.field == "gate"
     assert parse_rule("custom.toml", dict(entry, gate="acme_[a-z]{20}"), require_examples=False).gate == "acme_[a-z]{20}"
+
+
+def test_a_gate_hyperscan_refuses_is_an_error_naming_the_field():
+    pytest.importorskip("hyperscan")
+    from radar.scan.rules import RuleFieldError, parse_rule
+
+    entry = {"id": "acme-key", "description": "d", "secret_type": "t", "docs": "https://example.invalid",
+             "severity": "high", "keywords": ["acme_"], "regex": "acme_[a-z0-9]{20}", "gate": "acme_[a-z0-9"}
+    with pytest.raises(RuleFieldError) as raised:
+        parse_rule("custom.toml", entry, require_examples=False)
+    assert raised.value.field == "gate"
+    assert str(raised.value).startswith("Hyperscan cannot compile it (Unterminated character class")
+
+
+def test_when_hyperscan_refuses_a_pattern_every_rule_still_finds_what_it_did():
+    # One refused pattern drops them all (gates and generic starts): the engine must then work from
+    # the keywords alone, not take "no gate matched" for an answer.
+    pytest.importorskip("hyperscan")
+    from dataclasses import replace
+
+    from radar.scan.engine import Engine
+    from radar.scan.findings import FingerprintKey
+    from radar.scan.rules import RuleSet, parse_rule
+
+    acme = parse_rule("custom.toml", {
+        "id": "acme-key", "description": "d", "secret_type": "t", "docs": "https://example.invalid",
+        "severity": "high", "keywords": ["acme_"], "regex": "acme_[a-z0-9]{20}"}, require_examples=False)
+    shipped = load_default_rules().rules
+    rules = (*shipped, replace(acme, gate="acme_[a-z0-9"))  # parsed unchecked, as a stale cache could hold it
+    text = 'key = "acme_q8zr2mx0w4kd7tj1pv9e"\nurl = https://deploy:Zq8vR2mXw4@git.example.com/app.git\n' \
+           'db_password = "Zq8vR2mXw4kd7tj1pv9e"\n'
+    expected = {"acme-key", "url-credentials", "generic-password"}
+    for ruleset in (RuleSet((*shipped, acme)), RuleSet(rules)):
+        found = {f.rule_id for f in Engine(ruleset, FingerprintKey(b"k" * 32), 0).scan(text, "app.env").findings}
+        assert found == expected

@@ -12,8 +12,8 @@ Hyperscan can also look for `patterns`: expressions (in its syntax, `^` at every
 characters ASCII only, case mattering unless they say `(?i)`) that narrow down where an expensive
 rule can match, so that Python never sees the many places where it cannot. Their hits come with the
 keywords' and, like them, give the offset of the match's last character, which must be ASCII. The
-Aho-Corasick engine has no patterns (`patterns_supported` is false): the caller works from the
-keywords alone.
+Aho-Corasick engine has no patterns, and an index given none or one that Hyperscan refuses reports
+none (`patterns_supported` is false): the caller works from the keywords alone.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ class KeywordIndex:
         self._words = sorted(roles)  # a stable order: the compiled database is cached by it
         self._roles = [tuple(roles[w]) for w in self._words]
         self.engine = engine or ("hyperscan" if hyperscan is not None else "ahocorasick")
-        self.patterns_supported = self.engine == "hyperscan"
+        # Whether hits() reports the patterns: not when none were given (the engine's callers then
+        # work from the keywords alone, as with Aho-Corasick), nor when Hyperscan refused one.
+        self.patterns_supported = self.engine == "hyperscan" and bool(patterns)
         if self.engine == "hyperscan":
             expressions = sorted(patterns or {})
             try:

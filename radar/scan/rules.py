@@ -288,6 +288,20 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
+def _check_gate(gate: str, fail: type[RuleFieldError]) -> None:
+    """A gate Hyperscan refuses would cost every rule its gate (the engine then works from the
+    keywords alone): refused here, naming the field. Without Hyperscan no gate is used."""
+    try:
+        import hyperscan
+    except ImportError:
+        return
+    try:
+        hyperscan.Database().compile(expressions=[gate.encode("utf-8")], ids=[0], flags=[hyperscan.HS_FLAG_MULTILINE])
+    except hyperscan.error as e:
+        reason = str(e).rstrip(".")
+        raise fail("gate", f"Hyperscan cannot compile it ({reason}); correct it, or leave it out") from None
+
+
 def parse_rule(source: str, entry: object, check_expression: bool = True, require_examples: bool = True) -> Rule:
     """One `[[rules]]` entry as a Rule, or a RuleFieldError naming the field that is wrong."""
     if not isinstance(entry, dict):
@@ -356,6 +370,9 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
             regex.compile(source_regex)
         except regex.error as e:
             raise fail("regex", f"does not compile: {e}") from None
+    gate = entry.get("gate") or None
+    if gate is not None and check_expression:
+        _check_gate(gate, fail)
     validator = entry.get("validator")
     if validator is not None:
         from radar.scan.validators import known_validator
@@ -401,6 +418,6 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
         source=source,
         priority=entry.get("priority", PRIORITY[kind]),
         structure=structure,
-        gate=entry.get("gate") or None,
+        gate=gate,
         value=entry.get("value"),
     )
