@@ -252,7 +252,7 @@ def test_when_hyperscan_refuses_a_pattern_every_rule_still_finds_what_it_did():
         "id": "acme-key", "description": "d", "secret_type": "t", "docs": "https://example.invalid",
         "severity": "high", "keywords": ["acme_"], "regex": "acme_[a-z0-9]{20}"}, require_examples=False)
     shipped = load_default_rules().rules
-    rules = (*shipped, replace(acme, gate="acme_[a-z0-9"))  # parsed unchecked, as a stale cache could hold it
+    rules = (*shipped, replace(acme, gate="acme_[a-z0-9"))  # unchecked, as the shipped rules are read
     text = 'key = "acme_q8zr2mx0w4kd7tj1pv9e"\nurl = https://deploy:Zq8vR2mXw4@git.example.com/app.git\n' \
            'db_password = "Zq8vR2mXw4kd7tj1pv9e"\n'
     expected = {"acme-key", "url-credentials", "generic-password"}
