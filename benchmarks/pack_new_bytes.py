@@ -24,6 +24,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from scan_history import unique_blob_bytes
+
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES = ROOT / "benchmarks" / "work" / "history-shapes"
 _BLOB, _OFS_DELTA, _REF_DELTA = 3, 6, 7
@@ -124,13 +126,6 @@ def walk(pack: Path) -> PackBytes:
     return PackBytes(len(offsets), whole, whole_bytes, deltas, inserted, seams, time.perf_counter() - started)
 
 
-def all_blob_bytes(repo: Path) -> int:
-    listing = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-all-objects",
-                              "--batch-check=%(objecttype) %(objectsize)"],
-                             check=True, capture_output=True, text=True).stdout
-    return sum(int(size) for kind, size in (line.split() for line in listing.splitlines()) if kind == "blob")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repos", nargs="*", type=Path)
@@ -141,7 +136,7 @@ def main() -> None:
     print("| repository | objects | blobs whole | their MB | blob deltas | inserted KB | seams | all blobs MB | walk s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for repo in repos:
-        blob_bytes = all_blob_bytes(repo)
+        _, blob_bytes = unique_blob_bytes(repo)
         git_dir = Path(subprocess.run(["git", "-C", str(repo), "rev-parse", "--absolute-git-dir"],
                                       check=True, capture_output=True, text=True).stdout.strip())
         for pack in sorted((git_dir / "objects" / "pack").glob("*.pack")):

@@ -20,13 +20,14 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 import results
 from scan_benchmark import measure
-from scan_history import TOOLS
+from scan_history import TOOLS, unique_blob_bytes
+from scan_history_shapes import imported_repository, write_file
 
 from radar.scan.examples import expand
 
@@ -48,11 +49,6 @@ def _entry(rng: random.Random, i: int, version: str) -> list[str]:
             f'      "integrity": "sha512-{integrity}=="\n', "    },\n"]
 
 
-def _file(out, path: str, lines: list[str]) -> None:
-    data = "".join(lines).encode()
-    out.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
-
-
 def build(commits: int, lock_every: int) -> Path:
     repo = WORK / f"repo-{commits}-every-{lock_every}.git"
     if repo.exists():
@@ -64,26 +60,27 @@ def build(commits: int, lock_every: int) -> Path:
     lock += ['    "": {}\n', '  }\n', '}\n']
     sources = {f"src/module_{k}.js": [f"export const value{k}_{j} = {j};\n" for j in range(40)]
                for k in range(SOURCES)}
+    with imported_repository(repo) as out:
+        _write_history(out, commits, lock_every, rng, lock, sources)
+    return repo
+
+
+def _write_history(out: IO[bytes], commits: int, lock_every: int, rng: random.Random, lock: list[str],
+                   sources: dict[str, list[str]]) -> None:
     plant_at, remove_at = commits // 3, commits // 3 + commits // 10
     planted: tuple[str, str] | None = None
-    tmp = WORK / "repo.tmp"
-    subprocess.run(["rm", "-rf", str(tmp)], check=True)
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(tmp)], check=True)
-    proc = subprocess.Popen(["git", "-C", str(tmp), "fast-import", "--quiet"], stdin=subprocess.PIPE)
-    assert proc.stdin is not None
-    out = proc.stdin
     for c in range(commits):
         out.write(f"commit refs/heads/main\ncommitter Dev <dev@example.invalid> {1500000000 + c * 3600} +0000\n"
                   f"data 7\nc{c:05d}\n".encode())
         if c == 0:
-            _file(out, "package-lock.json", lock)
+            write_file(out, "package-lock.json", lock)
             for path, lines in sources.items():
-                _file(out, path, lines)
+                write_file(out, path, lines)
         elif c % lock_every == 0:
             for _ in range(rng.randint(1, 5)):
                 i = rng.randrange(ENTRIES)
                 lock[4 + i * 5: 9 + i * 5] = _entry(rng, i, f"2.{c}.{rng.randrange(50)}")
-            _file(out, "package-lock.json", lock)
+            write_file(out, "package-lock.json", lock)
         else:
             path = rng.choice(sorted(sources))
             if c == plant_at:
@@ -95,15 +92,8 @@ def build(commits: int, lock_every: int) -> Path:
             else:
                 at = rng.randrange(len(sources[path]))
                 sources[path][at] = sources[path][at].rstrip("\n") + f" // r{c}\n"
-            _file(out, path, sources[path])
+            write_file(out, path, sources[path])
         out.write(b"\n")
-    out.close()
-    if proc.wait():
-        raise SystemExit("git fast-import failed")
-    subprocess.run(["git", "-C", str(tmp), "repack", "-a", "-d", "-f", "-q"], check=True)
-    subprocess.run(["git", "-C", str(tmp), "gc", "-q"], check=True)
-    tmp.rename(repo)
-    return repo
 
 
 def main() -> None:
@@ -118,10 +108,7 @@ def main() -> None:
     started = time.perf_counter()
     repo = build(args.commits, args.lock_every)
     print(f"repository: {time.perf_counter() - started:.1f} s", flush=True)
-    blob_bytes = sum(int(size) for kind, size in (
-        line.split() for line in subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectsize)"],
-            check=True, capture_output=True, text=True).stdout.splitlines()) if kind == "blob")
+    _, blob_bytes = unique_blob_bytes(repo)
     env = dict(os.environ, RADAR_FINGERPRINT_KEY="benchmark")
     runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name in TOOLS}
     for round_ in range(args.rounds + 1):

@@ -28,8 +28,9 @@ import shutil
 import statistics
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 import results
 from scan_benchmark import measure, tool
@@ -78,11 +79,33 @@ def _pick_sources(rng: random.Random, count: int) -> list[Path]:
     return rng.sample(candidates, count)
 
 
-def _blob(out: IO[bytes], path: str, lines: list[str]) -> None:
+def write_file(out: IO[bytes], path: str, lines: list[str]) -> None:
+    """A fast-import `M` command setting `path` to `lines`."""
     data = "".join(lines).encode()
     out.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode())
     out.write(data)
     out.write(b"\n")
+
+
+@contextmanager
+def imported_repository(repo: Path) -> Iterator[IO[bytes]]:
+    """The stream written to the yielded pipe, imported by git fast-import into a bare repository that
+    becomes `repo` once it is packed as a clone's pack is."""
+    tmp = repo.with_suffix(".tmp")
+    subprocess.run(["rm", "-rf", str(tmp)], check=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(tmp)], check=True)
+    proc = subprocess.Popen(["git", "-C", str(tmp), "fast-import", "--quiet"], stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    yield proc.stdin
+    proc.stdin.close()
+    if proc.wait():
+        raise SystemExit("git fast-import failed")
+    # fast-import's own pack stores most blobs whole (a third as deltas): a clone's pack, made by the
+    # server's repack, stores nearly all as deltas of another version, and how a scanner reads them
+    # decides its time (git's documentation of fast-import asks for this repack after an import).
+    subprocess.run(["git", "-C", str(tmp), "repack", "-a", "-d", "-f", "-q"], check=True)
+    subprocess.run(["git", "-C", str(tmp), "gc", "-q"], check=True)
+    tmp.rename(repo)
 
 
 def build(commits: int) -> Path:
@@ -98,37 +121,38 @@ def build(commits: int) -> Path:
     spare = pool[FILES:]
     plants = {int(commits * (k + 1) / (len(PLANTED) + 1)): template for k, template in enumerate(PLANTED)}
     lifetime = max(1, commits // 50)
+    with imported_repository(repo) as out:
+        _write_history(out, commits, rng, tree, spare, plants, lifetime)
+    return repo
+
+
+def _write_history(out: IO[bytes], commits: int, rng: random.Random, tree: dict[str, list[str]],
+                   spare: list[Path], plants: dict[int, str], lifetime: int) -> None:
     removals: dict[int, tuple[str, str]] = {}
-    tmp = WORK / f"repo-{commits}.tmp"
-    subprocess.run(["rm", "-rf", str(tmp)], check=True)
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(tmp)], check=True)
-    proc = subprocess.Popen(["git", "-C", str(tmp), "fast-import", "--quiet"], stdin=subprocess.PIPE)
-    assert proc.stdin is not None
-    out = proc.stdin
     for i in range(commits):
         out.write(f"commit refs/heads/main\ncommitter Dev{i % 7} <dev{i % 7}@example.invalid> "
                   f"{1500000000 + i * 3600} +0000\ndata 10\nchange {i % 1000:03d}\n".encode())
         if i == 0:
             for path, lines in tree.items():
-                _blob(out, path, lines)
+                write_file(out, path, lines)
         else:
             if i in plants:
                 path = rng.choice(sorted(tree))
                 line = expand(plants[i], (SEED, i)) + "\n"
                 tree[path].insert(rng.randrange(len(tree[path]) + 1), line)
                 removals[i + lifetime] = (path, line)
-                _blob(out, path, tree[path])
+                write_file(out, path, tree[path])
             elif i in removals:
                 path, line = removals.pop(i)
                 if path in tree and line in tree[path]:
                     tree[path].remove(line)
-                    _blob(out, path, tree[path])
+                    write_file(out, path, tree[path])
             roll = rng.random()
             if roll < 0.01 and spare:
                 source = spare.pop()
                 path = f"src/{source.parent.name}/new_{i}_{source.name}"
                 tree[path] = source.read_text(errors="replace").splitlines(True)
-                _blob(out, path, tree[path])
+                write_file(out, path, tree[path])
             elif roll < 0.02 and len(tree) > FILES // 2:
                 path = rng.choice(sorted(tree))
                 if all(path != p for p, _ in removals.values()):
@@ -142,18 +166,8 @@ def build(commits: int) -> Path:
                         lines[at] = lines[at].rstrip("\n") + f"  # r{i}\n"
                     else:
                         lines.insert(at, f"value_{i}_{at} = {rng.randrange(10**6)}\n")
-                _blob(out, path, lines)
+                write_file(out, path, lines)
         out.write(b"\n")
-    out.close()
-    if proc.wait():
-        raise SystemExit("git fast-import failed")
-    # fast-import's own pack stores most blobs whole (a third as deltas): a clone's pack, made by the
-    # server's repack, stores nearly all as deltas of another version, and how a scanner reads them
-    # decides its time (git's documentation of fast-import asks for this repack after an import).
-    subprocess.run(["git", "-C", str(tmp), "repack", "-a", "-d", "-f", "-q"], check=True)
-    subprocess.run(["git", "-C", str(tmp), "gc", "-q"], check=True)
-    tmp.rename(repo)
-    return repo
 
 
 def main() -> None:

@@ -288,7 +288,7 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
-def _check_gate(gate: str, fail: type[RuleFieldError]) -> None:
+def _check_gate(gate: str) -> None:
     """A gate Hyperscan refuses would cost every rule its gate (the engine then works from the
     keywords alone): refused here, naming the field. Without Hyperscan no gate is used."""
     try:
@@ -299,7 +299,7 @@ def _check_gate(gate: str, fail: type[RuleFieldError]) -> None:
         hyperscan.Database().compile(expressions=[gate.encode("utf-8")], ids=[0], flags=[hyperscan.HS_FLAG_MULTILINE])
     except hyperscan.error as e:
         reason = str(e).rstrip(".")
-        raise fail("gate", f"Hyperscan cannot compile it ({reason}); correct it, or leave it out") from None
+        raise RuleFieldError("gate", f"Hyperscan cannot compile it ({reason}); correct it, or leave it out") from None
 
 
 def parse_rule(source: str, entry: object, check_expression: bool = True, require_examples: bool = True) -> Rule:
@@ -372,7 +372,7 @@ def parse_rule(source: str, entry: object, check_expression: bool = True, requir
             raise fail("regex", f"does not compile: {e}") from None
     gate = entry.get("gate") or None
     if gate is not None and check_expression:
-        _check_gate(gate, fail)
+        _check_gate(gate)
     validator = entry.get("validator")
     if validator is not None:
         from radar.scan.validators import known_validator
