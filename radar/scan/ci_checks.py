@@ -16,12 +16,11 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import Iterable, Iterator
 
-import regex
-
+from radar.scan import compiled
 from radar.scan.findings import Finding, FingerprintKey, Origin, preview
 
-JOB_JWT = regex.compile(r"(?<![A-Za-z0-9_])CI_JOB_JWT(?:_V[12])?(?![A-Za-z0-9_])")
-SKIP_VERIFY = regex.compile(r"""(?i)VAULT_SKIP_VERIFY["']?[ \t]*[:=][ \t]*["']?(?:true|1|yes|on)(?![A-Za-z0-9_])""")
+JOB_JWT = compiled.pattern(r"(?<![A-Za-z0-9_])CI_JOB_JWT(?:_V[12])?(?![A-Za-z0-9_])")
+SKIP_VERIFY = compiled.pattern(r"""(?i)VAULT_SKIP_VERIFY["']?[ \t]*[:=][ \t]*["']?(?:true|1|yes|on)(?![A-Za-z0-9_])""")
 
 # What a CI file is checked for: pattern, rule id, description, severity, fix.
 CI_CHECKS = (

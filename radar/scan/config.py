@@ -65,6 +65,7 @@ import ahocorasick
 import regex
 
 from radar.errors import RadarError
+from radar.scan import compiled
 from radar.scan.findings import Finding
 from radar.scan.sources.archives import ArchiveLimits
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleFieldError, RuleSet, load_default_rules, parse_rule
@@ -84,7 +85,7 @@ _ARCHIVE_KEYS = tuple(f.name for f in fields(ArchiveLimits))
 # inline flags (in the `regex` module's version 0 they apply to the whole pattern), references to
 # groups by number or by name, recursion, branch resets and backtracking verbs such as (*SKIP).
 # Read conservatively: `[(?i)]` is refused too, which only costs a search of its own.
-_UNCOMBINABLE = regex.compile(r"\(\?(?![:=!#]|<[=!]|P?<[A-Za-z_])|\(\*|\\[0-9gk]")
+_UNCOMBINABLE = compiled.pattern(r"\(\?(?![:=!#]|<[=!]|P?<[A-Za-z_])|\(\*|\\[0-9gk]")
 _ALLOWLIST_KEYS = ("paths", "regexes", "stopwords")
 
 

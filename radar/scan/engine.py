@@ -54,7 +54,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import regex
 
 from radar import json_input
-from radar.scan import filters, generic, manifests, validators
+from radar.scan import compiled, filters, generic, manifests, validators
 from radar.scan.config import Allowlists
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module, prefilter
@@ -69,13 +69,13 @@ _PCT_TRIGGER = -2
 _REPORTED = -3  # and below: a generic rule's start pattern or a rule's gate matched (Engine.__init__)
 _GATE = 3  # the form of a gate's hits (0-2: generic.START_FORMS)
 _PCT_KEYWORDS = ("%3a", "%3d", "%40", "%2f")
-_B64_RUN = regex.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_B64_RUN = compiled.pattern(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 # A percent-encoded blob is a whole run of URL characters holding an escape. Found as the run,
 # then the escape in it: one expression for both backtracked over a run without an escape from
 # each of its characters, cubic in a line of `%zz%zz...` (12 KB took 21 s).
-_URL_RUN = regex.compile(r"[A-Za-z0-9%._~+\-/:=@&?;!$*,]+")
-_PCT_ESCAPE = regex.compile(r"%[0-9A-Fa-f]{2}")
-_CALL = regex.compile(r"[ \t]*\(")  # after a bare value: the value is a function called
+_URL_RUN = compiled.pattern(r"[A-Za-z0-9%._~+\-/:=@&?;!$*,]+")
+_PCT_ESCAPE = compiled.pattern(r"%[0-9A-Fa-f]{2}")
+_CALL = compiled.pattern(r"[ \t]*\(")  # after a bare value: the value is a function called
 SUPPRESSIONS = ("radar:ignore", "gitleaks:allow", "pragma: allowlist secret")
 NEXT_LINE_SUPPRESSIONS = ("radar:ignore-next-line", "pragma: allowlist nextline secret")
 

@@ -16,6 +16,8 @@ from collections import Counter
 
 import regex
 
+from radar.scan import compiled
+
 TEST_FIXTURE = "test-fixture"
 LOCK_FILE = "lock-file"
 MINIFIED = "minified"
@@ -33,7 +35,7 @@ DOCUMENTED_EXAMPLES = frozenset({
     "ASIAIOSFODNN7EXAMPLE",
 })
 
-_PLACEHOLDER_WORDS = regex.compile(
+_PLACEHOLDER_WORDS = compiled.pattern(
     r"""(?ix)
     example | placeholder | redacted | changeme | change[_-]me | changeit
     | your[_\-\s]?(?:own[_\-\s]?)?(?:api[_\-\s]?)?(?:key|token|secret|password|pass)
@@ -43,7 +45,7 @@ _PLACEHOLDER_WORDS = regex.compile(
     | 1234567890 | abcdefgh | qwerty | abc123(?:def|$)
     """
 )
-_REFERENCE = regex.compile(
+_REFERENCE = compiled.pattern(
     r"""(?x)
     \$\{ | \$\( | \{\{ | \}\} | %\( | \#\{ | <% | ^\$[A-Za-z_]
     | ^%[A-Za-z_][A-Za-z0-9_]*%$ | ^<[^<>]+>$ | ^\[[^\[\]]+\]$ | process\.env | os\.environ | getenv
@@ -56,14 +58,14 @@ TRIVIAL_VALUES = frozenset({
     "postgres", "mysql", "redis", "token", "changeit", "letmein", "welcome", "example", "demo",
     "username", "sa", "123456", "12345678", "foo", "bar", "baz", "qwerty",
 })
-_RUN = regex.compile(r"([A-Za-z0-9])\1{7,}")
-_SAMPLE_WORDS = regex.compile(r"(?i)sample|fake|mock|dummy|lorem|foobar")
+_RUN = compiled.pattern(r"([A-Za-z0-9])\1{7,}")
+_SAMPLE_WORDS = compiled.pattern(r"(?i)sample|fake|mock|dummy|lorem|foobar")
 
 _TEST_DIRS = frozenset({
     "test", "tests", "__tests__", "spec", "specs", "fixture", "fixtures", "testdata", "test_data",
     "test-data", "mocks", "__mocks__", "testing", "e2e",
 })
-_TEST_FILE = regex.compile(
+_TEST_FILE = compiled.pattern(
     r"(?i)^(?:test_.*\.py|.*_test\.(?:py|go|rb|exs?)|.*\.(?:test|spec)\.[jt]sx?|.*Tests?\.(?:java|kt|cs|scala)|conftest\.py)$"
 )
 LOCK_FILES = frozenset({
@@ -85,7 +87,7 @@ def entropy(value: str) -> float:
 
 # A digest written with its algorithm (`sha256:<hex>`, an OCI image digest or a pinned checksum;
 # `sha384-<base64>`, a subresource-integrity value): what a file hashes to, never a credential.
-_ALGORITHM_DIGEST = regex.compile(
+_ALGORITHM_DIGEST = compiled.pattern(
     r"(?i)^(?:sha(?:1|224|256|384|512)|sha3-(?:256|512)|md5|blake2[bs]?|blake3)[:=-]"
     r"(?:[0-9a-f]{32,128}|[A-Za-z0-9+/]{43,88}={0,2})$"
 )
@@ -100,7 +102,7 @@ def is_digest(value: str) -> bool:
 # Config's `{cipher}`, Jasypt's `ENC(...)`, SOPS's `ENC[AES256_GCM,...]`, `openssl enc` output
 # (base64 of `Salted__`), Vault transit ciphertext, crypt(3) and PHC hashes (`$2b$`, `$6$`,
 # `$argon2id$`), and PostgreSQL's SCRAM and md5 verifiers.
-_ENCRYPTED = regex.compile(
+_ENCRYPTED = compiled.pattern(
     r"^(?:\$ANSIBLE_VAULT;|\{cipher\}|ENC\(.*\)$|ENC\[[A-Z0-9_]+,|U2FsdGVkX1|vault:v\d+:"
     r"|\$(?:1|2[abxy]?|5|6|y|gy|7|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d+)?|bcrypt(?:-sha256)?)\$"
     r"|SCRAM-SHA-(?:1|256|512)\$|md5[0-9a-f]{32}$)"
@@ -122,12 +124,12 @@ _ALGORITHM_WORDS = (
     r"|scrypt|bcrypt|argon2(?:id|i|d)?|gcm|cbc|ecb|cfb\d*|ofb|ctr|ccm|xts|ocb|siv|kw|wrap|oaep|pss|mgf1?"
     r"|pkcs\d*|padding|nopadding|with|and|hs|rs|es|ps|a|dir|aead|cipher|tls|ssl|v\d+"
 )
-_ALGORITHM_PIECE = regex.compile(rf"(?i:{_ALGORITHM_WORDS}|\d+)+")
-_CIPHER_WORD = regex.compile(
+_ALGORITHM_PIECE = compiled.pattern(rf"(?i:{_ALGORITHM_WORDS}|\d+)+")
+_CIPHER_WORD = compiled.pattern(
     r"(?i)aes|des|rsa|ecdsa|ecdh|ed25519|rc[245]|blowfish|twofish|camellia|aria|sm4|chacha|salsa|sha|md5"
     r"|hmac|pbe|pbkdf|argon2|scrypt|bcrypt|hs256|hs384|hs512|a\d{3}(?:kw|gcm)"
 )
-_PIECES = regex.compile(r"[A-Z]{2,}(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+\d*|\d+")
+_PIECES = compiled.pattern(r"[A-Z]{2,}(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+\d*|\d+")
 
 
 def is_algorithm_name(value: str) -> bool:
@@ -144,7 +146,7 @@ def is_algorithm_name(value: str) -> bool:
 
 # Hosts reserved for documentation (RFC 2606): `example.com`, `example.net`, `example.org` and
 # their subdomains, and the `.example` top-level domain.
-_DOCUMENTATION_HOST = regex.compile(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|example)\.?$")
+_DOCUMENTATION_HOST = compiled.pattern(r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|example)\.?$")
 
 
 def is_documentation_host(hosts: str) -> bool:
@@ -167,21 +169,21 @@ def is_placeholder(value: str) -> bool:
 
 # An identifier's shape: names of letters, digits, `_` and `$` (not starting with a digit), joined
 # by dots.
-_IDENTIFIER_SHAPE = regex.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", regex.ASCII)
-_ONE_CASE = regex.compile(r"[a-z_]+|[A-Z_]+")
+_IDENTIFIER_SHAPE = compiled.pattern(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", regex.ASCII)
+_ONE_CASE = compiled.pattern(r"[a-z_]+|[A-Z_]+")
 # Words as names are made of: capitalised (`Basic`), lower case (`get`), and an acronym of 2-5
 # capitals before them (`HTTPBasicAuth`, `JSONDecoder`) or alone.
-_CAPITALISED_WORDS = regex.compile(r"(?:[A-Z]{1,5}(?=[A-Z][a-z])|[A-Z][a-z]|[a-z]{2,})?(?:[A-Z][a-z]{2,})+")
-_LOWER_WORD = regex.compile(r"[A-Z]?[a-z]+")
-_VOWEL = regex.compile(r"(?i)[aeiouy]")
-_CONSONANT_RUN = regex.compile(r"(?i)[b-df-hj-np-tv-xz]{5}")
+_CAPITALISED_WORDS = compiled.pattern(r"(?:[A-Z]{1,5}(?=[A-Z][a-z])|[A-Z][a-z]|[a-z]{2,})?(?:[A-Z][a-z]{2,})+")
+_LOWER_WORD = compiled.pattern(r"[A-Z]?[a-z]+")
+_VOWEL = compiled.pattern(r"(?i)[aeiouy]")
+_CONSONANT_RUN = compiled.pattern(r"(?i)[b-df-hj-np-tv-xz]{5}")
 # Words without a vowel that names are made of: abbreviations programmers write.
 VOWELLESS_WORDS = frozenset({
     "mgr", "svc", "ctx", "cfg", "msg", "src", "dst", "pwd", "btn", "str", "cls", "cmd", "crt", "csr",
     "ptr", "tbl", "lst", "txt", "http", "sql", "xml", "rpc", "dns", "tcp", "ssl", "tls", "jwt", "html",
     "ftp", "smtp", "xhr", "rgb", "pkcs", "hmac", "ssh", "sftp", "cdn", "crl", "nfs", "kms", "cnt",
 })
-_DIGIT_RUN = regex.compile(r"\d+")
+_DIGIT_RUN = compiled.pattern(r"\d+")
 # A called name may hold a version or a size (`OAuth2Session(`, `S3Client(`); generated secrets
 # scatter digits through the letters (`Xk9qL2mPz8RtVw3N`: four runs).
 MAX_CALLED_DIGIT_RUNS = 2
@@ -221,8 +223,8 @@ def is_identifier(value: str, called: bool = False) -> bool:
 # four times) by chance about once in 10^9, and is not mostly runs of one character. Only values up to MADE_UP_REACH are asked: keys and
 # certificates in PEM or OpenSSH form are longer and hold runs of `A` from their zero bytes.
 MADE_UP_REACH = 100
-_PERIODIC = regex.compile(r"(.{1,4}?)\1+")
-_STAND_IN_END = regex.compile(r"(?i)[_:!.-](?:short|invalid|fake)$")
+_PERIODIC = compiled.pattern(r"(.{1,4}?)\1+")
+_STAND_IN_END = compiled.pattern(r"(?i)[_:!.-](?:short|invalid|fake)$")
 
 
 def _made_up(value: str) -> bool:

@@ -21,7 +21,7 @@ from bisect import bisect_left
 
 import regex
 
-from radar.scan import filters
+from radar.scan import compiled, filters
 from radar.scan.prefilter import literal
 
 _KEY_CHARS = r"[\w.-]"
@@ -71,17 +71,17 @@ HASH_SEGMENTS = frozenset({
     "fingerprint", "crc", "hmac", "nonce", "salt", "encrypted", "enc", "cipher", "ciphertext",
 })
 
-_CAMEL = regex.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SPLIT = regex.compile(r"[_.\-:\s]+")
-_UUID = regex.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_WORDS = regex.compile(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$|^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
+_CAMEL = compiled.pattern(r"(?<=[a-z0-9])(?=[A-Z])")
+_SPLIT = compiled.pattern(r"[_.\-:\s]+")
+_UUID = compiled.pattern(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_WORDS = compiled.pattern(r"^[A-Za-z]+(?:[-_ .][A-Za-z]+)+$|^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
 # File paths: a drive or UNC prefix, a file name with a key-ish extension, or a rooted path of
 # lower-case segments (`/run/secrets/db_password`); base64 secrets may start with `/` but mix cases.
-_PATH = regex.compile(
+_PATH = compiled.pattern(
     r"^(?:[A-Za-z]:\\|\\\\)|\.(?:pem|key|crt|cer|p12|pfx|json|ya?ml|txt|env|ini|cfg|conf|toml|xml|properties|js|py|sh|log|gpg|asc|jks|keystore)$"
     r"|^(?:~|\.{1,2})?/[a-z0-9_.@-]+(?:/[a-z0-9_.@-]*)*$"
 )
-_VERSION = regex.compile(r"^v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?$")
+_VERSION = compiled.pattern(r"^v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?$")
 
 
 # What may close a key before its operator: a quote, a bracket, or both (`os.environ["X"] = `).
@@ -148,13 +148,13 @@ def assignment_pattern(names: tuple[str, ...], value: str | None = None) -> str:
 # just before the run (XML); or at the start of an `ENV` line. The name lies within KEY_REACH
 # characters of either end of the run.
 KEY_REACH = 40
-_KEY_RUN_BEFORE = regex.compile(rf"{_KEY_CHARS}*", regex.REVERSE)
-_KEY_CHAR = regex.compile(_KEY_CHARS)
+_KEY_RUN_BEFORE = compiled.pattern(rf"{_KEY_CHARS}*", regex.REVERSE)
+_KEY_CHAR = compiled.pattern(_KEY_CHARS)
 # The rest of the key after a name, then an operator.
-_OPERATOR_AFTER_NAME = regex.compile(
+_OPERATOR_AFTER_NAME = compiled.pattern(
     rf"{_KEY_CHARS}{{0,{KEY_REACH}}}(?:{CLOSE}[ \t]*(?:[:=]|[!?+.]=|\?\?=)|[\"'`][ \t]*,|{TYPED}[ \t]*=)")
-_ENV_LINE = regex.compile(r"[ \t]*(?i:ENV)[ \t]")
-_KEY_RUN_AFTER = regex.compile(rf"{_KEY_CHARS}{{0,{KEY_REACH + 1}}}")
+_ENV_LINE = compiled.pattern(r"[ \t]*(?i:ENV)[ \t]")
+_KEY_RUN_AFTER = compiled.pattern(rf"{_KEY_CHARS}{{0,{KEY_REACH + 1}}}")
 # The non-ASCII characters that the expression's case-insensitive names match to ASCII letters
 # (İ to i, ſ to s, the Kelvin sign to k): where they occur, a name can hide from the keyword index.
 _FOLDED_TO_ASCII = ("\u0130", "\u017f", "\u212a")
@@ -229,10 +229,10 @@ def start_patterns(spellings: tuple[str, ...]) -> tuple[str, str, str]:
     )
 
 
-_CALL_BEFORE = regex.compile(r"\([ \t]*[\"']", regex.REVERSE)
+_CALL_BEFORE = compiled.pattern(r"\([ \t]*[\"']", regex.REVERSE)
 _BEFORE_OPERATOR = frozenset(" \t:=!?+.,\"'`]")
 # A type right before where the walk back from `=` stopped (`apiToken: String`), read backwards.
-_TYPE_BEFORE = regex.compile(r"(?:[ \t]*:)?[ \t]+(?:[Ss]tring|str|&str|&'static[ \t]+str)", regex.REVERSE)
+_TYPE_BEFORE = compiled.pattern(r"(?:[ \t]*:)?[ \t]+(?:[Ss]tring|str|&str|&'static[ \t]+str)", regex.REVERSE)
 
 
 def reported_starts(text: str, reports: list[tuple[int, int]], longest: int) -> list[int]:
@@ -375,9 +375,9 @@ def _not_a_credential(value: str, called: bool) -> bool:
 # punctuated prose is a label or a message (`Mot de passe`, `Forgot your password?`).
 _ENCRYPTED_SEGMENTS = frozenset({"encrypted", "enc"})
 MIN_CIPHERTEXT = 16  # base64 of the shortest authenticated ciphertext (a 12-byte nonce and a tag) is longer
-_PASSPHRASE = regex.compile(r"[a-z]{2,}(?: [a-z]{2,}){3,}")
-_LETTER = regex.compile(r"[^\W\d_]")
-_NOT_LETTER = regex.compile(r"[\d\W_]")
+_PASSPHRASE = compiled.pattern(r"[a-z]{2,}(?: [a-z]{2,}){3,}")
+_LETTER = compiled.pattern(r"[^\W\d_]")
+_NOT_LETTER = compiled.pattern(r"[\d\W_]")
 
 
 def weak_password(key: str, value: str, called: bool = False) -> bool:
@@ -407,7 +407,7 @@ def weak_password(key: str, value: str, called: bool = False) -> bool:
 # value (`NAME=`, `"name": "`, `NAME := "`, `<name>`, `--name `), else the line's own assignment
 # (`DATABASE_URL=postgres://user:` before a URL password). The migration plan names Vault fields
 # after it; a finding without one is named after its secret type.
-_NAME_BEFORE_VALUE = regex.compile(
+_NAME_BEFORE_VALUE = compiled.pattern(
     r"(?:^|[^\w.\-/@])([A-Za-z_][\w.-]{0,127})[\"']?\]?\s*(?::{1,3}=|=>|[?+.]=|\?\?=|=|:)\s*[\"'`]?(?:(?i:bearer|token|basic)\s+)?$"
     r"|--([A-Za-z][\w-]{0,127})[=\s]\s*[\"']?$"
     r"|<([A-Za-z_][\w.-]{0,127})>$"
@@ -417,7 +417,7 @@ _NAME_BEFORE_VALUE = regex.compile(
     r"|\(\s*[\"']([A-Za-z_][\w.-]{0,127})[\"']\s*,\s*[\"'`]?$"
 )
 # Tried with `match` from a line's start: no `^`, which would not match at a position after 0.
-_LINE_ASSIGNMENT = regex.compile(
+_LINE_ASSIGNMENT = compiled.pattern(
     r"\s*(?:export\s+|set\s+)?[\"']?([A-Za-z_][\w.-]{0,127})[\"']?\s*(?::{1,3}=|=>|[?+.]=|\?\?=|=|:)"
 )
 NAME_CONTEXT = 256  # characters before a value in which its own assignment is looked for

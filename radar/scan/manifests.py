@@ -25,7 +25,7 @@ from typing import Callable
 
 import regex
 
-from radar.scan import filters, generic
+from radar.scan import compiled, filters, generic
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,13 @@ MAX_VALUE = 1 << 16  # characters of one value (a block scalar's lines joined); 
 MAX_WORD = 256  # a decoded value longer than this, or with blanks or brackets, is a file, not a word
 MIN_DECODED = 6  # bytes a `data:` value must decode to: `admin`, `bar\n` are user names and samples
 
-_DOCUMENT_SEPARATOR = regex.compile(r"(?m)^---")
-_KIND_SECRET = regex.compile(r"""(?i)["']?kind["']?[ \t]*:[ \t]*(["']?)secret\1[ \t]*(?:#.*)?""")
-_MAP_KEY = regex.compile(r"""(["']?)(data|stringData)\1[ \t]*:[ \t]*(?:#.*)?""")
-_ENTRY = regex.compile(r"""(?P<q>["']?)(?P<key>[^\s:"'#][^:"'#]{0,252}?)(?P=q)[ \t]*:(?:[ \t]+(?P<value>.*?))?[ \t]*""")
-_BLOCK = regex.compile(r"[|>][+-]?[1-9]?[+-]?(?:[ \t]+#.*)?")
-_BASE64 = regex.compile(r"[A-Za-z0-9+/]+={0,2}")
-_TEMPLATE = regex.compile(r"\{\{|\}\}|\$\{|<%")
+_DOCUMENT_SEPARATOR = compiled.pattern(r"(?m)^---")
+_KIND_SECRET = compiled.pattern(r"""(?i)["']?kind["']?[ \t]*:[ \t]*(["']?)secret\1[ \t]*(?:#.*)?""")
+_MAP_KEY = compiled.pattern(r"""(["']?)(data|stringData)\1[ \t]*:[ \t]*(?:#.*)?""")
+_ENTRY = compiled.pattern(r"""(?P<q>["']?)(?P<key>[^\s:"'#][^:"'#]{0,252}?)(?P=q)[ \t]*:(?:[ \t]+(?P<value>.*?))?[ \t]*""")
+_BLOCK = compiled.pattern(r"[|>][+-]?[1-9]?[+-]?(?:[ \t]+#.*)?")
+_BASE64 = compiled.pattern(r"[A-Za-z0-9+/]+={0,2}")
+_TEMPLATE = compiled.pattern(r"\{\{|\}\}|\$\{|<%")
 
 
 def _document(text: str, marker: int) -> tuple[int, int]:

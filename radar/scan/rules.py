@@ -111,7 +111,9 @@ class Rule:
     def pattern(self) -> regex.Pattern[str]:
         """The compiled expression, on first use: a scan needs only the rules whose keywords
         occur, and compiling all of them held up the start of every scan by a quarter second."""
-        return regex.compile(self.expression)
+        from radar.scan import compiled
+
+        return compiled.pattern(self.expression)
 
     @functools.cached_property
     def required_literals(self) -> tuple[str, ...]:
@@ -151,8 +153,10 @@ class Rule:
 
         if self.value is None or refers_to_groups(self.value):
             return None
+        from radar.scan import compiled
+
         try:
-            return regex.compile(self.value)
+            return compiled.pattern(self.value)
         except regex.error:
             return None
 

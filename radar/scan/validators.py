@@ -16,10 +16,11 @@ from typing import Callable
 import regex
 
 from radar import json_input
+from radar.scan import compiled
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_PEM = regex.compile(
+_PEM = compiled.pattern(
     r"-----BEGIN (?P<label>[A-Z0-9 ]+)-----(?P<body>.*?)-----END (?P=label)-----", regex.DOTALL
 )
 
