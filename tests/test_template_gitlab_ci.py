@@ -5,6 +5,7 @@ keeps its state between green runs through the job-artifacts API."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -112,9 +113,14 @@ def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
         assert _run_job(template, "radar-monitor", repo, env) == 1  # that run failed: GitLab kept no state
         project.artifacts[("main", "radar-monitor", "radar-state.toml")] = first  # as if it had passed
         assert _run_job(template, "radar-monitor", repo, env) == 0  # known since the last green run
-        # The clean blobs are remembered in the directory GitLab's cache: keeps (the token's blob is not).
-        assert job["cache"]["paths"] == [".radar-cache/"]
-        [cached] = (repo / ".radar-cache" / "radar").glob("clean-blobs-*.txt")
+        # The clean blobs are remembered in the file GitLab's cache: keeps (the token's blob is not),
+        # and nothing else of radar's cache: its compiled keywords and expressions carry no key.
+        written = [p for p in (repo / ".radar-cache").rglob("*") if p.is_file()]
+        kept = [p for p in written if any(fnmatch.fnmatch(str(p.relative_to(repo)), pattern)
+                                          for pattern in job["cache"]["paths"])]
+        assert len(written) > len(kept) and any(p.name.endswith(".hsdb") for p in written)
+        [cached] = kept
+        assert cached.name.startswith("clean-blobs-")
         assert len(cached.read_text().splitlines()) == 1 + 1  # a header, and README's blob: the token's is not clean
         assert any("/jobs/artifacts/main/raw/radar-state.toml?job=radar-monitor" in r for r in gl.requests)
 
