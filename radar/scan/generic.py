@@ -214,7 +214,10 @@ def assignment_starts(text: str, name_ends: list[int], longest: int) -> list[int
 # The same starts from Hyperscan (`prefilter.KeywordIndex` patterns), for `reported_starts`: one
 # expression per form, each matching where that form can, ending on an ASCII character.
 START_FORMS = ("operator", "tag", "env")
-_HS_KEY = rf"[\w.\-]{{0,{KEY_REACH}}}"
+# Any length of key, not KEY_REACH at most: `reported_starts` bounds the walk back itself and
+# passes over a run too long to be a key, so the few more hits change no finding, while the
+# ~390 bounded repeats took Hyperscan 0.33 s more to compile (0.73 against 0.40 s for all patterns).
+_HS_KEY = r"[\w.\-]*"
 
 
 def start_patterns(spellings: tuple[str, ...]) -> tuple[str, str, str]:
