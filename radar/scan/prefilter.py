@@ -147,10 +147,23 @@ def _cached_databases(words: list[str], patterns: Sequence[str] = ()) -> list["h
         thread.join()
     elif pending:
         pending[0].compile_and_store()
+    if pending:
+        _give_back_freed_memory()
     for job in jobs:
         if job.error is not None and job.literal:
             raise job.error  # a keyword Hyperscan cannot take is radar's mistake
     return [job.database for job in jobs if job.database is not None]
+
+
+def _give_back_freed_memory() -> None:
+    """Return the heap a compile freed to the system (glibc keeps it otherwise): Hyperscan's compile
+    peaks at ~170 MB, and the scan's workers, forked after it, would each start that large."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the memory stays with the process
+        pass
 
 
 class _Compile:
