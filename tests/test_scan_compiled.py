@@ -161,3 +161,18 @@ def test_rules_take_their_patterns_from_the_cache(cache, no_compiling):
     for rule in rules.rules[:20]:
         assert dataclasses.replace(rule).pattern._pickled_data == expected[rule.id]
     assert os.listdir(cache)
+
+
+def test_a_file_over_the_bound_is_not_read_whole_and_is_compiled_afresh(cache, monkeypatch):
+    expression = r"xoxb-[0-9]{10,13}"
+    compiled.pattern(expression)
+    path = compiled._path(expression, 0)
+    payload = path.read_bytes().partition(b"\n")[2] + b" " * compiled.MAX_FILE_BYTES  # still valid JSON
+    path.write_bytes(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    with pytest.raises(ValueError):
+        compiled._load(path.read_bytes(), expression, 0)
+    calls = []
+    original = regex.compile
+    monkeypatch.setattr(compiled.regex, "compile", lambda *a: calls.append(a) or original(*a))
+    assert compiled.pattern(expression).search("xoxb-1234567890")
+    assert calls == [(expression, 0)] and path.stat().st_size < compiled.MAX_FILE_BYTES

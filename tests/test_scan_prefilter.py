@@ -84,3 +84,18 @@ def test_a_refused_pattern_leaves_the_keywords_in_their_own_database(cache):
     assert not index.patterns_supported
     assert list(index.hits("a TOKEN")) == [(4, (3,)), (6, (0,))]
     assert not list(cache.glob("patterns-*.hsdb"))
+
+
+@pytest.mark.parametrize("failing", ["keywords", "patterns"])
+def test_a_failure_while_compiling_is_raised_not_dropped(cache, monkeypatch, failing):
+    # With an empty cache the keywords compile on a thread and the patterns on the caller's: a
+    # failure that is not Hyperscan refusing a pattern must reach the caller from either.
+    class Failing(hyperscan.Database):
+        def compile(self, *args, literal=False, **kwargs):
+            if literal == (failing == "keywords"):
+                raise MemoryError(f"out of memory compiling the {failing}")
+            return super().compile(*args, literal=literal, **kwargs)
+
+    monkeypatch.setattr(prefilter.hyperscan, "Database", Failing)
+    with pytest.raises(MemoryError, match=failing):
+        KeywordIndex(WORDS, "hyperscan", PATTERNS)

@@ -20,7 +20,6 @@ The files are private (0600): a custom rule's expression is the user's own text.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import sys
@@ -36,6 +35,7 @@ except ImportError:  # an unexpected layout of the package: compile every time
     _regex = None
 
 _FORMAT = 1
+MAX_FILE_BYTES = 1 << 20  # the largest shipped expression's file is ~9 KB; no larger one is read whole
 _FOLDER = "expressions-" + hashlib.sha256(
     f"{_FORMAT}:{regex.__version__}:{sys.version_info[:2]}".encode()).hexdigest()[:16]
 
@@ -44,9 +44,11 @@ def pattern(expression: str, flags: int = 0) -> regex.Pattern[str]:
     """`regex.compile(expression, flags)`, from the cache when it holds this expression."""
     path = _path(expression, flags)
     try:
-        return _load(path.read_bytes(), expression, flags)
-    except (OSError, ValueError, TypeError, KeyError, binascii.Error, regex.error):
-        pass  # none yet, damaged or of another shape: compiled afresh and stored again
+        with open(path, "rb") as file:
+            stored = file.read(MAX_FILE_BYTES + 1)
+        return _load(stored, expression, flags)
+    except Exception:  # none yet, damaged, of another shape, or refused by regex: compiled afresh
+        pass
     compiled = regex.compile(expression, flags)
     text = _dumps(compiled, flags)
     if text is not None:
@@ -82,6 +84,8 @@ def _load(stored: bytes, expression: str, flags: int) -> regex.Pattern[str]:
     another shape, or for another expression."""
     if _regex is None:
         raise ValueError("no C module to load into")
+    if len(stored) > MAX_FILE_BYTES:
+        raise ValueError("too large")
     digest, _, payload = stored.partition(b"\n")
     if hashlib.sha256(payload).hexdigest().encode() != digest:
         raise ValueError("damaged")

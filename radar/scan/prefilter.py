@@ -150,8 +150,10 @@ def _cached_databases(words: list[str], patterns: Sequence[str] = ()) -> list["h
     if pending:
         _give_back_freed_memory()
     for job in jobs:
-        if job.error is not None and job.literal:
-            raise job.error  # a keyword Hyperscan cannot take is radar's mistake
+        # A pattern Hyperscan rejects leaves the keywords to work alone; anything else (a keyword
+        # it cannot take, a failure on the thread) is raised here, in the caller's thread.
+        if job.error is not None and (job.literal or not isinstance(job.error, hyperscan.error)):
+            raise job.error
     return [job.database for job in jobs if job.database is not None]
 
 
@@ -193,7 +195,7 @@ class _Compile:
             else:
                 database.compile(expressions=[p.encode("utf-8") for p in self.items], ids=ids,
                                  flags=[hyperscan.HS_FLAG_MULTILINE] * len(self.items))
-        except hyperscan.error as e:  # a pattern Hyperscan rejects: the caller goes on without
+        except Exception as e:  # kept for the calling thread, which decides (`_cached_databases`)
             self.error = e
             return
         self.database = database
