@@ -28,6 +28,10 @@ RUN pip install --no-cache-dir /tmp/dist/*.whl \
 # Not root: radar reads what it scans and writes only its reports and its fingerprint key
 # (~/.config/radar; set RADAR_FINGERPRINT_KEY to compare fingerprints across runs).
 USER radar
+# One scan of an empty directory compiles the keyword databases and plan into ~/.cache/radar, so
+# that every container's scans start warm (~0.6 s less each; a host lacking a CPU feature of the
+# build host compiles afresh). The fingerprint key is for this step only: none is kept in the image.
+RUN mkdir /tmp/warm-up && RADAR_FINGERPRINT_KEY=warm-up radar scan /tmp/warm-up && rmdir /tmp/warm-up
 WORKDIR /src
 ENTRYPOINT ["radar"]
 CMD ["--help"]

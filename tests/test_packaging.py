@@ -245,3 +245,26 @@ def test_the_image_build_context_makes_the_same_wheel(wheel, tmp_path):
             return {i.filename: i.CRC for i in archive.infolist() if not i.filename.endswith("/RECORD")}
 
     assert contents(built) == contents(wheel)
+
+
+def test_the_image_warms_radar_s_cache_and_keeps_no_fingerprint_key(tmp_path):
+    """The Dockerfile's warm-up step, run as the image runs it (radar on PATH, a fresh HOME): it
+    leaves the compiled keyword databases and plan that a later scan loads instead of compiling,
+    and no fingerprint key, which every container of the image would otherwise share."""
+    lines = (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    [step] = [line.removeprefix("RUN ") for line in lines if line.startswith("RUN ") and "radar scan" in line]
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
+           "LANG": "C.UTF-8"}
+    checked(["sh", "-c", step.replace("/tmp/warm-up", str(tmp_path / "warm-up"))], env=env)
+    cache = home / ".cache" / "radar"
+    databases = sorted(cache.glob("*.hsdb"))
+    assert [p.name.split("-")[0] for p in databases].count("patterns") == 1 and len(databases) >= 2
+    assert list(cache.glob("plan-*.json")) and not (home / ".config").exists()
+    assert not (tmp_path / "warm-up").exists()
+    before = {p: p.stat().st_mtime_ns for p in databases}
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("print('hello')\n")
+    checked(["radar", "scan", str(tmp_path / "src")], env={**env, "RADAR_FINGERPRINT_KEY": "k"})
+    assert {p: p.stat().st_mtime_ns for p in cache.glob("*.hsdb")} == before  # loaded, not compiled again
