@@ -388,9 +388,9 @@ def test_scan_output_through_a_symbolic_link_updates_the_target(tmp_path):
 # Where radar may rename, and why that replaces nothing it did not create:
 ALLOWED_RENAMES = {
     ("files.py", "_replace_atomically"),  # the writer: its own temporary file over the destination
-    # the engine caches (hyperscan databases, plans): a temporary file of its own, renamed inside
+    # the engine caches (hyperscan databases, plans, expressions): a temporary file of its own, renamed inside
     # radar's cache directory ($XDG_CACHE_HOME/radar), never at a path a user gave
-    ("scan/prefilter.py", "store_cached"),
+    ("scan/cache_files.py", "store_cached"),
 }
 _RENAMING_FUNCTIONS = {("os", "replace"), ("os", "rename"), ("os", "renames"), ("shutil", "move")}
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from radar.scan.findings import FingerprintKey
-from radar.scan.prefilter import cache_path, store_cached
+from radar.scan.cache_files import cache_path, store_cached
 
 MAX_ENTRIES = 2_000_000  # 66 MB of lines: older entries beyond it are dropped
 _HEADER = "radar clean blobs 1 "

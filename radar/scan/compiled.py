@@ -27,7 +27,7 @@ from pathlib import Path
 
 import regex
 
-from radar.scan.prefilter import cache_path, store_cached
+from radar.scan.cache_files import cache_path, store_cached
 
 try:  # the C half of `regex`: what `pickle` calls to load a pattern (`regex._main._pickle`)
     from regex import _regex

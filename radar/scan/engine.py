@@ -58,7 +58,8 @@ from radar.scan import compiled, filters, generic, manifests, validators
 from radar.scan.config import Allowlists
 from radar.scan.findings import Candidate, Finding, FingerprintKey, Origin, dedupe, preview
 from radar.scan import gate as gate_module, prefilter
-from radar.scan.prefilter import KeywordIndex, cache_path, store_cached
+from radar.scan.cache_files import cache_path, store_cached
+from radar.scan.prefilter import KeywordIndex
 from radar.scan.rules import MATCH_TIMEOUT_SECONDS, Rule, RuleSet
 
 DEFAULT_DECODE_DEPTH = 2

@@ -18,17 +18,16 @@ none (`patterns_supported` is false): the caller works from the keywords alone.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import operator
-import os
 import threading
 from array import array
-from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import ahocorasick
+
+from radar.scan.cache_files import cache_path, store_cached
 
 try:
     import hyperscan
@@ -206,24 +205,3 @@ def literal(text: str) -> str:
     """A Hyperscan expression that matches `text` as it is: ASCII letters and digits stay, every
     other byte of its UTF-8 is escaped (so no character can mean anything else)."""
     return "".join(chr(b) if b < 128 and chr(b).isalnum() else f"\\x{b:02x}" for b in text.encode("utf-8"))
-
-
-def cache_path(name: str) -> Path:
-    """Where radar keeps `name` between runs: $XDG_CACHE_HOME/radar (default ~/.cache/radar)."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "radar" / name
-
-
-def store_cached(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to the cache file `path` whole (a reader never sees it half written), with
-    permission bits `mode` (less the umask) from its creation, or not at all: a cache that cannot
-    be written only means working it out again next time."""
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        temporary.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
