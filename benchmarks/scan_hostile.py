@@ -16,7 +16,9 @@ Inputs, written to a temporary directory (mode 0700, removed afterwards):
    prefix with no token); `-----BEGIN RSA PRIVATE KEY-----` repeated (a multi-line rule's
    keyword); `jdbc:a:` repeated, then a real JDBC URL on the next line; base64 runs that decode
    to assignments (`--decode-depth 3`); 2 MB of `"` after `password = `; a 12 KB run of broken
-   percent escapes (`%zz`) beside a real one; a JWT whose claims nest 100,000 levels deep.
+   percent escapes (`%zz`) beside a real one; a JWT whose claims nest 100,000 levels deep; a
+   generic rule's name 250,000 times in one key after `ENV `, after `<` and before an operator
+   (each name is a place where Hyperscan's start patterns report).
 
 Each input is scanned with `radar scan FILE --format json --jobs 1`, old and new one after the
 other, once (the old code's slow cases take minutes); a run over `--timeout` seconds is killed.
@@ -90,6 +92,9 @@ SHAPES: dict[str, tuple[str, Callable[[int], str]]] = {
     "quotes": ("`password = ` and 2 MB of `\"`", lambda _: 'password = "' + '"' * (2 * MB) + "\n"),
     "percent": ("`redirect=%3d ` and 12 KB of `%zz`", lambda _: "redirect=%3d " + "%zz" * 4_000 + "\n"),
     "nested-jwt": ("a JWT whose claims nest 100,000 levels deep", _nested_jwt),
+    "env-names": ("`ENV ` and `password` x 250,000 on one line", lambda _: "ENV " + "password" * 250_000 + "\n"),
+    "tag-names": ("`<` and `password` x 250,000 on one line", lambda _: "<" + "password" * 250_000 + "\n"),
+    "operator-names": ("`password` x 250,000, then `=` and a value", lambda _: "password" * 250_000 + "=Zx9qL2mN8vR4\n"),
 }
 OPTIONS = {"decoding": ["--decode-depth", "3"]}
 

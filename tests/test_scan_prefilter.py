@@ -99,3 +99,4 @@ def test_a_failure_while_compiling_is_raised_not_dropped(cache, monkeypatch, fai
     monkeypatch.setattr(prefilter.hyperscan, "Database", Failing)
     with pytest.raises(MemoryError, match=failing):
         KeywordIndex(WORDS, "hyperscan", PATTERNS)
+

@@ -188,3 +188,17 @@ def test_rules_with_a_gate_match_what_a_search_of_their_lines_matches(pieces):
         else:
             assert searched == []
 
+
+def test_an_env_line_is_a_start_once_however_many_names_its_key_holds():
+    # The start patterns take a key of any length, so each of the names below is a report of the
+    # `ENV` form (2) on the same line; the line's start is found once per line, in any order.
+    from radar.scan.generic import reported_starts
+
+    first = "ENV " + "password" * 1_000 + "=x\n"
+    text = first + "RUN make\n" + "  ENV token=y\n"
+    names = [i + len("password") - 1 for i in range(4, 4 + 8_000, 8)]
+    second = text.index("  ENV") + len("  ENV token") - 1
+    reports = [(last, 2) for last in names] + [(second, 2)]
+    assert reported_starts(text, reports, len("password")) == [0, text.index("  ENV")]
+    assert reported_starts(text, list(reversed(reports)), len("password")) == [0, text.index("  ENV")]
+    assert reported_starts(text, [(second, 2), (names[5], 2), (second, 2)], 8) == [0, text.index("  ENV")]

@@ -243,6 +243,7 @@ def reported_starts(text: str, reports: list[tuple[int, int]], longest: int) -> 
     of `start_patterns`: (offset of the match's last character, index in START_FORMS)."""
     starts: set[int] = set()
     reach = KEY_REACH + longest
+    line_start = line_end = 0  # the `ENV` line found last: [line_start, line_end)
     for last, form in reports:
         if form == 0:
             # Back from the operator's last character over the operator, blanks, a closing quote
@@ -269,8 +270,13 @@ def reported_starts(text: str, reports: list[tuple[int, int]], longest: int) -> 
             tag = text.rfind("<", max(0, last - reach), last)
             if tag >= 0:
                 starts.add(tag)
-        else:
-            starts.add(text.rfind("\n", 0, last) + 1)
+        elif not line_start <= last < line_end:
+            # Every name in an `ENV` line's key reports the line (a 2 MB line of names, 250,000
+            # times), so its bounds are looked for once per line: cost stays linear in the text.
+            line_start = text.rfind("\n", 0, last) + 1
+            line_end = text.find("\n", last)
+            line_end = len(text) if line_end < 0 else line_end
+            starts.add(line_start)
     return sorted(starts)
 
 
