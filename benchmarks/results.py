@@ -42,6 +42,14 @@ def write_section(name: str, section: str) -> None:
     RESULTS.write_text(text)
 
 
+def publish(name: str, lines: list[str], write: bool) -> None:
+    """Print a benchmark's section and, with `write` (its `--write`), put it into RESULTS.md."""
+    section = "\n".join(lines)
+    print(section)
+    if write:
+        write_section(name, section)
+
+
 def machine(*extras: str) -> str:
     """CPU model, cores, OS and Python, then `extras` (tool versions)."""
     cpu = platform.processor() or platform.machine()

@@ -211,10 +211,7 @@ def main() -> None:
             "before the history is read, so only the parent holds its index), exit "
             f"{status}. Most of the time is `git log --raw` itself.",
         ]
-    table = "\n".join(lines)
-    print(table)
-    if args.write:
-        results.write_section(SECTION, table)
+    results.publish(SECTION, lines, args.write)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import IO
 import results
 from scan_benchmark import measure
 from scan_history import TOOLS, unique_blob_bytes
-from scan_history_shapes import imported_repository, write_file
+from scan_history_shapes import imported_repository, row_cells, write_file
 
 from radar.scan.examples import expand
 
@@ -133,15 +133,8 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, (_, counts) in TOOLS.items():
-        measured = runs[name]
-        seconds = statistics.median(r[0] for r in measured)
-        reported, unique = counts(WORK / f"{name.split()[0]}.json")
-        lines.append(f"| {name} | {seconds:.2f} | {seconds / base:.2f} | {max(r[1] for r in measured) / 1e6:.0f} | "
-                     f"{reported} | {unique} | {measured[-1][2]} |")
-    table = "\n".join(lines)
-    print(table)
-    if args.write:
-        results.write_section(SECTION, table)
+        lines.append(f"| {name} | {row_cells(runs[name], counts(WORK / f'{name.split()[0]}.json'), base)}")
+    results.publish(SECTION, lines, args.write)
 
 
 if __name__ == "__main__":

@@ -229,17 +229,21 @@ def main() -> None:
     for commits in shapes:
         base = [r[0] for r in runs.get((commits, "betterleaks git"), [])]
         for name in names:
-            measured = runs[(commits, name)]
-            seconds = statistics.median(r[0] for r in measured)
-            peak = max(r[1] for r in measured)
-            reported, unique = TOOLS[name][1](_output(name, commits))
-            ratio = f"{seconds / statistics.median(base):.2f}" if base else "-"
-            lines.append(f"| {commits:,} | {name} | {seconds:.2f} | {ratio} | {peak / 1e6:.0f} | {reported} | "
-                         f"{unique} | {measured[-1][2]} |")
-    table = "\n".join(lines)
-    print(table)
-    if args.write:
-        results.write_section(SECTION, table)
+            cells = row_cells(runs[(commits, name)], TOOLS[name][1](_output(name, commits)),
+                              statistics.median(base) if base else None)
+            lines.append(f"| {commits:,} | {name} | {cells}")
+    results.publish(SECTION, lines, args.write)
+
+
+def row_cells(measured: list[tuple[float, int, int]], counts: tuple[int, int], base: float | None) -> str:
+    """A tool's cells from `Wall s` to `Exit` (this table's and the lockfile history's): median
+    wall time, its ratio to `base` (betterleaks' median), the highest peak RSS, the findings
+    reported and unique, the last round's exit status."""
+    seconds = statistics.median(r[0] for r in measured)
+    ratio = f"{seconds / base:.2f}" if base else "-"
+    reported, unique = counts
+    return (f"{seconds:.2f} | {ratio} | {max(r[1] for r in measured) / 1e6:.0f} | {reported} | {unique} | "
+            f"{measured[-1][2]} |")
 
 
 if __name__ == "__main__":

@@ -45,16 +45,16 @@ class KeywordIndex:
         self._words = sorted(roles)  # a stable order: the compiled database is cached by it
         self._roles = [tuple(roles[w]) for w in self._words]
         self.engine = engine or ("hyperscan" if hyperscan is not None else "ahocorasick")
-        # Whether hits() reports the patterns: not when none were given (the engine's callers then
-        # work from the keywords alone, as with Aho-Corasick), nor when Hyperscan refused one.
-        self.patterns_supported = self.engine == "hyperscan" and bool(patterns)
+        # Whether hits() reports the patterns: only when they have a database of their own, not
+        # when none were given (the engine's callers then work from the keywords alone, as with
+        # Aho-Corasick), nor when Hyperscan refused one (the keywords still work).
+        self.patterns_supported = False
         if self.engine == "hyperscan":
             expressions = sorted(patterns or {})
             self._databases = _cached_databases(self._words, expressions)
-            if len(self._databases) > 1:
+            self.patterns_supported = len(self._databases) > 1
+            if self.patterns_supported:
                 self._roles += [tuple(patterns[e]) for e in expressions]  # type: ignore[index]
-            else:  # none given, or an expression Hyperscan rejects: the keywords still do
-                self.patterns_supported = False
             self._scratches = None
         else:
             self._automaton = ahocorasick.Automaton()
@@ -87,11 +87,15 @@ class KeywordIndex:
 
         if self._scratches is None:  # per process: a forked worker must not share its parent's
             self._scratches = [hyperscan.Scratch(database) for database in self._databases]
+        runs = 0
         for database, scratch in zip(self._databases, self._scratches):
+            reported = len(found)
             database.scan(data, match_event_handler=on_match, scratch=scratch)
-        # Hyperscan does not promise to report in order of end offset (it nearly always does), and
-        # two databases give two runs, which sorting merges (Timsort finds the runs: linear).
-        if not all(map(operator.le, found, itertools.islice(found, 1, None))):
+            runs += len(found) > reported
+        # Two databases that both reported give two runs, which sorting merges (Timsort finds the
+        # runs: linear); one run is checked first, as Hyperscan does not promise to report in order
+        # of end offset (it nearly always does).
+        if runs > 1 or not all(map(operator.le, found, itertools.islice(found, 1, None))):
             found = array("q", sorted(found))
         return self._decoded_offsets(found, shift, text, data)
 
@@ -185,20 +189,23 @@ class _Compile:
             return False
 
     def compile_and_store(self) -> None:
-        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        ids = list(range(self.first_id, self.first_id + len(self.items)))
         try:
-            if self.literal:
-                database.compile(expressions=[w.encode("utf-8") for w in self.items], ids=ids,
-                                 flags=[hyperscan.HS_FLAG_CASELESS] * len(self.items), literal=True)
-            else:
-                database.compile(expressions=[p.encode("utf-8") for p in self.items], ids=ids,
-                                 flags=[hyperscan.HS_FLAG_MULTILINE] * len(self.items))
+            database = compile_database(self.items, self.first_id, self.literal)
         except Exception as e:  # kept for the calling thread, which decides (`_cached_databases`)
             self.error = e
             return
         self.database = database
         store_cached(self.path, hyperscan.dumpb(database))
+
+
+def compile_database(items: Sequence[str], first_id: int = 0, literal: bool = False) -> "hyperscan.Database":
+    """Keywords (`literal`: matched in any case) or patterns (`^` at every line start), with ids
+    from `first_id`, as the index scans with them; hyperscan.error for one Hyperscan refuses."""
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    flag = hyperscan.HS_FLAG_CASELESS if literal else hyperscan.HS_FLAG_MULTILINE
+    database.compile(expressions=[item.encode("utf-8") for item in items],
+                     ids=list(range(first_id, first_id + len(items))), flags=[flag] * len(items), literal=literal)
+    return database
 
 
 def literal(text: str) -> str:

@@ -50,6 +50,7 @@ from importlib import resources
 import regex
 
 from radar.errors import RadarError
+from radar.scan import compiled
 
 SEVERITIES = ("critical", "high", "medium", "low")
 CONFIDENCES = ("high", "medium", "low")
@@ -111,8 +112,6 @@ class Rule:
     def pattern(self) -> regex.Pattern[str]:
         """The compiled expression, on first use: a scan needs only the rules whose keywords
         occur, and compiling all of them held up the start of every scan by a quarter second."""
-        from radar.scan import compiled
-
         return compiled.pattern(self.expression)
 
     @functools.cached_property
@@ -153,8 +152,6 @@ class Rule:
 
         if self.value is None or refers_to_groups(self.value):
             return None
-        from radar.scan import compiled
-
         try:
             return compiled.pattern(self.value)
         except regex.error:
@@ -294,14 +291,15 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
 
 def _check_gate(gate: str) -> None:
     """A gate Hyperscan refuses would cost every rule its gate (the engine then works from the
-    keywords alone): refused here, naming the field. Without Hyperscan no gate is used."""
-    try:
-        import hyperscan
-    except ImportError:
+    keywords alone): refused here, naming the field, compiled as the engine compiles its
+    patterns. Without Hyperscan no gate is used."""
+    from radar.scan import prefilter
+
+    if prefilter.hyperscan is None:
         return
     try:
-        hyperscan.Database().compile(expressions=[gate.encode("utf-8")], ids=[0], flags=[hyperscan.HS_FLAG_MULTILINE])
-    except hyperscan.error as e:
+        prefilter.compile_database([gate])
+    except prefilter.hyperscan.error as e:
         reason = str(e).rstrip(".")
         raise RuleFieldError("gate", f"Hyperscan cannot compile it ({reason}); correct it, or leave it out") from None
 
