@@ -16,6 +16,13 @@ log: it is the head when that looks like part of a token (a digit, or letters of
 else the tail (`https://hooks...` and `postgres://...` start the way every URL in a log starts,
 and end in their secret part), else the literal is entered whole (`correct horse battery`; up
 to _WHOLE_UP_TO bytes). Such calls are at most one per byte of input.
+
+Databases are compiled for Hyperscan's vectored mode and scanned as a one-buffer vector. Block
+mode also builds engines for inputs of a few dozen bytes, whose compile grows about five times
+faster than the literals from a few hundred of them to ~1,450 (the 1,000 benchmark secrets'
+windows: 1,300 of them 84 ms in block mode, 17 ms vectored; 2,500 30 and 26 ms): 150 secrets
+took 0.1 s to set up in block mode where 200 took 35 ms. Vectored scans of large blocks are as
+fast; a line of output costs ~0.1 us more.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ def _database(entries: list[tuple[bytes, int, int]], literal: bool) -> hyperscan
     if not entries:
         return None
     texts, ids, flags = zip(*entries)
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_VECTORED)
     database.compile(expressions=list(texts), ids=list(ids), flags=list(flags), literal=literal)
     return database
 
@@ -235,9 +242,9 @@ class HyperscanMatcher:
                             hits.append((found, start + length))
 
             for database, scratch in zip(literals, literal_scratches):
-                database.scan(data, match_event_handler=on_match, scratch=scratch)
+                database.scan([data], match_event_handler=on_match, scratch=scratch)
             if expressions is not None and any(g in data for g in gates):
-                expressions.scan(data, match_event_handler=on_match, scratch=expression_scratch)
+                expressions.scan([data], match_event_handler=on_match, scratch=expression_scratch)
             return hits
 
         return scan
