@@ -6,13 +6,15 @@ pyahocorasick holds every literal whole. Literals drawn from a four-byte alphabe
 are shorter, as long as, and longer than a window, have token-like heads, tails, both or neither,
 and hold NUL bytes (which the Hyperscan binding cannot take in a pure literal), so every path of
 the window check meets the reference; with the literals in one database and, as done for
-thousands of them, split over two databases (forced here for a few).
+thousands of them, split over several databases (forced here for a few), scanned by one thread
+or shared with a helper thread.
 """
 
 from __future__ import annotations
 
 from unittest.mock import patch
 
+import hyperscan
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -61,11 +63,64 @@ def test_a_literal_cut_by_either_end_of_the_block_is_not_reported(texts, cut) ->
 
 def test_thousands_of_literals_compile_as_two_databases_that_find_them_all() -> None:
     texts = [b"%05d-secret" % i for i in range(engine_hyperscan.SPLIT_ABOVE + 1)]
-    matcher = HyperscanMatcher([Needle(t) for t in texts])
+    with patch.object(engine_hyperscan, "LAUNCH_AT", len(texts) + 1):  # none compiled while they come
+        matcher = HyperscanMatcher([Needle(t) for t in texts])
     assert len(matcher._literals) == 2
     data = b" ".join(texts)
     ends = [data.index(t) + len(t) for t in texts]
     assert _hits(matcher, data) == list(enumerate(ends))
+
+
+def test_windows_launched_while_needles_come_make_at_most_one_database_more_than_launches() -> None:
+    texts = [b"%05d-secret" % i for i in range(10 * engine_hyperscan.LAUNCHES)]
+    with patch.object(engine_hyperscan, "LAUNCH_AT", 3):
+        matcher = HyperscanMatcher(iter([Needle(t) for t in texts]))
+    assert len(matcher._literals) == engine_hyperscan.LAUNCHES + 1
+    data = b" ".join(texts)
+    ends = [data.index(t) + len(t) for t in texts]
+    assert _hits(matcher, data) == list(enumerate(ends))
+
+
+@settings(max_examples=300, deadline=None)
+@given(literals, caseless, text, st.integers(min_value=1, max_value=4), st.booleans())
+@example([b"aBaBaBaB", b"BaBaBaBa", b"a a a a a"], [b"?tok="], b"aBaBaBaBaBaBaB?TOK=a a a a a", 1, True)
+def test_passes_shared_with_the_helper_thread_report_what_one_thread_reports(texts, keys, data, launch_at,
+                                                                             url) -> None:
+    """A large block's passes are split between the caller and a helper thread: the same hits,
+    in the same order, as one thread scanning them all; with gated expressions too."""
+    needles = [Needle(t) for t in texts] + [Needle(k, caseless=True) for k in keys]
+    if url:
+        needles.append(Needle(rb"://[^@/\s]*@", regex=True, gate=b"@"))
+        data += b" https://user:pw@host"
+    with patch.object(engine_hyperscan, "LAUNCH_AT", launch_at), patch.object(engine_hyperscan, "SPLIT_ABOVE", 1):
+        matcher = HyperscanMatcher(iter(needles))
+    with patch.object(engine_hyperscan, "PARALLEL_FROM", 1 << 60):
+        alone = matcher.scanner()(data)
+    with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "_helpers", []):
+        shared = matcher.scanner()(data)
+        if data and len(matcher._literals) > 1:  # the helper took a share (this machine has two CPUs)
+            assert engine_hyperscan._helpers[0] is not None
+    assert shared == alone
+    assert sorted(shared) == _hits(AhoCorasickMatcher(needles), data)
+
+
+def test_an_error_while_the_helper_thread_scans_reaches_the_caller() -> None:
+    texts = [b"%05d-secret" % i for i in range(6)]
+    with patch.object(engine_hyperscan, "LAUNCH_AT", 2):
+        matcher = HyperscanMatcher(iter([Needle(t) for t in texts]))
+    scan = matcher.scanner()
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("lost the window table")
+
+    with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "_candidates", broken):
+        with pytest.raises(hyperscan.ScanTerminated):  # what the binding makes of a failing callback
+            scan(b" ".join(texts))
+
+
+def test_on_one_cpu_every_pass_stays_on_the_caller_s_thread() -> None:
+    with patch.object(engine_hyperscan, "_helpers", []), patch("os.sched_getaffinity", return_value={0}):
+        assert engine_hyperscan._helper() is None
 
 
 def test_a_whole_literal_ending_in_a_run_of_one_byte_gets_a_database_of_its_own() -> None:

@@ -23,16 +23,24 @@ faster than the literals from a few hundred of them to ~1,450 (the 1,000 benchma
 windows: 1,300 of them 84 ms in block mode, 17 ms vectored; 2,500 30 and 26 ms): 150 secrets
 took 0.1 s to set up in block mode where 200 took 35 ms. Vectored scans of large blocks are as
 fast; a line of output costs ~0.1 us more.
+
+With several databases, a large block's passes are shared with a helper thread (the binding lets
+go of the GIL while it scans): each pass over 48 MB of log costs 10-17 ms.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import hyperscan
 
 from radar.mask.engine import Needle, Scan
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 _Handler = Callable[[int, int, int, int, object], None]
 
@@ -43,12 +51,17 @@ _DIGITS = b"0123456789"
 # windows: 125-135 ms as one, 98-118 ms as two, medians of 5 over several runs). The second
 # database costs a scan: 5-7 ms more per 48 MB of log.
 SPLIT_ABOVE = 4000
-# With this many windows, the first ones start compiling on a thread (the binding lets go of the
-# GIL) while the forms of the other secrets are still being worked out, and the rest compile on
-# another while the stream's tables are built: the 1,000 benchmark secrets' 5,216 windows
-# compile in 2 x ~30 ms, nearly all of it beside Python's work when a core is free (in-process
-# set-up 212 -> 157 ms), as long as it takes when none is.
-LAUNCH_AT = 2500
+# Each time this many windows have come, up to LAUNCHES times, they start compiling on a thread
+# (the binding lets go of the GIL) while the forms of the other secrets are still being worked
+# out; the rest compile on another while the stream's tables are built. The last compile is
+# what the set-up waits for: the 1,000 benchmark secrets' 5,216 windows as 2,500 + 2,716 took
+# 100-106 ms in-process, as 1,750 + 1,750 + 1,716 89-92 ms; each database is one more pass over
+# every block (scanned beside the others on a helper thread, see scanner()).
+LAUNCH_AT = 1750
+LAUNCHES = 2
+# A block at least this large has its passes shared with the helper thread: handing work over
+# costs tens of microseconds, what a pass over ~100 KB costs.
+PARALLEL_FROM = 256 << 10
 # Database ids at and above this are needle idents (of literals entered whole, and expressions)
 # plus this; below it, windows.
 _DIRECT = 1 << 30
@@ -165,11 +178,13 @@ class HyperscanMatcher:
             group = windows.get(key)
             if group is None:
                 windows[key] = [(text, ident)]
-                if len(windows) == LAUNCH_AT:
-                    compiling.append(_Compiling([(window, index, 0) for index, (window, _) in enumerate(windows)]))
+                if len(windows) % LAUNCH_AT == 0 and len(compiling) < LAUNCHES:
+                    launched = len(compiling) * LAUNCH_AT
+                    keys = itertools.islice(windows, launched, None)
+                    compiling.append(_Compiling([(window, launched + i, 0) for i, (window, _) in enumerate(keys)]))
             else:
                 group.append((text, ident))
-        entries = [(window, index, 0) for index, (window, _) in enumerate(windows)][LAUNCH_AT if compiling else 0 :]
+        entries = [(window, index, 0) for index, (window, _) in enumerate(windows)][len(compiling) * LAUNCH_AT :]
         # With thousands of windows, literals longer than a window (entered whole) and caseless
         # ones (the query keys) go into a database of their own: among those windows they made
         # the compile much slower (the 1,000 benchmark secrets' 8,229 windows: 115 ms alone,
@@ -212,18 +227,15 @@ class HyperscanMatcher:
         self._literals = tuple(database for database in built if database is not None)
 
     def scanner(self) -> Scan:
-        literals, expressions, gates = self._literals, self._expressions, self._gates
         windows = self._windows
         candidates: dict[int, _Candidates] = {}  # per stream: scanners never share a dict being written
-        if self._always is not None:  # scanned over every block, like the literals
-            literals += (self._always,)
-        literal_scratches = [hyperscan.Scratch(database) for database in literals]
-        expression_scratch = hyperscan.Scratch(expressions) if expressions is not None else None
+        literals = self._literals + ((self._always,) if self._always is not None else ())  # every block
+        passes = [(database, hyperscan.Scratch(database)) for database in literals]
+        gates = self._gates
+        gated = (self._expressions, hyperscan.Scratch(self._expressions)) if self._expressions is not None else None
 
-        def scan(data: bytes) -> list[tuple[int, int]]:
+        def scan_pass(database: hyperscan.Database, scratch: hyperscan.Scratch, data: bytes) -> list[tuple[int, int]]:
             hits: list[tuple[int, int]] = []
-            if not data:
-                return hits
 
             def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
                 if ident >= _DIRECT:
@@ -241,10 +253,36 @@ class HyperscanMatcher:
                         if found is not None:
                             hits.append((found, start + length))
 
-            for database, scratch in zip(literals, literal_scratches):
-                database.scan([data], match_event_handler=on_match, scratch=scratch)
-            if expressions is not None and any(g in data for g in gates):
-                expressions.scan([data], match_event_handler=on_match, scratch=expression_scratch)
+            database.scan([data], match_event_handler=on_match, scratch=scratch)
             return hits
 
+        def scan_passes(chosen: list[_Pass], data: bytes) -> list[tuple[int, int]]:
+            return [hit for database, scratch in chosen for hit in scan_pass(database, scratch, data)]
+
+        def scan(data: bytes) -> list[tuple[int, int]]:
+            if not data:
+                return []
+            chosen = passes + [gated] if gated is not None and any(g in data for g in gates) else passes
+            helper = _helper() if len(chosen) > 1 and len(data) >= PARALLEL_FROM else None
+            if helper is None:
+                return scan_passes(chosen, data)
+            # This thread has the block's Python work still to do: it takes the smaller share.
+            mine = len(chosen) // 2
+            theirs = helper.submit(scan_passes, chosen[mine:], data)
+            return scan_passes(chosen[:mine], data) + theirs.result()
+
         return scan
+
+
+_Pass = tuple[hyperscan.Database, hyperscan.Scratch]
+_helpers: list[Executor | None] = []
+
+
+def _helper() -> Executor | None:
+    """The thread that scans beside the caller's, shared by every stream; None on one CPU."""
+    if not _helpers:
+        # Imported here: concurrent.futures loads logging (~6 ms), which a short job never needs.
+        from concurrent.futures import ThreadPoolExecutor
+
+        _helpers.append(ThreadPoolExecutor(1, "radar-scan") if len(os.sched_getaffinity(0)) > 1 else None)
+    return _helpers[0]
