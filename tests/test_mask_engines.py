@@ -96,7 +96,8 @@ def test_passes_shared_with_the_helper_thread_report_what_one_thread_reports(tex
         matcher = HyperscanMatcher(iter(needles))
     with patch.object(engine_hyperscan, "PARALLEL_FROM", 1 << 60):
         alone = matcher.scanner()(data)
-    with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "_helpers", []):
+    with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "HELPED_FROM_PASSES", 2), \
+            patch.object(engine_hyperscan, "_helpers", []):
         shared = matcher.scanner()(data)
         if data and len(matcher._literals) > 1:  # the helper took a share (this machine has two CPUs)
             assert engine_hyperscan._helpers[0] is not None
@@ -108,14 +109,16 @@ def test_an_error_while_the_helper_thread_scans_reaches_the_caller() -> None:
     texts = [b"%05d-secret" % i for i in range(6)]
     with patch.object(engine_hyperscan, "LAUNCH_AT", 2):
         matcher = HyperscanMatcher(iter([Needle(t) for t in texts]))
+    assert len(matcher._literals) == 3  # the caller's thread takes the first, the helper the others
     scan = matcher.scanner()
 
     def broken(*_args: object) -> None:
         raise RuntimeError("lost the window table")
 
-    with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "_candidates", broken):
+    with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "HELPED_FROM_PASSES", 2), \
+            patch.object(engine_hyperscan, "_candidates", broken):
         with pytest.raises(hyperscan.ScanTerminated):  # what the binding makes of a failing callback
-            scan(b" ".join(texts))
+            scan(b" ".join(texts[2:]))  # only the helper's passes (the 2nd and 3rd databases) have hits
 
 
 def test_on_one_cpu_every_pass_stays_on_the_caller_s_thread() -> None:
