@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, quote_plus
 
 # json.dumps's own string escapers, without the json package, which `radar mask` would import for
 # nothing else (~1 ms of its start); json_input is imported for a value that may be a document.
@@ -46,7 +45,6 @@ except ImportError:  # an interpreter without json's C accelerator
 # whitespace in the log (CRLF logs, a key printed on one line with spaces, re-indented JSON).
 _LINE_BREAK_RUN = re.compile(rb"[ \t\x0b\x0c]*[\r\n][ \t\r\n\x0b\x0c]*")
 _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[ A-Z0-9]*-----")
-_PERCENT_ESCAPE = re.compile(rb"%[0-9A-F]{2}")
 # JSON keys whose string values are secrets by name.
 _SECRET_KEY = re.compile(r"private|secret|token|passw|pwd|credential|api_?key|access_?key|auth", re.IGNORECASE)
 # A JSON value nested deeper than this is not searched for its parts (a service-account file is
@@ -75,6 +73,8 @@ _HTML_SINGLE = (b"'", b"&#39;", b"&#x27;", b"&#039;", b"&apos;")
 # their forms are the value itself, found without calling the encoders (a third of the time
 # building the forms of 1,000 secrets went there).
 _URL_PLAIN = re.compile(rb"[A-Za-z0-9_.~-]*")
+_NOT_URL_SAFE = re.compile(rb"[^A-Za-z0-9_.~-]")
+_ESCAPES = (tuple(b"%%%02X" % byte for byte in range(256)), tuple(b"%%%02x" % byte for byte in range(256)))
 _JSON_PLAIN = re.compile(rb'[^"\\/\x00-\x1f\x7f-\xff]*')
 
 
@@ -237,14 +237,20 @@ def _json_forms(value: bytes) -> set[bytes]:
 
 
 def _percent_forms(value: bytes) -> set[bytes]:
+    """What `quote` and `quote_plus` give, with safe="" and with encodeURIComponent's `!*'()`, in
+    upper- and lower-case hex: one substitution per case, the rest by replacing whole escapes
+    (`quote` calls Python once per byte: 220 of the 1,000 benchmark secrets took 2.9 ms)."""
     if _URL_PLAIN.fullmatch(value):
         return {value}
     forms = set()
-    for safe in ("", _URI_COMPONENT_SAFE):
-        for encode in (quote, quote_plus):
-            upper = encode(value, safe=safe).encode("ascii")
-            forms.add(upper)
-            forms.add(_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), upper))
+    for escapes in _ESCAPES:
+        full = _NOT_URL_SAFE.sub(lambda m: escapes[m.group()[0]], value)  # quote(value, safe="")
+        component = full
+        for character in _URI_COMPONENT_SAFE.encode():
+            if character in value:
+                component = component.replace(escapes[character], bytes((character,)))
+        # An escape always has two hex digits after its `%` (a `%` itself is `%25`), so `%20` is a space.
+        forms.update((full, component, full.replace(b"%20", b"+"), component.replace(b"%20", b"+")))
     return forms
 
 
