@@ -30,7 +30,7 @@ service-account file) also gives the string values of its secret-named keys as p
 
 from __future__ import annotations
 
-import base64
+import binascii
 import re
 from dataclasses import dataclass
 
@@ -175,10 +175,10 @@ def _base64(value: bytes) -> tuple[set[bytes], set[bytes]]:
     """(stable cores and standalone encodings, lines of the standalone encodings wrapped the way
     `base64` and `openssl base64` wrap them), standard and URL-safe. The URL-safe alphabet only
     swaps + and / for - and _, so it is the standard encoding translated."""
-    standard = [_stable_core(value, offset) for offset in range(3)]
-    for standalone in (value, value + b"\n"):
-        encoded = base64.b64encode(standalone)
-        standard += [encoded, encoded.rstrip(b"=")]
+    encoded, with_newline = _b64(value), _b64(value + b"\n")
+    # The core at offset 0 is the head of the value's own encoding.
+    standard = [encoded[: len(value) * 8 // 6], _stable_core(value, 1), _stable_core(value, 2),
+                encoded, encoded.rstrip(b"="), with_newline, with_newline.rstrip(b"=")]
     lines: set[bytes] = set()
     for encoded in standard[3::2]:
         for width in _WRAP_WIDTHS:
@@ -191,9 +191,14 @@ def _base64(value: bytes) -> tuple[set[bytes], set[bytes]]:
     return wrappable, lines
 
 
+def _b64(data: bytes) -> bytes:
+    """base64.b64encode without its wrapper (five calls a secret)."""
+    return binascii.b2a_base64(data, newline=False)
+
+
 def _stable_core(value: bytes, offset: int) -> bytes:
     """The base64 characters that depend only on `value` when it starts `offset` bytes into a block."""
-    encoded = base64.b64encode(b"\0" * offset + value)
+    encoded = _b64(b"\0" * offset + value)
     # Characters 0..(4*offset/3) mix in the preceding bytes: skip 0, 2 or 3 of them.
     skip = (0, 2, 3)[offset]
     # Each character holds 6 bits; those past the value's last full 6-bit group mix in what follows.
