@@ -58,6 +58,7 @@ test: $(TEST_STAMP) $(TOOLS_STAMP) $(SHELLS_STAMP)
 bench: $(TEST_STAMP)
 	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/mask_throughput.py
+	$(PY) benchmarks/mask_setup.py --write
 	$(PY) benchmarks/mask_add_mask.py
 	$(PY) benchmarks/exec_startup.py
 	$(PY) benchmarks/exec_leases.py
