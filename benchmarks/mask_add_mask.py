@@ -109,6 +109,8 @@ def main() -> int:
     checkouts = [(f"this checkout ({commit_of(HERE.parent)})", HERE.parent)]
     if args.baseline:
         checkouts.append((f"baseline ({commit_of(args.baseline)})", args.baseline.resolve()))
+    for _, checkout in checkouts:
+        results.compile_bytecode(checkout)
     # SIGTERM ends the run through the `finally` below, so the inputs holding values are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     directory = Path(tempfile.mkdtemp(prefix="radar-add-mask-"))  # mode 0700

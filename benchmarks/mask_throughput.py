@@ -464,6 +464,8 @@ def main() -> int:
     print(f"log: {args.size_mb} MB under {WORK.relative_to(HERE.parent)}/ (built on first use)", flush=True)
     log = build_log(args.size_mb, planted)
     size_mb = log.stat().st_size / 10**6
+    for checkout in [HERE.parent] + ([args.baseline.resolve()] if args.baseline else []):
+        results.compile_bytecode(checkout)
     secret_dir = Path(tempfile.mkdtemp(prefix="radar-bench-"))  # mode 0700
     try:
         cases = make_cases(secret_dir, secrets, args.baseline.resolve() if args.baseline else None)

@@ -178,6 +178,8 @@ def main() -> int:
     try:
         checkout(args.old, old_tree)
         trees = {"old": old_tree, "new": ROOT}
+        for tree in trees.values():
+            results.compile_bytecode(tree)
         commits = {name: check_tree(tree, dict(os.environ, PYTHONPATH=str(tree)), work) for name, tree in trees.items()}
         inputs = [(f"{n:,} assignments on one line", f"assign-{n}", lambda _, n=n: assignments(n)) for n in ASSIGNMENTS]
         inputs += [(label, name, make) for name, (label, make) in SHAPES.items()]
