@@ -1,5 +1,6 @@
 """Hyperscan (Vectorscan) engine: short windows of the literals in one database (for thousands
-of them: two, and the whole literals in a third), gated expressions in another.
+of them: up to three, compiled while the forms are still being worked out, or two and the whole
+literals in a third), gated expressions in another.
 
 Hyperscan's compile time grows faster than the number of literals (measured with the forms of
 the throughput benchmark's secrets: 1,000 literals 13 ms, 8,000 158 ms, 11,000 250 ms), and a

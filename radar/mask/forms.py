@@ -192,7 +192,7 @@ def _base64(value: bytes) -> tuple[set[bytes], set[bytes]]:
 
 
 def _b64(data: bytes) -> bytes:
-    """base64.b64encode without its wrapper (five calls a secret)."""
+    """base64.b64encode without its wrapper (four calls a secret)."""
     return binascii.b2a_base64(data, newline=False)
 
 
