@@ -170,3 +170,36 @@ def test_an_error_in_meanwhile_is_its_own_not_a_reason_to_fall_back() -> None:
 
     with pytest.raises(ValueError, match="the caller's bug"):
         compile_matcher([Needle(b"aBaBaBaB")], None, meanwhile)
+
+
+def test_a_thousand_secrets_in_three_databases_and_two_threads_mask_as_the_reference_does() -> None:
+    """The whole path at the size it is built for: 1,000 secrets (windows compiled in three parts
+    while the forms come, wrapping line breaks looked for) and a block large enough for the
+    helper thread; the output equals pyahocorasick's, and no planted value survives."""
+    import base64
+    import random
+
+    from mask_helpers import mask_reads, secret_set
+
+    rng = random.Random(7)
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/!@#-_"
+    values = [bytes(rng.choice(alphabet) for _ in range(rng.randint(16, 48))) for _ in range(1000)]
+    planted = values[::97]
+    forms = [lambda v: v, base64.b64encode, lambda v: v.hex().encode(), lambda v: v.hex().upper().encode(),
+             lambda v: base64.encodebytes(v * 3).replace(b"\n", b"\r\n")]  # wrapped over lines
+    lines, leaked = [], []
+    for i in range(6000):
+        lines.append(b"step %d: compiled module_%d.o in %d ms, see https://ci.example/jobs/%d@main" % (i, i, i % 97, i))
+        if i % 500 == 0:
+            leaked.append(forms[(i // 500) % len(forms)](planted[(i // 500) % len(planted)]))
+            lines.append(b"leak: " + leaked[-1] + b" end")
+    data = b"\n".join(lines) + b"\n"
+    assert len(data) > engine_hyperscan.PARALLEL_FROM
+    with patch.object(engine_hyperscan, "_helpers", []):
+        fast = secret_set(values, "hyperscan")
+        assert len(fast.tables[0].matcher._literals) == engine_hyperscan.LAUNCHES + 1
+        out = mask_reads(fast, [data])
+        assert engine_hyperscan._helpers and engine_hyperscan._helpers[0] is not None
+    assert out == mask_reads(secret_set(values, "ahocorasick"), [data])
+    assert out.count(b"[MASKED]") >= len(leaked)
+    assert not any(form in out for form in leaked)
