@@ -34,12 +34,14 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from queue import SimpleQueue
-from typing import Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 import hyperscan
 
 from radar.mask.engine import Needle, Scan
+
+if TYPE_CHECKING:
+    from queue import SimpleQueue
 
 _Handler = Callable[[int, int, int, int, object], None]
 
@@ -287,6 +289,9 @@ class _Helper:
     Not concurrent.futures: importing it loads logging, ~6 ms of every job's start-up."""
 
     def __init__(self) -> None:
+        from queue import SimpleQueue  # here: a job without large blocks never needs it (~0.9 ms)
+
+        self._queue = SimpleQueue
         self._calls: SimpleQueue[tuple[Callable[[], object], SimpleQueue]] = SimpleQueue()
         threading.Thread(target=self._serve, name="radar-scan", daemon=True).start()
 
@@ -300,7 +305,7 @@ class _Helper:
 
     def start(self, call: Callable[[], _T]) -> Callable[[], _T]:
         """Run `call` on the helper thread; returns a function that waits for its result."""
-        reply: SimpleQueue[tuple[object, BaseException | None]] = SimpleQueue()
+        reply: SimpleQueue[tuple[object, BaseException | None]] = self._queue()
         self._calls.put((call, reply))
 
         def result() -> _T:
@@ -313,7 +318,7 @@ class _Helper:
 
 
 _helpers: list[_Helper | None] = []
-_helpers_lock = threading.Lock()  # a command's stdout and stderr streams may ask at once
+_helpers_lock = threading.Lock()  # any thread may be the first to ask
 
 
 def _helper() -> _Helper | None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import selectors
 import signal
 import stat
 import threading
@@ -147,6 +146,8 @@ def _widen_pipes(*fds: int) -> None:
 
 def _pump(streams) -> str | None:
     """Copy each pipe through its masker until both are closed; return a write error, if any."""
+    import selectors  # here, like subprocess: masking standard input needs neither (~1.3 ms)
+
     write_error = None
     with selectors.DefaultSelector() as selector:
         for pipe, out_fd, masker in streams:
@@ -182,6 +183,8 @@ def _write_all(fd: int, parts: list[Buffer]) -> None:
             written = os.writev(fd, pending[first : first + _IOV_MAX])
         except BlockingIOError:
             # Our output was handed to us in non-blocking mode: wait until it drains.
+            import selectors
+
             with selectors.DefaultSelector() as waiter:
                 waiter.register(fd, selectors.EVENT_WRITE)
                 waiter.select()
