@@ -297,3 +297,31 @@ def test_full_disk_on_standard_output_is_one_line_and_status_2(tmp_path):
                                 stdout=full, stderr=subprocess.PIPE, env=clean_env(), timeout=WAIT)
     assert "cannot write standard output: No space left on device" in assert_one_line_error(result)
     assert result.returncode == 2
+
+
+def test_output_handed_over_in_non_blocking_mode_is_waited_for_not_lost():
+    """A parent may leave radar's stdout non-blocking: a full pipe then refuses a write
+    (EAGAIN), and radar waits until the reader drains it rather than dropping output."""
+    import os
+    import threading
+
+    from radar.mask.wrap import _write_all
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    parts = [bytes([65 + i % 26]) * 100_000 for i in range(40)]  # 4 MB: many times a pipe's capacity
+    received = bytearray()
+
+    def drain() -> None:
+        while chunk := os.read(read_end, 1 << 16):
+            received.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        _write_all(write_end, parts)
+    finally:
+        os.close(write_end)
+        reader.join()
+        os.close(read_end)
+    assert bytes(received) == b"".join(parts)
