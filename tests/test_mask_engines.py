@@ -203,3 +203,37 @@ def test_a_thousand_secrets_in_three_databases_and_two_threads_mask_as_the_refer
     assert out == mask_reads(secret_set(values, "ahocorasick"), [data])
     assert out.count(b"[MASKED]") >= len(leaked)
     assert not any(form in out for form in leaked)
+
+
+def test_an_error_in_the_caller_s_share_is_raised_only_once_the_helper_is_done() -> None:
+    """Scratch space serves one scan at a time: a caller that catches the error and scans again
+    must not meet the helper still scanning the block before."""
+    import threading
+    import time
+
+    texts = [b"%05d-secret" % i for i in range(6)]
+    with patch.object(engine_hyperscan, "LAUNCH_AT", 2):
+        matcher = HyperscanMatcher(iter([Needle(t) for t in texts]))
+    scan = matcher.scanner()
+    helper_done = threading.Event()
+    start = engine_hyperscan._Helper.start
+
+    def slow_start(self, call):
+        def slowly():
+            time.sleep(0.2)  # the caller's share fails long before this share ends
+            try:
+                return call()
+            finally:
+                helper_done.set()
+        return start(self, slowly)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("lost the window table")
+
+    with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "HELPED_FROM_PASSES", 2), \
+            patch.object(engine_hyperscan._Helper, "start", slow_start), \
+            patch.object(engine_hyperscan, "_candidates", broken):
+        with pytest.raises(hyperscan.ScanTerminated):
+            scan(b" ".join(texts[:2]))  # hits only in the caller's share, the first database
+        assert helper_done.is_set()
+    assert sorted(scan(b" ".join(texts))) == _hits(AhoCorasickMatcher([Needle(t) for t in texts]), b" ".join(texts))

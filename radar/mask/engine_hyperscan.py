@@ -275,7 +275,17 @@ class HyperscanMatcher:
             # This thread has the block's Python work still to do: it takes the smaller share.
             mine = len(chosen) // 2
             theirs = helper.start(lambda: scan_passes(chosen[mine:], data))
-            return scan_passes(chosen[:mine], data) + theirs()
+            try:
+                own = scan_passes(chosen[:mine], data)
+            except BaseException:
+                # Not before the helper is done with its scratch spaces: a caller that goes on
+                # would otherwise scan with one of them while the helper still does.
+                try:
+                    theirs()
+                except BaseException:
+                    pass  # this thread's error is the one to raise
+                raise
+            return own + theirs()
 
         return scan
 
