@@ -105,18 +105,24 @@ def test_passes_shared_with_the_helper_thread_report_what_one_thread_reports(tex
     assert sorted(shared) == _hits(AhoCorasickMatcher(needles), data)
 
 
-def test_an_error_while_the_helper_thread_scans_reaches_the_caller() -> None:
+def _three_databases() -> tuple[list[bytes], HyperscanMatcher]:
+    """Six literals, two to a database: the caller's thread scans the first, the helper the others."""
     texts = [b"%05d-secret" % i for i in range(6)]
     with patch.object(engine_hyperscan, "LAUNCH_AT", 2):
         matcher = HyperscanMatcher(iter([Needle(t) for t in texts]))
-    assert len(matcher._literals) == 3  # the caller's thread takes the first, the helper the others
+    assert len(matcher._literals) == 3
+    return texts, matcher
+
+
+def _lost_window_table(*_args: object) -> None:
+    raise RuntimeError("lost the window table")
+
+
+def test_an_error_while_the_helper_thread_scans_reaches_the_caller() -> None:
+    texts, matcher = _three_databases()
     scan = matcher.scanner()
-
-    def broken(*_args: object) -> None:
-        raise RuntimeError("lost the window table")
-
     with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "HELPED_FROM_PASSES", 2), \
-            patch.object(engine_hyperscan, "_candidates", broken):
+            patch.object(engine_hyperscan, "_candidates", _lost_window_table):
         with pytest.raises(hyperscan.ScanTerminated):  # what the binding makes of a failing callback
             scan(b" ".join(texts[2:]))  # only the helper's passes (the 2nd and 3rd databases) have hits
 
@@ -211,9 +217,7 @@ def test_an_error_in_the_caller_s_share_is_raised_only_once_the_helper_is_done()
     import threading
     import time
 
-    texts = [b"%05d-secret" % i for i in range(6)]
-    with patch.object(engine_hyperscan, "LAUNCH_AT", 2):
-        matcher = HyperscanMatcher(iter([Needle(t) for t in texts]))
+    texts, matcher = _three_databases()
     scan = matcher.scanner()
     helper_done = threading.Event()
     start = engine_hyperscan._Helper.start
@@ -227,12 +231,9 @@ def test_an_error_in_the_caller_s_share_is_raised_only_once_the_helper_is_done()
                 helper_done.set()
         return start(self, slowly)
 
-    def broken(*_args: object) -> None:
-        raise RuntimeError("lost the window table")
-
     with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "HELPED_FROM_PASSES", 2), \
             patch.object(engine_hyperscan._Helper, "start", slow_start), \
-            patch.object(engine_hyperscan, "_candidates", broken):
+            patch.object(engine_hyperscan, "_candidates", _lost_window_table):
         with pytest.raises(hyperscan.ScanTerminated):
             scan(b" ".join(texts[:2]))  # hits only in the caller's share, the first database
         assert helper_done.is_set()
