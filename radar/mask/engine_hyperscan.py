@@ -43,7 +43,6 @@ from radar.mask.engine import Needle, Scan
 if TYPE_CHECKING:
     from queue import SimpleQueue
 
-_Handler = Callable[[int, int, int, int, object], None]
 
 WINDOW = 8
 _DIGITS = b"0123456789"
@@ -124,6 +123,24 @@ def _ends_in_a_run(text: bytes) -> bool:
     return text[-3:] == text[-1:] * 3
 
 
+# What a call on another thread returned, or the error it raised there: (value, None) or (None, error).
+_Outcome = tuple[object, "BaseException | None"]
+
+
+def _outcome(call: Callable[[], object]) -> _Outcome:
+    try:
+        return call(), None
+    except BaseException as error:  # raised again in the thread that waits for it (`_result`)
+        return None, error
+
+
+def _result(outcome: _Outcome) -> object:
+    value, error = outcome
+    if error is not None:
+        raise error
+    return value
+
+
 class _Compiling:
     """A literal database compiling on a thread of its own."""
 
@@ -131,22 +148,16 @@ class _Compiling:
         # Windows with a NUL byte are few: the expression database takes them (see HyperscanMatcher).
         self.with_nul = [entry for entry in entries if b"\0" in entry[0]]
         self._entries = [entry for entry in entries if b"\0" not in entry[0]] if self.with_nul else entries
-        self._database: hyperscan.Database | None = None
-        self._error: BaseException | None = None
+        self._outcome: _Outcome = (None, None)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        try:
-            self._database = _database(self._entries, literal=True)
-        except BaseException as error:  # raised again in the thread that waits for it
-            self._error = error
+        self._outcome = _outcome(lambda: _database(self._entries, literal=True))
 
     def result(self) -> hyperscan.Database | None:
         self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._database
+        return _result(self._outcome)  # type: ignore[return-value]
 
 
 class HyperscanMatcher:
@@ -240,7 +251,8 @@ class HyperscanMatcher:
         gates = self._gates
         gated = (self._expressions, hyperscan.Scratch(self._expressions)) if self._expressions is not None else None
 
-        def scan_pass(database: hyperscan.Database, scratch: hyperscan.Scratch, data: bytes) -> list[tuple[int, int]]:
+        def scan_passes(chosen: list[_Pass], data: bytes) -> list[tuple[int, int]]:
+            """The hits of `chosen` passes over `data`, pass after pass."""
             hits: list[tuple[int, int]] = []
 
             def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
@@ -259,11 +271,9 @@ class HyperscanMatcher:
                         if found is not None:
                             hits.append((found, start + length))
 
-            database.scan([data], match_event_handler=on_match, scratch=scratch)
+            for database, scratch in chosen:
+                database.scan([data], match_event_handler=on_match, scratch=scratch)
             return hits
-
-        def scan_passes(chosen: list[_Pass], data: bytes) -> list[tuple[int, int]]:
-            return [hit for database, scratch in chosen for hit in scan_pass(database, scratch, data)]
 
         def scan(data: bytes) -> list[tuple[int, int]]:
             if not data:
@@ -308,23 +318,13 @@ class _Helper:
     def _serve(self) -> None:
         while True:
             call, reply = self._calls.get()
-            try:
-                reply.put((call(), None))
-            except BaseException as error:  # raised again in the thread that waits for it
-                reply.put((None, error))
+            reply.put(_outcome(call))
 
     def start(self, call: Callable[[], _T]) -> Callable[[], _T]:
         """Run `call` on the helper thread; returns a function that waits for its result."""
-        reply: SimpleQueue[tuple[object, BaseException | None]] = self._queue()
+        reply: SimpleQueue[_Outcome] = self._queue()
         self._calls.put((call, reply))
-
-        def result() -> _T:
-            value, error = reply.get()
-            if error is not None:
-                raise error
-            return value  # type: ignore[return-value]
-
-        return result
+        return lambda: _result(reply.get())  # type: ignore[return-value]
 
 
 _helpers: list[_Helper | None] = []

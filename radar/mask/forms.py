@@ -54,7 +54,7 @@ MAX_JSON_DEPTH = 64
 _WRAP_WIDTHS = (76, 64)
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 # Characters `encodeURIComponent` leaves alone on top of Python's always-safe `_.-~`.
-_URI_COMPONENT_SAFE = "!*'()"
+_URI_COMPONENT_SAFE = b"!*'()"
 # What a shell or markup would escape; a value without any of these has no quoted forms.
 _QUOTED = re.compile(rb"""[ !"#$&'()*,;<>?\[\\\]^`{|}~]""")
 # Inside "...": backslash, double quote, dollar and backquote are backslashed.
@@ -251,7 +251,7 @@ def _percent_forms(value: bytes) -> set[bytes]:
     for escapes in _ESCAPES:
         full = _NOT_URL_SAFE.sub(lambda m: escapes[m.group()[0]], value)  # quote(value, safe="")
         component = full
-        for character in _URI_COMPONENT_SAFE.encode():
+        for character in _URI_COMPONENT_SAFE:
             if character in value:
                 component = component.replace(escapes[character], bytes((character,)))
         # An escape always has two hex digits after its `%` (a `%` itself is `%25`), so `%20` is a space.

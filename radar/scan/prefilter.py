@@ -34,6 +34,9 @@ try:
 except ImportError:  # no wheel for this platform: pyahocorasick does the same job, slower
     hyperscan = None
 
+# How every database here is compiled, stored and loaded back: the three must agree.
+_MODE = hyperscan.HS_MODE_BLOCK if hyperscan is not None else None
+
 _LOWER = {c: c + 32 for c in range(65, 91)}
 
 Hit = tuple[int, tuple[int, ...]]
@@ -124,7 +127,7 @@ class KeywordIndex:
 
     def __setstate__(self, state: dict) -> None:
         if state["engine"] == "hyperscan":
-            state["_databases"] = [hyperscan.loadb(d, hyperscan.HS_MODE_BLOCK) for d in state["_databases"]]
+            state["_databases"] = [hyperscan.loadb(d, _MODE) for d in state["_databases"]]
         self.__dict__.update(state)
 
 
@@ -183,7 +186,7 @@ class _Compile:
 
     def load(self) -> bool:
         try:
-            self.database = hyperscan.loadb(self.path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+            self.database = hyperscan.loadb(self.path.read_bytes(), _MODE)
             return True
         except Exception:  # missing, truncated or from another build: compile afresh
             return False
@@ -201,7 +204,7 @@ class _Compile:
 def compile_database(items: Sequence[str], first_id: int = 0, literal: bool = False) -> "hyperscan.Database":
     """Keywords (`literal`: matched in any case) or patterns (`^` at every line start), with ids
     from `first_id`, as the index scans with them; hyperscan.error for one Hyperscan refuses."""
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database = hyperscan.Database(mode=_MODE)
     flag = hyperscan.HS_FLAG_CASELESS if literal else hyperscan.HS_FLAG_MULTILINE
     database.compile(expressions=[item.encode("utf-8") for item in items],
                      ids=list(range(first_id, first_id + len(items))), flags=[flag] * len(items), literal=literal)
