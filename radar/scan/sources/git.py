@@ -69,6 +69,11 @@ _COMMIT_MARK = "\x01commit\x01"
 _LEAN_PACK_READING = ("-c", "core.deltaBaseCacheLimit=16m", "-c", "core.packedGitWindowSize=2m",
                       "-c", "core.packedGitLimit=8m")
 
+# Into a pipe git log flushes after every commit, and each flush wakes this process for a few
+# hundred bytes: 6,700 commits took 150 ms so against 108 ms fully buffered (GIT_FLUSH=0), which
+# is as fast as writing a file. The reader takes the stream as it comes either way.
+_BUFFERED_OUTPUT = {**os.environ, "GIT_FLUSH": "0"}
+
 
 class GitSourceError(RadarError):
     pass
@@ -348,7 +353,7 @@ class GitHistorySource(Source):
         if self.prefix:  # only this directory's history, with no side branch simplified away
             command.insert(command.index("log") + 1, "--full-history")
             command.append(f":(literal){self.prefix}")
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_BUFFERED_OUTPUT)
         errors: list[bytes] = []
         drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
         drain.start()
@@ -432,8 +437,10 @@ class GitHistorySource(Source):
         """`git cat-file --batch-check` lines for `blobs`, in order, as git answers them.
 
         Streamed rather than read whole: the first units reach the workers while git still looks
-        up the sizes of the rest (a third of a second on 17,000 blobs)."""
-        command = ["git", *_LEAN_PACK_READING, "-C", self.repo, "cat-file",
+        up the sizes of the rest (a third of a second on 17,000 blobs). `--buffer`: git answers in
+        stdio-sized pieces, not a write per blob (13,595 blobs: 31 -> 18 ms); every id is written
+        before the first answer is read, so none waits on a flush."""
+        command = ["git", *_LEAN_PACK_READING, "-C", self.repo, "cat-file", "--buffer",
                    "--batch-check=%(objectname) %(objecttype) %(objectsize)"]
         try:
             proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
