@@ -50,17 +50,20 @@ def scan_history(repo: str, selection: RefSelection = RefSelection(), options: S
     ruleset = ruleset or load_default_rules()
     key = key or FingerprintKey.load()
     source = GitHistorySource(repo, selection, options.max_file_size, options.exclude)
-    if not options.jobs and object_count(source.repo) <= SMALL_HISTORY_OBJECTS:
-        options = replace(options, jobs=1)
-    known = None
-    if cache:
-        known = clean_blobs.load((tuple(r.id for r in ruleset.rules), replace(options.config, source=None),
-                                  options.max_file_size, options.decode_depth), key)
-        source.known_clean = known.holds
     try:
-        # The workers fork before units() reads the history, so only this process holds its index.
+        # git log runs while the engine and the workers are made; the workers fork before
+        # units() reads the history, so only this process holds its index.
+        source.start()
+        if not options.jobs and object_count(source.repo) <= SMALL_HISTORY_OBJECTS:
+            options = replace(options, jobs=1)
+        known = None
+        if cache:
+            known = clean_blobs.load((tuple(r.id for r in ruleset.rules), replace(options.config, source=None),
+                                      options.max_file_size, options.decode_depth), key)
+            source.known_clean = known.holds
         report = scan_source(source, options, key, progress, ruleset, fork_first=True)
     finally:
+        source.close()
         close_readers()
     if known is not None:
         report.cached = source.cached
