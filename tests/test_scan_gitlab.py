@@ -4,7 +4,12 @@ of variable, CI files, 401/403/404/429."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -290,3 +295,61 @@ def test_a_large_group_is_scanned_in_one_process_unless_jobs_are_asked_for(gitla
         runs[jobs] = sorted((f.rule_id, f.origin.project or "", f.path, f.line, f.fingerprint) for f in report.findings)
     assert pool_starts == [2]  # only the run that asked for two workers started them
     assert runs[0] == runs[2] and len(runs[0]) > 10
+
+
+class _Proxy(BaseHTTPRequestHandler):
+    """A plain HTTP forward proxy: a request for an absolute URL is sent on to it, and answered
+    with what came back; every URL asked for is recorded."""
+
+    seen: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.seen.append(self.path)
+        target = urlsplit(self.path)
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        connection.request("GET", target.path + (f"?{target.query}" if target.query else ""),
+                           headers={k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"})
+        answer = connection.getresponse()
+        body = answer.read()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        connection.close()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy() -> Iterator[tuple[str, list[str]]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    server.daemon_threads = True
+    _Proxy.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", _Proxy.seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_proxy_variables_are_followed_on_every_request_and_no_proxy_bypasses_it(gitlab, proxy):
+    # radar reads the environment's proxy settings once per host rather than on every request:
+    # every request of a scan still goes through the proxy, and NO_PROXY still bypasses it.
+    address, seen = proxy
+    direct = scan(gitlab, "--group", "acme")
+    asked = len(gitlab.requests)
+    gitlab.requests.clear()
+    proxied = scan(gitlab, "--group", "acme", env={**ENV, "HTTP_PROXY": address})
+    assert findings(proxied) == findings(direct) and proxied.returncode == direct.returncode == 2
+    assert len(seen) == len(gitlab.requests) == asked > 20
+    assert all(url.startswith(gitlab.url + "/api/v4/") for url in seen)
+    seen.clear()
+    bypassed = scan(gitlab, "--group", "acme", env={**ENV, "HTTP_PROXY": address, "NO_PROXY": "127.0.0.1"})
+    assert findings(bypassed) == findings(direct)
+    assert seen == []

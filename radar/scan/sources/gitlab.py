@@ -22,12 +22,16 @@ groups, subgroups and the instance are read by shard 1 alone.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 import gitlab
+import requests
 from gitlab import exceptions as gl_errors
+from requests.utils import get_environ_proxies
 
 from radar.errors import RadarError
 from radar.scan.findings import FingerprintKey, Origin, preview
@@ -99,13 +103,44 @@ def variable_path(owner_kind: str, key: str, scope: str) -> str:
 REACH_RETRIES = 2
 
 
+class _Session(requests.Session):
+    """requests as it is, but the proxy variables are read once per scheme and host.
+
+    requests reads them from the whole environment on every request (`get_environ_proxies`): a
+    tenth of the CPU of a 10,000-project scan against a local GitLab, more with a CI job's hundreds
+    of variables. A scan's environment does not change while it runs. The rest is requests' own
+    `merge_environment_settings` (the CA bundle variables, then the session's settings)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environ_proxies: dict[tuple[str, str, Any], dict[str, str]] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
+        if not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+        scheme, host = urlsplit(url)[:2]
+        found = self._environ_proxies.get((scheme, host, no_proxy))
+        if found is None:
+            found = self._environ_proxies[(scheme, host, no_proxy)] = get_environ_proxies(url, no_proxy=no_proxy)
+        if proxies is not None:
+            for name, proxy in found.items():
+                proxies.setdefault(name, proxy)
+        if verify is True or verify is None:
+            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+        return {"proxies": requests.sessions.merge_setting(proxies, self.proxies),
+                "stream": requests.sessions.merge_setting(stream, self.stream),
+                "verify": requests.sessions.merge_setting(verify, self.verify),
+                "cert": requests.sessions.merge_setting(cert, self.cert)}
+
+
 def connect(url: str, private_token: str | None = None, job_token: str | None = None,
             timeout: float = 60) -> gitlab.Gitlab:
     """A python-gitlab client for `url`, after checking that something answers there.
 
     Any HTTP answer to `/version` counts (401 or 403 too: job tokens may not read it, and the
     token's rights are judged later, per project); no answer at all is a `GitLabError`."""
-    client = gitlab.Gitlab(url, private_token=private_token, job_token=job_token,
+    client = gitlab.Gitlab(url, private_token=private_token, job_token=job_token, session=_Session(),
                            retry_transient_errors=True, per_page=100, timeout=timeout)
     try:
         client.http_get("/version", max_retries=REACH_RETRIES)
