@@ -353,3 +353,18 @@ def test_the_proxy_variables_are_followed_on_every_request_and_no_proxy_bypasses
     bypassed = scan(gitlab, "--group", "acme", env={**ENV, "HTTP_PROXY": address, "NO_PROXY": "127.0.0.1"})
     assert findings(bypassed) == findings(direct)
     assert seen == []
+
+
+def test_listings_ask_for_pages_of_100_as_gitlab_allows(gitlab_server):
+    # GitLab's default page is 20 items: a project of 45 variables is one request at per_page=100
+    # (three at the default), a group of 130 projects two.
+    gitlab_server.groups = [Group(1, "big", [variable(f"GROUP_{i}", "x") for i in range(45)])]
+    gitlab_server.projects = [Project(100 + i, f"big/p{i}", variables=[variable(f"V_{j}", "on") for j in range(45)])
+                              for i in range(130)]
+    result = scan(gitlab_server, "--group", "big")
+    assert result.returncode == 0, result.stderr
+    listings = [r for r in gitlab_server.requests if r.split("?")[0].endswith(("/variables", "/projects"))]
+    assert sum("/projects/100/variables" in r for r in listings) == 1
+    assert sum("/groups/1/variables" in r for r in listings) == 1
+    assert sum("/groups/1/projects" in r for r in listings) == 2
+    assert all("per_page=100" in r for r in listings)

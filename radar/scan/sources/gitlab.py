@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import gitlab
 import requests
 from gitlab import exceptions as gl_errors
+from gitlab.utils import EncodedId
 from requests.utils import get_environ_proxies
 
 from radar.errors import RadarError
@@ -180,7 +181,7 @@ class GitLabSource(Source):
     def units(self) -> Iterator[TextUnit]:
         try:
             if self.scope.instance and self._reads_shared():
-                yield from self._variables(INSTANCE, INSTANCE, None, self.client.variables)
+                yield from self._variables(INSTANCE, INSTANCE, None, "/admin/ci/variables")
             for path in self.scope.groups:
                 yield from self._group(path)
             refused = 0
@@ -213,11 +214,10 @@ class GitLabSource(Source):
         except gl_errors.GitlabError as e:
             raise GitLabError(f"group {path}: {_why(e)}") from None
         if self._reads_shared():
-            yield from self._group_variables(group.full_path, group.id, group.variables)
+            yield from self._group_variables(group.full_path, group.id)
         if self.scope.include_subgroups and self._reads_shared():
             for subgroup in group.descendant_groups.list(iterator=True):
-                yield from self._group_variables(
-                    subgroup.full_path, subgroup.id, self.client.groups.get(subgroup.id, lazy=True).variables)
+                yield from self._group_variables(subgroup.full_path, subgroup.id)
         filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
         if self.scope.skip_archived:
             filters["archived"] = False
@@ -235,10 +235,9 @@ class GitLabSource(Source):
         self.projects += 1
         if self.on_project:
             self.on_project(path)
-        project = self.client.projects.get(project_id, lazy=True)
         try:
             # A project's variables are few; reading them all first lets a 403 skip it cleanly.
-            units = list(self._variables("project", path, project_id, project.variables))
+            units = list(self._variables("project", path, project_id, f"/projects/{project_id}/variables"))
         except gl_errors.GitlabError as e:
             self._warn_project(path, e)
             return
@@ -250,7 +249,10 @@ class GitLabSource(Source):
             self.warnings.append(f"project {path}: CI file {ci_path} is in another project or at a URL; not read")
             return
         try:
-            data = project.files.raw(file_path=ci_path, ref=default_branch)
+            # What `projects.get(id, lazy=True).files.raw(...)` asks, without the project object
+            # python-gitlab builds with its ~80 managers (1,000 projects: 0.9 of 8.2 s profiled).
+            data = self.client.http_get(f"/projects/{project_id}/repository/files/{EncodedId(ci_path)}/raw",
+                                        query_data={"ref": default_branch}, raw=True).content
         except gl_errors.GitlabError as e:
             if e.response_code != 404:  # 404: the project has no CI file there
                 self.could_not_read("CI file", f"project {path}: cannot read {ci_path}: {_why(e)}")
@@ -259,17 +261,19 @@ class GitLabSource(Source):
             self.on_ci_file(path, ci_path, data.decode("utf-8", "replace"))
         yield MemoryUnit(ci_path, data, Origin(project=path, project_id=project_id))
 
-    def _group_variables(self, path: str, group_id: int, manager) -> Iterator[TextUnit]:
+    def _group_variables(self, path: str, group_id: int) -> Iterator[TextUnit]:
         try:
-            units = list(self._variables("group", path, group_id, manager))
+            units = list(self._variables("group", path, group_id, f"/groups/{group_id}/variables"))
         except gl_errors.GitlabError as e:
             self.could_not_read("group", f"group {path}: variables skipped: {_why(e)}")
             return
         yield from units
 
-    def _variables(self, owner_kind: str, owner: str, owner_id: int | None, manager) -> Iterator[TextUnit]:
-        for v in manager.list(iterator=True):
-            attrs = v.attributes
+    def _variables(self, owner_kind: str, owner: str, owner_id: int | None, api_path: str) -> Iterator[TextUnit]:
+        """The variables listed at `api_path`, as the managers' list() asks for them (pages of
+        per_page, python-gitlab following the Link header), but read as the JSON objects they
+        are: an object per variable, with managers, cost more than reading it."""
+        for attrs in self.client.http_list(api_path, iterator=True, per_page=self.client.per_page):
             key = attrs["key"]
             scope = attrs.get("environment_scope") or "*"
             value = attrs.get("value")
