@@ -6,7 +6,9 @@ A real GitLab cannot run on these machines, so this server answers like the docu
 capped at `max_per_page`, 100 on GitLab) and the `X-Page`, `X-Per-Page`, `X-Next-Page`,
 `X-Prev-Page`, `X-Total`, `X-Total-Pages` and `Link` headers; ids that are numbers or URL-encoded
 full paths; variables shaped as documented, hidden ones with a null value; raw repository files;
-per-project 401/403/404 and a one-time 429 with `Retry-After`, as a test configures them.
+per-project 401/403/404 and a one-time 429 with `Retry-After`, as a test configures them. It
+answers requests side by side, as GitLab does; `latency` holds each answer back that long (a
+GitLab some way off), and `most_in_flight` counts the most GET requests it was answering at once.
 
 Endpoints: GET /groups/:id, /groups/:id/projects (include_subgroups, with_shared, archived),
 /groups/:id/descendant_groups, /groups/:id/variables, /projects/:id, /projects/:id/variables,
@@ -34,6 +36,7 @@ import datetime
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -106,6 +109,10 @@ class FakeGitLab:
     rate_limited_once: set[str] = field(default_factory=set)  # request paths answered 429 once
     requests: list[str] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of each POST and PUT
+    latency: float = 0.0  # seconds each GET waits before it is answered
+    in_flight: int = 0  # GET requests being answered now
+    most_in_flight: int = 0  # the most at once so far
+    _flight_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def group(self, ident: str) -> Group | None:
         return next((g for g in self.groups if str(g.id) == ident or g.full_path == ident), None)
@@ -168,6 +175,19 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        gl = self.server.gitlab
+        with gl._flight_lock:
+            gl.in_flight += 1
+            gl.most_in_flight = max(gl.most_in_flight, gl.in_flight)
+        try:
+            if gl.latency:
+                time.sleep(gl.latency)
+            self._get()
+        finally:
+            with gl._flight_lock:
+                gl.in_flight -= 1
+
+    def _get(self) -> None:
         gl = self.server.gitlab
         parsed = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(parsed.query))

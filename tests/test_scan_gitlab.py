@@ -368,3 +368,48 @@ def test_listings_ask_for_pages_of_100_as_gitlab_allows(gitlab_server):
     assert sum("/groups/1/variables" in r for r in listings) == 1
     assert sum("/groups/1/projects" in r for r in listings) == 2
     assert all("per_page=100" in r for r in listings)
+
+
+def _without_times(result) -> dict:
+    report = json.loads(result.stdout)
+    for moment in ("started", "finished"):
+        report["scan"].pop(moment)
+    return report
+
+
+def test_projects_read_side_by_side_give_the_report_of_one_at_a_time(gitlab):
+    # Pages of 2, projects refused (401, 403, 404), an empty repository, a CI file elsewhere,
+    # shared and archived projects, subgroups: read 1, 4 and 10 at a time, the same report,
+    # warnings and exit status, from the same requests.
+    runs = {}
+    for connections in ("1", "4", "10"):
+        gitlab.requests.clear()
+        gitlab.most_in_flight = 0
+        result = scan(gitlab, "--group", "acme", "--include-subgroups", "--connections", connections)
+        runs[connections] = (_without_times(result), result.stderr, result.returncode, sorted(gitlab.requests))
+        assert gitlab.most_in_flight <= int(connections) + 1  # + the listing, asked by the main thread
+    assert runs["1"] == runs["4"] == runs["10"]
+    assert runs["1"][2] == 2 and len(runs["1"][0]["findings"]) > 10
+
+
+def test_projects_are_read_several_at_once_and_one_at_a_time_with_connections_1(gitlab_server):
+    gitlab_server.latency = 0.02  # a GitLab some way off: the requests are what takes the time
+    gitlab_server.groups = [Group(1, "far", [])]
+    gitlab_server.projects = [Project(100 + i, f"far/p{i}", variables=[variable("V", "on")]) for i in range(12)]
+    assert scan(gitlab_server, "--group", "far", "--connections", "1").returncode == 0
+    assert gitlab_server.most_in_flight == 1
+    gitlab_server.most_in_flight = 0
+    assert scan(gitlab_server, "--group", "far").returncode == 0  # 4 by default
+    assert gitlab_server.most_in_flight >= 3
+
+
+@pytest.mark.parametrize("value, message", [
+    ("11", "--connections 11: at most 10 (the connections radar keeps open to one GitLab)"),
+    ("0", "argument --connections: must be at least 1"),
+])
+def test_connections_out_of_range_is_a_usage_error_before_any_request(gitlab, value, message):
+    result = scan(gitlab, "--group", "acme", "--connections", value)
+    assert result.returncode == 2 and result.stderr.startswith(b"usage: radar scan gitlab --url URL")
+    assert b"[--connections N]" in result.stderr.splitlines()[0]
+    assert result.stderr.endswith(f"\nradar scan gitlab: error: {message}\n".encode())
+    assert gitlab.requests == []

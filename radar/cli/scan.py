@@ -282,7 +282,8 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
         usage="radar scan gitlab --url URL (--group PATH [--include-subgroups] [--skip-archived] | "
               "--project PATH ... | --instance) [--shard I/N|auto] [--token-env NAME] [--format FORMAT] "
               "[--output FILE] [--show-ignored] [-q | -v] [--no-color] [--min-confidence low|medium|high] "
-              "[--baseline FILE] [--migrated PLAN.json] [--jobs N] [--config FILE] [--plan FILE [--mapping FILE] ...]",
+              "[--baseline FILE] [--migrated PLAN.json] [--jobs N] [--connections N] [--config FILE] "
+              "[--plan FILE [--mapping FILE] ...]",
         description=(
             "Scan GitLab CI/CD variables (instance, group, project) and each project's CI file on its "
             "default branch for credentials, and report credentials in variables that are unmasked, "
@@ -312,6 +313,9 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     _add_report_arguments(p, project_option=False)
     p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                    help="worker processes scanning what GitLab answers (default 1: the requests take the time)")
+    p.add_argument("--connections", type=positive_int, default=None, metavar="N",
+                   help="projects read at once, each over a connection of its own (default 4, at most 10; "
+                        "1 reads one project at a time)")
     p.add_argument("--config", type=non_empty, metavar="FILE",
                    help="a scan configuration (.radar.toml: rules to add and disable, allowlists; paths are "
                         "variables/KEY[scope] and the CI file's path)")
@@ -323,11 +327,15 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     from radar.scan.config import find_config
     from radar.scan.gitlab_checks import scan_gitlab
     from radar.scan.scanner import ScanOptions
-    from radar.scan.sources.gitlab import Scope, connect
+    from radar.scan.sources.gitlab import DEFAULT_CONNECTIONS, MAX_CONNECTIONS, Scope, connect
 
     config = find_config(None, explicit=args.config)  # before GitLab is asked anything
     if (args.include_subgroups or args.skip_archived) and not args.group:
         raise UsageError("--include-subgroups and --skip-archived apply to --group only")
+    connections = args.connections or DEFAULT_CONNECTIONS
+    if connections > MAX_CONNECTIONS:
+        raise UsageError(f"--connections {connections}: at most {MAX_CONNECTIONS} (the connections radar keeps "
+                         "open to one GitLab)")
     refuse_plan_options_without_plan(args)
     shard = None
     if args.shard is not None:
@@ -363,7 +371,7 @@ def _run_scan_gitlab(args: argparse.Namespace) -> int:
     with terminal.progress("scanning GitLab", counting="project(s)") as bar:
         report = scan_gitlab(client, scope, options, key, on_project=None if bar is None else
                              lambda path: bar.update(advance=1, description=printable(path)), migration=migration,
-                             shard=shard)
+                             shard=shard, connections=connections)
     terminal.detail(f"read {report.stats.files} variable(s) and CI file(s) in {time.monotonic() - clock:.1f} s")
     if index is not None:  # before the report: the monitor's severity ladder reads in_vault
         index.apply(report)

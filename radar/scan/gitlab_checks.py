@@ -41,7 +41,7 @@ from radar.scan.ci_checks import CI_CHECKS, JOB_JWT, SKIP_VERIFY  # noqa: F401 (
 from radar.scan.findings import Finding, FingerprintKey, Origin
 from radar.scan.scanner import ScanOptions, ScanReport, scan_source
 from radar.scan.shard import Shard
-from radar.scan.sources.gitlab import GitLabSource, Scope, VariableRecord
+from radar.scan.sources.gitlab import DEFAULT_CONNECTIONS, GitLabSource, Scope, VariableRecord
 
 # (rule id, the flag's name when it is wrong, severity, what to do)
 _FLAG_RULES = (
@@ -62,9 +62,9 @@ class GitLabScanReport(ScanReport):
 
 def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
                 on_project: Callable[[str], None] | None = None, migration: Migration | None = None,
-                shard: Shard | None = None) -> GitLabScanReport:
+                shard: Shard | None = None, connections: int = DEFAULT_CONNECTIONS) -> GitLabScanReport:
     """The scan; with `migration` (a plan's `--migrated` view), also what the migration left behind;
-    with `shard`, this shard's part (see the module's docstring)."""
+    with `shard`, this shard's part (see the module's docstring); `connections`: projects read at once."""
     ci_findings: list[Finding] = []
     migration_problems: list[str] = []
 
@@ -76,7 +76,8 @@ def scan_gitlab(client, scope: Scope, options: ScanOptions, key: FingerprintKey,
             if checked.problem:
                 migration_problems.append(checked.problem)
 
-    source = GitLabSource(client, scope, key, on_ci_file=on_ci_file, on_project=on_project, shard=shard)
+    source = GitLabSource(client, scope, key, on_ci_file=on_ci_file, on_project=on_project, shard=shard,
+                          connections=connections)
     # This scan reports the CI checks itself (with the project and remediation), not the engine's pass.
     # One process unless --jobs says otherwise: this process's HTTP is the bottleneck (variables are a
     # few bytes each), and workers forked half-way copied its records: 10,000 projects took 35.3 s in
