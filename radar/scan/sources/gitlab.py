@@ -10,7 +10,9 @@ redacted preview) is kept as a `VariableRecord`, never the value.
 
 An address where nothing answers is one error before anything starts (`connect`). Listings use
 `iterator=True`, so one page is in memory at a time; python-gitlab follows the
-`Link` header and retries 429 after `Retry-After`. A project that answers 401/403/404 becomes one
+`Link` header and retries 429 after `Retry-After`. Projects are read `connections` at a time
+(`_read_ahead`); what they answer is used in the listing's order, so the scan is the same for any
+number. A project that answers 401/403/404 becomes one
 warning and the scan goes on, incomplete (so are a group's variables, or a CI file, that cannot be
 read): its variables may hold credentials, so the scan cannot call it clean. A token refused for
 the whole scope is a `GitLabError`.
