@@ -413,3 +413,16 @@ def test_connections_out_of_range_is_a_usage_error_before_any_request(gitlab, va
     assert b"[--connections N]" in result.stderr.splitlines()[0]
     assert result.stderr.endswith(f"\nradar scan gitlab: error: {message}\n".encode())
     assert gitlab.requests == []
+
+
+def test_subgroups_variables_are_read_several_at_once_too(gitlab_server):
+    gitlab_server.latency = 0.02
+    gitlab_server.groups = [Group(1, "top", [])] + [
+        Group(10 + i, f"top/team{i}", [variable(f"TEAM_{i}_TOKEN", SUB_TOKEN, masked=True)]) for i in range(10)]
+    one = scan(gitlab_server, "--group", "top", "--include-subgroups", "--connections", "1")
+    assert gitlab_server.most_in_flight == 1
+    gitlab_server.most_in_flight = 0
+    four = scan(gitlab_server, "--group", "top", "--include-subgroups")
+    assert gitlab_server.most_in_flight >= 3
+    assert _without_times(one) == _without_times(four) and one.returncode == four.returncode == 1
+    assert {f["group"] for f in findings(four)} == {f"top/team{i}" for i in range(10)}

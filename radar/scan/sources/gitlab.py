@@ -242,10 +242,13 @@ class GitLabSource(Source):
         except gl_errors.GitlabError as e:
             raise GitLabError(f"group {path}: {_why(e)}") from None
         if self._reads_shared():
-            yield from self._group_variables(group.full_path, group.id)
+            yield from self._group_variables(group.full_path, group.id, self._read_variables(group.id))
         if self.scope.include_subgroups and self._reads_shared():
-            for subgroup in group.descendant_groups.list(iterator=True):
-                yield from self._group_variables(subgroup.full_path, subgroup.id)
+            # Subgroups' variables are read `connections` at a time too, like projects.
+            subgroups = ((subgroup.full_path, subgroup.id) for subgroup in group.descendant_groups.list(iterator=True))
+            for (path, group_id), read in _read_ahead(lambda s: self._read_variables(s[1]), subgroups,
+                                                      self.connections):
+                yield from self._group_variables(path, group_id, read)
         filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
         if self.scope.skip_archived:
             filters["archived"] = False
@@ -323,11 +326,23 @@ class GitLabSource(Source):
             self.on_ci_file(path, project.ci_file, data.decode("utf-8", "replace"))
         yield MemoryUnit(project.ci_file, data, Origin(project=path, project_id=project.id))
 
-    def _group_variables(self, path: str, group_id: int) -> Iterator[TextUnit]:
+    def _read_variables(self, group_id: int) -> tuple[tuple[dict, ...], gl_errors.GitlabError | None]:
+        """A group's variables as far as they could be listed, and the error that stopped the
+        listing (None when it ended)."""
+        read: list[dict] = []
         try:
-            units = list(self._variable_units("group", path, group_id, self._listing(f"/groups/{group_id}/variables")))
+            read.extend(self._listing(f"/groups/{group_id}/variables"))
         except gl_errors.GitlabError as e:
-            self.could_not_read("group", f"group {path}: variables skipped: {_why(e)}")
+            return tuple(read), e
+        return tuple(read), None
+
+    def _group_variables(self, path: str, group_id: int,
+                         read: tuple[tuple[dict, ...], gl_errors.GitlabError | None]) -> Iterator[TextUnit]:
+        variables, error = read
+        # Records of the pages read are kept even when a later page failed, as they always were.
+        units = list(self._variable_units("group", path, group_id, variables))
+        if error is not None:
+            self.could_not_read("group", f"group {path}: variables skipped: {_why(error)}")
             return
         yield from units
 
