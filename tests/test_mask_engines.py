@@ -220,7 +220,7 @@ def test_an_error_in_the_caller_s_share_is_raised_only_once_the_helper_is_done()
     texts, matcher = _three_databases()
     scan = matcher.scanner()
     helper_done = threading.Event()
-    start = engine_hyperscan._Helper.start
+    start = engine_hyperscan.DaemonThreads.start
 
     def slow_start(self, call):
         def slowly():
@@ -232,7 +232,7 @@ def test_an_error_in_the_caller_s_share_is_raised_only_once_the_helper_is_done()
         return start(self, slowly)
 
     with patch.object(engine_hyperscan, "PARALLEL_FROM", 0), patch.object(engine_hyperscan, "HELPED_FROM_PASSES", 2), \
-            patch.object(engine_hyperscan._Helper, "start", slow_start), \
+            patch.object(engine_hyperscan.DaemonThreads, "start", slow_start), \
             patch.object(engine_hyperscan, "_candidates", _lost_window_table):
         with pytest.raises(hyperscan.ScanTerminated):
             scan(b" ".join(texts[:2]))  # hits only in the caller's share, the first database

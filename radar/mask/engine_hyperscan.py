@@ -34,14 +34,12 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
+from typing import Callable, Iterable
 
 import hyperscan
 
 from radar.mask.engine import Needle, Scan
-
-if TYPE_CHECKING:
-    from queue import SimpleQueue
+from radar.threads import DaemonThreads, Outcome, outcome_of, value_of
 
 
 WINDOW = 8
@@ -123,24 +121,6 @@ def _ends_in_a_run(text: bytes) -> bool:
     return text[-3:] == text[-1:] * 3
 
 
-# What a call on another thread returned, or the error it raised there: (value, None) or (None, error).
-_Outcome = tuple[object, "BaseException | None"]
-
-
-def _outcome(call: Callable[[], object]) -> _Outcome:
-    try:
-        return call(), None
-    except BaseException as error:  # raised again in the thread that waits for it (`_result`)
-        return None, error
-
-
-def _result(outcome: _Outcome) -> object:
-    value, error = outcome
-    if error is not None:
-        raise error
-    return value
-
-
 class _Compiling:
     """A literal database compiling on a thread of its own."""
 
@@ -148,16 +128,16 @@ class _Compiling:
         # Windows with a NUL byte are few: the expression database takes them (see HyperscanMatcher).
         self.with_nul = [entry for entry in entries if b"\0" in entry[0]]
         self._entries = [entry for entry in entries if b"\0" not in entry[0]] if self.with_nul else entries
-        self._outcome: _Outcome = (None, None)
+        self._outcome: Outcome = (None, None)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        self._outcome = _outcome(lambda: _database(self._entries, literal=True))
+        self._outcome = outcome_of(lambda: _database(self._entries, literal=True))
 
     def result(self) -> hyperscan.Database | None:
         self._thread.join()
-        return _result(self._outcome)  # type: ignore[return-value]
+        return value_of(self._outcome)  # type: ignore[return-value]
 
 
 class HyperscanMatcher:
@@ -301,39 +281,15 @@ class HyperscanMatcher:
 
 
 _Pass = tuple[hyperscan.Database, hyperscan.Scratch]
-_T = TypeVar("_T")
 
 
-class _Helper:
-    """One daemon thread that runs the calls handed to it, one at a time, for every stream.
-    Not concurrent.futures: importing it loads logging, ~6 ms of every job's start-up."""
-
-    def __init__(self) -> None:
-        from queue import SimpleQueue  # here: a job without large blocks never needs it (~0.9 ms)
-
-        self._queue = SimpleQueue
-        self._calls: SimpleQueue[tuple[Callable[[], object], SimpleQueue]] = SimpleQueue()
-        threading.Thread(target=self._serve, name="radar-scan", daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            call, reply = self._calls.get()
-            reply.put(_outcome(call))
-
-    def start(self, call: Callable[[], _T]) -> Callable[[], _T]:
-        """Run `call` on the helper thread; returns a function that waits for its result."""
-        reply: SimpleQueue[_Outcome] = self._queue()
-        self._calls.put((call, reply))
-        return lambda: _result(reply.get())  # type: ignore[return-value]
-
-
-_helpers: list[_Helper | None] = []
+_helpers: list[DaemonThreads | None] = []
 _helpers_lock = threading.Lock()  # any thread may be the first to ask
 
 
-def _helper() -> _Helper | None:
-    """The helper thread, started at the first large block; None on one CPU."""
+def _helper() -> DaemonThreads | None:
+    """The helper thread, started at the first large block, for every stream; None on one CPU."""
     with _helpers_lock:
         if not _helpers:
-            _helpers.append(_Helper() if len(os.sched_getaffinity(0)) > 1 else None)
+            _helpers.append(DaemonThreads(1, "radar-scan") if len(os.sched_getaffinity(0)) > 1 else None)
         return _helpers[0]

@@ -115,6 +115,14 @@ def git(repo: str, *args: str, input: bytes | None = None, needed_by: str | None
     return result.stdout
 
 
+def _popen(command: list[str], **kwargs) -> subprocess.Popen[bytes]:
+    """`subprocess.Popen(command, **kwargs)`; git missing is a GitSourceError."""
+    try:
+        return subprocess.Popen(command, **kwargs)
+    except FileNotFoundError:
+        raise GitSourceError("git is not installed (or not on PATH)") from None
+
+
 def _failed(command: str, stderr: bytes, returncode: int) -> GitSourceError:
     """The error for a git command that failed: the last line of what git said, or its exit status."""
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
@@ -240,8 +248,7 @@ class GitHistorySource(Source):
         self.known_clean: Callable[[str, str], bool] | None = None
         self.cached = 0  # blobs skipped as known clean
         self.yielded: list[tuple[str, str]] = []  # (blob, path) of every unit handed out
-        self._started = False
-        self._refs: list[str] = []
+        self._refs: list[str] | None = None  # the refs to walk, once start() has worked them out
         self._log: subprocess.Popen[bytes] | None = None  # git log, once started
 
     # -- the refs to walk ---------------------------------------------------------------------
@@ -296,7 +303,7 @@ class GitHistorySource(Source):
         """Work out the refs to walk and start `git log` on them, to be read by `collect()`. A scan
         calls this before building its engine and workers, so that git is under way meanwhile;
         `close()` stops a log that is never read."""
-        if self._started:
+        if self._refs is not None:
             return
         refs = self.refs()
         since = []
@@ -304,7 +311,7 @@ class GitHistorySource(Source):
             if not self._resolves(self.selection.since_commit):
                 raise GitSourceError(f"--since-commit {self.selection.since_commit}: no such commit")
             since = [f"^{self.selection.since_commit}"]
-        self._started, self._refs = True, refs  # not before: a start that failed fails again
+        self._refs = refs  # not before: a start that failed fails again
         self._check_shallow()
         if not refs:
             self.warnings.append("the repository has no commits")
@@ -334,7 +341,7 @@ class GitHistorySource(Source):
         proc, self._log = self._log, None
         self._walk(proc)
         log.info("read history in %.1f s: %d ref(s), %d commit(s), %d unique blob(s) to scan",
-                 time.monotonic() - clock, len(self._refs), len(self.commits), len(self.introductions))
+                 time.monotonic() - clock, len(self._refs or ()), len(self.commits), len(self.introductions))
 
     def _ignore_file(self) -> tuple[str, list[str]]:
         """The scanned directory's .radarignore in the working tree, or the default tip's in a bare
@@ -378,14 +385,10 @@ class GitHistorySource(Source):
         if self.prefix:  # only this directory's history, with no side branch simplified away
             command.insert(command.index("log") + 1, "--full-history")
             command.append(f":(literal){self.prefix}")
-        try:
-            # Into a pipe git log flushes after every commit, and each flush wakes this process
-            # for a few hundred bytes: 6,700 commits took 150 ms so against 108 ms fully buffered
-            # (GIT_FLUSH=0), as fast as writing a file. The walk takes the stream as it comes.
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env={**os.environ, "GIT_FLUSH": "0"})
-        except FileNotFoundError:
-            raise GitSourceError("git is not installed (or not on PATH)") from None
+        # Into a pipe git log flushes after every commit, and each flush wakes this process for a
+        # few hundred bytes: 6,700 commits took 150 ms so against 108 ms fully buffered
+        # (GIT_FLUSH=0), as fast as writing a file. The walk takes the stream as it comes.
+        proc = _popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "GIT_FLUSH": "0"})
         try:
             fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _LOG_PIPE_SIZE)  # type: ignore[union-attr]
         except (OSError, AttributeError):
@@ -405,10 +408,11 @@ class GitHistorySource(Source):
         commit = -1
         tokens = _tokens(proc.stdout)  # type: ignore[arg-type]
         for token in tokens:
-            if token[:1] == b":" or token.lstrip(b"\n")[:1] == b":":
+            entry = token.lstrip(b"\n")  # git puts a newline before a commit's first entry
+            if entry[:1] == b":":
                 raw_path = next(tokens)
                 # `:mode... id... status`, one mode and one id per parent and one for the result
-                fields = token.lstrip(b"\n").split(b" ")
+                fields = entry.split(b" ")
                 parents = len(fields[0]) - len(fields[0].lstrip(b":"))
                 blob = fields[2 * parents + 1].decode()
                 if not blob.strip("0"):
@@ -432,8 +436,8 @@ class GitHistorySource(Source):
                     introductions[blob] = [Introduction(path, commit)]
                 else:
                     found.append(Introduction(path, commit))
-            elif token.startswith(_COMMIT_MARK) or token.startswith(b"\n" + _COMMIT_MARK):
-                commit_id = token.split(_COMMIT_MARK, 1)[1].decode()
+            elif entry.startswith(_COMMIT_MARK):
+                commit_id = entry[len(_COMMIT_MARK):].decode()
                 author, date, stamp = (next(tokens).decode("utf-8", "surrogateescape") for _ in range(3))
                 commits.append(Commit(commit_id, author, date, int(stamp)))
                 commit = len(commits) - 1
@@ -495,10 +499,7 @@ class GitHistorySource(Source):
         before the first answer is read, so none waits on a flush."""
         command = ["git", *_LEAN_PACK_READING, "-C", self.repo, "cat-file", "--buffer",
                    "--batch-check=%(objectname) %(objecttype) %(objectsize)"]
-        try:
-            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except FileNotFoundError:
-            raise GitSourceError("git is not installed (or not on PATH)") from None
+        proc = _popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
         def feed() -> None:
             try:

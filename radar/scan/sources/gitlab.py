@@ -25,9 +25,9 @@ groups, subgroups and the instance are read by shard 1 alone.
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter, deque
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ from radar.scan.generic import names_a_secret
 from radar.scan.shard import Shard
 from radar.scan.sources.interface import MemoryUnit, Source, TextUnit
 from radar.scan.warnings import Warnings
+from radar.threads import DaemonThreads
 
 DEFAULT_CI_FILE = ".gitlab-ci.yml"
 INSTANCE = "instance"
@@ -242,12 +243,13 @@ class GitLabSource(Source):
         except gl_errors.GitlabError as e:
             raise GitLabError(f"group {path}: {_why(e)}") from None
         if self._reads_shared():
-            yield from self._group_variables(group.full_path, group.id, self._read_variables(group.id))
+            yield from self._group_variables(group.full_path, group.id,
+                                             self._read_listing(f"/groups/{group.id}/variables"))
         if self.scope.include_subgroups and self._reads_shared():
             # Subgroups' variables are read `connections` at a time too, like projects.
             subgroups = ((subgroup.full_path, subgroup.id) for subgroup in group.descendant_groups.list(iterator=True))
-            for (path, group_id), read in _read_ahead(lambda s: self._read_variables(s[1]), subgroups,
-                                                      self.connections):
+            for (path, group_id), read in _read_ahead(lambda s: self._read_listing(f"/groups/{s[1]}/variables"),
+                                                      subgroups, self.connections):
                 yield from self._group_variables(path, group_id, read)
         filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
         if self.scope.skip_archived:
@@ -285,11 +287,10 @@ class GitLabSource(Source):
 
     def _read_project(self, project: _Listed) -> _ProjectRead:
         """One project's requests: its variables, then (if they could be read) its CI file."""
-        try:
-            # A project's variables are few; reading them all first lets a 403 skip it cleanly.
-            variables = tuple(self._listing(f"/projects/{project.id}/variables"))
-        except gl_errors.GitlabError as e:
-            return _ProjectRead(refused=e)
+        # A project's variables are few; reading them all first lets a 403 skip it cleanly.
+        variables, refused = self._read_listing(f"/projects/{project.id}/variables")
+        if refused is not None:
+            return _ProjectRead(refused=refused)
         ci_file = project.ci_file_to_read
         if ci_file is None:
             return _ProjectRead(variables)
@@ -326,12 +327,12 @@ class GitLabSource(Source):
             self.on_ci_file(path, project.ci_file, data.decode("utf-8", "replace"))
         yield MemoryUnit(project.ci_file, data, Origin(project=path, project_id=project.id))
 
-    def _read_variables(self, group_id: int) -> tuple[tuple[dict, ...], gl_errors.GitlabError | None]:
-        """A group's variables as far as they could be listed, and the error that stopped the
+    def _read_listing(self, api_path: str) -> tuple[tuple[dict, ...], gl_errors.GitlabError | None]:
+        """What is listed at `api_path` as far as it could be read, and the error that stopped the
         listing (None when it ended)."""
         read: list[dict] = []
         try:
-            read.extend(self._listing(f"/groups/{group_id}/variables"))
+            read.extend(self._listing(api_path))
         except gl_errors.GitlabError as e:
             return tuple(read), e
         return tuple(read), None
@@ -382,55 +383,25 @@ _R = TypeVar("_R")
 def _read_ahead(read: Callable[[_T], _R], items: Iterable[_T], threads: int) -> Iterator[tuple[_T, _R]]:
     """(item, read(item)) for each of `items`, in their order, `threads` of them read at once and
     at most twice as many asked for ahead of the one given next; an error `read` raised is raised
-    here, at its item.
-
-    Daemon threads fed by a queue, not concurrent.futures: its threads are joined when Python
-    exits, so a scan interrupted while GitLab is slow to answer would wait out every request in
-    flight (up to the 60 s timeout, or a 429's Retry-After) before radar could exit."""
+    here, at its item. Daemon threads (`radar.threads`): an interrupted scan does not wait for
+    what GitLab has not answered yet."""
     if threads <= 1:
         for item in items:
             yield item, read(item)
         return
-    import queue  # here: a scan reading one project at a time never needs it
-
-    tasks: queue.SimpleQueue = queue.SimpleQueue()
-
-    def serve() -> None:
-        while (task := tasks.get()) is not None:
-            item, answer = task
-            try:
-                answer.put((read(item), None))
-            except BaseException as error:  # raised again where the item is given (below)
-                answer.put((None, error))
-
-    for _ in range(threads):
-        threading.Thread(target=serve, name="radar-gitlab", daemon=True).start()
-    ahead: deque[tuple[_T, queue.SimpleQueue]] = deque()
-
-    def first() -> tuple[_T, _R]:
-        item, answer = ahead.popleft()
-        value, error = answer.get()
-        if error is not None:
-            raise error
-        return item, value
-
+    readers = DaemonThreads(threads, "radar-gitlab")
+    ahead: deque[tuple[_T, Callable[[], _R]]] = deque()
     try:
         for item in items:
-            answer: queue.SimpleQueue = queue.SimpleQueue()
-            tasks.put((item, answer))
-            ahead.append((item, answer))
+            ahead.append((item, readers.start(partial(read, item))))
             if len(ahead) > 2 * threads:
-                yield first()
+                first, answer = ahead.popleft()
+                yield first, answer()
         while ahead:
-            yield first()
+            first, answer = ahead.popleft()
+            yield first, answer()
     finally:
-        while True:  # a scan stopped half-way asks nothing more
-            try:
-                tasks.get_nowait()
-            except queue.Empty:
-                break
-        for _ in range(threads):
-            tasks.put(None)
+        readers.stop()  # a scan stopped half-way asks nothing more
 
 
 def _why(error: gl_errors.GitlabError) -> str:
