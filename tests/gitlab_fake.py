@@ -28,6 +28,13 @@ Job artifacts (https://docs.gitlab.com/api/job_artifacts/), for the scheduled mo
 state: GET /projects/:id/jobs/artifacts/:ref_name/raw/*artifact_path?job=NAME answers the file
 from the latest successful pipeline of that ref (`Project.artifacts`, keyed by ref, job and
 path), 404 when there is none, 400 without `job`; `artifacts_error` answers with that status.
+
+What GitLab, or what sits before it, may answer that points elsewhere: `external_url` is the
+base of the `Link` headers' URLs, as GitLab builds them from its external_url setting (a GitLab
+reached under another name than the one it was set up with gives links to that one); `redirect`
+answers every request but GET /version with `302 Found` to that base URL plus the request's path
+and query, as a reverse proxy moving the API would; `next_link` replaces the URL of every
+`rel="next"` link, as a hostile or broken answer could.
 """
 
 from __future__ import annotations
@@ -110,6 +117,9 @@ class FakeGitLab:
     requests: list[str] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of each POST and PUT
     latency: float = 0.0  # seconds each GET waits before it is answered
+    external_url: str = ""  # the base of Link headers' URLs; `url` when empty
+    redirect: str = ""  # when set, requests but GET /version are answered 302 to this base + path
+    next_link: str = ""  # when set, every rel="next" link points here
     in_flight: int = 0  # GET requests being answered now
     most_in_flight: int = 0  # the most at once so far
     _flight_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -187,11 +197,21 @@ class _Handler(BaseHTTPRequestHandler):
             with gl._flight_lock:
                 gl.in_flight -= 1
 
+    def _redirected(self) -> bool:
+        """Whether the request was answered with the fake's `redirect` (see the module's docstring)."""
+        gl = self.server.gitlab
+        if not gl.redirect or self.path.startswith("/api/v4/version"):
+            return False
+        self._send(302, b"", "text/plain", {"Location": gl.redirect + self.path})
+        return True
+
     def _get(self) -> None:
         gl = self.server.gitlab
         parsed = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(parsed.query))
         gl.requests.append(self.path)
+        if self._redirected():
+            return
         if parsed.path in gl.rate_limited_once:
             gl.rate_limited_once.discard(parsed.path)
             return self._send(429, b"Retry later\n", "text/plain", {"Retry-After": "1"})
@@ -265,6 +285,8 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         gl.writes.append((method, parsed.path))
+        if self._redirected():
+            return
         token = self.headers.get("PRIVATE-TOKEN") or self.headers.get("JOB-TOKEN")
         if token != gl.token:
             return self._json(401, {"message": "401 Unauthorized"})
@@ -377,13 +399,13 @@ class _Handler(BaseHTTPRequestHandler):
 
         def link(n: int) -> str:
             q = urllib.parse.urlencode({**query, "page": n, "per_page": per_page})
-            return f"{gl.url}{path}?{q}"
+            return f"{gl.external_url or gl.url}{path}?{q}"
 
         links = []
         if page > 1:
             links.append(f'<{link(page - 1)}>; rel="prev"')
         if page < total_pages:
-            links.append(f'<{link(page + 1)}>; rel="next"')
+            links.append(f'<{gl.next_link or link(page + 1)}>; rel="next"')
         links += [f'<{link(1)}>; rel="first"', f'<{link(total_pages)}>; rel="last"']
         headers = {
             "X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(items)),

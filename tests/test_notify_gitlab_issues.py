@@ -11,7 +11,7 @@ import json
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server  # noqa: F401
+from gitlab_fake import TOKEN, FakeGitLab, Project, gitlab_server, serving  # noqa: F401
 from notify_helpers import KEY, assert_no_value, planted_findings
 from radar.errors import RadarError
 from radar.notify import gitlab_issues
@@ -146,6 +146,20 @@ def test_a_project_that_refuses_issues_is_one_warning_and_no_exception(tmp_path,
 def test_a_refused_token_is_one_warning(tmp_path, gitlab):
     outcome = send(ISSUES, events_from(planted_findings(tmp_path), []), settings(gitlab, token="wrong"))
     assert outcome.warnings == ("gitlab-issues: the token was refused (401 Unauthorized); 2 finding(s) not told",)
+
+
+def test_a_redirect_to_another_origin_is_one_warning_and_nothing_reaches_it(tmp_path, gitlab):
+    # The token stays with the address given: a redirect elsewhere (a GET's or a POST's) is
+    # refused before the request is sent there.
+    with serving(FakeGitLab(projects=[Project(7, "acme/security")])) as elsewhere:
+        gitlab.redirect = elsewhere.url
+        outcome = send(ISSUES, events_from(planted_findings(tmp_path), []), settings(gitlab))
+    assert outcome.warnings == (
+        f"gitlab-issues: {gitlab.url}: GitLab's answer sent radar to {elsewhere.url} (a redirect, or the link to a "
+        "listing's next page); radar sends the GitLab token to the address given only: give --url as the address "
+        "GitLab serves its API at; 2 finding(s) not told",)
+    assert (outcome.created, outcome.undelivered) == (0, 2)
+    assert elsewhere.requests == elsewhere.writes == [] and elsewhere.projects[0].issues == []
 
 
 def test_an_unreachable_gitlab_is_one_warning(tmp_path):

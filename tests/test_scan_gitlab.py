@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gitlab_fake import TOKEN, FakeGitLab, Group, Project, gitlab_server, instance_variable, variable  # noqa: F401
+from gitlab_fake import (TOKEN, FakeGitLab, Group, Project, gitlab_server, instance_variable,  # noqa: F401
+                         serving, variable)
 from radar.scan.examples import expand
 from radar_cli import assert_absent, assert_one_line_error, clean_env, radar
 
@@ -426,3 +427,50 @@ def test_subgroups_variables_are_read_several_at_once_too(gitlab_server):
     assert gitlab_server.most_in_flight >= 3
     assert _without_times(one) == _without_times(four) and one.returncode == four.returncode == 1
     assert {f["group"] for f in findings(four)} == {f"top/team{i}" for i in range(10)}
+
+
+@pytest.fixture
+def elsewhere(gitlab: FakeGitLab) -> Iterator[FakeGitLab]:
+    """Another origin (another port of 127.0.0.1) that would answer the scan as GitLab does, with
+    the same data and token: what reaches it is what a hostile answer had radar send away."""
+    with serving(FakeGitLab(groups=gitlab.groups, projects=gitlab.projects, max_per_page=2)) as other:
+        yield other
+
+
+def refusal(gl: FakeGitLab, other: FakeGitLab) -> str:
+    return (f"radar: error: {gl.url}: GitLab's answer sent radar to {other.url} (a redirect, or the link to a "
+            "listing's next page); radar sends the GitLab token to the address given only: give --url as the "
+            "address GitLab serves its API at\n")
+
+
+@pytest.mark.parametrize("token", ["GITLAB_TOKEN", "CI_JOB_TOKEN"])
+def test_a_redirect_to_another_origin_is_refused_before_the_token_is_sent(gitlab, elsewhere, token):
+    # requests takes its own Authorization header off such a redirect, not PRIVATE-TOKEN or JOB-TOKEN.
+    gitlab.redirect = elsewhere.url
+    env = clean_env(RADAR_FINGERPRINT_KEY="k", **{token: TOKEN})
+    result = scan(gitlab, "--group", "acme", env=env)
+    assert result.returncode == 2 and result.stdout == b""
+    assert assert_one_line_error(result) == refusal(gitlab, elsewhere)
+    assert elsewhere.requests == []
+
+
+def test_a_next_page_link_to_another_origin_is_refused_before_the_token_is_sent(gitlab, elsewhere):
+    gitlab.next_link = f"{elsewhere.url}/next?page=2"
+    result = scan(gitlab, "--group", "acme")
+    assert result.returncode == 2 and result.stdout == b""
+    assert assert_one_line_error(result) == refusal(gitlab, elsewhere)
+    assert elsewhere.requests == []
+
+
+def test_links_under_another_external_url_are_read_from_the_address_given(gitlab, elsewhere):
+    # GitLab reached under another name than its external_url: every next-page link names that
+    # one. The pages are read from --url, and the report is the one of links that name --url.
+    expected = scan(gitlab, "--group", "acme", "--include-subgroups")
+    asked = sorted(gitlab.requests)
+    gitlab.requests.clear()
+    gitlab.external_url = elsewhere.url
+    result = scan(gitlab, "--group", "acme", "--include-subgroups")
+    assert (_without_times(result), result.stderr, result.returncode) == (
+        _without_times(expected), expected.stderr, expected.returncode)
+    assert sorted(gitlab.requests) == asked and sum("page=2" in r for r in asked) >= 2
+    assert elsewhere.requests == []

@@ -115,6 +115,8 @@ class _Issues:
             raise _Skip(f"GitLab refused the request ({e.response_code})") from None
         except gl_errors.GitlabError as e:  # a redirect python-gitlab will not follow, and the like
             raise _Stop(f"GitLab's answer could not be used ({type(e).__name__})") from None
+        except GitLabError as e:  # an answer that would have had the token sent to another origin
+            raise _Stop(str(e)) from None
         except OSError as e:  # requests' ConnectionError, Timeout, SSLError after the retries
             raise _Stop(f"cannot reach GitLab ({type(e).__name__})") from None
         try:

@@ -8,7 +8,10 @@ in its `Origin`; each project's CI file on the default branch (`ci_config_path`,
 `.gitlab-ci.yml`) becomes a unit too. What the variable checks need later (flags, fingerprint,
 redacted preview) is kept as a `VariableRecord`, never the value.
 
-An address where nothing answers is one error before anything starts (`connect`). Listings use
+An address where nothing answers is one error before anything starts (`connect`). The token goes
+to the origin of that address only: a redirect or a next-page link that leads elsewhere stops the
+scan (`_Session.send`); a next-page link that differs only in the base URL (GitLab's external_url
+set to another name) is read from the address given. Listings use
 `iterator=True`, so one page is in memory at a time; python-gitlab follows the
 `Link` header and retries 429 after `Retry-After`. Projects are read `connections` at a time
 (`_read_ahead`); what they answer is used in the listing's order, so the scan is the same for any
@@ -38,6 +41,7 @@ from gitlab.utils import EncodedId
 from requests.utils import get_environ_proxies
 
 from radar.errors import RadarError
+from radar.report.printable import printable
 from radar.scan.findings import FingerprintKey, Origin, preview
 from radar.scan.generic import names_a_secret
 from radar.scan.shard import Shard
@@ -113,16 +117,34 @@ REACH_RETRIES = 2
 
 
 class _Session(requests.Session):
-    """requests as it is, but the proxy variables are read once per scheme and host.
+    """requests as it is, but nothing is sent outside the origin of `url`, and the proxy variables
+    are read once per scheme and host.
 
-    requests reads them from the whole environment on every request (`get_environ_proxies`): a
-    tenth of the CPU of a 10,000-project scan against a local GitLab, more with a CI job's hundreds
-    of variables. A scan's environment does not change while it runs. The rest is requests' own
-    `merge_environment_settings` (the CA bundle variables, then the session's settings)."""
+    python-gitlab follows a redirect's Location, and a listing's Link to its next page, wherever
+    they lead, with the PRIVATE-TOKEN or JOB-TOKEN header on (requests takes its own Authorization
+    header off when a redirect leaves the origin, not these): whatever answers at `url`, or sits
+    between, could have the token sent to an address of its choosing. `send` refuses any request
+    for another origin, before connecting; what stays in the origin is requests' own rule for its
+    Authorization header (`should_strip_auth`: the same host, scheme and port, or http to https on
+    the default ports).
 
-    def __init__(self) -> None:
+    requests reads the proxy variables from the whole environment on every request
+    (`get_environ_proxies`): a tenth of the CPU of a 10,000-project scan against a local GitLab,
+    more with a CI job's hundreds of variables. A scan's environment does not change while it runs.
+    The rest is requests' own `merge_environment_settings` (the CA bundle variables, then the
+    session's settings)."""
+
+    def __init__(self, url: str) -> None:
         super().__init__()
+        self._url = url
         self._environ_proxies: dict[tuple[str, str, Any], dict[str, str]] = {}
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if self.should_strip_auth(self._url, request.url or ""):
+            raise GitLabError(f"{_origin(self._url)}: GitLab's answer sent radar to {_origin(request.url or '')} "
+                              "(a redirect, or the link to a listing's next page); radar sends the GitLab token "
+                              "to the address given only: give --url as the address GitLab serves its API at")
+        return super().send(request, **kwargs)
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
         if not self.trust_env:
@@ -149,8 +171,10 @@ def connect(url: str, private_token: str | None = None, job_token: str | None = 
 
     Any HTTP answer to `/version` counts (401 or 403 too: job tokens may not read it, and the
     token's rights are judged later, per project); no answer at all is a `GitLabError`."""
-    client = gitlab.Gitlab(url, private_token=private_token, job_token=job_token, session=_Session(),
-                           retry_transient_errors=True, per_page=100, timeout=timeout)
+    # keep_base_url: a next-page link under another base URL (GitLab's external_url not the address
+    # radar was given, behind a proxy) is read from `url`, as python-gitlab offers, not refused.
+    client = gitlab.Gitlab(url, private_token=private_token, job_token=job_token, session=_Session(url),
+                           retry_transient_errors=True, per_page=100, timeout=timeout, keep_base_url=True)
     try:
         client.http_get("/version", max_retries=REACH_RETRIES)
     except gl_errors.GitlabError:
@@ -159,6 +183,12 @@ def connect(url: str, private_token: str | None = None, job_token: str | None = 
         raise GitLabError(f"{url}: cannot reach GitLab ({_network_reason(e)}); check --url "
                           "(or $CI_SERVER_URL) and the network") from None
     return client
+
+
+def _origin(url: str) -> str:
+    """`url`'s scheme, host and port, fit for a one-line message (the path and query left out)."""
+    parts = urlsplit(url)
+    return printable(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"[:200])
 
 
 def _network_reason(error: OSError) -> str:
