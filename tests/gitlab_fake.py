@@ -33,8 +33,9 @@ What GitLab, or what sits before it, may answer that points elsewhere: `external
 base of the `Link` headers' URLs, as GitLab builds them from its external_url setting (a GitLab
 reached under another name than the one it was set up with gives links to that one); `redirect`
 answers every request but GET /version with `302 Found` to that base URL plus the request's path
-and query, as a reverse proxy moving the API would; `next_link` replaces the URL of every
-`rel="next"` link, as a hostile or broken answer could.
+and query, as a reverse proxy moving the API would; `next_link`, when set, is the URL of a
+`rel="next"` link on every page, the last too, as a hostile or broken answer could give; `answers`
+replaces the answer to a path (without its query) with the bytes given, as JSON.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ class FakeGitLab:
     latency: float = 0.0  # seconds each GET waits before it is answered
     external_url: str = ""  # the base of Link headers' URLs; `url` when empty
     redirect: str = ""  # when set, requests but GET /version are answered 302 to this base + path
-    next_link: str = ""  # when set, every rel="next" link points here
+    next_link: str = ""  # when set, every page links here as its next one
+    answers: dict[str, bytes] = field(default_factory=dict)  # a path's answer replaced by this JSON
     in_flight: int = 0  # GET requests being answered now
     most_in_flight: int = 0  # the most at once so far
     _flight_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -212,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
         gl.requests.append(self.path)
         if self._redirected():
             return
+        if parsed.path in gl.answers:
+            return self._send(200, gl.answers[parsed.path], "application/json", {})
         if parsed.path in gl.rate_limited_once:
             gl.rate_limited_once.discard(parsed.path)
             return self._send(429, b"Retry later\n", "text/plain", {"Retry-After": "1"})
@@ -404,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
         links = []
         if page > 1:
             links.append(f'<{link(page - 1)}>; rel="prev"')
-        if page < total_pages:
+        if gl.next_link or page < total_pages:
             links.append(f'<{gl.next_link or link(page + 1)}>; rel="next"')
         links += [f'<{link(1)}>; rel="first"', f'<{link(total_pages)}>; rel="last"']
         headers = {

@@ -474,3 +474,11 @@ def test_links_under_another_external_url_are_read_from_the_address_given(gitlab
         _without_times(expected), expected.stderr, expected.returncode)
     assert sorted(gitlab.requests) == asked and sum("page=2" in r for r in asked) >= 2
     assert elsewhere.requests == []
+
+
+def test_project_repeated_reads_every_project_named(gitlab):
+    # `--project A --project B` is `--project A B`, not B alone.
+    repeated = scan(gitlab, "--project", "acme/api", "--project", "acme/web")
+    listed = scan(gitlab, "--project", "acme/api", "acme/web")
+    assert _without_times(repeated) == _without_times(listed)
+    assert {f["project"] for f in findings(repeated)} == {"acme/api", "acme/web"}

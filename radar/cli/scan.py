@@ -299,7 +299,8 @@ def add_gitlab_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--url", metavar="URL", help="GitLab's address (default $CI_SERVER_URL)")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--group", type=non_empty, metavar="PATH", help="a group's full path (or id) and its projects")
-    target.add_argument("--project", type=non_empty, nargs="+", metavar="PATH", help="projects' full paths (or ids)")
+    target.add_argument("--project", type=non_empty, nargs="+", action="extend", metavar="PATH",
+                        help="projects' full paths (or ids); repeat it or give several")
     target.add_argument("--instance", action="store_true", help="instance-level CI/CD variables (administrator token)")
     p.add_argument("--include-subgroups", action="store_true", help="with --group: also projects of its subgroups")
     p.add_argument("--skip-archived", action="store_true", help="with --group: leave archived projects out")

@@ -11,7 +11,8 @@ redacted preview) is kept as a `VariableRecord`, never the value.
 An address where nothing answers is one error before anything starts (`connect`). The token goes
 to the origin of that address only: a redirect or a next-page link that leads elsewhere stops the
 scan (`_Session.send`); a next-page link that differs only in the base URL (GitLab's external_url
-set to another name) is read from the address given. Listings use
+set to another name) is read from the address given. Every answer is checked against the shape the
+API documents (`gitlab_answers`) and a malformed one is met as an unreadable one. Listings use
 `iterator=True`, so one page is in memory at a time; python-gitlab follows the
 `Link` header and retries 429 after `Retry-After`. Projects are read `connections` at a time
 (`_read_ahead`); what they answer is used in the listing's order, so the scan is the same for any
@@ -31,7 +32,7 @@ import os
 from collections import Counter, deque
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 import gitlab
@@ -45,11 +46,12 @@ from radar.report.printable import printable
 from radar.scan.findings import FingerprintKey, Origin, preview
 from radar.scan.generic import names_a_secret
 from radar.scan.shard import Shard
+from radar.scan.sources import gitlab_answers as answers
+from radar.scan.sources.gitlab_answers import MAX_GROUPS, MAX_PROJECTS, MAX_VARIABLES, Listed
 from radar.scan.sources.interface import MemoryUnit, Source, TextUnit
 from radar.scan.warnings import Warnings
 from radar.threads import DaemonThreads
 
-DEFAULT_CI_FILE = ".gitlab-ci.yml"
 INSTANCE = "instance"
 # Projects read at once, each over a kept-alive connection of its own: against a GitLab 20 ms
 # away, one at a time is 50 requests a second whatever the machine. requests keeps 10 per host.
@@ -201,32 +203,13 @@ def _network_reason(error: OSError) -> str:
     return error.__class__.__name__
 
 
-class _Listed(NamedTuple):
-    """A project as a listing (or a look-up) gives it."""
-
-    path: str
-    id: int
-    default_branch: str | None
-    ci_config_path: str | None
-
-    @property
-    def ci_file(self) -> str:
-        return self.ci_config_path or DEFAULT_CI_FILE
-
-    @property
-    def ci_file_to_read(self) -> str | None:
-        """The CI file to ask for: none in an empty repository, nor one in another project or at a URL."""
-        path = self.ci_file
-        return None if not self.default_branch or "@" in path or "://" in path else path
-
-
 @dataclass(frozen=True)
 class _ProjectRead:
-    """What one project's requests answered: its variables (GitLab's JSON objects) or the error
-    that stopped their listing; then its CI file, or the error that stopped it (neither when
-    there was none to ask for)."""
+    """What one project's requests answered: its variables (checked) or the error that stopped
+    their listing; then its CI file, or the error that stopped it (neither when there was none to
+    ask for)."""
 
-    variables: tuple[dict, ...] = ()
+    variables: tuple[answers.Variable, ...] = ()
     refused: gl_errors.GitlabError | None = None
     ci_file: bytes | None = None
     ci_error: gl_errors.GitlabError | None = None
@@ -251,7 +234,8 @@ class GitLabSource(Source):
     def units(self) -> Iterator[TextUnit]:
         try:
             if self.scope.instance and self._reads_shared():
-                yield from self._variable_units(INSTANCE, INSTANCE, None, self._listing("/admin/ci/variables"))
+                listed = self._listing("/admin/ci/variables", "variables", limit=MAX_VARIABLES)
+                yield from self._variable_units(INSTANCE, INSTANCE, None, map(answers.variable, listed))
             for path in self.scope.groups:
                 yield from self._group(path)
             refused: list[int] = []
@@ -267,33 +251,33 @@ class GitLabSource(Source):
 
     def _group(self, path: str) -> Iterator[TextUnit]:
         try:
-            group = self.client.groups.get(path)
+            group = answers.group(self.client.http_get(f"/groups/{EncodedId(path)}"))
         except gl_errors.GitlabAuthenticationError:
             raise
         except gl_errors.GitlabError as e:
             raise GitLabError(f"group {path}: {_why(e)}") from None
         if self._reads_shared():
             yield from self._group_variables(group.full_path, group.id,
-                                             self._read_listing(f"/groups/{group.id}/variables"))
+                                             self._read_variables(f"/groups/{group.id}/variables"))
         if self.scope.include_subgroups and self._reads_shared():
             # Subgroups' variables are read `connections` at a time too, like projects.
-            subgroups = ((subgroup.full_path, subgroup.id) for subgroup in group.descendant_groups.list(iterator=True))
-            for (path, group_id), read in _read_ahead(lambda s: self._read_listing(f"/groups/{s[1]}/variables"),
-                                                      subgroups, self.connections):
-                yield from self._group_variables(path, group_id, read)
+            listed_groups = self._listing(f"/groups/{group.id}/descendant_groups", "groups", limit=MAX_GROUPS)
+            subgroups = map(answers.group, listed_groups)
+            for subgroup, read in _read_ahead(lambda s: self._read_variables(f"/groups/{s.id}/variables"),
+                                              subgroups, self.connections):
+                yield from self._group_variables(subgroup.full_path, subgroup.id, read)
         filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
         if self.scope.skip_archived:
             filters["archived"] = False
-        listed = (_Listed(p.path_with_namespace, p.id, p.default_branch, getattr(p, "ci_config_path", None))
-                  for p in group.projects.list(iterator=True, **filters))
+        listed = map(answers.project, self._listing(f"/groups/{group.id}/projects", "projects", filters, MAX_PROJECTS))
         yield from self._projects(p for p in listed if self.shard is None or self.shard.owns(p.id))
 
-    def _listed_projects(self, refused: list[int]) -> Iterator[_Listed]:
+    def _listed_projects(self, refused: list[int]) -> Iterator[Listed]:
         """The projects named by `Scope.projects` that this scan reads; each one that cannot be
         looked up is a warning (its status is added to `refused`)."""
         for path in self.scope.projects:
             try:
-                project = self.client.projects.get(path)
+                project = answers.project(self.client.http_get(f"/projects/{EncodedId(path)}"))
             except gl_errors.GitlabError as e:
                 if e.response_code == 401:
                     refused.append(401)
@@ -301,12 +285,12 @@ class GitLabSource(Source):
                     self._warn_project(path, e)
                 continue
             if self.shard is None or self.shard.owns(project.id):
-                yield _Listed(project.path_with_namespace, project.id, project.default_branch, project.ci_config_path)
+                yield project
 
     def _reads_shared(self) -> bool:
         return self.shard is None or self.shard.reads_shared
 
-    def _projects(self, listed: Iterable[_Listed]) -> Iterator[TextUnit]:
+    def _projects(self, listed: Iterable[Listed]) -> Iterator[TextUnit]:
         """The units of each project, in the order listed, `connections` of them read at once.
 
         Only the requests run on the reading threads (`_read_project` touches nothing shared);
@@ -315,10 +299,10 @@ class GitLabSource(Source):
         for project, read in _read_ahead(self._read_project, listed, self.connections):
             yield from self._project_units(project, read)
 
-    def _read_project(self, project: _Listed) -> _ProjectRead:
+    def _read_project(self, project: Listed) -> _ProjectRead:
         """One project's requests: its variables, then (if they could be read) its CI file."""
         # A project's variables are few; reading them all first lets a 403 skip it cleanly.
-        variables, refused = self._read_listing(f"/projects/{project.id}/variables")
+        variables, refused = self._read_variables(f"/projects/{project.id}/variables")
         if refused is not None:
             return _ProjectRead(refused=refused)
         ci_file = project.ci_file_to_read
@@ -333,7 +317,7 @@ class GitLabSource(Source):
             return _ProjectRead(variables, ci_error=e)
         return _ProjectRead(variables, ci_file=data)
 
-    def _project_units(self, project: _Listed, read: _ProjectRead) -> Iterator[TextUnit]:
+    def _project_units(self, project: Listed, read: _ProjectRead) -> Iterator[TextUnit]:
         path = project.path
         self.projects += 1
         if self.on_project:
@@ -357,18 +341,18 @@ class GitLabSource(Source):
             self.on_ci_file(path, project.ci_file, data.decode("utf-8", "replace"))
         yield MemoryUnit(project.ci_file, data, Origin(project=path, project_id=project.id))
 
-    def _read_listing(self, api_path: str) -> tuple[tuple[dict, ...], gl_errors.GitlabError | None]:
-        """What is listed at `api_path` as far as it could be read, and the error that stopped the
-        listing (None when it ended)."""
-        read: list[dict] = []
+    def _read_variables(self, api_path: str) -> tuple[tuple[answers.Variable, ...], gl_errors.GitlabError | None]:
+        """The variables listed at `api_path` as far as they could be read, and the error that
+        stopped the listing (None when it ended); an answer that is not a variable stops it too."""
+        read: list[answers.Variable] = []
         try:
-            read.extend(self._listing(api_path))
+            read.extend(map(answers.variable, self._listing(api_path, "variables", limit=MAX_VARIABLES)))
         except gl_errors.GitlabError as e:
             return tuple(read), e
         return tuple(read), None
 
     def _group_variables(self, path: str, group_id: int,
-                         read: tuple[tuple[dict, ...], gl_errors.GitlabError | None]) -> Iterator[TextUnit]:
+                         read: tuple[tuple[answers.Variable, ...], gl_errors.GitlabError | None]) -> Iterator[TextUnit]:
         variables, error = read
         # Records of the pages read are kept even when a later page failed, as they always were.
         units = list(self._variable_units("group", path, group_id, variables))
@@ -377,25 +361,23 @@ class GitLabSource(Source):
             return
         yield from units
 
-    def _listing(self, api_path: str) -> Iterator[dict]:
+    def _listing(self, api_path: str, what: str, query: dict | None = None, limit: int | None = None) -> Iterator[dict]:
         """What is listed at `api_path`, as the managers' list() asks for it (pages of per_page,
-        python-gitlab following the Link header), but read as the JSON objects they are: an
-        object per variable, with managers, cost more than reading it."""
-        return self.client.http_list(api_path, iterator=True, per_page=self.client.per_page)  # type: ignore[return-value]
+        python-gitlab following the Link header), but read as the JSON objects they are (an object
+        per item, with managers, costs more than reading it), each checked to be an object."""
+        return answers.listing(self.client.http_list(api_path, query_data=query or {}, iterator=True,
+                                                     per_page=self.client.per_page), what, limit)
 
     def _variable_units(self, owner_kind: str, owner: str, owner_id: int | None,
-                        listed: Iterable[dict]) -> Iterator[TextUnit]:
+                        listed: Iterable[answers.Variable]) -> Iterator[TextUnit]:
         """Units of the variables `listed` (with a value), each one's record kept."""
-        for attrs in listed:
-            key = attrs["key"]
-            scope = attrs.get("environment_scope") or "*"
-            value = attrs.get("value")
+        for variable in listed:
+            key, value, scope = variable.key, variable.value, variable.environment_scope
             path = variable_path(owner_kind, key, scope)
             self.variables.append(VariableRecord(
                 owner_kind=owner_kind, owner=owner, key=key, environment_scope=scope,
-                variable_type=attrs.get("variable_type", "env_var"), protected=bool(attrs.get("protected")),
-                masked=bool(attrs.get("masked")), hidden=attrs.get("hidden") if "hidden" in attrs else None,
-                fingerprint=None if value is None else self.key.fingerprint(value),
+                variable_type=variable.variable_type, protected=variable.protected, masked=variable.masked,
+                hidden=variable.hidden, fingerprint=None if value is None else self.key.fingerprint(value),
                 preview=preview(value or ""), path=path, owner_id=owner_id,
             ))
             if value:
@@ -438,4 +420,6 @@ def _why(error: gl_errors.GitlabError) -> str:
     reasons = {401: "the token was refused (401 Unauthorized)",
                403: "access denied (403 Forbidden; reading variables needs the Maintainer or Owner role)",
                404: "not found, or not visible to this token (404)"}
-    return reasons.get(error.response_code or 0, f"{error.response_code or 'error'}: {error.error_message}")
+    if error.response_code is None:  # no HTTP error: an answer that could not be used (MalformedAnswer)
+        return str(error.error_message)
+    return reasons.get(error.response_code, f"{error.response_code}: {error.error_message}")
