@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from gitlab_fake import TOKEN, FakeGitLab, Group, Project, gitlab_server, variable  # noqa: F401
 from radar.scan.findings import FingerprintKey
 from radar.scan.sources import gitlab_answers as answers
-from radar.scan.sources.gitlab import GitLabError, GitLabSource, Scope, connect
+from radar.scan.sources.gitlab import MAX_ANSWER_BYTES, GitLabError, GitLabSource, Scope, connect
 from radar.scan.sources.gitlab_answers import MalformedAnswer
 from radar_cli import assert_one_line_error, clean_env, radar
+from vault_fakes import ScriptedServer, response, stream
 
 ENV = clean_env(RADAR_FINGERPRINT_KEY="test-key", GITLAB_TOKEN=TOKEN)
 GOOD = "glpat-" + "Qk3vX9pL2mR7tW4zN8bY"
@@ -171,3 +172,30 @@ def test_any_answer_ends_the_scan_with_its_units_or_a_gitlab_error(gitlab_server
         return
     assert all(unit.path for unit in units)
     assert all(record.fingerprint is None or len(record.fingerprint) == 64 for record in source.variables)
+
+
+@pytest.mark.parametrize("length", ["content-length", "chunked"])
+def test_an_answer_without_end_is_read_no_further_than_the_cap(length):
+    # A GitLab (or what sits before it) that answers a project's look-up with 1 GiB: the project
+    # is skipped once 64 MiB have been read, and radar stops reading there.
+    total = 2**30
+    head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + (f"Content-Length: {total}\r\n" if length == "content-length" else "") + "\r\n").encode()
+    endless = stream(head, total)
+
+    def behave(server, conn, request) -> bool:
+        if request.target.startswith("/api/v4/version"):  # it says it is GitLab
+            conn.sendall(response(200, b'{"version": "17.5.0"}'))
+            return True
+        return endless(server, conn, request)
+
+    server = ScriptedServer(behave)
+    try:
+        result = radar("scan", "gitlab", "--url", server.url, "--project", "acme/api", "--format", "json", env=ENV)
+    finally:
+        server.close()
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        f"radar: warning: project acme/api: skipped: GitLab's answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB",
+        "radar: error: scan incomplete: 1 project could not be read (each named in a warning above)"]
+    assert MAX_ANSWER_BYTES < server.bytes_sent < total // 4

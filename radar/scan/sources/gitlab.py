@@ -112,6 +112,11 @@ def variable_path(owner_kind: str, key: str, scope: str) -> str:
     return f"{'instance/' if owner_kind == 'instance' else ''}variables/{key}[{scope}]"
 
 
+# The largest answer read: a page of 100 variables of GitLab's largest values, or a CI file
+# (GitLab refuses one over 2 MB by default), is far smaller; a body without end is not read on.
+MAX_ANSWER_BYTES = 64 * 2**20
+_CHUNK = 2**16
+
 # Retries of the first request only: python-gitlab retries a refused connection 10 times with
 # doubling waits (about 100 s) before giving up, which is right in the middle of a long scan but
 # not for a mistyped --url. Two quick retries tell "unreachable" from "a blip" before anything starts.
@@ -146,7 +151,21 @@ class _Session(requests.Session):
             raise GitLabError(f"{_origin(self._url)}: GitLab's answer sent radar to {_origin(request.url or '')} "
                               "(a redirect, or the link to a listing's next page); radar sends the GitLab token "
                               "to the address given only: give --url as the address GitLab serves its API at")
-        return super().send(request, **kwargs)
+        if kwargs.get("stream"):  # the caller reads the body itself
+            return super().send(request, **kwargs)
+        # requests would read the whole body, however large, before python-gitlab sees it: read it
+        # here, as requests does (`Response.content`), but stop at MAX_ANSWER_BYTES.
+        response = super().send(request, **{**kwargs, "stream": True})
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise answers.MalformedAnswer(f"GitLab's answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB")
+        finally:
+            response.close()
+        response._content = bytes(body)  # what `Response.content` holds once read
+        return response
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
         if not self.trust_env:
