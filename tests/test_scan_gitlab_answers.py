@@ -60,28 +60,25 @@ MALFORMED = [
 ]
 
 
+# Whose variables are answered malformed: the path asked, the warning's start, what is counted
+# unread, and the owners whose findings are still reported.
+OWNERS = {
+    "project": ("/api/v4/projects/10/variables", "project acme/api: skipped", "1 project", {"acme", "acme/web"}),
+    "group": ("/api/v4/groups/1/variables", "group acme: variables skipped", "1 group", {"acme/api", "acme/web"}),
+}
+
+
+@pytest.mark.parametrize("owner", OWNERS)
 @pytest.mark.parametrize("body, says", MALFORMED)
-def test_a_projects_malformed_variables_skip_it_with_a_warning(gitlab, body, says):
-    gitlab.answers["/api/v4/projects/10/variables"] = body
+def test_malformed_variables_skip_their_owner_with_a_warning(gitlab, owner, body, says):
+    path, skipped, unread, reported = OWNERS[owner]
+    gitlab.answers[path] = body
     result = scan(gitlab, "--group", "acme")
     assert result.returncode == 2
     assert result.stderr.decode().splitlines() == [
-        f"radar: warning: project acme/api: skipped: {says}",
-        "radar: error: scan incomplete: 1 project could not be read (each named in a warning above)"]
-    found = json.loads(result.stdout)["findings"]
-    assert {f.get("project") or f.get("group") for f in found} == {"acme", "acme/web"}
-
-
-@pytest.mark.parametrize("body, says", MALFORMED[:3] + MALFORMED[5:7])
-def test_a_groups_malformed_variables_are_skipped_with_a_warning(gitlab, body, says):
-    gitlab.answers["/api/v4/groups/1/variables"] = body
-    result = scan(gitlab, "--group", "acme")
-    assert result.returncode == 2
-    assert result.stderr.decode().splitlines() == [
-        f"radar: warning: group acme: variables skipped: {says}",
-        "radar: error: scan incomplete: 1 group could not be read (each named in a warning above)"]
-    assert {f.get("project") or f.get("group") for f in json.loads(result.stdout)["findings"]} == {
-        "acme/api", "acme/web"}
+        f"radar: warning: {skipped}: {says}",
+        f"radar: error: scan incomplete: {unread} could not be read (each named in a warning above)"]
+    assert {f.get("project") or f.get("group") for f in json.loads(result.stdout)["findings"]} == reported
 
 
 @pytest.mark.parametrize("path, body, says", [
