@@ -10,7 +10,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import yaml
@@ -128,3 +132,58 @@ def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
         state.write_bytes(b"left by a previous job")
         assert _run_job(template, "radar-monitor", repo, env) == 2  # never taken for a first run
         assert not (repo / "radar-state.toml").read_bytes().startswith(b"# radar")
+
+
+@contextmanager
+def object_storage(content: bytes) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A stand-in for the object storage GitLab redirects an artifact download to (a pre-signed
+    URL needs no token): it answers `content` to any GET and keeps each request's headers."""
+    seen: list[dict[str, str]] = []
+
+    class Storage(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            seen.append({name.lower(): value for name, value in self.headers.items()})
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Storage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_monitor_job_follows_a_redirect_to_object_storage_without_the_token(template, tmp_path):
+    # GitLab redirects an artifact download to object storage when artifacts are kept there: the
+    # state comes from there, and the job token (or RADAR_STATE_TOKEN) stays with GitLab.
+    token = "glpat-" + expand("{b64url:20}", "template-storage")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (repo / "deploy.env").write_text(f"GITLAB_TOKEN={token}\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "deploy settings"], check=True)
+    job = template["radar-monitor"]
+    with serving(FakeGitLab()) as gl:
+        gl.projects = [Project(3, "acme/app")]
+        env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LANG": "C.UTF-8",
+               **job["variables"], "CI_API_V4_URL": f"{gl.url}/api/v4", "CI_PROJECT_ID": "3",
+               "CI_COMMIT_REF_NAME": "main", "CI_JOB_NAME": "radar-monitor", "CI_JOB_TOKEN": TOKEN,
+               "RADAR_FINGERPRINT_KEY": "template-key", "HOME": str(tmp_path), "CI_PROJECT_DIR": str(repo)}
+        assert _run_job(template, "radar-monitor", repo, env) == 1  # a first run: the token is new
+        state = (repo / job["variables"]["RADAR_STATE"]).read_bytes()
+        for name in ("CI_JOB_TOKEN", "RADAR_STATE_TOKEN"):  # JOB-TOKEN, or PRIVATE-TOKEN
+            with object_storage(state) as (storage, seen):
+                gl.redirect = storage
+                assert _run_job(template, "radar-monitor", repo, {**env, name: TOKEN}) == 0  # the state was read
+            assert len(seen) == 1 and "/jobs/artifacts/main/raw/radar-state.toml" in gl.requests[-1]
+            assert not {"private-token", "job-token", "authorization"} & set(seen[0])
