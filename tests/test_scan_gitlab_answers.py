@@ -173,9 +173,9 @@ def test_any_answer_ends_the_scan_with_its_units_or_a_gitlab_error(gitlab_server
 
 @pytest.mark.parametrize("length", ["content-length", "chunked"])
 def test_an_answer_without_end_is_read_no_further_than_the_cap(length):
-    # A GitLab (or what sits before it) that answers a project's look-up with 1 GiB: the project
-    # is skipped once 64 MiB have been read, and radar stops reading there.
-    total = 2**30
+    # A GitLab (or what sits before it) that answers a project's look-up with 4 GiB: the project
+    # is skipped once MAX_ANSWER_BYTES have been read, and radar stops reading there.
+    total = 4 * 2**30
     head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             + (f"Content-Length: {total}\r\n" if length == "content-length" else "") + "\r\n").encode()
     endless = stream(head, total)

@@ -112,9 +112,11 @@ def variable_path(owner_kind: str, key: str, scope: str) -> str:
     return f"{'instance/' if owner_kind == 'instance' else ''}variables/{key}[{scope}]"
 
 
-# The largest answer read: a page of 100 variables of GitLab's largest values, or a CI file
-# (GitLab refuses one over 2 MB by default), is far smaller; a body without end is not read on.
-MAX_ANSWER_BYTES = 64 * 2**20
+# The largest answer read, so that a body without end is not read on. GitLab's self-managed
+# default caps a file variable's value at 3 MiB (GitLab.com at 1 MiB), so a page of 100 of them is
+# ~300 MB before JSON escapes; a CI file over 2 MB is refused by default. At most `connections`
+# answers are held at once.
+MAX_ANSWER_BYTES = 512 * 2**20
 _CHUNK = 2**16
 
 # Retries of the first request only: python-gitlab retries a refused connection 10 times with
