@@ -5,6 +5,7 @@ into the files read; the script reading is sound on the commands it claims to un
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from radar.audit.ci import audit_ci
-from radar.audit.ci_shell import dumps_environment, printed_secrets, traces_commands, unverified_vault_tls
+from radar.audit.ci_shell import _has_option, dumps_environment, printed_secrets, traces_commands, unverified_vault_tls
 from radar.vault.errors import CIYamlError
 from radar_cli import assert_one_line_error, clean_env, radar
 
@@ -108,6 +109,22 @@ def test_script_readings_never_fail_and_name_only_the_jobs_secrets(line):
     assert traces_commands(line) is None or traces_commands(line).endswith(" -x")
     assert unverified_vault_tls(line) in (None, "curl --insecure", "wget --no-check-certificate",
                                           "vault -tls-skip-verify", "bao -tls-skip-verify")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="-sSkxeuAz1 ", max_size=12), st.sampled_from("kx"))
+def test_a_short_option_is_found_as_an_expression_of_it_would_find_it(word, letter):
+    # The reading tests letters (`in`) instead of an expression like -[A-Za-z]*k[A-Za-z]*, which
+    # backtracks quadratically over a long word: the same answers on every short word.
+    assert _has_option((word,), letter) == bool(re.fullmatch(f"-[A-Za-z]*{letter}[A-Za-z]*", word))
+
+
+def test_a_two_million_character_word_is_read_through():
+    # A CI file's line is hostile input: each reading is linear in the line's length (the quadratic
+    # expressions before would have taken hours on this line). No time is asserted: it returns.
+    word = "-" + "s" * 2_000_000 + "1"
+    assert traces_commands(f"set {word}") is None
+    assert unverified_vault_tls(f"curl {word} $VAULT_ADDR/v1/x") is None
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,11 +5,12 @@ not use, reports what it could, exits 2, and never crashes."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from radar.audit.vault import role_issues
+from radar.audit.vault import _matches_all, role_issues
 from radar.audit.vault_read import _role
 from radar_cli import clean_env, radar
 from vault_fakes import response
@@ -71,3 +72,12 @@ def test_any_role_answer_is_audited_without_error(data, max_ttl):
 def test_a_ttl_no_integer_holds_counts_as_unset(ttl):
     role = _role("jwt", "r", {"token_ttl": ttl, "token_max_ttl": ttl, "token_explicit_max_ttl": ttl})
     assert (role.token_ttl, role.token_max_ttl, role.token_explicit_max_ttl) == (0, 0, 0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="*/:._-aX", max_size=16))
+def test_a_glob_that_binds_nothing_is_told_as_the_expression_told_it(glob):
+    # Characters tested instead of [*/:._-]*\*[*/:._-]*, whose backtracking over a long run of `*`
+    # (Vault's answer) was quadratic: the same answer on every short glob, and a long one returns.
+    assert _matches_all(glob) == bool(re.fullmatch(r"[*/:._-]*\*[*/:._-]*", glob))
+    assert _matches_all("*" * 2_000_000 + glob + "X") is False

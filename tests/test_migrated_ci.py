@@ -6,6 +6,7 @@ rules through every report format (SARIF and GitLab's report validated against t
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from radar.plan.read import parse_migration
 from radar.report import FORMATS
 from radar.scan.examples import expand
 from radar.scan.findings import FingerprintKey
-from radar.scan.migrated import REAPPEARED, STILL_READ, check_ci_file
+from radar.scan.migrated import _TOP_KEY, REAPPEARED, STILL_READ, _top_level_lines, check_ci_file
 from radar_cli import assert_absent, clean_env, radar
 from test_report_formats import ACCEPTED_NOTES, gitlab_schema_validator, sarif_validator_results
 
@@ -406,3 +407,15 @@ def test_the_gitlab_report_is_valid_and_names_the_rules(reports):
                      REAPPEARED: "Value the migration moved to Vault is exposed again"}
     still_read = next(v for v in document["vulnerabilities"] if v["identifiers"][0]["value"] == STILL_READ)
     assert "DB_PASSWORD: {vault: ci/acme/app/" in still_read["solution"]
+
+
+# The expression before: its plain key was lazy before `[ \t]*:`, quadratic over a line of blanks.
+_LAZY_TOP_KEY = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^\s#'"][^:#]*?))[ \t]*:(?:[ \t]|$)""")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab :#'\"\\\t-", max_size=16))
+def test_a_top_level_key_is_read_as_before_and_a_long_line_returns(line):
+    old, new = _LAZY_TOP_KEY.match(line), _TOP_KEY.match(line)
+    assert (old and old.groups()) == (new and new.groups())
+    assert _top_level_lines("a" + " " * 2_000_000 + line.replace(":", "") + "\n") == {}

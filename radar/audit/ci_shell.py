@@ -20,9 +20,10 @@ _PIPE = re.compile(r"(?<!\|)\|(?!\|)")
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 # A redirect of standard output: `>`, `>>`, `1>`, `&>`; not `2>` (errors) nor `>&2` (still the log).
 _REDIRECT = re.compile(r"(\d?)(&?>>?)(&?)")
-_TRACE_OPTION = re.compile(r"^-[A-Za-z]*x[A-Za-z]*$")
+# Short options, one dash and letters (`-sSk`, `-eux`), tested for a letter with `in`: an
+# expression such as `-[A-Za-z]*x[A-Za-z]*` backtracks quadratically over a long word without it.
+_SHORT_OPTIONS = re.compile(r"-[A-Za-z]+")
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh"})
-_CURL_INSECURE = re.compile(r"^(?:--insecure|-[A-Za-z]*k[A-Za-z]*)$")  # -k alone or among short options: -sSk
 _TLS_SKIP = frozenset({"-tls-skip-verify", "--tls-skip-verify", "-tls-skip-verify=true", "--tls-skip-verify=true"})
 _TOWARDS_VAULT = re.compile(r"\$\{?VAULT_(?:ADDR|SERVER_URL)\b|/v1/")
 
@@ -43,6 +44,11 @@ def _stages(line: str) -> tuple[_Stage, ...]:
             words = tuple(w.strip("'\"") for w in part.split())
             stages.append(_Stage(words, part, n == len(parts) - 1 and not _to_file(part)))
     return tuple(stages)
+
+
+def _has_option(words: tuple[str, ...], letter: str, *long: str) -> bool:
+    """Whether `words` hold the short option `letter`, alone or among others (`-sSk`), or one of `long`."""
+    return any(w in long or (letter in w and _SHORT_OPTIONS.fullmatch(w)) for w in words)
 
 
 def _to_file(text: str) -> bool:
@@ -93,7 +99,7 @@ def traces_commands(line: str) -> str | None:
             continue
         if words[0] == "set" or words[0] in _SHELLS:
             options = words[1:]
-            if any(_TRACE_OPTION.match(w) for w in options) or (
+            if _has_option(options, "x") or (
                     words[0] == "set" and any(a == "-o" and b == "xtrace" for a, b in zip(options, options[1:]))):
                 return f"{words[0]} -x"
     return None
@@ -107,7 +113,7 @@ def unverified_vault_tls(line: str) -> str | None:
         if not words:
             continue
         towards_vault = bool(_TOWARDS_VAULT.search(stage.text))
-        if words[0] == "curl" and towards_vault and any(_CURL_INSECURE.match(w) for w in words[1:]):
+        if words[0] == "curl" and towards_vault and _has_option(words[1:], "k", "--insecure"):
             return "curl --insecure"
         if words[0] == "wget" and towards_vault and "--no-check-certificate" in words[1:]:
             return "wget --no-check-certificate"

@@ -51,7 +51,9 @@ SCRIPT_KEYS = ("before_script", "script", "after_script")
 _REFERENCE = re.compile(r"(?<!\$)\$env:([A-Za-z_][A-Za-z0-9_]*)|(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])"
                         r"|(?<!\$)\$([A-Za-z_][A-Za-z0-9_]*)|%([A-Za-z_][A-Za-z0-9_]*)%")
 # A job's key at the start of a line: `name:`, `"name":` or `'name':`, for the line a finding points at.
-_TOP_KEY = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^\s#'"][^:#]*?))[ \t]*:(?:[ \t]|$)""")
+# A plain key ends in a character that is not blank, rather than lazily before `[ \t]*:`: a lazy
+# part that could end in blanks made a long line of spaces quadratic.
+_TOP_KEY = re.compile(r"""^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^\s#'"](?:[^:#]*[^\s:#])?))[ \t]*:(?:[ \t]|$)""")
 _SEVERITY_RANK = {s: n for n, s in enumerate(SEVERITIES)}  # critical first
 
 
