@@ -13,7 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from radar.audit.ci import audit_ci
-from radar.audit.ci_shell import _has_option, dumps_environment, printed_secrets, traces_commands, unverified_vault_tls
+from radar.audit.ci_shell import (_has_option, dumps_environment, printed_secrets, token_sent_on_redirect,
+                                  traces_commands, unverified_vault_tls)
 from radar.vault.errors import CIYamlError
 from radar_cli import assert_one_line_error, clean_env, radar
 
@@ -22,7 +23,8 @@ FRAGMENTS = st.sampled_from([
     "echo", "printf", "cat", "env", "printenv", "set", "-x", "+x", "-euxo", "bash", "curl", "-k", "--insecure",
     "wget", "--no-check-certificate", "vault", "-tls-skip-verify", "$VAULT_ADDR/v1/x", "|", "||", "&&", ";", ">",
     ">>", "2>&1", ">&2", "$(", ")", "'", '"', "$DB_PASSWORD", "${TLS_KEY}", "$X", "CI_JOB_JWT", "sort", "-",
-    "docker", "login", "--password-stdin", "\\", "#", "\t",
+    "docker", "login", "--password-stdin", "\\", "#", "\t", "-L", "-fsSL", "--location", "-H", "--header",
+    "PRIVATE-TOKEN:", "JOB-TOKEN:", "$CI_JOB_TOKEN", "status=$(curl", "`curl",
 ])
 LINES = st.one_of(st.lists(FRAGMENTS, max_size=12).map(" ".join), st.text(max_size=80))
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=12), NAMES)
@@ -109,10 +111,11 @@ def test_script_readings_never_fail_and_name_only_the_jobs_secrets(line):
     assert traces_commands(line) is None or traces_commands(line).endswith(" -x")
     assert unverified_vault_tls(line) in (None, "curl --insecure", "wget --no-check-certificate",
                                           "vault -tls-skip-verify", "bao -tls-skip-verify")
+    assert token_sent_on_redirect(line) in (None, "curl --location")
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="-sSkxeuAz1 ", max_size=12), st.sampled_from("kx"))
+@given(st.text(alphabet="-sSkLxeuAz1 ", max_size=12), st.sampled_from("kLx"))
 def test_a_short_option_is_found_as_an_expression_of_it_would_find_it(word, letter):
     # The reading tests letters (`in`) instead of an expression like -[A-Za-z]*k[A-Za-z]*, which
     # backtracks quadratically over a long word: the same answers on every short word.
@@ -125,6 +128,8 @@ def test_a_two_million_character_word_is_read_through():
     word = "-" + "s" * 2_000_000 + "1"
     assert traces_commands(f"set {word}") is None
     assert unverified_vault_tls(f"curl {word} $VAULT_ADDR/v1/x") is None
+    assert token_sent_on_redirect(f"curl {word} -H PRIVATE-TOKEN:x") is None
+    assert token_sent_on_redirect(f"curl {word} -sL -H PRIVATE-TOKEN:x") == "curl --location"
 
 
 @settings(max_examples=300, deadline=None)

@@ -73,6 +73,14 @@ CASES = [
     ("vault -tls-skip-verify", "ci-vault-tls-unverified",
      "read:\n  script:\n    - vault kv get -tls-skip-verify secret/app\n", 3,
      "read:\n  script:\n    - vault kv get secret/app\n"),
+    ("curl --location with the job token", "ci-token-header-redirected",
+     "fetch:\n  script:\n    - curl --location --output a.zip --header \"JOB-TOKEN: $CI_JOB_TOKEN\" "
+     "\"$CI_API_V4_URL/projects/1/jobs/artifacts/main/download?job=build\"\n", 3,
+     "fetch:\n  script:\n    - curl --output a.zip --header \"JOB-TOKEN: $CI_JOB_TOKEN\" "
+     "\"$CI_API_V4_URL/projects/1/jobs/artifacts/main/download?job=build\"\n"),
+    ("curl -fsSL with a private token, in a substitution", "ci-token-header-redirected",
+     "fetch:\n  script:\n    - 'status=$(curl -fsSL -H\"PRIVATE-TOKEN: $API_TOKEN\" $CI_API_V4_URL/version)'\n", 3,
+     "fetch:\n  script:\n    - 'status=$(curl -fsS -H\"PRIVATE-TOKEN: $API_TOKEN\" $CI_API_V4_URL/version)'\n"),
     ("echo of a variable secret", "ci-secret-echoed",
      job("    - echo \"password is ${DB_PASSWORD}\"\n"), 10,
      job("    - echo \"$DB_PASSWORD\" | docker login -u ci --password-stdin registry.example.com\n")),

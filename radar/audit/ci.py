@@ -9,6 +9,7 @@ with its id:
 - secrets without an ID token to log in with, or naming one the job lacks or that has no `aud`;
 - the deprecated `CI_JOB_JWT` and `VAULT_SKIP_VERIFY` (the patterns `radar scan gitlab` uses);
 - TLS to Vault left unverified by `curl -k`, `wget --no-check-certificate`, `-tls-skip-verify`;
+- a GitLab token header that `curl --location` sends on to wherever a redirect leads;
 - in jobs that receive secrets: a secret echoed, `env`/`printenv`, `set -x` (`radar.audit.ci_shell`);
 - a key or certificate handed over as a variable (`file: false`) instead of a file;
 - a production job (its environment, or a secret read from a production path) that any branch
@@ -28,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from radar.audit.ci_files import CIConfig, load_config, normal
-from radar.audit.ci_shell import dumps_environment, printed_secrets, traces_commands, unverified_vault_tls
+from radar.audit.ci_shell import (dumps_environment, printed_secrets, token_sent_on_redirect, traces_commands,
+                                  unverified_vault_tls)
 from radar.audit.issue import AuditIssue
 from radar.plan.environment import from_path
 from radar.plan.model import is_production
@@ -50,6 +52,7 @@ _SHARED = {rule_id: CIRule(severity, f"CI file {description}", fix)
            for _, rule_id, description, severity, fix in CI_CHECKS}
 NO_ID_TOKEN = "ci-secrets-without-id-token"
 TLS_UNVERIFIED = "ci-vault-tls-unverified"
+TOKEN_REDIRECTED = "ci-token-header-redirected"
 ECHOED = "ci-secret-echoed"
 ENVIRONMENT_DUMPED = "ci-environment-dumped"
 TRACED = "ci-shell-trace"
@@ -68,6 +71,12 @@ RULES: dict[str, CIRule] = {
         "high", "Job talks to Vault without verifying its certificate (curl -k, wget --no-check-certificate, "
                 "-tls-skip-verify): anyone on the path can read the token and the secrets",
         "Remove the flag and trust Vault's CA instead (curl --cacert, VAULT_CACERT)"),
+    TOKEN_REDIRECTED: CIRule(
+        "medium", "Job sends a GitLab token header (PRIVATE-TOKEN, JOB-TOKEN) with curl --location: curl sends "
+                  "it on to whatever host a redirect names (GitLab redirects artifact downloads to object "
+                  "storage), so the token leaves GitLab",
+        "Drop --location; read the redirect with --write-out '%{redirect_url}' and fetch it in a second curl "
+        "without the header"),
     ECHOED: CIRule(
         "high", "Job prints a secret it received (echo or printf of the variable, cat of the file) to the job "
                 "log, which every project member with access to jobs can read",
@@ -144,8 +153,11 @@ def _line_issues(config: CIConfig) -> Iterator[AuditIssue]:
             for pattern, rule_id, *_ in CI_CHECKS:
                 if pattern.search(line):
                     yield _issue(rule_id, owner, (path, number))
-            if unverified_vault_tls(_SCRIPT_KEY.sub("", normal(line))):
+            command = _SCRIPT_KEY.sub("", normal(line))
+            if unverified_vault_tls(command):
                 yield _issue(TLS_UNVERIFIED, owner, (path, number))
+            if token_sent_on_redirect(command):
+                yield _issue(TOKEN_REDIRECTED, owner, (path, number))
 
 
 def _job_issues(config: CIConfig, name: str, job: dict[str, Any]) -> Iterator[AuditIssue]:

@@ -1,5 +1,6 @@
 """What one line of a CI job's script does with secrets: prints them, dumps the environment, traces
-commands, or talks to Vault without checking its certificate.
+commands, talks to Vault without checking its certificate, or sends a GitLab token wherever a
+redirect leads.
 
 A reading, not a shell: a line is split into command lists (`;`, `&&`, `||`) and pipelines (`|`),
 and each stage into words, with quotes dropped. It errs towards silence: output piped into
@@ -26,6 +27,10 @@ _SHORT_OPTIONS = re.compile(r"-[A-Za-z]+")
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh"})
 _TLS_SKIP = frozenset({"-tls-skip-verify", "--tls-skip-verify", "-tls-skip-verify=true", "--tls-skip-verify=true"})
 _TOWARDS_VAULT = re.compile(r"\$\{?VAULT_(?:ADDR|SERVER_URL)\b|/v1/")
+# curl as the command, or as the command of a substitution: `status=$(curl ...`, `` `curl ``.
+_CURL_SUBSTITUTED = re.compile(r"(?:\$\(|`)curl$")
+_CURL_HEADER = re.compile(r"^(?:-H|--header)$")
+_GITLAB_TOKEN_HEADER = re.compile(r"^(?:PRIVATE|JOB)-TOKEN:", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -119,4 +124,24 @@ def unverified_vault_tls(line: str) -> str | None:
             return "wget --no-check-certificate"
         if words[0] in ("vault", "bao") and any(w in _TLS_SKIP for w in words[1:]):
             return f"{words[0]} -tls-skip-verify"
+    return None
+
+
+def token_sent_on_redirect(line: str) -> str | None:
+    """`curl --location` (`-L`, also among short options: `-fsSL`; or `--location-trusted`) with a
+    GitLab token header (`PRIVATE-TOKEN:`, `JOB-TOKEN:`), given as `-H VALUE`, `--header VALUE` or
+    `-HVALUE`. curl sends a header it is given to every host a redirect leads to (it spares only
+    `Authorization` and `Cookie`), and GitLab redirects artifact downloads to object storage."""
+    for stage in _stages(line):
+        words = stage.words
+        start = 0 if words[:1] == ("curl",) else next(
+            (n for n, w in enumerate(words) if _CURL_SUBSTITUTED.search(w)), None)
+        if start is None:
+            continue
+        options = words[start + 1:]
+        headers = [value for flag, value in zip(options, options[1:]) if _CURL_HEADER.match(flag)]
+        headers += [w[2:].lstrip("'\"") for w in options if w.startswith("-H") and len(w) > 2]
+        if _has_option(options, "L", "--location", "--location-trusted") and any(
+                map(_GITLAB_TOKEN_HEADER.match, headers)):
+            return "curl --location"
     return None
