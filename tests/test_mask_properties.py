@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mask_helpers import mask_reads, secret_set, split_at
 import regex
 
-from radar.mask.forms import MAX_GAP, PARTIAL, Chain, forms_of
+from radar.mask.forms import MAX_GAP, PARTIAL, Chain, forms_of, line_segments
 from radar.mask.patterns import PrefixIndex
 from radar.mask.stream import StreamMasker
 
@@ -284,3 +284,21 @@ def test_percent_and_json_forms_are_what_the_encoders_give(value) -> None:
         return
     escaped = {json.dumps(text, ensure_ascii=ascii_only)[1:-1].encode() for ascii_only in (True, False)}
     assert _json_forms(value) == escaped | {form.replace(b"/", b"\\/") for form in escaped}
+
+
+# The expression the segments were cut with before: quadratic over a long run of blanks.
+_OLD_LINE_BREAK_RUN = regex.compile(rb"[ \t\x0b\x0c]*[\r\n][ \t\r\n\x0b\x0c]*")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.binary(max_size=24).map(lambda b: bytes(b" \t\r\n\x0b\x0cab"[c % 8] for c in b)))
+def test_a_multi_line_value_is_cut_where_the_expression_cut_it(value) -> None:
+    assert line_segments(value) == tuple(_OLD_LINE_BREAK_RUN.split(value))
+
+
+def test_a_value_of_a_long_blank_run_without_a_break_is_cut_in_one_pass() -> None:
+    # What an ::add-mask:: line can register (\r makes it multi-line): two million blanks that no
+    # break ends. No time is asserted; the expression before took hours here.
+    value = b"ab" + b" " * 2_000_000 + b"x\ryz"
+    assert line_segments(value) == (b"ab" + b" " * 2_000_000 + b"x", b"yz")
+    assert forms_of(value, 8).chain == Chain(line_segments(value))

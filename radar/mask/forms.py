@@ -43,7 +43,11 @@ except ImportError:  # an interpreter without json's C accelerator
 
 # A whitespace run in a multi-line value that contains a line break; it matches any run of
 # whitespace in the log (CRLF logs, a key printed on one line with spaces, re-indented JSON).
-_LINE_BREAK_RUN = re.compile(rb"[ \t\x0b\x0c]*[\r\n][ \t\r\n\x0b\x0c]*")
+# Split at the break and what follows it, then the blanks before it are stripped: an expression
+# that also began with those blanks (`[ \t\v\f]*[\r\n]...`) tried each blank of a long run that
+# no break ends, quadratic in a value an `::add-mask::` line chooses (64 KiB: 16 s).
+_BREAK_AND_AFTER = re.compile(rb"[\r\n][ \t\r\n\x0b\x0c]*")
+_BLANKS = b" \t\x0b\x0c"
 _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[ A-Z0-9]*-----")
 # JSON keys whose string values are secrets by name.
 _SECRET_KEY = re.compile(r"private|secret|token|passw|pwd|credential|api_?key|access_?key|auth", re.IGNORECASE)
@@ -132,6 +136,12 @@ def char_length(value: bytes) -> int:
         return len(value)
 
 
+def line_segments(value: bytes) -> tuple[bytes, ...]:
+    """`value` cut at each whitespace run that holds a line break (the run left out)."""
+    parts = _BREAK_AND_AFTER.split(value)
+    return (*(part.rstrip(_BLANKS) for part in parts[:-1]), parts[-1])
+
+
 def is_multiline(value: bytes) -> bool:
     return b"\n" in value or b"\r" in value
 
@@ -150,7 +160,7 @@ def forms_of(value: bytes, min_length: int) -> ValueForms:
         variant_wrappable, lines = _base64(variant)
         literals |= _encodings(variant) | variant_wrappable | lines
         wrappable |= variant_wrappable
-    segments = tuple(_LINE_BREAK_RUN.split(value))
+    segments = line_segments(value)
     lines = tuple(line for line in segments if _is_secret_line(line, min_length))
     kept = _keep_long(literals, min_length)
     return ValueForms(kept, Chain(segments), lines + json_parts, kept.intersection(wrappable))
