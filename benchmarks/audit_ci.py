@@ -9,6 +9,7 @@ or the first words of the error line. Cases:
 - 3,000 jobs that receive secrets, each extending a template, in 150 local includes;
 - one job whose script is 100,000 lines, just under the 4 MB limit;
 - one script line of 3 MB holding 750,000 pipes (the script reading is linear in a line's length);
+- one script line of 2 MB: three option words of 700,000 letters (`set -xxx...1`, `curl -kkk...1 -LLL...1`);
 - a configuration over 4 MB, nine levels of ten aliases, and 151 nested includes (all refused).
 
 A run still going after --bound seconds (default 60) is killed and reported as such. With
@@ -74,6 +75,14 @@ def cases(root: Path) -> dict[str, Path]:
     case("one job, a script of 100,000 lines (3.7 MB)", {".gitlab-ci.yml": TEMPLATE + JOB.format(i=0) + script})
     long_line = '    - "echo ' + "| x " * 750_000 + '$DB_PASSWORD"\n'
     case("one script line of 3 MB: 750,000 pipes", {".gitlab-ci.yml": TEMPLATE + JOB.format(i=0) + long_line})
+    # Option words of 700,000 times the letter each reading looks for, ended by a digit (set -x,
+    # curl -k, curl -L): an expression like -[A-Za-z]*x[A-Za-z]* backtracks over such a word
+    # quadratically, trying every x as the one.
+    n = 700_000
+    words = (f"""    - "set -{'x' * n}1; curl -{'k' * n}1 -{'L' * n}1 -H 'JOB-TOKEN: $CI_JOB_TOKEN' """
+             """$VAULT_ADDR/v1/x"\n""")
+    case("one script line of 2 MB: three option words of 700,000 letters",
+         {".gitlab-ci.yml": TEMPLATE + JOB.format(i=0) + words})
     case("a configuration of 5 MB", {".gitlab-ci.yml": "job:\n  script:\n" + "    - echo hello there\n" * 230_000})
     bomb = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
     bomb += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
