@@ -89,8 +89,9 @@ def test_the_org_jobs_give_the_unsharded_findings(template, tmp_path):
     assert len(gitlab["vulnerabilities"]) == merged["summary"]["findings"]
 
 
-def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
-    token = "glpat-" + expand("{b64url:20}", "template-monitor")
+def _monitored_repository(tmp_path: Path, seed: str) -> tuple[Path, str]:
+    """A repository whose one commit plants a GitLab token (returned), beside a README."""
+    token = "glpat-" + expand("{b64url:20}", seed)
     repo = tmp_path / "repo"
     repo.mkdir()
     git = ["git", "-C", str(repo), "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
@@ -99,15 +100,25 @@ def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
     (repo / "README.md").write_text("# app\n")
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "deploy settings"], check=True)
+    return repo, token
+
+
+def _monitor_environment(job: dict, gl: FakeGitLab, repo: Path, home: Path) -> dict[str, str]:
+    """What GitLab gives the monitor job of project 3 (acme/app) on main, plus its own variables."""
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LANG": "C.UTF-8",
+            **job["variables"], "CI_API_V4_URL": f"{gl.url}/api/v4", "CI_PROJECT_ID": "3",
+            "CI_COMMIT_REF_NAME": "main", "CI_JOB_NAME": "radar-monitor", "CI_JOB_TOKEN": TOKEN,
+            "RADAR_FINGERPRINT_KEY": "template-key", "HOME": str(home), "CI_PROJECT_DIR": str(repo)}
+
+
+def test_the_monitor_job_keeps_its_state_between_green_runs(template, tmp_path):
+    repo, token = _monitored_repository(tmp_path, "template-monitor")
     job = template["radar-monitor"]
     state = repo / job["variables"]["RADAR_STATE"]
     with serving(FakeGitLab()) as gl:
         project = Project(3, "acme/app")
         gl.projects = [project]
-        env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LANG": "C.UTF-8",
-               **job["variables"], "CI_API_V4_URL": f"{gl.url}/api/v4", "CI_PROJECT_ID": "3",
-               "CI_COMMIT_REF_NAME": "main", "CI_JOB_NAME": "radar-monitor", "CI_JOB_TOKEN": TOKEN,
-               "RADAR_FINGERPRINT_KEY": "template-key", "HOME": str(tmp_path), "CI_PROJECT_DIR": str(repo)}
+        env = _monitor_environment(job, gl, repo, tmp_path)
 
         assert _run_job(template, "radar-monitor", repo, env) == 1  # no state yet (404): the token is new
         first = state.read_bytes()
@@ -164,21 +175,11 @@ def object_storage(content: bytes) -> Iterator[tuple[str, list[dict[str, str]]]]
 def test_the_monitor_job_follows_a_redirect_to_object_storage_without_the_token(template, tmp_path):
     # GitLab redirects an artifact download to object storage when artifacts are kept there: the
     # state comes from there, and the job token (or RADAR_STATE_TOKEN) stays with GitLab.
-    token = "glpat-" + expand("{b64url:20}", "template-storage")
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git = ["git", "-C", str(repo), "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    (repo / "deploy.env").write_text(f"GITLAB_TOKEN={token}\n")
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "deploy settings"], check=True)
+    repo, _ = _monitored_repository(tmp_path, "template-storage")
     job = template["radar-monitor"]
     with serving(FakeGitLab()) as gl:
         gl.projects = [Project(3, "acme/app")]
-        env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LANG": "C.UTF-8",
-               **job["variables"], "CI_API_V4_URL": f"{gl.url}/api/v4", "CI_PROJECT_ID": "3",
-               "CI_COMMIT_REF_NAME": "main", "CI_JOB_NAME": "radar-monitor", "CI_JOB_TOKEN": TOKEN,
-               "RADAR_FINGERPRINT_KEY": "template-key", "HOME": str(tmp_path), "CI_PROJECT_DIR": str(repo)}
+        env = _monitor_environment(job, gl, repo, tmp_path)
         assert _run_job(template, "radar-monitor", repo, env) == 1  # a first run: the token is new
         state = (repo / job["variables"]["RADAR_STATE"]).read_bytes()
         for name in ("CI_JOB_TOKEN", "RADAR_STATE_TOKEN"):  # JOB-TOKEN, or PRIVATE-TOKEN
