@@ -29,7 +29,6 @@ _TLS_SKIP = frozenset({"-tls-skip-verify", "--tls-skip-verify", "-tls-skip-verif
 _TOWARDS_VAULT = re.compile(r"\$\{?VAULT_(?:ADDR|SERVER_URL)\b|/v1/")
 # curl as the command, or as the command of a substitution: `status=$(curl ...`, `` `curl ``.
 _CURL_SUBSTITUTED = re.compile(r"(?:\$\(|`)curl$")
-_CURL_HEADER = re.compile(r"^(?:-H|--header)$")
 _GITLAB_TOKEN_HEADER = re.compile(r"^(?:PRIVATE|JOB)-TOKEN:", re.IGNORECASE)
 
 
@@ -139,7 +138,7 @@ def token_sent_on_redirect(line: str) -> str | None:
         if start is None:
             continue
         options = words[start + 1:]
-        headers = [value for flag, value in zip(options, options[1:]) if _CURL_HEADER.match(flag)]
+        headers = [value for flag, value in zip(options, options[1:]) if flag in ("-H", "--header")]
         headers += [w[2:].lstrip("'\"") for w in options if w.startswith("-H") and len(w) > 2]
         if _has_option(options, "L", "--location", "--location-trusted") and any(
                 map(_GITLAB_TOKEN_HEADER.match, headers)):

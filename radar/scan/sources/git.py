@@ -319,7 +319,7 @@ class GitHistorySource(Source):
         self._log = self._start_log(refs + since)
 
     def close(self) -> None:
-        """Stop a `git log` that was started but not read to its end (the scan failed first)."""
+        """Stop a `git log` that was started but not read to its end (the scan, or the walk, failed)."""
         proc, self._log = self._log, None
         if proc is not None:
             proc.kill()
@@ -338,8 +338,8 @@ class GitHistorySource(Source):
         if self.head_ref:
             self.head_blobs = frozenset(self._tree_blobs(self.head_ref))
         clock = time.monotonic()
-        proc, self._log = self._log, None
-        self._walk(proc)
+        self._walk(self._log)
+        self._log = None  # read to its end; until then a failed walk leaves it for close() to stop
         log.info("read history in %.1f s: %d ref(s), %d commit(s), %d unique blob(s) to scan",
                  time.monotonic() - clock, len(self._refs or ()), len(self.commits), len(self.introductions))
 

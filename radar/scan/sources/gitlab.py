@@ -47,7 +47,7 @@ from radar.scan.findings import FingerprintKey, Origin, preview
 from radar.scan.generic import names_a_secret
 from radar.scan.shard import Shard
 from radar.scan.sources import gitlab_answers as answers
-from radar.scan.sources.gitlab_answers import MAX_GROUPS, MAX_PROJECTS, MAX_VARIABLES, Listed
+from radar.scan.sources.gitlab_answers import Listed
 from radar.scan.sources.interface import MemoryUnit, Source, TextUnit
 from radar.scan.warnings import Warnings
 from radar.threads import DaemonThreads
@@ -255,8 +255,8 @@ class GitLabSource(Source):
     def units(self) -> Iterator[TextUnit]:
         try:
             if self.scope.instance and self._reads_shared():
-                listed = self._listing("/admin/ci/variables", "variables", limit=MAX_VARIABLES)
-                yield from self._variable_units(INSTANCE, INSTANCE, None, map(answers.variable, listed))
+                listed = answers.variables(self._listing("/admin/ci/variables"))
+                yield from self._variable_units(INSTANCE, INSTANCE, None, listed)
             for path in self.scope.groups:
                 yield from self._group(path)
             refused: list[int] = []
@@ -282,15 +282,14 @@ class GitLabSource(Source):
                                              self._read_variables(f"/groups/{group.id}/variables"))
         if self.scope.include_subgroups and self._reads_shared():
             # Subgroups' variables are read `connections` at a time too, like projects.
-            listed_groups = self._listing(f"/groups/{group.id}/descendant_groups", "groups", limit=MAX_GROUPS)
-            subgroups = map(answers.group, listed_groups)
+            subgroups = answers.groups(self._listing(f"/groups/{group.id}/descendant_groups"))
             for subgroup, read in _read_ahead(lambda s: self._read_variables(f"/groups/{s.id}/variables"),
                                               subgroups, self.connections):
                 yield from self._group_variables(subgroup.full_path, subgroup.id, read)
         filters: dict = {"include_subgroups": self.scope.include_subgroups, "with_shared": True}
         if self.scope.skip_archived:
             filters["archived"] = False
-        listed = map(answers.project, self._listing(f"/groups/{group.id}/projects", "projects", filters, MAX_PROJECTS))
+        listed = answers.projects(self._listing(f"/groups/{group.id}/projects", filters))
         yield from self._projects(p for p in listed if self.shard is None or self.shard.owns(p.id))
 
     def _listed_projects(self, refused: list[int]) -> Iterator[Listed]:
@@ -367,7 +366,7 @@ class GitLabSource(Source):
         stopped the listing (None when it ended); an answer that is not a variable stops it too."""
         read: list[answers.Variable] = []
         try:
-            read.extend(map(answers.variable, self._listing(api_path, "variables", limit=MAX_VARIABLES)))
+            read.extend(answers.variables(self._listing(api_path)))
         except gl_errors.GitlabError as e:
             return tuple(read), e
         return tuple(read), None
@@ -382,12 +381,12 @@ class GitLabSource(Source):
             return
         yield from units
 
-    def _listing(self, api_path: str, what: str, query: dict | None = None, limit: int | None = None) -> Iterator[dict]:
+    def _listing(self, api_path: str, query: dict | None = None) -> Iterable[Any]:
         """What is listed at `api_path`, as the managers' list() asks for it (pages of per_page,
-        python-gitlab following the Link header), but read as the JSON objects they are (an object
-        per item, with managers, costs more than reading it), each checked to be an object."""
-        return answers.listing(self.client.http_list(api_path, query_data=query or {}, iterator=True,
-                                                     per_page=self.client.per_page), what, limit)
+        python-gitlab following the Link header), but read as the JSON it is (an object per item,
+        with managers, costs more than reading it); `answers.variables()` and the like check it."""
+        return self.client.http_list(api_path, query_data=query or {}, iterator=True,  # type: ignore[return-value]
+                                     per_page=self.client.per_page)
 
     def _variable_units(self, owner_kind: str, owner: str, owner_id: int | None,
                         listed: Iterable[answers.Variable]) -> Iterator[TextUnit]:

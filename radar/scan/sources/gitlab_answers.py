@@ -92,6 +92,21 @@ def listing(items: Iterable[Any], what: str, limit: int | None = None) -> Iterat
         yield item
 
 
+def variables(items: Iterable[Any]) -> Iterator[Variable]:
+    """The variables of a listing of CI/CD variables, checked, at most MAX_VARIABLES."""
+    return map(variable, listing(items, "variables", MAX_VARIABLES))
+
+
+def projects(items: Iterable[Any]) -> Iterator[Listed]:
+    """The projects of a listing of projects, checked, at most MAX_PROJECTS."""
+    return map(project, listing(items, "projects", MAX_PROJECTS))
+
+
+def groups(items: Iterable[Any]) -> Iterator[Group]:
+    """The groups of a listing of groups, checked, at most MAX_GROUPS."""
+    return map(group, listing(items, "groups", MAX_GROUPS))
+
+
 def project(attrs: Any) -> Listed:
     """A project object (GET /projects/:id, or an item of a listing of projects)."""
     attrs = _object(attrs, "a project")
